@@ -1,0 +1,47 @@
+# The two commands: `make demo` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := app:create_app
+# Test services (started by .ci/services, loopback only)
+export FSP_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+export FSP_TEST_REDIS_URL ?= redis://127.0.0.1:56379/0
+export PLAYWRIGHT_CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test test-scale bench venv sysdeps services db clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+# Debian packages the tests talk to (snmpd, chromium, redis, postgresql, CJK fonts).
+sysdeps:
+	bash .ci/sysdeps
+
+services: sysdeps
+	bash .ci/services start
+
+db: venv
+	$(BIN)/flask db upgrade
+
+demo: venv db
+	$(BIN)/python -m supervisor.demo
+
+test: venv services
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-scale: venv services
+	$(BIN)/python -m pytest -q -m scale $(PYTEST_ARGS)
+
+bench: venv services
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	bash .ci/services stop || true
+	rm -rf $(VENV) instance/*.db

@@ -1,0 +1,1 @@
+"""Image-quality diagnosis (numpy + OpenCV, no database)."""

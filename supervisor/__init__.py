@@ -1,0 +1,1 @@
+"""The domain: models, standard profiles, health rules, acceptance, tickets, web pages, auth."""

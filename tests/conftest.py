@@ -1,0 +1,56 @@
+"""Shared fixtures: a fresh app on a temporary SQLite database built by the migrations."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from supervisor.extensions import db as _db
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    from flask_migrate import upgrade
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        "SECRET_KEY": "test-secret",
+        "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4=",
+        "EVIDENCE_DIR": str(tmp_path / "evidence"),
+        "WTF_CSRF_ENABLED": True,
+        "RATELIMIT_ENABLED": True,
+    })
+    with app.app_context():
+        upgrade()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def pg_url() -> str:
+    url = os.environ.get("FSP_TEST_PG_URL")
+    if not url:
+        pytest.skip("FSP_TEST_PG_URL not set (make test starts PostgreSQL)")
+    return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("FSP_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("FSP_TEST_REDIS_URL not set (make test starts Redis)")
+    return url
