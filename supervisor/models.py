@@ -170,3 +170,11 @@ class ProfileUse(db.Model):
     version: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     first_used_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Issue 7 tables (health, sweeps, evidence) live in their own module; imported here so
+# Alembic and `from supervisor.models import DeviceStatus` both see them.
+from .health_models import (  # noqa: E402,F401
+    DailyRollup, DeviceStatus, EvidenceFrame, MaintenanceWindow, ProbeSample, SchedulerLease,
+    StateEvent, StateInterval, SweepRun,
+)
