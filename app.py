@@ -71,10 +71,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _wire(app: Flask) -> None:
     """Each domain module registers its blueprint and CLI commands in its own init_app."""
-    from supervisor import i18n, auth, inventory_cli, profiles, web
+    from supervisor import i18n, auth, inventory_cli, profiles, users_cli, web
 
-    for module in (i18n, auth, profiles, inventory_cli, web):
+    for module in (i18n, auth, profiles, inventory_cli, users_cli, web):
         module.init_app(app)
+    from supervisor import scheduling  # `flask scheduler run|status`
+
+    scheduling.init_app(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,181 @@
+"""Inventory import through the pages: upload -> preview (errors beside their rows) -> confirm
+-> counts. Police only.
+
+The uploaded file is kept in instance/imports/ under a random token bound to the user's
+session; confirming parses it again (the database may have changed since the preview) and
+applies it with inventory.apply_plan in one transaction. Applying runs in a worker thread so
+a big file shows a progress page (refreshing every second) instead of a hung request; a small
+file finishes within the first wait and goes straight to its counts.
+
+Jobs are kept in this process's memory: enough for one web process (the demo and a small
+deployment); a multi-process deployment would move them to the database or Redis.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import HiddenField
+
+from ..auth import police_only
+from ..extensions import db
+from ..models import User
+
+bp = Blueprint("imports", __name__, url_prefix="/import")
+log = logging.getLogger(__name__)
+
+ALLOWED = ("csv", "xlsx")
+FIRST_WAIT_S = 2.0  # how long confirm waits before showing the progress page
+_jobs: dict[str, dict[str, Any]] = {}
+_jobs_lock = threading.Lock()
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Inventory file (CSV or XLSX)"),
+                     validators=[FileRequired(), FileAllowed(ALLOWED, _l("CSV or XLSX only."))])
+
+
+class ConfirmForm(FlaskForm):
+    token = HiddenField()
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stored(token: str) -> Path | None:
+    """The stored upload for `token`, only if it is this session's."""
+    if not token or session.get("import_token") != token or not token.isalnum():
+        return None
+    matches = [p for p in _upload_dir().glob(f"{token}.*") if p.suffix[1:] in ALLOWED]
+    return matches[0] if matches else None
+
+
+def _original_name(path: Path) -> str:
+    return session.get("import_filename") or path.name
+
+
+def _errors_by_row(plan: Any) -> dict[int, list[tuple[str, str]]]:
+    grouped: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for row, column, message in getattr(plan, "errors", []) or []:
+        grouped[row if isinstance(row, int) else 0].append((column or "", str(message)))
+    return dict(sorted(grouped.items()))
+
+
+def _row_cells(plan: Any) -> dict[int, Any]:
+    """The source row of each plan row (by spreadsheet row number), if the plan carries it."""
+    cells: dict[int, Any] = {}
+    for item in getattr(plan, "rows", []) or []:
+        number = getattr(item, "row", None) if not isinstance(item, dict) else item.get("row")
+        if isinstance(number, int):
+            cells[number] = item
+    return cells
+
+
+def _counts_dict(counts: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(counts):
+        return dataclasses.asdict(counts)
+    if isinstance(counts, dict):
+        return dict(counts)
+    if hasattr(counts, "_asdict"):
+        return counts._asdict()
+    return {k: v for k, v in vars(counts).items() if not k.startswith("_")}
+
+
+def _preview(path: Path):
+    from .. import inventory
+
+    plan = inventory.parse_upload(_original_name(path), path.read_bytes())
+    errors = _errors_by_row(plan)
+    return render_template("imports/preview.html", plan=plan, errors=errors,
+                           cells=_row_cells(plan), rows=len(getattr(plan, "rows", []) or []),
+                           filename=_original_name(path), form=ConfirmForm(token=path.stem),
+                           can_apply=not errors), (200 if not errors else 422)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@police_only
+def index():
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        filename = Path(upload.filename or "upload").name
+        ext = filename.rsplit(".", 1)[-1].lower()
+        token = secrets.token_hex(16)
+        path = _upload_dir() / f"{token}.{ext}"
+        upload.save(path)
+        session["import_token"] = token
+        session["import_filename"] = filename
+        return _preview(path)
+    return render_template("imports/upload.html", form=form), (400 if form.errors else 200)
+
+
+def _run(app, job_id: str, path: Path, filename: str, user_id: int) -> None:
+    from .. import inventory
+
+    job = _jobs[job_id]
+    with app.app_context():
+        try:
+            actor = db.session.get(User, user_id)
+            plan = inventory.parse_upload(filename, path.read_bytes())
+            if getattr(plan, "errors", None):
+                job.update(state="failed", error="the file no longer validates; upload it again")
+                return
+            job["rows"] = len(getattr(plan, "rows", []) or [])
+            job["state"] = "applying"
+            counts = inventory.apply_plan(plan, actor)
+            db.session.commit()
+            job.update(state="done", counts=_counts_dict(counts))
+        except Exception:  # the job page must say it failed; the details go to the log
+            db.session.rollback()
+            log.exception("import job %s failed", job_id)
+            job.update(state="failed", error="the import failed; nothing was changed")
+        finally:
+            job["finished"] = time.time()
+            path.unlink(missing_ok=True)
+
+
+@bp.post("/confirm")
+@police_only
+def confirm():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    path = _stored(form.token.data or "")
+    if path is None:
+        return redirect(url_for("imports.index"))
+    job_id = secrets.token_hex(8)
+    with _jobs_lock:
+        _jobs[job_id] = {"state": "parsing", "user_id": current_user.id, "filename": _original_name(path),
+                         "started": time.time(), "rows": None, "counts": None, "error": None}
+    session.pop("import_token", None)
+    worker = threading.Thread(target=_run, name=f"import-{job_id}", daemon=True,
+                              args=(current_app._get_current_object(), job_id, path,
+                                    _original_name(path), current_user.id))
+    worker.start()
+    worker.join(FIRST_WAIT_S)
+    return redirect(url_for("imports.job", job_id=job_id))
+
+
+@bp.get("/jobs/<job_id>")
+@police_only
+def job(job_id: str):
+    job = _jobs.get(job_id)
+    if job is None or job["user_id"] != current_user.id:
+        abort(404)
+    elapsed = (job.get("finished") or time.time()) - job["started"]
+    return render_template("imports/job.html", job=job, job_id=job_id, elapsed=elapsed)

@@ -1,0 +1,104 @@
+"""Fixtures for the web tests: two contractors with a contract, communities and devices each,
+one user per role, and a login helper that goes through the real form (CSRF included)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from supervisor.auth import create_user
+from supervisor.extensions import db
+from supervisor.models import Community, Contract, Contractor, Device
+
+PASSWORDS = {"police": "police-pass-123", "alpha": "alpha-pass-123", "beta": "beta-pass-123",
+             "official": "official-pass-123"}
+# Secrets planted in the fixture devices: no page, API answer, export or log may contain them.
+DEVICE_PASSWORD = "Sekr1t-cam-pw-7731"
+SNMP_COMMUNITY = "snmp-comm-x9q2"
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                   r'type="hidden" name="csrf_token" value="([^"]+)"|'
+                   r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no csrf token in the page"
+    return next(g for g in match.groups() if g)
+
+
+@dataclass
+class World:
+    alpha_devices: list[int]
+    beta_devices: list[int]
+    alpha_community: int
+    beta_community: int
+    alpha_contract: int
+    beta_contract: int
+
+
+def _build_world() -> World:
+    alpha = Contractor(name="Alpha Security Ltd")
+    beta = Contractor(name="Beta Networks Ltd")
+    start = dt.date(2026, 1, 1)
+    ca = Contract(code="CT-ALPHA", contractor=alpha, start_month=start)
+    cb = Contract(code="CT-BETA", contractor=beta, start_month=start)
+    com_a = Community(name="阳光小区", district="东城区", type="open", street="北街")
+    com_b = Community(name="Riverside Estate", district="西城区", type="closed")
+    ca.communities.append(com_a)
+    cb.communities.append(com_b)
+    db.session.add_all([alpha, beta, ca, cb, com_a, com_b])
+    db.session.flush()
+    ids: dict[str, list[int]] = {"a": [], "b": []}
+    for tag, contract, community, base in (("a", ca, com_a, 10), ("b", cb, com_b, 20)):
+        switch = Device(serial=f"SW-{tag.upper()}-1", name=f"{tag}-switch", kind="switch",
+                        ip=f"127.0.{base}.1", community=community, contract=contract,
+                        snmp_community=SNMP_COMMUNITY, snmp_port=1161)
+        db.session.add(switch)
+        db.session.flush()
+        ids[tag].append(switch.id)
+        for i in range(3):
+            cam = Device(serial=f"CAM-{tag.upper()}-{i}", name=f"{tag}-camera-{i}", kind="camera",
+                         role="entrance" if i == 0 else "road", vendor="Hik", model=f"DS-{tag}{i}",
+                         ip=f"127.0.{base}.{10 + i}", onvif_port=8000 + i, username="admin",
+                         password=DEVICE_PASSWORD, community=community, contract=contract,
+                         upstream=switch)
+            db.session.add(cam)
+            db.session.flush()
+            ids[tag].append(cam.id)
+    db.session.commit()
+    return World(ids["a"], ids["b"], com_a.id, com_b.id, ca.id, cb.id)
+
+
+@pytest.fixture
+def world(app) -> World:
+    w = _build_world()
+    alpha = db.session.get(Contract, w.alpha_contract).contractor
+    beta = db.session.get(Contract, w.beta_contract).contractor
+    create_user("police", PASSWORDS["police"], "police", actor="test")
+    create_user("alpha", PASSWORDS["alpha"], "contractor", contractor=alpha, actor="test")
+    create_user("beta", PASSWORDS["beta"], "contractor", contractor=beta, actor="test")
+    create_user("official", PASSWORDS["official"], "official", actor="test")
+    db.session.commit()
+    return w
+
+
+def login(client, username: str, password: str | None = None):
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post("/login", data={"username": username,
+                                       "password": password or PASSWORDS[username],
+                                       "csrf_token": token})
+
+
+@pytest.fixture
+def as_user(app, world):
+    """as_user('alpha') -> a logged-in test client."""
+    def make(username: str):
+        client = app.test_client()
+        response = login(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+    return make
