@@ -39,6 +39,8 @@ class TierSpec(_Serial):
     onvif_recordings: bool = True
     # Frame: skip the RTSP fallback (PyAV) when False.
     rtsp_fallback: bool = True
+    # Reach: also send an ICMP echo (only where the process may; loopback always answers).
+    icmp: bool = False
 
     def timeout(self, check: str) -> float:
         return float(self.timeouts.get(check, DEFAULT_TIMEOUTS.get(check, 5.0)))
@@ -77,7 +79,8 @@ class TierSpec(_Serial):
                 raise ValueError("timeouts must be positive")
         return cls(name=name, checks=checks, timeouts=timeouts, retries=retries,
                    onvif_recordings=bool(spec.get("onvif_recordings", True)),
-                   rtsp_fallback=bool(spec.get("rtsp_fallback", True)))
+                   rtsp_fallback=bool(spec.get("rtsp_fallback", True)),
+                   icmp=bool(spec.get("icmp", False)))
 
 
 TIERS: dict[str, TierSpec] = {

@@ -117,6 +117,8 @@ class DeviceTarget(_Serial):
     snmp_user: Optional[str] = None
     snmp_auth_key: Optional[str] = field(default=None, repr=False, metadata=_SECRET)
     snmp_priv_key: Optional[str] = field(default=None, repr=False, metadata=_SECRET)
+    snmp_auth_protocol: str = "SHA"           # MD5 | SHA | SHA224..SHA512
+    snmp_priv_protocol: str = "AES"           # DES | AES (=AES128) | AES192 | AES256
     expected_serial: Optional[str] = None
     # Extra TCP ports to try in the reach check (e.g. 554 for RTSP); onvif/http first.
     extra_ports: list[int] = field(default_factory=list)

@@ -1,0 +1,399 @@
+"""ONVIF probe through onvif-zeep-async's building blocks, shared across devices.
+
+``onvif.ONVIFCamera`` gives every device its own aiohttp session per service and
+rebuilds zeep clients; at fleet scale we keep what is expensive once per process:
+the parsed WSDL documents (``onvif.client._cached_document``: parsed once, reused
+by every device) and one pooled aiohttp session + zeep transport (``OnvifPool``).
+Per device we only build light zeep clients bound to its address and credentials.
+
+Every failure becomes a ``ProbeError``: the first call that fails decides the
+result's ``error``; optional sub-calls (services, recordings, URIs) that fail are
+recorded in ``warnings`` and the probe carries on.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from probes.config import TierSpec
+from probes.errors import classify
+from probes.model import DeviceTarget, MediaProfile, OnvifResult, ProbeError, RecordingSummary
+
+_WSDL_DIR: Optional[Path] = None
+
+# Namespaces of the services we use (for GetServices), and our short names.
+_NS = {
+    "http://www.onvif.org/ver10/device/wsdl": "devicemgmt",
+    "http://www.onvif.org/ver10/media/wsdl": "media",
+    "http://www.onvif.org/ver20/media/wsdl": "media2",
+    "http://www.onvif.org/ver20/ptz/wsdl": "ptz",
+    "http://www.onvif.org/ver20/imaging/wsdl": "imaging",
+    "http://www.onvif.org/ver10/events/wsdl": "events",
+    "http://www.onvif.org/ver10/recording/wsdl": "recording",
+    "http://www.onvif.org/ver10/search/wsdl": "search",
+    "http://www.onvif.org/ver10/replay/wsdl": "replay",
+    "http://www.onvif.org/ver10/deviceIO/wsdl": "deviceio",
+}
+
+
+class OnvifPool:
+    """One pooled HTTP session and the process-wide parsed WSDLs, for many devices."""
+
+    def __init__(self, max_connections: int = 200) -> None:
+        self.max_connections = max_connections
+        self._session: Any = None
+        self._transport: Any = None
+        self._lock = asyncio.Lock()
+
+    async def transport(self) -> Any:
+        if self._transport is None:
+            async with self._lock:
+                if self._transport is None:
+                    import aiohttp
+                    from onvif.zeep_aiohttp import AIOHTTPTransport
+                    connector = aiohttp.TCPConnector(
+                        limit=self.max_connections, limit_per_host=1,
+                        keepalive_timeout=30, enable_cleanup_closed=True)
+                    # Timeouts are applied per call by the probe (asyncio.timeout);
+                    # the session's own are a backstop only.
+                    self._session = aiohttp.ClientSession(
+                        connector=connector, trust_env=False,
+                        timeout=aiohttp.ClientTimeout(total=120, sock_connect=30))
+                    self._transport = AIOHTTPTransport(session=self._session,
+                                                       verify_ssl=False)
+        return self._transport
+
+    async def service(self, name: str, xaddr: str, user: Optional[str],
+                      password: Optional[str], dt_diff: Optional[timedelta] = None) -> Any:
+        """A zeep service proxy for one device (auth when a user is given)."""
+        from onvif.client import (UsernameDigestTokenDtDiff, ZeepAsyncClient,
+                                  _cached_document)
+        from onvif.definition import SERVICES
+        from onvif.settings import DEFAULT_SETTINGS
+        from onvif.wsa import WsAddressingIfMissingPlugin
+        definition = SERVICES[name]
+        document = await _cached_document(str(_wsdl_dir() / definition["wsdl"]))
+        wsse = (UsernameDigestTokenDtDiff(user, password or "", dt_diff=dt_diff,
+                                          use_digest=True) if user else None)
+        client = ZeepAsyncClient(wsdl=document, wsse=wsse, transport=await self.transport(),
+                                 settings=DEFAULT_SETTINGS,
+                                 plugins=[WsAddressingIfMissingPlugin()])
+        binding = "{%s}%s" % (definition["ns"], definition["binding"])
+        return client.create_service(binding, xaddr)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._transport = None
+
+
+def _wsdl_dir() -> Path:
+    global _WSDL_DIR
+    if _WSDL_DIR is None:
+        import onvif
+        _WSDL_DIR = Path(onvif.__file__).parent / "wsdl"
+    return _WSDL_DIR
+
+
+# ---------------------------------------------------------------- helpers
+
+def _g(obj: Any, *path: str) -> Any:
+    """Nested attribute/key lookup that yields None instead of raising."""
+    for name in path:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def _str(v: Any) -> Optional[str]:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s[:200] if s else None
+
+
+def _int(v: Any) -> Optional[int]:
+    try:
+        return int(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_host(xaddr: Optional[str], host: str, default_port: int) -> Optional[str]:
+    """Point a device-advertised URL at the address we were given (NAT, wrong LAN IP).
+
+    Keeps scheme, port and path; only the host is replaced, so we never talk to an
+    address the inventory did not name.
+    """
+    if not xaddr:
+        return None
+    try:
+        parts = urlsplit(str(xaddr).strip())
+        port = parts.port or default_port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https"):
+        return None
+    return urlunsplit((parts.scheme, f"{host}:{port}", parts.path, parts.query, ""))
+
+
+def _strip_creds(uri: Optional[str]) -> Optional[str]:
+    if not uri:
+        return None
+    try:
+        p = urlsplit(str(uri).strip())
+        netloc = p.hostname or ""
+        if p.port:
+            netloc += f":{p.port}"
+        return urlunsplit((p.scheme, netloc, p.path, p.query, ""))
+    except ValueError:
+        return None
+
+
+def _device_datetime(dt_obj: Any) -> Optional[datetime]:
+    d, t = _g(dt_obj, "Date"), _g(dt_obj, "Time")
+    try:
+        return datetime(int(d.Year), int(d.Month), int(d.Day), int(t.Hour), int(t.Minute),
+                        int(t.Second), tzinfo=timezone.utc)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _to_utc(v: Any) -> Optional[datetime]:
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+    if isinstance(v, str):
+        try:
+            return _to_utc(datetime.fromisoformat(v.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- the probe
+
+class _Step:
+    """Call a device operation; required steps raise, optional ones record a warning."""
+
+    def __init__(self, result: OnvifResult) -> None:
+        self.result = result
+
+    async def optional(self, what: str, coro: Any) -> Any:
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            err = classify(exc, "onvif")
+            if err.kind in ("timeout", "refused", "unreachable", "reset"):
+                raise          # the device went away mid-probe: stop, don't pile up warnings
+            err.message = f"{what}: {err.message}"
+            self.result.warnings.append(err)
+            return None
+
+
+async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
+                      timeout: float) -> OnvifResult:
+    """Device information, clock, services, media profiles + URIs, NVR recordings.
+
+    The caller applies ``timeout`` around the whole probe; the value is used here only
+    to keep the optional sub-calls from starving the required ones.
+    """
+    result = OnvifResult(ok=False)
+    step = _Step(result)
+    port = int(target.onvif_port or 80)
+    dev_xaddr = f"http://{target.host}:{port}/onvif/device_service"
+    what = "GetSystemDateAndTime"
+    try:
+        # 1. Clock: unauthenticated per the ONVIF core spec, so it also works with a
+        #    clock so far off that WS-Security timestamps would be refused.
+        anon = await pool.service("devicemgmt", dev_xaddr, None, None)
+        t0_wall = time.time()
+        t0 = time.perf_counter()
+        try:
+            sdt = await anon.GetSystemDateAndTime()
+        except Exception as exc:  # noqa: BLE001
+            if classify(exc).kind not in ("auth", "fault"):
+                raise
+            auth_dev = await pool.service("devicemgmt", dev_xaddr, target.username,
+                                          target.password)
+            t0_wall, t0 = time.time(), time.perf_counter()
+            sdt = await auth_dev.GetSystemDateAndTime()
+        rtt = time.perf_counter() - t0
+        _read_clock(result, sdt, t0_wall, rtt)
+        dt_diff = (timedelta(seconds=result.clock_offset_s)
+                   if result.clock_offset_s is not None and abs(result.clock_offset_s) > 5
+                   else None)
+
+        # 2. Who is it (authenticated: this is where bad credentials show).
+        what = "GetDeviceInformation"
+        dev = await pool.service("devicemgmt", dev_xaddr, target.username, target.password,
+                                 dt_diff)
+        info = await dev.GetDeviceInformation()
+        result.manufacturer = _str(_g(info, "Manufacturer"))
+        result.model = _str(_g(info, "Model"))
+        result.firmware_version = _str(_g(info, "FirmwareVersion"))
+        result.serial_number = _str(_g(info, "SerialNumber"))
+        result.hardware_id = _str(_g(info, "HardwareId"))
+        expected = target.expected_serial or target.serial
+        if expected and result.serial_number is not None:
+            result.serial_mismatch = result.serial_number.strip().upper() != expected.strip().upper()
+
+        # 3. Where are the other services.
+        what = "GetServices/GetCapabilities"
+        xaddrs = await _service_addresses(dev, target, port, result, step)
+
+        # 4. Media: profiles, encoders, URIs (cameras; NVRs often expose them too).
+        if spec.onvif_profiles and "media" in xaddrs:
+            what = "GetProfiles"
+            media = await pool.service("media", xaddrs["media"], target.username,
+                                       target.password, dt_diff)
+            await _read_media(media, result, step)
+
+        # 5. NVR: recordings and their span (Profile G).
+        if spec.onvif_recordings and target.kind == "nvr":
+            what = "recordings"
+            await _read_recordings(pool, target, xaddrs, dt_diff, result, step)
+        result.ok = True
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure is a typed value
+        err = classify(exc, "onvif")
+        err.message = f"{what}: {err.message}"
+        result.error = err
+    return result
+
+
+def _read_clock(result: OnvifResult, sdt: Any, t0_wall: float, rtt: float) -> None:
+    result.clock_rtt_s = round(rtt, 6)
+    device_utc = _device_datetime(_g(sdt, "UTCDateTime"))
+    if device_utc is None:
+        local = _device_datetime(_g(sdt, "LocalDateTime"))
+        if local is not None:
+            result.warnings.append(ProbeError("malformed", "no UTCDateTime; clock offset "
+                                              "not computed from LocalDateTime", "onvif"))
+    else:
+        result.device_time = device_utc
+        # The device read its clock, on average, half a round trip after we asked.
+        platform_at_read = t0_wall + rtt / 2.0
+        result.clock_offset_s = round(device_utc.timestamp() - platform_at_read, 3)
+    result.timezone = _str(_g(sdt, "TimeZone", "TZ"))
+    dtt = _str(_g(sdt, "DateTimeType"))
+    result.ntp = None if dtt is None else dtt.upper() == "NTP"
+
+
+async def _service_addresses(dev: Any, target: DeviceTarget, port: int,
+                             result: OnvifResult, step: _Step) -> dict[str, str]:
+    xaddrs: dict[str, str] = {}
+    services = None
+    try:
+        services = await dev.GetServices(IncludeCapability=False)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        err = classify(exc, "onvif")
+        if err.kind in ("timeout", "refused", "unreachable", "reset", "auth"):
+            raise
+    for svc in services or []:
+        ns = _str(_g(svc, "Namespace"))
+        if not ns:
+            continue
+        result.services.append(ns)
+        short = _NS.get(ns)
+        addr = _same_host(_g(svc, "XAddr"), target.host, port)
+        if short and addr:
+            xaddrs.setdefault(short, addr)
+    if not xaddrs:
+        caps = await dev.GetCapabilities(Category="All")
+        for key, path in (("media", ("Media",)), ("ptz", ("PTZ",)), ("imaging", ("Imaging",)),
+                          ("events", ("Events",)),
+                          ("recording", ("Extension", "Recording")),
+                          ("search", ("Extension", "Search")),
+                          ("replay", ("Extension", "Replay"))):
+            addr = _same_host(_g(caps, *path, "XAddr"), target.host, port)
+            if addr:
+                xaddrs[key] = addr
+    result.capabilities = sorted(k for k in xaddrs if k != "devicemgmt")
+    return xaddrs
+
+
+async def _read_media(media: Any, result: OnvifResult, step: _Step) -> None:
+    profiles = await media.GetProfiles()
+    for p in profiles or []:
+        token = _str(_g(p, "token"))
+        if token is None:
+            continue
+        enc = _g(p, "VideoEncoderConfiguration")
+        fps = _g(enc, "RateControl", "FrameRateLimit")
+        result.profiles.append(MediaProfile(
+            token=token, name=_str(_g(p, "Name")),
+            encoding=_str(_g(enc, "Encoding")),
+            width=_int(_g(enc, "Resolution", "Width")),
+            height=_int(_g(enc, "Resolution", "Height")),
+            fps=float(fps) if isinstance(fps, (int, float)) else None,
+            bitrate_kbps=_int(_g(enc, "RateControl", "BitrateLimit"))))
+    if not result.profiles:
+        result.warnings.append(ProbeError("unsupported", "no media profiles", "onvif"))
+        return
+    first = result.profiles[0]
+    stream = await step.optional("GetStreamUri", media.GetStreamUri(
+        StreamSetup={"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
+        ProfileToken=first.token))
+    snap = await step.optional("GetSnapshotUri", media.GetSnapshotUri(ProfileToken=first.token))
+    # URIs are kept as the device gave them (credentials stripped): the frame grab needs
+    # the device's own path; the host is pinned to the target by the frame probe.
+    first.stream_uri = result.stream_uri = _strip_creds(_g(stream, "Uri"))
+    first.snapshot_uri = result.snapshot_uri = _strip_creds(_g(snap, "Uri"))
+
+
+async def _read_recordings(pool: OnvifPool, target: DeviceTarget, xaddrs: dict[str, str],
+                           dt_diff: Optional[timedelta], result: OnvifResult,
+                           step: _Step) -> None:
+    summary = RecordingSummary()
+    tokens: list[str] = []
+    if "recording" in xaddrs:
+        rec = await pool.service("recording", xaddrs["recording"], target.username,
+                                 target.password, dt_diff)
+        items = await step.optional("GetRecordings", rec.GetRecordings())
+        for item in items or []:
+            tok = _str(_g(item, "RecordingToken"))
+            if tok:
+                tokens.append(tok)
+        summary.count = len(tokens)
+    if "search" in xaddrs:
+        search = await pool.service("search", xaddrs["search"], target.username,
+                                    target.password, dt_diff)
+        s = await step.optional("GetRecordingSummary", search.GetRecordingSummary())
+        if s is not None:
+            summary.earliest = _to_utc(_g(s, "DataFrom"))
+            summary.latest = _to_utc(_g(s, "DataUntil"))
+            n = _int(_g(s, "NumberRecordings"))
+            if n is not None and not tokens:
+                summary.count = n
+        statuses = []
+        for tok in tokens[:8]:        # bounded: an NVR may hold hundreds of recordings
+            info = await step.optional(f"GetRecordingInformation({tok})",
+                                       search.GetRecordingInformation(RecordingToken=tok))
+            st = _str(_g(info, "RecordingStatus"))
+            if st:
+                statuses.append(st)
+        if statuses:
+            summary.recording_now = any(s.lower() == "recording" for s in statuses)
+    if "recording" not in xaddrs and "search" not in xaddrs:
+        result.warnings.append(ProbeError("unsupported", "NVR exposes no recording/search "
+                                          "service", "onvif"))
+        result.recordings = None
+        return
+    if summary.earliest and summary.latest:
+        summary.span_days = round((summary.latest - summary.earliest).total_seconds() / 86400, 3)
+    if summary.recording_now is None and summary.latest is not None:
+        # No per-recording status: data that ends within 5 minutes means "still recording".
+        age = (datetime.now(timezone.utc) - summary.latest).total_seconds()
+        summary.recording_now = age <= 300
+    result.recordings = summary
