@@ -1,0 +1,874 @@
+"""Inventory import and export (CSV or XLSX; English or Chinese headers).
+
+Public API (the web import page and ``flask inventory`` call these, inside an app context)::
+
+    plan = parse_upload(filename, data: bytes, *, create_contracts=False, contractor=None,
+                        progress=None) -> ImportPlan
+    plan.ok / plan.errors          # [RowError(row, column, message)], str(e) = "row N, column C: message"
+    plan.rows                      # [PlanRow(row, action, values, changes)] -- values are
+                                   #   display-safe: secrets shown as "***", never the plain text
+    plan.counts                    # ImportCounts predicted against the database as it is now
+    apply_plan(plan, actor, *, progress=None) -> ImportCounts(created, updated, unchanged, ...)
+    export_devices(fmt="csv"|"xlsx", *, query=None, lang="en"|"zh") -> bytes
+
+``progress`` is ``callable(stage: str, done: int, total: int)``; stages: ``read``,
+``validate``, ``write``.
+
+Rules (decided here; docs/inventory-columns.md lists the columns):
+- The whole file is validated before anything is written; any problem rejects the whole file
+  (``apply_plan`` raises ``ImportRejected`` and writes nothing). Everything is applied in one
+  transaction, audit rows included.
+- Rows are numbered as the spreadsheet shows them: the header is row 1.
+- Devices are matched by ``serial``: new serials are created, known ones updated when a value
+  differs, otherwise counted unchanged. Devices missing from the file are left alone (an
+  import never deletes).
+- A column absent from the file leaves that field untouched on update. A blank cell clears
+  the field -- except ``password`` and ``snmp_community``: a blank secret keeps the stored one,
+  so re-importing an export (which never carries secrets) changes nothing.
+- Communities are matched by name and created when new; their district and type follow the
+  file (changes are audited).
+- Contracts are matched by code. An unknown code is an error, because a contract is a
+  financial commitment with a contractor and a start month that an inventory row cannot
+  state. ``create_contracts=True`` (CLI ``--create-contracts``) creates unknown contracts,
+  starting this month, judged by the latest ``default`` profile, for the contractor named in
+  the row's optional ``contractor`` column or else the ``contractor`` argument.
+- ``upstream`` names another row's serial or a device already stored; cycles are refused.
+- Exports never contain ``password`` or ``snmp_community``; ``query`` (a ``select(Device)``,
+  e.g. a contractor's scoped query) limits the rows.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import String, Select, insert, select, type_coerce, update
+from sqlalchemy.orm import aliased
+
+from . import audit
+from .choices import CameraRole, CommunityType, DeviceKind, Lifecycle
+from .extensions import db
+from .models import (AuditEntry, Community, Contract, Contractor, Device, contract_communities,
+                     utcnow)
+from .secretbox import decrypt
+
+Progress = Callable[[str, int, int], None]
+MAX_ROWS = 200_000
+MAX_ERRORS = 1000  # beyond this the list ends with a "... more" line
+
+
+# ---------------------------------------------------------------- columns
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    key: str
+    zh: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("community", "小区", True, ("小区名称", "所属小区", "社区")),
+    ColumnSpec("district", "区县", True, ("行政区", "区", "所属区县", "辖区")),
+    ColumnSpec("community_type", "小区类型", True, ("社区类型",)),
+    ColumnSpec("name", "设备名称", True, ("名称", "点位名称")),
+    ColumnSpec("kind", "设备类型", True, ("类型", "设备种类")),
+    ColumnSpec("role", "点位用途", False, ("用途", "摄像机用途", "监控用途")),
+    ColumnSpec("vendor", "厂商", False, ("品牌", "生产厂商")),
+    ColumnSpec("model", "型号", False, ("设备型号",)),
+    ColumnSpec("serial", "序列号", True, ("设备序列号", "sn")),
+    ColumnSpec("mac", "MAC地址", False, ("mac 地址", "物理地址")),
+    ColumnSpec("ip", "IP地址", True, ("ip 地址", "ip_address")),
+    ColumnSpec("onvif_port", "ONVIF端口", False, ("onvif 端口",)),
+    ColumnSpec("snmp_port", "SNMP端口", False, ("snmp 端口",)),
+    ColumnSpec("snmp_community", "SNMP团体名", False, ("snmp 团体名", "团体名")),
+    ColumnSpec("username", "用户名", False, ("登录用户名", "账号")),
+    ColumnSpec("password", "密码", False, ("登录密码",)),
+    ColumnSpec("upstream", "上级设备", False, ("上联设备", "上级设备序列号")),
+    ColumnSpec("contract", "合同编号", False, ("合同", "所属合同")),
+    ColumnSpec("installed_on", "安装日期", False, ("安装时间",)),
+    ColumnSpec("contractor", "承建单位", False, ("承建商", "施工单位")),
+)
+SPEC = {c.key: c for c in COLUMNS}
+SECRET_COLUMNS = ("password", "snmp_community")
+EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
+DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
+                 "snmp_port", "username", "installed_on")
+
+# Chinese spellings of the choice values, as people type them in Excel.
+CHOICE_ALIASES: dict[str, dict[str, str]] = {
+    "kind": {"摄像机": "camera", "摄像头": "camera", "网络摄像机": "camera", "球机": "camera",
+             "枪机": "camera", "录像机": "nvr", "硬盘录像机": "nvr", "网络录像机": "nvr",
+             "交换机": "switch", "音柱": "speaker", "喇叭": "speaker", "音箱": "speaker",
+             "扬声器": "speaker"},
+    "role": {"出入口": "entrance", "入口": "entrance", "道路": "road", "周界": "perimeter",
+             "高空抛物": "high_altitude", "高空": "high_altitude", "消防通道": "fire_lane",
+             "室内": "interior"},
+    "community_type": {"开放式": "open", "开放": "open", "封闭式": "closed", "封闭": "closed",
+                       "单栋楼": "single_building", "单体楼": "single_building",
+                       "单栋": "single_building"},
+}
+CHOICES = {"kind": DeviceKind.values(), "role": CameraRole.values(),
+           "community_type": CommunityType.values()}
+MAX_LEN = {"community": 200, "district": 100, "name": 200, "vendor": 100, "model": 100,
+           "serial": 100, "username": 100, "password": 200, "snmp_community": 200,
+           "upstream": 100, "contract": 100, "contractor": 200}
+
+
+def _norm_header(text: str) -> str:
+    return re.sub(r"[\s_\-]+", "", text.strip().lstrip("\ufeff").lower())
+
+
+_HEADER_INDEX: dict[str, tuple[str, str]] = {}  # normalised header -> (key, language)
+for _c in COLUMNS:
+    _HEADER_INDEX[_norm_header(_c.key)] = (_c.key, "en")
+    _HEADER_INDEX[_norm_header(_c.zh)] = (_c.key, "zh")
+    for _a in _c.aliases:
+        _HEADER_INDEX.setdefault(_norm_header(_a), (_c.key, "zh" if re.search(r"[^\x00-\x7f]", _a)
+                                                     else "en"))
+
+
+def match_header(text: str) -> tuple[str, str] | None:
+    """(column key, language) for a header cell, also for bilingual 'serial / 序列号' cells."""
+    hit = _HEADER_INDEX.get(_norm_header(text))
+    if hit:
+        return hit
+    for part in re.split(r"[/|()（）]", text):
+        if part.strip() and (hit := _HEADER_INDEX.get(_norm_header(part))):
+            return hit
+    return None
+
+
+# ---------------------------------------------------------------- results
+
+class RowError(NamedTuple):
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    communities_created: int = 0
+    communities_updated: int = 0
+    contracts_created: int = 0
+
+    def __str__(self) -> str:
+        return (f"created {self.created}, updated {self.updated}, unchanged {self.unchanged} "
+                f"(communities: {self.communities_created} created, "
+                f"{self.communities_updated} updated; contracts: {self.contracts_created} created)")
+
+
+@dataclass
+class PlanRow:
+    row: int
+    values: dict[str, Any]                 # canonical column -> parsed value; secrets masked
+    action: str = ""                        # create / update / unchanged (after the DB check)
+    changes: list[str] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    encoding: str = ""
+    header_language: str = ""
+    columns: list[str] = field(default_factory=list)   # canonical keys present in the file
+    headers: dict[str, str] = field(default_factory=dict)  # key -> header as written
+    rows: list[PlanRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    create_contracts: bool = False
+    contractor: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error_lines(self, limit: int = MAX_ERRORS) -> list[str]:
+        lines = [str(e) for e in self.errors[:limit]]
+        if len(self.errors) > limit:
+            lines.append(f"... and {len(self.errors) - limit} more problems")
+        return lines
+
+
+class ImportRejected(Exception):
+    """The file (or the database since the preview) has problems: nothing was written."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors[:20]))
+
+
+# ---------------------------------------------------------------- reading
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return data.decode("gb18030"), "gb18030"  # a superset of GBK, as Chinese Excel writes
+
+
+def _read_csv(data: bytes) -> tuple[list[tuple[int, list[Any]]], str]:
+    text, encoding = _decode(data)
+    first = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first.count) if first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return [(n, row) for n, row in enumerate(reader, start=1)], encoding
+
+
+def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        return [(n, list(row)) for n, row in enumerate(ws.iter_rows(values_only=True), start=1)]
+    finally:
+        wb.close()
+
+
+def read_table(filename: str, data: bytes) -> tuple[list[tuple[int, list[Any]]], str]:
+    """(numbered rows, encoding or 'xlsx'); raises ValueError with a readable reason."""
+    name = (filename or "").lower()
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValueError("this is an old .xls workbook: save it as .xlsx or CSV")
+    if data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
+        try:
+            return _read_xlsx(data), "xlsx"
+        except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file
+            raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("binary data: expected a CSV text file or an .xlsx workbook")
+    return _read_csv(data)
+
+
+# ---------------------------------------------------------------- cell parsing
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Excel stores 8000 or a numeric serial as 8000.0
+    if isinstance(value, dt.datetime):
+        value = value.date() if value.time() == dt.time() else value
+    text = str(value).strip().replace("\u3000", " ").strip()
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        text = text[1:]  # our own CSV export guards formula-like text with a quote
+    return text or None
+
+
+_MAC_RE = re.compile(r"^[0-9a-f]{12}$")
+
+
+def parse_mac(text: str) -> str:
+    hexes = re.sub(r"[:\-.\s]", "", text.lower())
+    if not _MAC_RE.match(hexes):
+        raise ValueError(f"{text!r} is not a MAC address (e.g. 00:11:22:aa:bb:cc)")
+    return ":".join(hexes[i:i + 2] for i in range(0, 12, 2))
+
+
+def parse_ip(text: str) -> str:
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+def parse_port(text: str) -> int:
+    try:
+        n = int(float(text)) if re.fullmatch(r"\d+(\.0+)?", text) else None
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= 65535:
+        raise ValueError(f"{text!r} is not a port number (1-65535)")
+    return n
+
+
+def parse_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?", text)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+
+
+def parse_choice(column: str, text: str) -> str:
+    low = text.strip().lower()
+    value = CHOICE_ALIASES.get(column, {}).get(text.strip(), low)
+    if value not in CHOICES[column]:
+        raise ValueError(f"unknown {column} {text!r} (one of: {', '.join(CHOICES[column])})")
+    return value
+
+
+def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Canonical values for one row, and (column key, message) problems."""
+    out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for key, cell in raw.items():
+        if key == "installed_on" and isinstance(cell, (dt.date, dt.datetime)):
+            text: str | None = "x"
+        else:
+            text = _cell_text(cell)
+        if text is None:
+            out[key] = None
+            if SPEC[key].required:
+                problems.append((key, "a value is required"))
+            continue
+        try:
+            if key in CHOICES:
+                value: Any = parse_choice(key, text)
+            elif key == "ip":
+                value = parse_ip(text)
+            elif key == "mac":
+                value = parse_mac(text)
+            elif key in ("onvif_port", "snmp_port"):
+                value = parse_port(text)
+            elif key == "installed_on":
+                value = parse_date(cell if isinstance(cell, (dt.date, dt.datetime)) else text)
+            else:
+                value = text
+                limit = MAX_LEN.get(key)
+                if limit and len(value) > limit:
+                    raise ValueError(f"longer than {limit} characters")
+        except ValueError as exc:
+            problems.append((key, str(exc)))
+            value = None
+        out[key] = value
+    if out.get("kind") == DeviceKind.CAMERA and out.get("role") is None \
+            and not any(k == "role" for k, _ in problems):
+        problems.append(("role", "a camera needs a role "
+                                 f"(one of: {', '.join(CameraRole.values())})"))
+    return out, problems
+
+
+# ---------------------------------------------------------------- database context
+
+@dataclass
+class _Existing:
+    id: int
+    values: dict[str, Any]        # device fields in import terms (community name, serials...)
+    cipher: dict[str, str | None]  # secrets as stored (decrypted only when compared)
+    lifecycle: str
+
+
+@dataclass
+class _Context:
+    devices: dict[str, _Existing]
+    upstream_of: dict[str, str | None]      # serial -> upstream serial (stored)
+    communities: dict[str, tuple[int, str, str]]  # name -> (id, district, type)
+    contracts: dict[str, tuple[int, int]]   # code -> (id, contractor id)
+    contractors: dict[str, int]
+    contractor_names: dict[int, str]
+    links: set[tuple[int, int]]             # (contract id, community id)
+
+
+def _load_context() -> _Context:
+    s = db.session
+    communities = {name: (cid, district, ctype) for cid, name, district, ctype in s.execute(
+        select(Community.id, Community.name, Community.district, Community.type))}
+    community_names = {v[0]: k for k, v in communities.items()}
+    contractors = dict(s.execute(select(Contractor.name, Contractor.id)).all())
+    contracts = {code: (cid, ctr) for cid, code, ctr in s.execute(
+        select(Contract.id, Contract.code, Contract.contractor_id))}
+    contract_codes = {v[0]: k for k, v in contracts.items()}
+    links = {(a, b) for a, b in s.execute(select(contract_communities.c.contract_id,
+                                                 contract_communities.c.community_id))}
+    cols = [Device.id, Device.serial, Device.upstream_id, Device.community_id,
+            Device.contract_id, Device.lifecycle,
+            type_coerce(Device.password, String).label("pw"),
+            type_coerce(Device.snmp_community, String).label("snmp")]
+    cols += [getattr(Device, f) for f in DEVICE_FIELDS]
+    rows = s.execute(select(*cols)).all()
+    serial_of = {r.id: r.serial for r in rows}
+    devices: dict[str, _Existing] = {}
+    upstream_of: dict[str, str | None] = {}
+    for r in rows:
+        values = {f: getattr(r, f) for f in DEVICE_FIELDS}
+        if values["mac"]:
+            try:
+                values["mac"] = parse_mac(values["mac"])
+            except ValueError:
+                pass
+        up = serial_of.get(r.upstream_id) if r.upstream_id else None
+        values.update(community=community_names.get(r.community_id), upstream=up,
+                      contract=contract_codes.get(r.contract_id) if r.contract_id else None)
+        devices[r.serial] = _Existing(r.id, values, {"password": r.pw, "snmp_community": r.snmp},
+                                      r.lifecycle)
+        upstream_of[r.serial] = up
+    return _Context(devices, upstream_of, communities, contracts, contractors,
+                    {v: k for k, v in contractors.items()}, links)
+
+
+# ---------------------------------------------------------------- validation
+
+def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
+                   progress: Progress | None) -> None:
+    """Header and per-row checks that need no database."""
+    body = [(n, row) for n, row in table if any(_cell_text(c) for c in row)]
+    if not body:
+        plan.errors.append(RowError(1, "-", "the file is empty: expected a header row"))
+        return
+    header_no, header = body[0]
+    positions: dict[str, int] = {}
+    langs = set()
+    for i, cell in enumerate(header):
+        text = _cell_text(cell)
+        if text is None:
+            continue
+        hit = match_header(text)
+        if hit is None:
+            plan.errors.append(RowError(header_no, text, "unknown column"))
+            continue
+        key, lang = hit
+        if key in positions:
+            plan.errors.append(RowError(header_no, text, f"column {key} appears twice"))
+            continue
+        positions[key] = i
+        plan.headers[key] = text
+        langs.add(lang)
+    plan.header_language = "mixed" if len(langs) > 1 else (langs.pop() if langs else "")
+    for spec in COLUMNS:
+        if spec.required and spec.key not in positions:
+            plan.errors.append(RowError(header_no, f"{spec.key} ({spec.zh})",
+                                        "missing required column"))
+    if plan.errors:
+        return
+    plan.columns = [c.key for c in COLUMNS if c.key in positions]
+    rows = body[1:]
+    if len(rows) > MAX_ROWS:
+        plan.errors.append(RowError(header_no, "-", f"more than {MAX_ROWS} rows"))
+        return
+    seen_serial: dict[str, int] = {}
+    communities: dict[str, tuple[int, str | None, str | None]] = {}
+    contract_owner: dict[str, tuple[int, str]] = {}
+    for i, (n, cells) in enumerate(rows):
+        raw = {k: (cells[p] if p < len(cells) else None) for k, p in positions.items()}
+        values, problems = _parse_row(raw)
+        for key, msg in problems:
+            plan.errors.append(RowError(n, plan.headers.get(key, key), msg))
+        serial = values.get("serial")
+        if serial:
+            if serial in seen_serial:
+                plan.errors.append(RowError(n, plan.headers["serial"],
+                                            f"duplicate serial {serial!r} (also row "
+                                            f"{seen_serial[serial]})"))
+            else:
+                seen_serial[serial] = n
+            if values.get("upstream") == serial:
+                plan.errors.append(RowError(n, plan.headers["upstream"],
+                                            "a device cannot be its own upstream"))
+        cname = values.get("community")
+        if cname:
+            d, t = values.get("district"), values.get("community_type")
+            first = communities.setdefault(cname, (n, d, t))
+            if d and first[1] and d != first[1]:
+                plan.errors.append(RowError(n, plan.headers["district"],
+                                            f"community {cname!r} is in district {first[1]!r} "
+                                            f"on row {first[0]}"))
+            if t and first[2] and t != first[2]:
+                plan.errors.append(RowError(n, plan.headers["community_type"],
+                                            f"community {cname!r} has type {first[2]!r} "
+                                            f"on row {first[0]}"))
+        code, ctr = values.get("contract"), values.get("contractor")
+        if code and ctr:
+            first_c = contract_owner.setdefault(code, (n, ctr))
+            if first_c[1] != ctr:
+                plan.errors.append(RowError(n, plan.headers["contractor"],
+                                            f"contract {code!r} has contractor {first_c[1]!r} "
+                                            f"on row {first_c[0]}"))
+        secrets = {k: values.pop(k) for k in SECRET_COLUMNS if values.get(k)}
+        for k in SECRET_COLUMNS:
+            if k in values or k in secrets:
+                values[k] = audit.MASK if k in secrets else None
+        plan.rows.append(PlanRow(n, values, secrets=secrets))
+        if progress and i % 2000 == 0:
+            progress("validate", i, len(rows))
+
+
+def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
+    """References, cycles and the per-row action; fills row.action/changes and plan.counts."""
+    errors: list[RowError] = []
+    h = plan.headers
+    file_serials = {r.values["serial"]: r for r in plan.rows}
+    counts = ImportCounts()
+    new_contracts: set[str] = set()
+    for r in plan.rows:
+        v = r.values
+        code = v.get("contract")
+        if code:
+            if code in ctx.contracts:
+                ctr = v.get("contractor")
+                owner = ctx.contractor_names.get(ctx.contracts[code][1])
+                if ctr and ctr != owner:
+                    errors.append(RowError(r.row, h["contractor"],
+                                           f"contract {code!r} belongs to {owner!r}"))
+            elif not plan.create_contracts:
+                errors.append(RowError(r.row, h["contract"],
+                                       f"unknown contract {code!r} (create it first, or import "
+                                       f"with --create-contracts)"))
+            elif not (v.get("contractor") or plan.contractor):
+                errors.append(RowError(r.row, h.get("contract", "contract"),
+                                       f"new contract {code!r} needs a contractor (a contractor "
+                                       f"column, or --contractor NAME)"))
+            else:
+                new_contracts.add(code)
+        up = v.get("upstream")
+        if up and up not in file_serials and up not in ctx.devices:
+            errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
+    counts.contracts_created = len(new_contracts)
+    # Upstream cycles over the graph the database would hold after the import.
+    graph = dict(ctx.upstream_of)
+    if "upstream" in plan.columns:
+        graph.update({s: r.values.get("upstream") for s, r in file_serials.items()})
+    else:
+        for s in file_serials:
+            graph.setdefault(s, None)
+    state: dict[str, int] = {}  # 1 = on the current walk, 2 = known acyclic
+    in_cycle: dict[str, list[str]] = {}
+    for start in file_serials:
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and state.get(node) is None and node in graph:
+            state[node] = 1
+            path.append(node)
+            node = graph.get(node)
+        if node is not None and state.get(node) == 1:  # closed a loop on this walk
+            loop = path[path.index(node):]
+            for s in loop:
+                in_cycle[s] = loop + [node]
+        for s in path:
+            state[s] = 2
+    for s, loop in in_cycle.items():
+        if s in file_serials and "upstream" in h:
+            errors.append(RowError(file_serials[s].row, h["upstream"],
+                                   "upstream cycle: " + " → ".join(loop)))
+    errors.sort(key=lambda e: e.row)
+    # What each row would do.
+    seen_comm: set[str] = set()
+    for r in plan.rows:
+        v = r.values
+        cname = v.get("community")
+        if cname and cname not in seen_comm:
+            seen_comm.add(cname)
+            known = ctx.communities.get(cname)
+            if known is None:
+                counts.communities_created += 1
+            elif (v.get("district"), v.get("community_type")) != known[1:]:
+                counts.communities_updated += 1
+        ex = ctx.devices.get(v["serial"])
+        if ex is None:
+            r.action, r.changes = "create", []
+            counts.created += 1
+            continue
+        changes = [k for k in DEVICE_FIELDS + ("community", "upstream", "contract")
+                   if k in plan.columns and v.get(k) != ex.values.get(k)]
+        for k, plain in r.secrets.items():
+            stored = ex.cipher.get(k)
+            try:
+                same = stored is not None and decrypt(stored) == plain
+            except RuntimeError:  # unreadable with this key: the file's value replaces it
+                same = False
+            if not same:
+                changes.append(k)
+        r.changes = changes
+        r.action = "update" if changes else "unchanged"
+        if changes:
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    plan.counts = counts
+    return errors
+
+
+def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
+                 contractor: str | None = None, progress: Progress | None = None) -> ImportPlan:
+    """Reads and validates a whole file against the database; writes nothing."""
+    plan = ImportPlan(filename=filename, create_contracts=create_contracts,
+                      contractor=(contractor or "").strip() or None)
+    try:
+        table, plan.encoding = read_table(filename, data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        plan.errors.append(RowError(1, "-", str(exc)))
+        return plan
+    if progress:
+        progress("read", len(table), len(table))
+    _validate_file(plan, table, progress)
+    if plan.errors:
+        return plan
+    plan.errors.extend(_check_against(plan, _load_context()))
+    if progress:
+        progress("validate", len(plan.rows), len(plan.rows))
+    return plan
+
+
+# ---------------------------------------------------------------- writing
+
+def _default_profile_key() -> tuple[str, int]:
+    from .profiles import load_profile
+
+    return "default", load_profile("default").version
+
+
+def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None) -> ImportCounts:
+    """Writes a valid plan in one transaction (re-checked against the database first)."""
+    if plan.errors:
+        raise ImportRejected(plan.errors)
+    s = db.session
+    try:
+        ctx = _load_context()
+        errors = _check_against(plan, ctx)  # the database may have moved since the preview
+        if errors:
+            plan.errors = errors
+            raise ImportRejected(errors)
+        counts = _write(plan, ctx, actor, progress)
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+    return counts
+
+
+def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | None) -> ImportCounts:
+    s = db.session
+    now = utcnow()
+    user_id, actor_name = audit._actor_fields(actor)
+    audits: list[dict[str, Any]] = []
+
+    def log(action: str, entity: str, key: str, before: Any, after: Any) -> None:
+        b, a = audit.mask(before, after)
+        audits.append(dict(at=now, user_id=user_id, actor=actor_name, action=action,
+                           entity=entity, entity_key=key, before=b, after=a, note=None))
+
+    counts = plan.counts
+    total = len(plan.rows)
+    # Communities.
+    community_id: dict[str, int] = {k: v[0] for k, v in ctx.communities.items()}
+    done: set[str] = set()
+    for r in plan.rows:
+        name = r.values.get("community")
+        if not name or name in done:
+            continue
+        done.add(name)
+        d, t = r.values.get("district"), r.values.get("community_type")
+        known = ctx.communities.get(name)
+        if known is None:
+            c = Community(name=name, district=d, type=t)
+            s.add(c)
+            s.flush()
+            community_id[name] = c.id
+            log("create", "community", name, None, {"district": d, "type": t})
+        elif (d, t) != known[1:]:
+            s.execute(update(Community).where(Community.id == known[0]).values(district=d, type=t))
+            log("update", "community", name, {"district": known[1], "type": known[2]},
+                {"district": d, "type": t})
+    # Contracts (only with create_contracts; unknown codes were errors otherwise).
+    contract_id: dict[str, int] = {k: v[0] for k, v in ctx.contracts.items()}
+    contractor_id = dict(ctx.contractors)
+    profile_name = profile_version = None
+    for r in plan.rows:
+        code = r.values.get("contract")
+        if not code or code in contract_id:
+            continue
+        if profile_name is None:
+            from .profiles import load_profile, record_use
+
+            prof = load_profile("default")
+            profile_name, profile_version = prof.name, prof.version
+            record_use(prof, actor)
+        ctr_name = r.values.get("contractor") or plan.contractor
+        if ctr_name not in contractor_id:
+            ctr = Contractor(name=ctr_name)
+            s.add(ctr)
+            s.flush()
+            contractor_id[ctr_name] = ctr.id
+            log("create", "contractor", ctr_name, None, {"name": ctr_name})
+        start = dt.date.today().replace(day=1)
+        con = Contract(code=code, contractor_id=contractor_id[ctr_name], start_month=start,
+                       term_months=60, profile_name=profile_name, profile_version=profile_version)
+        s.add(con)
+        s.flush()
+        contract_id[code] = con.id
+        log("create", "contract", code, None,
+            {"contractor": ctr_name, "start_month": start, "term_months": 60,
+             "profile": f"{profile_name}@{profile_version}"})
+    # Devices: bulk insert the new ones, bulk update the changed ones.
+    inserts: list[dict[str, Any]] = []
+    updates: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for i, r in enumerate(plan.rows):
+        v = r.values
+        if r.action == "create":
+            row = {f: v.get(f) for f in DEVICE_FIELDS}
+            row.update(serial=v["serial"], community_id=community_id[v["community"]],
+                       contract_id=contract_id.get(v.get("contract")) if v.get("contract") else None,
+                       password=r.secrets.get("password"),
+                       snmp_community=r.secrets.get("snmp_community"),
+                       lifecycle=Lifecycle.INSTALLED if v.get("installed_on") else Lifecycle.PLANNED,
+                       upstream_id=None, accepted_on=None, created_at=now, updated_at=now)
+            inserts.append(row)
+            after = {k: v.get(k) for k in plan.columns if k not in ("district", "community_type")}
+            after.update({k: r.secrets[k] for k in r.secrets})
+            log("create", "device", v["serial"], None, after)
+        elif r.action == "update":
+            ex = ctx.devices[v["serial"]]
+            change: dict[str, Any] = {"id": ex.id}
+            before: dict[str, Any] = {}
+            after = {}
+            for k in r.changes:
+                if k == "upstream":
+                    continue  # set below, once every id is known
+                if k in SECRET_COLUMNS:
+                    change[k] = r.secrets[k]
+                    before[k], after[k] = "(stored)" if ex.cipher.get(k) else None, r.secrets[k]
+                    continue
+                before[k], after[k] = ex.values.get(k), v.get(k)
+                if k == "community":
+                    change["community_id"] = community_id[v[k]]
+                elif k == "contract":
+                    change["contract_id"] = contract_id[v[k]] if v[k] else None
+                else:
+                    change[k] = v.get(k)
+            if "installed_on" in r.changes and v.get("installed_on") \
+                    and ex.lifecycle == Lifecycle.PLANNED:
+                change["lifecycle"] = Lifecycle.INSTALLED
+                before["lifecycle"], after["lifecycle"] = ex.lifecycle, Lifecycle.INSTALLED
+            if "upstream" in r.changes:
+                before["upstream"], after["upstream"] = ex.values.get("upstream"), v.get("upstream")
+            change["updated_at"] = now
+            updates.setdefault(frozenset(change), []).append(change)
+            log("update", "device", v["serial"], before, after)
+        if progress and i % 2000 == 0:
+            progress("write", i, total)
+    if inserts:
+        for chunk in _chunks(inserts, 5000):
+            s.execute(insert(Device.__table__), chunk)
+    for batch in updates.values():
+        for chunk in _chunks(batch, 5000):
+            s.execute(update(Device), chunk)
+    # Upstream links and contract<->community links need every id.
+    needs_ids = "upstream" in plan.columns or "contract" in plan.columns
+    id_of: dict[str, int] = {}
+    if needs_ids:
+        id_of = dict(s.execute(select(Device.serial, Device.id)).all())
+    if "upstream" in plan.columns:
+        ups = []
+        for r in plan.rows:
+            up = r.values.get("upstream")
+            if r.action == "create" and up or "upstream" in r.changes:
+                ups.append({"id": id_of[r.values["serial"]],
+                            "upstream_id": id_of[up] if up else None})
+        for chunk in _chunks(ups, 5000):
+            s.execute(update(Device), chunk)
+    if "contract" in plan.columns:
+        pairs = set()
+        for r in plan.rows:
+            code, cname = r.values.get("contract"), r.values.get("community")
+            if code and cname:
+                pairs.add((contract_id[code], community_id[cname]))
+        new_links = [{"contract_id": a, "community_id": b} for a, b in pairs - ctx.links]
+        if new_links:
+            s.execute(insert(contract_communities), new_links)
+    log("import", "inventory", plan.filename[:200], None,
+        {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
+         "rows": total, "encoding": plan.encoding})
+    for chunk in _chunks(audits, 5000):
+        s.execute(insert(AuditEntry.__table__), chunk)
+    if progress:
+        progress("write", total, total)
+    return counts
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# ---------------------------------------------------------------- export
+
+def export_rows(query: Select | None = None) -> Iterator[dict[str, Any]]:
+    """Device rows in import terms (never secrets), limited to ``query``'s devices."""
+    Up = aliased(Device)
+    stmt = (select(Device.serial, Device.name, Device.kind, Device.role, Device.vendor,
+                   Device.model, Device.mac, Device.ip, Device.onvif_port, Device.snmp_port,
+                   Device.username, Device.installed_on,
+                   Community.name.label("community"), Community.district,
+                   Community.type.label("community_type"), Contract.code.label("contract"),
+                   Contractor.name.label("contractor"), Up.serial.label("upstream"))
+            .join(Community, Device.community_id == Community.id)
+            .outerjoin(Contract, Device.contract_id == Contract.id)
+            .outerjoin(Contractor, Contract.contractor_id == Contractor.id)
+            .outerjoin(Up, Device.upstream_id == Up.id)
+            .order_by(Community.name, Device.serial))
+    if query is not None:
+        ids = query.with_only_columns(Device.id).order_by(None)
+        stmt = stmt.where(Device.id.in_(ids.scalar_subquery()))
+    for r in db.session.execute(stmt):
+        yield {k: getattr(r, k) for k in EXPORT_COLUMNS}
+
+
+def _guard(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading quote (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def export_devices(fmt: str = "csv", *, query: Select | None = None, lang: str = "en") -> bytes:
+    """The inventory as CSV (UTF-8 with BOM, so Excel shows Chinese) or XLSX bytes."""
+    headers = [SPEC[k].zh if lang == "zh" else k for k in EXPORT_COLUMNS]
+    rows = ([("" if (x := r[k]) is None else x.isoformat() if isinstance(x, dt.date) else x)
+             for k in EXPORT_COLUMNS] for r in export_rows(query))
+    if fmt == "csv":
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(headers)
+        for row in rows:
+            w.writerow([_guard(x) for x in row])
+        return buf.getvalue().encode("utf-8-sig")
+    if fmt == "xlsx":
+        import openpyxl
+        from openpyxl.cell import WriteOnlyCell
+
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("devices")
+        ws.append(headers)
+        for row in rows:
+            cells = []
+            for x in row:
+                c = WriteOnlyCell(ws, value=x)
+                if isinstance(x, str):
+                    c.data_type = "s"  # never a formula, whatever the text starts with
+                cells.append(c)
+            ws.append(cells)
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+    raise ValueError(f"unknown export format {fmt!r} (csv or xlsx)")
+
+
+def iter_errors(errors: Iterable[RowError]) -> Iterator[str]:
+    for e in errors:
+        yield str(e)
