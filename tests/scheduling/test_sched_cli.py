@@ -1,0 +1,85 @@
+"""`flask scheduler run` as real processes on one database: the second copy is refused with
+a clear message, and a SIGKILLed owner's lease is taken over once it has run out."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from supervisor.extensions import db
+from supervisor.lease import Lease
+from supervisor.scheduling import EXIT_REFUSED, LEASE_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+TTL_S = 2
+
+
+def scheduler_env(app) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "FLASK_APP": "app:create_app",
+        "FLASK_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "FLASK_SECRET_KEY": "test-secret",
+        "FLASK_DEVICE_SECRET_KEY": app.config["DEVICE_SECRET_KEY"],
+        "FLASK_SCHEDULER_TIERS": json.dumps({"fast": {"interval_s": 60}}),
+        "FLASK_SCHEDULER_LEASE_TTL_S": str(TTL_S),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def spawn(app, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "scheduler", "run"], cwd=ROOT,
+                            env=scheduler_env(app), stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+
+
+def test_second_scheduler_refused_then_takes_over_after_sigkill(app, tmp_path, wait_for):
+    first_log, second_log, third_log = (tmp_path / f"{n}.log" for n in ("a", "b", "c"))
+    first = spawn(app, first_log)
+    third = None
+    try:
+        assert wait_for(lambda: b"running as" in first_log.read_bytes(), timeout=30), \
+            first_log.read_text()
+        lease = Lease(db.engine, LEASE_NAME, 1)
+        owner = lease.holder().owner
+        assert f":{first.pid}:" in owner
+
+        second = spawn(app, second_log)
+        assert second.wait(timeout=30) == EXIT_REFUSED
+        message = second_log.read_text()
+        assert "scheduler refused" in message and owner in message and "UTC" in message
+
+        first.send_signal(signal.SIGKILL)  # no clean-up: the lease is left behind
+        first.wait(timeout=10)
+        held_until = lease.holder().expires_at
+        assert lease.holder().owner == owner
+        # Once the dead owner's lease has run out, a new scheduler takes over.
+        assert wait_for(lambda: dt.datetime.utcnow() > held_until, timeout=TTL_S * 3)
+        third = spawn(app, third_log)
+        assert wait_for(lambda: b"running as" in third_log.read_bytes(), timeout=30), \
+            third_log.read_text()
+        assert f":{third.pid}:" in lease.holder().owner
+
+        third.send_signal(signal.SIGTERM)  # a clean stop gives the lease back
+        assert third.wait(timeout=30) == 0
+        assert lease.holder() is None
+    finally:
+        for proc in (first, third):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def test_status_reports_the_owner(app, runner):
+    result = runner.invoke(args=["scheduler", "status"])
+    assert result.exit_code == 0 and "no live scheduler" in result.output
+    Lease(db.engine, LEASE_NAME, 60, owner="box:42:cafe").acquire(dt.datetime.utcnow())
+    result = runner.invoke(args=["scheduler", "status"])
+    assert "box:42:cafe" in result.output

@@ -1,0 +1,130 @@
+"""The scheduler service in-process: runs never overlap, missed runs are coalesced after a
+restart, a run is paced over its interval, and losing the lease stops everything."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from supervisor import scheduling
+from supervisor.extensions import db
+from supervisor.lease import LeaseHeld
+from supervisor.scheduling import TierSchedule
+
+DEVICES = ["CAM-A", "CAM-B", "CAM-C", "SW-1"]
+
+
+def lister(app, tier):
+    return list(DEVICES)
+
+
+def test_runs_of_a_tier_never_overlap(make_service, recorder, wait_for):
+    recorder.release.clear()  # the first run blocks: later due runs must be skipped
+    service = make_service(tiers=[TierSchedule("fast", 1.0)], runner=recorder, devices=lister,
+                           spread=0.0, persistent=False)
+    assert wait_for(lambda: service.skipped.get("fast", 0) >= 2, timeout=10)
+    assert recorder.count("fast") == 1 and recorder.max_running == 1
+    recorder.release.set()
+    # after the busy run ends, the schedule carries on
+    assert wait_for(lambda: recorder.count("fast") >= 2, timeout=5)
+    assert recorder.max_running == 1
+
+
+def test_tiers_run_side_by_side(make_service, recorder, wait_for):
+    recorder.release.clear()
+    make_service(tiers=[TierSchedule("fast", 30.0), TierSchedule("full", 30.0)],
+                 runner=recorder, devices=lister, spread=0.0, persistent=False)
+    # both first runs start at once, each tier in its own thread
+    assert wait_for(lambda: recorder.running == 2, timeout=5)
+    recorder.release.set()
+
+
+def _push_back_stored_job(app, job_id: str, seconds: float) -> None:
+    """Pretend the scheduler was down: move the stored job's next run into the past,
+    straight in the job store (no scheduler running that could act on it)."""
+    with app.app_context():
+        store = SQLAlchemyJobStore(engine=db.engine)
+        store.start(BackgroundScheduler(timezone=dt.timezone.utc), "default")
+        job = store.lookup_job(job_id)
+        job.next_run_time = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=seconds)
+        store.update_job(job)
+
+
+def test_missed_runs_are_coalesced_after_a_restart(app, make_service, recorder, wait_for):
+    tier = TierSchedule("full", 60.0)
+    first = make_service(tiers=[tier], runner=recorder, devices=lister, spread=0.0)
+    assert wait_for(lambda: recorder.count() == 1)  # a new job runs at once
+    next_before = first.next_runs()["full"]
+    first.shutdown(wait=True)
+    assert next_before > dt.datetime.now(dt.timezone.utc)  # the job outlives the process
+
+    _push_back_stored_job(app, "sweep:full", seconds=10 * 60 + 5)  # ten runs missed
+    second = make_service(tiers=[tier], runner=recorder, devices=lister, spread=0.0)
+    assert wait_for(lambda: recorder.count() == 2)
+    second.scheduler.shutdown(wait=True)  # let anything already submitted finish
+    assert recorder.count() == 2, "ten missed runs must become exactly one"
+    assert second.missed.get("full", 0) == 0
+
+
+def test_a_changed_interval_replaces_the_stored_job(app, make_service, recorder):
+    first = make_service(tiers=[TierSchedule("full", 60.0), TierSchedule("old", 60.0)],
+                         runner=recorder, devices=lister, spread=0.0)
+    first.shutdown(wait=True)
+    second = make_service(tiers=[TierSchedule("full", 120.0)], runner=recorder, devices=lister,
+                          spread=0.0)
+    jobs = {j.id: j for j in second.scheduler.get_jobs()}
+    assert set(jobs) == {"sweep:full"}
+    assert jobs["sweep:full"].trigger.interval == dt.timedelta(seconds=120)
+
+
+def test_a_run_is_paced_over_the_interval(app, recorder):
+    service = scheduling.SchedulerService(
+        app, tiers=[TierSchedule("fast", 2.0)], runner=recorder,
+        devices=lambda a, t: [f"D{i:03d}" for i in range(40)], spread=0.5, slice_s=0.25,
+        persistent=False)
+    plan = scheduling.plan_slices([f"D{i:03d}" for i in range(40)], 2.0, spread=0.5, slice_s=0.25)
+    started = time.monotonic()
+    handed = service.run_tier("fast")  # called directly: no scheduler thread involved
+    assert handed == 40 and len(recorder.calls) == len(plan) == 4
+    for (at, _tier, batch), part in zip(recorder.calls, plan):
+        assert batch == part.serials
+        assert at - started >= part.offset_s - 0.01  # never early: the load is spread
+
+
+def test_a_failing_slice_does_not_stop_the_run(app):
+    seen = []
+
+    def runner(a, tier, serials):
+        seen.append(serials)
+        if len(seen) == 1:
+            raise RuntimeError("boom")
+
+    service = scheduling.SchedulerService(
+        app, tiers=[TierSchedule("fast", 1.0)], runner=runner,
+        devices=lambda a, t: [f"D{i:03d}" for i in range(20)], spread=0.2, slice_s=0.05,
+        persistent=False)
+    assert service.run_tier("fast") == 20 and len(seen) == 4
+
+
+def test_second_service_is_refused_and_lost_lease_stops_the_owner(app, make_service, recorder, wait_for):
+    from sqlalchemy import update
+
+    from supervisor.health_models import SchedulerLease
+
+    owner = make_service(tiers=[TierSchedule("fast", 30.0)], runner=recorder, devices=lister,
+                         spread=0.0, persistent=False, lease_ttl_s=0.6)
+    other = scheduling.SchedulerService(app, tiers=[TierSchedule("fast", 30.0)], runner=recorder,
+                                        devices=lister, persistent=False)
+    with pytest.raises(LeaseHeld):
+        other.start()
+    # Someone takes the row (as if our renewals had stopped reaching the database).
+    with db.engine.begin() as conn:
+        conn.execute(update(SchedulerLease).values(
+            owner="thief", expires_at=dt.datetime.utcnow() + dt.timedelta(hours=1)))
+    assert owner.wait(timeout=5), "the owner must stop when its lease is gone"
+    assert owner.lease_lost.is_set()
+    assert wait_for(lambda: not owner.scheduler.running, timeout=5)
+    assert owner.lease.holder().owner == "thief"  # and it did not delete the thief's row
