@@ -189,13 +189,21 @@ class MediaProfile(_Serial):
 
 @dataclass
 class RecordingSummary(_Serial):
-    """An NVR's recordings (ONVIF Profile G), summarised for the retention rule."""
+    """An NVR's recordings (ONVIF Profile G), summarised for the retention rule.
+
+    ``recording_now`` is True only when every recording is still recording;
+    ``stopped`` names those that are not (their source name, else their token).
+    ``min_span_days`` is the shortest recording's span: retention is only as good
+    as the worst channel.
+    """
 
     count: int = 0
     earliest: Optional[datetime] = None
     latest: Optional[datetime] = None
     recording_now: Optional[bool] = None
     span_days: Optional[float] = None
+    min_span_days: Optional[float] = None
+    stopped: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -355,45 +355,55 @@ async def _read_media(media: Any, result: OnvifResult, step: _Step) -> None:
 async def _read_recordings(pool: OnvifPool, target: DeviceTarget, xaddrs: dict[str, str],
                            dt_diff: Optional[timedelta], result: OnvifResult,
                            step: _Step) -> None:
+    """Per-recording status and span: FindRecordings + GetRecordingSearchResults (two calls
+    for any number of channels), else GetRecordingSummary (totals only)."""
+    if "search" not in xaddrs and "recording" not in xaddrs:
+        result.warnings.append(ProbeError("unsupported", "NVR exposes no recording/search "
+                                          "service", "onvif"))
+        return
     summary = RecordingSummary()
-    tokens: list[str] = []
-    if "recording" in xaddrs:
-        rec = await pool.service("recording", xaddrs["recording"], target.username,
-                                 target.password, dt_diff)
-        items = await step.optional("GetRecordings", rec.GetRecordings())
-        for item in items or []:
-            tok = _str(_g(item, "RecordingToken"))
-            if tok:
-                tokens.append(tok)
-        summary.count = len(tokens)
+    infos: list[Any] = []
+    now = datetime.now(timezone.utc)
     if "search" in xaddrs:
         search = await pool.service("search", xaddrs["search"], target.username,
                                     target.password, dt_diff)
-        s = await step.optional("GetRecordingSummary", search.GetRecordingSummary())
-        if s is not None:
-            summary.earliest = _to_utc(_g(s, "DataFrom"))
-            summary.latest = _to_utc(_g(s, "DataUntil"))
-            n = _int(_g(s, "NumberRecordings"))
-            if n is not None and not tokens:
-                summary.count = n
-        statuses = []
-        for tok in tokens[:8]:        # bounded: an NVR may hold hundreds of recordings
-            info = await step.optional(f"GetRecordingInformation({tok})",
-                                       search.GetRecordingInformation(RecordingToken=tok))
-            st = _str(_g(info, "RecordingStatus"))
-            if st:
-                statuses.append(st)
-        if statuses:
-            summary.recording_now = any(s.lower() == "recording" for s in statuses)
-    if "recording" not in xaddrs and "search" not in xaddrs:
-        result.warnings.append(ProbeError("unsupported", "NVR exposes no recording/search "
-                                          "service", "onvif"))
-        result.recordings = None
-        return
+        found = await step.optional("FindRecordings", search.FindRecordings(
+            Scope={}, MaxMatches=1000, KeepAliveTime="PT10S"))
+        token = _str(found) if isinstance(found, str) else _str(_g(found, "SearchToken"))
+        if token:
+            res = await step.optional("GetRecordingSearchResults",
+                                      search.GetRecordingSearchResults(
+                                          SearchToken=token, MaxResults=1000, WaitTime="PT2S"))
+            infos = list(_g(res, "RecordingInformation") or [])
+        if not infos:
+            s = await step.optional("GetRecordingSummary", search.GetRecordingSummary())
+            if s is not None:
+                summary.earliest = _to_utc(_g(s, "DataFrom"))
+                summary.latest = _to_utc(_g(s, "DataUntil"))
+                summary.count = _int(_g(s, "NumberRecordings")) or 0
+    spans = []
+    for info in infos:
+        a = _to_utc(_g(info, "EarliestRecording"))
+        b = _to_utc(_g(info, "LatestRecording"))
+        status = (_str(_g(info, "RecordingStatus")) or "").lower()
+        name = _str(_g(info, "Source", "Name")) or _str(_g(info, "RecordingToken")) or "?"
+        summary.count += 1
+        if a and (summary.earliest is None or a < summary.earliest):
+            summary.earliest = a
+        if b and (summary.latest is None or b > summary.latest):
+            summary.latest = b
+        if a and b:
+            spans.append((b - a).total_seconds() / 86400)
+        recording = status == "recording" if status else (
+            b is not None and (now - b).total_seconds() <= 300)
+        if not recording:
+            summary.stopped.append(name)
+    if infos:
+        summary.recording_now = not summary.stopped
+        summary.min_span_days = round(min(spans), 3) if spans else None
+    elif summary.latest is not None:
+        # Totals only: data that ends within 5 minutes means "still recording".
+        summary.recording_now = (now - summary.latest).total_seconds() <= 300
     if summary.earliest and summary.latest:
         summary.span_days = round((summary.latest - summary.earliest).total_seconds() / 86400, 3)
-    if summary.recording_now is None and summary.latest is not None:
-        # No per-recording status: data that ends within 5 minutes means "still recording".
-        age = (datetime.now(timezone.utc) - summary.latest).total_seconds()
-        summary.recording_now = age <= 300
     result.recordings = summary
