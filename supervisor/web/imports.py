@@ -37,6 +37,13 @@ bp = Blueprint("imports", __name__, url_prefix="/import")
 log = logging.getLogger(__name__)
 
 ALLOWED = ("csv", "xlsx")
+PREVIEW_ROWS = 200
+COUNT_LABELS = {"created": _l("devices created"), "updated": _l("devices updated"),
+                "unchanged": _l("devices unchanged"), "communities_created": _l("communities created"),
+                "communities_updated": _l("communities updated"),
+                "contracts_created": _l("contracts created")}
+STAGE_LABELS = {"parsing": _l("starting"), "read": _l("reading the file"),
+                "validate": _l("checking rows"), "write": _l("writing")}
 FIRST_WAIT_S = 2.0  # how long confirm waits before showing the progress page
 _jobs: dict[str, dict[str, Any]] = {}
 _jobs_lock = threading.Lock()
@@ -76,13 +83,15 @@ def _errors_by_row(plan: Any) -> dict[int, list[tuple[str, str]]]:
     return dict(sorted(grouped.items()))
 
 
-def _row_cells(plan: Any) -> dict[int, Any]:
-    """The source row of each plan row (by spreadsheet row number), if the plan carries it."""
-    cells: dict[int, Any] = {}
+def _row_cells(plan: Any) -> dict[int, dict[str, Any]]:
+    """The parsed values of each plan row by spreadsheet row number (secrets already masked
+    as "***" by the inventory module)."""
+    cells: dict[int, dict[str, Any]] = {}
     for item in getattr(plan, "rows", []) or []:
-        number = getattr(item, "row", None) if not isinstance(item, dict) else item.get("row")
-        if isinstance(number, int):
-            cells[number] = item
+        number = getattr(item, "row", None)
+        values = getattr(item, "values", None)
+        if isinstance(number, int) and isinstance(values, dict):
+            cells[number] = values
     return cells
 
 
@@ -103,6 +112,9 @@ def _preview(path: Path):
     errors = _errors_by_row(plan)
     return render_template("imports/preview.html", plan=plan, errors=errors,
                            cells=_row_cells(plan), rows=len(getattr(plan, "rows", []) or []),
+                           predicted=_counts_dict(plan.counts) if getattr(plan, "counts", None) else {},
+                           sample=(getattr(plan, "rows", []) or [])[:PREVIEW_ROWS],
+                           count_labels=COUNT_LABELS,
                            filename=_original_name(path), form=ConfirmForm(token=path.stem),
                            can_apply=not errors), (200 if not errors else 422)
 
@@ -128,16 +140,20 @@ def _run(app, job_id: str, path: Path, filename: str, user_id: int) -> None:
     from .. import inventory
 
     job = _jobs[job_id]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        job.update(stage=stage, done=done, total=total)
+
     with app.app_context():
         try:
             actor = db.session.get(User, user_id)
-            plan = inventory.parse_upload(filename, path.read_bytes())
+            plan = inventory.parse_upload(filename, path.read_bytes(), progress=progress)
             if getattr(plan, "errors", None):
                 job.update(state="failed", error="the file no longer validates; upload it again")
                 return
             job["rows"] = len(getattr(plan, "rows", []) or [])
             job["state"] = "applying"
-            counts = inventory.apply_plan(plan, actor)
+            counts = inventory.apply_plan(plan, actor, progress=progress)
             db.session.commit()
             job.update(state="done", counts=_counts_dict(counts))
         except Exception:  # the job page must say it failed; the details go to the log
@@ -161,7 +177,8 @@ def confirm():
     job_id = secrets.token_hex(8)
     with _jobs_lock:
         _jobs[job_id] = {"state": "parsing", "user_id": current_user.id, "filename": _original_name(path),
-                         "started": time.time(), "rows": None, "counts": None, "error": None}
+                         "started": time.time(), "rows": None, "counts": None, "error": None,
+                         "stage": "parsing", "done": 0, "total": 0}
     session.pop("import_token", None)
     worker = threading.Thread(target=_run, name=f"import-{job_id}", daemon=True,
                               args=(current_app._get_current_object(), job_id, path,
@@ -178,4 +195,5 @@ def job(job_id: str):
     if job is None or job["user_id"] != current_user.id:
         abort(404)
     elapsed = (job.get("finished") or time.time()) - job["started"]
-    return render_template("imports/job.html", job=job, job_id=job_id, elapsed=elapsed)
+    return render_template("imports/job.html", job=job, job_id=job_id, elapsed=elapsed,
+                           count_labels=COUNT_LABELS, stage_labels=STAGE_LABELS)
