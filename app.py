@@ -71,9 +71,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _wire(app: Flask) -> None:
     """Each domain module registers its blueprint and CLI commands in its own init_app."""
-    from supervisor import i18n, auth, inventory_cli, profiles, users_cli, web
+    from supervisor import i18n, auth, health_cli, inventory_cli, profiles, users_cli, web
 
-    for module in (i18n, auth, profiles, inventory_cli, users_cli, web):
+    for module in (i18n, auth, profiles, inventory_cli, users_cli, web, health_cli):
         module.init_app(app)
     from supervisor import scheduling  # `flask scheduler run|status`
 

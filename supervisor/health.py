@@ -89,7 +89,8 @@ class HealthRules:
             to_degraded=max(1, num(hyst, "to_degraded", base.to_degraded, int)),
             clock_tolerance_s=num(clock, "tolerance_s", base.clock_tolerance_s, float),
             flap_window_s=num(hyst, "flap_window_s", base.flap_window_s, float),
-            flap_max_changes=max(2, num(hyst, "flap_max_changes", base.flap_max_changes, int)),
+            flap_max_changes=max(2, num(hyst, "flap_changes",
+                                         num(hyst, "flap_max_changes", base.flap_max_changes, int), int)),
             nvr_retention_days=num(nvr, "retention_days", None, float),
             profile=f"{name}-v{version}" if name else base.profile,
         )
@@ -167,7 +168,8 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
     common = dict(at=at, checks=checks, rtt_ms=rtt, clock_offset_s=offset, uptime_s=uptime)
 
     if result.error is not None and not checks:
-        return Observation(state=OFFLINE, cause=result.error.kind, error_kind=result.error.kind,
+        # Never probed (batch deadline, internal crash): we learned nothing about the device.
+        return Observation(state=UNKNOWN, cause=result.error.kind, error_kind=result.error.kind,
                            reasons=(_reason("batch", result.error.kind,
                                             message=result.error.message),), **common)
     if result.reachable is False:
@@ -368,6 +370,8 @@ def step(status: Status, obs: Observation, rules: HealthRules,
     """
     if status.last_sample_at is not None and obs.at <= status.last_sample_at:
         return status, []  # replay or out of order: already accounted for
+    if obs.state == UNKNOWN:
+        return status, []  # no information (never probed): neither agrees nor disagrees
     s = replace(status, reasons=list(status.reasons), recent_flips=list(status.recent_flips),
                 candidate_reasons=list(status.candidate_reasons))
     transitions: list[Transition] = []

@@ -1,0 +1,310 @@
+"""Storing health: samples, the status/interval/event writes of one batch, rollups, retention.
+
+One batch of judged observations is written in ONE transaction by `write_batch`:
+samples (insert-or-ignore on (device, tier, at): replays are no-ops), then per device the
+state machine step, the closing/opening of intervals, the events and the device_status
+row. The status row is updated compare-and-set on `last_sample_at`; if another writer
+moved it meanwhile `StaleStatus` is raised and the caller retries the batch from fresh
+rows. Because status, intervals and samples commit together, a crash at any point leaves
+the database consistent and the next sweep simply carries on from device_status.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .health import (
+    OFFLINE, UNKNOWN, HealthRules, Observation, Status, findings_after, naive_utc,
+    seconds_by_state, status_reasons, step,
+)
+from .health_models import (
+    DailyRollup, DeviceStatus, MaintenanceWindow, ProbeSample, StateEvent, StateInterval,
+)
+
+
+class StaleStatus(Exception):
+    """A device_status row changed under us (another sweep wrote it): retry the batch."""
+
+
+@dataclass
+class StoredStatus:
+    """A device's status as loaded: the machine state plus what judging needs."""
+
+    status: Status
+    findings: list[dict[str, Any]]
+    last_uptime_s: Optional[float]
+    exists: bool
+
+
+def _insert(session: Session, table: sa.Table):
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported engines
+        raise RuntimeError(f"unsupported database {name}")
+    return insert(table)
+
+
+def _times(values: Iterable[Any]) -> list[dt.datetime]:
+    out = []
+    for v in values or []:
+        try:
+            out.append(dt.datetime.fromisoformat(v) if isinstance(v, str) else v)
+        except ValueError:
+            continue  # a corrupt entry costs flap memory, never the sweep
+    return out
+
+
+def load_statuses(session: Session, device_ids: Iterable[int]) -> dict[int, StoredStatus]:
+    ids = list(device_ids)
+    out: dict[int, StoredStatus] = {d: StoredStatus(Status(), [], None, False) for d in ids}
+    for chunk in (ids[i:i + 900] for i in range(0, len(ids), 900)):
+        for row in session.scalars(sa.select(DeviceStatus).where(DeviceStatus.device_id.in_(chunk))):
+            out[row.device_id] = StoredStatus(
+                status=Status(
+                    state=row.state, since=row.since, cause=row.cause,
+                    reasons=[r for r in (row.reasons or []) if r.get("code") != "flapping"],
+                    flapping=bool(row.flapping), candidate_state=row.candidate_state,
+                    candidate_cause=row.candidate_cause, candidate_since=row.candidate_since,
+                    candidate_count=row.candidate_count or 0,
+                    candidate_reasons=list(row.candidate_reasons or []),
+                    recent_flips=_times(row.recent_flips), last_sample_at=row.last_sample_at,
+                    last_observed=row.last_observed),
+                findings=list(row.faults or []), last_uptime_s=row.last_uptime_s, exists=True)
+    return out
+
+
+def maintenance_lookup(session: Session, device_community: Mapping[int, int], lo: dt.datetime,
+                       hi: dt.datetime) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+    """Approved windows overlapping [lo, hi], per device (community windows fan out)."""
+    rows = session.scalars(sa.select(MaintenanceWindow).where(
+        MaintenanceWindow.start_at <= hi, MaintenanceWindow.end_at > lo)).all()
+    by_comm: dict[int, list[int]] = {}
+    for dev, comm in device_community.items():
+        by_comm.setdefault(comm, []).append(dev)
+    out: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for w in rows:
+        targets = [w.device_id] if w.device_id is not None else by_comm.get(w.community_id, [])
+        for dev in targets:
+            if dev in device_community:
+                out.setdefault(dev, []).append((w.start_at, w.end_at))
+    return out
+
+
+def window_at(windows: Sequence[tuple[dt.datetime, dt.datetime]], at: dt.datetime
+              ) -> Optional[tuple[dt.datetime, dt.datetime]]:
+    for start, end in windows:
+        if start <= at < end:
+            return (start, end)
+    return None
+
+
+@dataclass
+class BatchItem:
+    device_id: int
+    tier: str
+    obs: Observation
+    result: Optional[dict[str, Any]]   # ProbeResult.to_dict(), or None to keep it small
+
+
+def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[BatchItem],
+                stored: Mapping[int, StoredStatus], rules: HealthRules, now: dt.datetime,
+                windows: Mapping[int, Sequence[tuple[dt.datetime, dt.datetime]]] | None = None
+                ) -> int:
+    """Write one batch (the caller commits). Returns the number of transitions.
+
+    Items of one device must be in probe-time order. Raises StaleStatus when a status
+    row moved since `stored` was loaded.
+    """
+    windows = windows or {}
+    transitions = 0
+    sample_table = ProbeSample.__table__
+    touched: dict[int, tuple[StoredStatus, Status, list[dict[str, Any]], Optional[float], Observation]] = {}
+    for item in items:
+        obs = item.obs
+        ins = _insert(session, sample_table).values(
+            device_id=item.device_id, at=obs.at, tier=item.tier, sweep_id=sweep_id,
+            observed=obs.state, rtt_ms=obs.rtt_ms, clock_offset_s=obs.clock_offset_s,
+            error_kind=obs.error_kind, faults=list(obs.faults) or None,
+            reasons=list(obs.reasons) or None, result=item.result,
+        ).on_conflict_do_nothing(index_elements=["device_id", "tier", "at"])
+        if session.execute(ins).rowcount == 0:
+            continue  # this very sample was already applied: a replay after a crash
+        base = stored[item.device_id]
+        prev = touched.get(item.device_id)
+        status = prev[1] if prev else base.status
+        findings = prev[2] if prev else base.findings
+        uptime = prev[3] if prev else base.last_uptime_s
+        window = window_at(windows.get(item.device_id, ()), obs.at)
+        new, flips = step(status, obs, rules, maintenance=window)
+        # A sample older than the last applied one (a slow tier finishing late) leaves the
+        # state machine alone (step ignores it) but its sub-check findings still count.
+        findings = findings_after(obs, findings) if obs.state != UNKNOWN else findings
+        if obs.uptime_s is not None:
+            uptime = obs.uptime_s
+        for t in flips:
+            _apply_transition(session, item.device_id, t, now)
+            transitions += 1
+        touched[item.device_id] = (base, new, findings, uptime, obs)
+    for device_id, (base, new, findings, uptime, obs) in touched.items():
+        _save_status(session, device_id, base, new, findings, uptime, obs, rules, now)
+    return transitions
+
+
+def _apply_transition(session: Session, device_id: int, t: Any, now: dt.datetime) -> None:
+    ivs = StateInterval.__table__
+    open_iv = session.execute(sa.select(ivs.c.id, ivs.c.start_at).where(
+        ivs.c.device_id == device_id, ivs.c.end_at.is_(None))).all()
+    for iv_id, start in open_iv:
+        if start >= t.at:
+            session.execute(ivs.delete().where(ivs.c.id == iv_id))  # would be empty
+        else:
+            session.execute(ivs.update().where(ivs.c.id == iv_id).values(end_at=t.at))
+    session.execute(ivs.insert().values(
+        device_id=device_id, state=t.new, cause=t.cause, reasons=list(t.reasons) or None,
+        flapping=bool(t.flapping), start_at=t.at, end_at=None))
+    ev = StateEvent.__table__
+    session.execute(_insert(session, ev).values(
+        device_id=device_id, at=t.at, old=t.old, new=t.new, cause=t.cause,
+        reasons=list(t.reasons) or None, flapping=bool(t.flapping), recorded_at=now,
+    ).on_conflict_do_nothing(index_elements=["device_id", "at"]))
+
+
+def _save_status(session: Session, device_id: int, base: StoredStatus, new: Status,
+                 findings: list[dict[str, Any]], uptime: Optional[float], obs: Observation,
+                 rules: HealthRules, now: dt.datetime) -> None:
+    values = dict(
+        state=new.state, since=new.since, cause=new.cause,
+        reasons=status_reasons(new, rules) or None, flapping=new.flapping,
+        candidate_state=new.candidate_state, candidate_cause=new.candidate_cause,
+        candidate_since=new.candidate_since, candidate_count=new.candidate_count,
+        candidate_reasons=new.candidate_reasons or None,
+        recent_flips=[t.isoformat() for t in new.recent_flips] or None,
+        last_sample_at=new.last_sample_at, last_observed=new.last_observed,
+        last_rtt_ms=obs.rtt_ms, last_clock_offset_s=obs.clock_offset_s,
+        faults=findings or None, last_uptime_s=uptime, updated_at=now,
+    )
+    table = DeviceStatus.__table__
+    if new.flapping:
+        ivs = StateInterval.__table__
+        session.execute(ivs.update().where(ivs.c.device_id == device_id, ivs.c.end_at.is_(None))
+                        .values(flapping=True))
+    if not base.exists:
+        ins = _insert(session, table).values(device_id=device_id, **values)
+        if session.execute(ins.on_conflict_do_nothing(index_elements=["device_id"])).rowcount == 0:
+            raise StaleStatus(device_id)
+        return
+    old = base.status.last_sample_at
+    cond = table.c.last_sample_at.is_(None) if old is None else table.c.last_sample_at == old
+    res = session.execute(table.update().where(table.c.device_id == device_id, cond).values(**values))
+    if res.rowcount != 1:
+        raise StaleStatus(device_id)
+
+
+# --------------------------------------------------------------------------- rollups
+
+def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: HealthRules,
+               device_ids: Optional[Sequence[int]] = None) -> int:
+    """(Re)compute the daily rollup of `day` (UTC) for every device with data. Idempotent."""
+    lo = dt.datetime.combine(day, dt.time())
+    hi = lo + dt.timedelta(days=1)
+    ivs = StateInterval.__table__
+    q = sa.select(ivs.c.device_id, ivs.c.state, ivs.c.cause, ivs.c.start_at, ivs.c.end_at).where(
+        ivs.c.start_at < hi, sa.or_(ivs.c.end_at.is_(None), ivs.c.end_at > lo))
+    ps = ProbeSample.__table__
+    sq = sa.select(ps.c.device_id, ps.c.observed, ps.c.clock_offset_s, ps.c.faults).where(
+        ps.c.at >= lo, ps.c.at < hi)
+    ev = StateEvent.__table__
+    eq = sa.select(ev.c.device_id, sa.func.count()).where(
+        ev.c.at >= lo, ev.c.at < hi, ev.c.old != ev.c.new).group_by(ev.c.device_id)
+    if device_ids is not None:
+        q = q.where(ivs.c.device_id.in_(device_ids))
+        sq = sq.where(ps.c.device_id.in_(device_ids))
+        eq = eq.where(ev.c.device_id.in_(device_ids))
+    per: dict[int, dict[str, Any]] = {}
+
+    def acc(dev: int) -> dict[str, Any]:
+        return per.setdefault(dev, {"intervals": [], "probes": 0, "failed": 0, "clock": 0,
+                                    "clock_ok": 0, "worst": None, "faults": {}, "flips": 0})
+
+    for row in session.execute(q):
+        acc(row.device_id)["intervals"].append(row._mapping)
+    for row in session.execute(sq):
+        a = acc(row.device_id)
+        a["probes"] += 1
+        a["failed"] += int(row.observed == OFFLINE)
+        if row.clock_offset_s is not None:
+            a["clock"] += 1
+            a["clock_ok"] += int(abs(row.clock_offset_s) <= rules.clock_tolerance_s)
+            if a["worst"] is None or abs(row.clock_offset_s) > abs(a["worst"]):
+                a["worst"] = row.clock_offset_s
+        for f in row.faults or []:
+            a["faults"][f] = a["faults"].get(f, 0) + 1
+    for dev, n in session.execute(eq):
+        acc(dev)["flips"] = n
+    table = DailyRollup.__table__
+    for dev, a in per.items():
+        secs = seconds_by_state(a["intervals"], lo, hi, min(now, hi))
+        values = dict(
+            ok_s=secs.get("ok", 0.0), degraded_s=secs.get("degraded", 0.0),
+            offline_s=secs.get("offline", 0.0), upstream_offline_s=secs.get("offline:upstream", 0.0),
+            unknown_s=secs.get("unknown", 0.0), maintenance_s=secs.get("maintenance", 0.0),
+            probes=a["probes"], probes_failed=a["failed"], clock_checks=a["clock"],
+            clock_ok=a["clock_ok"], worst_clock_offset_s=a["worst"],
+            fault_counts=a["faults"] or None, flips=a["flips"])
+        ins = _insert(session, table).values(device_id=dev, day=day, **values)
+        session.execute(ins.on_conflict_do_update(index_elements=["device_id", "day"], set_=values))
+    return len(per)
+
+
+def prune_samples(session: Session, now: dt.datetime, raw_days: float, rules: HealthRules) -> int:
+    """Drop samples older than raw_days, after making sure their days are rolled up."""
+    cutoff = now - dt.timedelta(days=raw_days)
+    ps = ProbeSample.__table__
+    oldest = session.scalar(sa.select(sa.func.min(ps.c.at)).where(ps.c.at < cutoff))
+    if oldest is None:
+        return 0
+    day = oldest.date()
+    rolled = {d for (d,) in session.execute(sa.select(DailyRollup.day).distinct().where(
+        DailyRollup.day >= day, DailyRollup.day <= cutoff.date()))}
+    while day <= cutoff.date():
+        if day not in rolled:
+            rollup_day(session, day, now, rules)
+        day += dt.timedelta(days=1)
+    # The cutoff day is partly kept: recompute it later from intervals + remaining samples
+    # would under-count probes, so its rollup is done above before anything is deleted.
+    return session.execute(ps.delete().where(ps.c.at < cutoff)).rowcount or 0
+
+
+def housekeeping(session: Session, now: dt.datetime, rules: HealthRules, raw_days: float) -> dict[str, int]:
+    """Roll up yesterday and today, drop expired samples. Idempotent; the caller commits."""
+    today = now.date()
+    out = {"rolled_yesterday": rollup_day(session, today - dt.timedelta(days=1), now, rules),
+           "rolled_today": rollup_day(session, today, now, rules)}
+    out["samples_dropped"] = prune_samples(session, now, raw_days, rules)
+    return out
+
+
+def intervals(session: Session, since: Optional[dt.datetime] = None,
+              until: Optional[dt.datetime] = None, device_id: Optional[int] = None):
+    """State intervals overlapping [since, until), ordered by device then start."""
+    from .models import Device
+
+    ivs = StateInterval.__table__
+    q = (sa.select(Device.serial, ivs.c.state, ivs.c.cause, ivs.c.reasons, ivs.c.flapping,
+                   ivs.c.start_at, ivs.c.end_at)
+         .join(Device, Device.id == ivs.c.device_id)
+         .order_by(Device.serial, ivs.c.start_at))
+    if since is not None:
+        q = q.where(sa.or_(ivs.c.end_at.is_(None), ivs.c.end_at > naive_utc(since)))
+    if until is not None:
+        q = q.where(ivs.c.start_at < naive_utc(until))
+    if device_id is not None:
+        q = q.where(ivs.c.device_id == device_id)
+    return session.execute(q)

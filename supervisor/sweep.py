@@ -1,0 +1,330 @@
+"""One sweep: targets from the database → executor → image diagnosis → judge → store.
+
+The same function runs from `flask sweep`, from the scheduler and from benches:
+
+    summary = run_sweep("fast", serials=None, executor=None, progress=None)
+
+Results are written in batches (`batch_size`), each batch ONE transaction (see
+health_store.write_batch). An offline result whose upstream device is part of this sweep
+but has not reported yet is held back until it has (or the sweep ends), so the camera
+behind a dead switch gets cause `upstream` in the same sweep, not one later.
+
+The clock is read once for the sweep (`started_at`) and once at the end; observations are
+timed by the probe's own start time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import sqlalchemy as sa
+from flask import current_app
+
+from probes.config import Limits, TierSpec
+from probes.model import DeviceTarget, ProbeResult
+
+from . import evidence
+from .choices import Lifecycle
+from .extensions import db
+from .health import (
+    OFFLINE, OK, HealthRules, Observation, attribute_upstream, carry_findings, judge, naive_utc,
+)
+from .health_models import DeviceStatus, SweepRun
+from .health_store import (
+    BatchItem, StaleStatus, load_statuses, maintenance_lookup, write_batch,
+)
+from .models import Device, utcnow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SweepSummary:
+    sweep_id: int
+    tier: str
+    executor: str
+    devices: int
+    ok: int = 0
+    degraded: int = 0
+    offline: int = 0
+    unknown: int = 0
+    failed: int = 0                      # results carrying any probe error
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+    transitions: int = 0
+    flapping: int = 0
+    duration_s: float = 0.0
+    devices_per_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- profile glue
+
+def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
+    """TierSpec, Limits and the tier interval (the sweep's default deadline) from a profile."""
+    t = profile.probe_tiers.get(tier)
+    spec = TierSpec.from_mapping(tier, {"checks": list(t.checks), "timeouts": dict(t.timeouts_s),
+                                        "retries": dict(t.retries)})
+    conc = t.concurrency
+    limits = Limits(global_limit=int(conc.total), per_host=int(conc.per_host),
+                    per_protocol={**Limits().per_protocol, **dict(conc.per_protocol)})
+    return spec, limits, float(t.interval_s)
+
+
+def _target(dev: Device) -> DeviceTarget:
+    return DeviceTarget(serial=dev.serial, host=dev.ip, kind=dev.kind, onvif_port=dev.onvif_port,
+                        username=dev.username, password=dev.password, snmp_port=dev.snmp_port,
+                        snmp_community=dev.snmp_community)
+
+
+# --------------------------------------------------------------------------- image diagnosis
+
+_POOL: Optional[ProcessPoolExecutor] = None
+
+
+def _pool() -> ProcessPoolExecutor:
+    """One process pool per platform process; spawn, because the probe loop runs in a thread."""
+    global _POOL
+    if _POOL is None:
+        import multiprocessing as mp
+
+        workers = max(1, min(4, (os.cpu_count() or 2)))
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    return _POOL
+
+
+def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
+                 section: Optional[dict[str, Any]], captured_at: Optional[str]) -> Optional[dict[str, Any]]:
+    """Runs in a pool worker: decode, diagnose against previous/reference, return a dict."""
+    try:
+        from probes import quality
+    except ImportError:  # pragma: no cover - quality not installed
+        return None
+    diagnose = getattr(quality, "diagnose", None)
+    if diagnose is None:
+        return None
+    try:
+        kwargs: dict[str, Any] = {}
+        thr = getattr(quality, "Thresholds", None)
+        if thr is not None and section:
+            kwargs["thresholds"] = thr.from_mapping(section)
+        when = dt.datetime.fromisoformat(captured_at) if captured_at else None
+        prev = Path(previous).read_bytes() if previous else None
+        ref = Path(reference).read_bytes() if reference else None
+        result = diagnose(jpeg, previous=prev, reference=ref, captured_at=when, **kwargs)
+    except Exception as exc:  # a bad frame is a finding, never a crash of the sweep
+        return {"error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
+    if hasattr(result, "to_dict"):
+        return result.to_dict()
+    return result if isinstance(result, dict) else {"faults": list(getattr(result, "faults", []))}
+
+
+def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, dict[str, Path]],
+                  section: Optional[dict[str, Any]]) -> dict[int, Optional[dict[str, Any]]]:
+    jobs = {}
+    for dev_id, res in results:
+        fr = res.frame
+        if fr is None or not fr.ok or not fr.jpeg:
+            continue
+        p = paths.get(dev_id, {})
+        when = naive_utc(fr.grabbed_at or res.started_at).isoformat()
+        jobs[dev_id] = (fr.jpeg, str(p["previous"]) if "previous" in p else None,
+                        str(p["reference"]) if "reference" in p else None, section, when)
+    if not jobs:
+        return {}
+    pool = _pool()
+    futures = {dev: pool.submit(diagnose_job, *args) for dev, args in jobs.items()}
+    out = {}
+    for dev, fut in futures.items():
+        try:
+            out[dev] = fut.result(timeout=60)
+        except Exception as exc:  # a dead worker must not lose the batch
+            out[dev] = {"error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
+    return out
+
+
+# --------------------------------------------------------------------------- the sweep
+
+def _failure_key(res: ProbeResult) -> Optional[str]:
+    errs = res.errors()
+    if not errs:
+        return None
+    e = errs[0]
+    return f"{e.check or 'batch'}:{e.kind}"
+
+
+def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: Any = None,
+              profile: Any = None, progress: Optional[Progress] = None, trigger: str = "cli",
+              batch_size: int = 200, deadline_s: Optional[float] = None,
+              clock: Callable[[], dt.datetime] = utcnow,
+              after_batch: Optional[Callable[[int], None]] = None) -> SweepSummary:
+    """Run one sweep of `tier` over all non-retired devices (or `serials`). Needs an app context."""
+    from .executors import get_executor
+    from .profiles import load_profile
+
+    session = db.session
+    profile = profile if profile is not None else load_profile()
+    rules = HealthRules.from_profile(profile)
+    spec, limits, interval_s = tier_settings(profile, tier)
+    executor = executor or get_executor(current_app.config.get("PROBE_EXECUTOR", "local"))
+    iq = getattr(profile, "image_quality", None)
+    iq_section = iq.model_dump() if hasattr(iq, "model_dump") else (iq or None)
+    retention = getattr(profile, "retention", None)
+
+    q = sa.select(Device).where(Device.lifecycle != Lifecycle.RETIRED).order_by(Device.id)
+    if serials is not None:
+        wanted = sorted({s.strip() for s in serials if s and s.strip()})
+        q = q.where(Device.serial.in_(wanted))
+    devices = session.scalars(q).all()
+    if serials is not None:
+        missing = set(wanted) - {d.serial for d in devices}
+        if missing:
+            raise ValueError(f"unknown or retired device serial(s): {', '.join(sorted(missing))}")
+    by_serial = {d.serial: d.id for d in devices}
+    upstream_of = {d.id: d.upstream_id for d in devices}
+    community_of = {d.id: d.community_id for d in devices}
+    serial_of = {d.id: d.serial for d in devices}
+    # Upstreams outside this sweep: their stored state decides (attribute_upstream).
+    outside = {u for u in upstream_of.values() if u is not None and u not in upstream_of}
+    while outside:
+        extra = session.execute(sa.select(Device.id, Device.serial, Device.upstream_id)
+                                .where(Device.id.in_(outside))).all()
+        outside = set()
+        for did, ser, up in extra:
+            serial_of[did] = ser
+            upstream_of.setdefault(did, up)
+            if up is not None and up not in upstream_of:
+                outside.add(up)
+    targets = [_target(d) for d in devices]
+    session.rollback()  # release the read transaction before the long probe phase
+
+    started = clock()
+    run = SweepRun(tier=tier, trigger=trigger, executor=getattr(executor, "name", "?"),
+                   status="running", started_at=started, devices=len(targets))
+    session.add(run)
+    session.commit()
+    run_id = run.id
+    summary = SweepSummary(sweep_id=run_id, tier=tier, executor=run.executor, devices=len(targets))
+    failures: Counter[str] = Counter()
+    seen_obs: dict[int, Observation] = {}       # this sweep's observations so far
+    deferred: list[tuple[int, ProbeResult]] = []
+    buffer: list[tuple[int, ProbeResult]] = []
+    done = 0
+    mono0 = time.monotonic()
+    ev_root = Path(current_app.config["EVIDENCE_DIR"])
+
+    def flush(items: list[tuple[int, ProbeResult]], final: bool) -> None:
+        nonlocal deferred
+        items = deferred + items
+        ready, deferred = [], []
+        for dev, res in items:
+            up = upstream_of.get(dev)
+            waiting = (not final and res.reachable is False and up in community_of
+                       and up not in seen_obs and up not in {d for d, _ in items})
+            (deferred if waiting else ready).append((dev, res))
+        if ready:
+            _write(ready)
+
+    def _write(items: list[tuple[int, ProbeResult]]) -> None:
+        ids = [d for d, _ in items]
+        has_frames = any(r.frame is not None and r.frame.jpeg for _, r in items)
+        paths = evidence.latest_paths(session, ev_root, ids) if has_frames else {}
+        diagnoses = _diagnose_all(items, paths, iq_section) if has_frames else {}
+        times = [naive_utc(r.started_at) for _, r in items]
+        windows = maintenance_lookup(session, {d: community_of[d] for d in ids},
+                                     min(times), max(times))
+        for attempt in range(5):
+            try:
+                stored = load_statuses(session, ids)
+                obs = {}
+                for dev, res in items:
+                    st = stored[dev]
+                    o = judge(res, rules, diagnosis=diagnoses.get(dev),
+                              previous_uptime_s=st.last_uptime_s)
+                    obs[dev] = carry_findings(o, st.findings)
+                # Upstreams judged in earlier batches, or stored when not in this sweep.
+                known = dict(session.execute(sa.select(DeviceStatus.device_id, DeviceStatus.state)
+                                             .where(DeviceStatus.device_id.in_(
+                                                 [u for u in upstream_of.values() if u is not None]))).all())
+                context = {**seen_obs, **obs}
+                attributed = attribute_upstream(context, upstream_of, known, serial_of)
+                obs = {dev: attributed[dev] for dev in obs}
+                batch = []
+                for dev, res in items:
+                    o = obs[dev]
+                    keep = res.to_dict() if (res.tier != "fast" or o.state != OK) else None
+                    batch.append(BatchItem(dev, tier, o, keep))
+                summary.transitions += write_batch(session, run_id, batch, stored, rules,
+                                                   clock(), windows)
+                for dev, res in items:
+                    if dev in diagnoses and res.frame is not None and res.frame.jpeg:
+                        evidence.save_frame(session, ev_root, dev, "latest", res.frame.jpeg,
+                                            naive_utc(res.frame.grabbed_at or res.started_at),
+                                            diagnoses[dev])
+                session.commit()
+                break
+            except StaleStatus:
+                session.rollback()
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        for dev, res in items:
+            o = obs[dev]
+            seen_obs[dev] = o
+            setattr(summary, o.state, getattr(summary, o.state, 0) + 1)
+            key = _failure_key(res)
+            if key:
+                summary.failed += 1
+                failures[key] += 1
+        if after_batch is not None:
+            after_batch(len(items))
+
+    try:
+        stream = executor.iter_results(targets, spec, limits,
+                                       deadline_s if deadline_s is not None else interval_s)
+        last_flush = time.monotonic()
+        for res in stream:
+            dev = by_serial.get(res.serial)
+            if dev is None:
+                continue  # not ours (an executor bug); never trust a foreign serial
+            buffer.append((dev, res))
+            done += 1
+            if progress is not None:
+                progress(done, len(targets))
+            if len(buffer) >= batch_size or time.monotonic() - last_flush > 2.0:
+                flush(buffer, final=False)
+                buffer = []
+                last_flush = time.monotonic()
+        flush(buffer, final=True)
+        summary.flapping = session.scalar(sa.select(sa.func.count()).select_from(DeviceStatus).where(
+            DeviceStatus.flapping.is_(True), DeviceStatus.device_id.in_(list(serial_of)))) or 0
+        status = "done"
+        error = None
+    except BaseException as exc:
+        session.rollback()
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        raise
+    finally:
+        summary.duration_s = time.monotonic() - mono0
+        summary.devices_per_s = done / summary.duration_s if summary.duration_s > 0 else 0.0
+        summary.failures_by_reason = dict(failures.most_common())
+        try:
+            session.execute(sa.update(SweepRun).where(SweepRun.id == run_id).values(
+                status=status if "status" in locals() else "failed", finished_at=clock(),
+                ok=summary.ok, failed=summary.failed, failures_by_reason=summary.failures_by_reason,
+                devices_per_s=round(summary.devices_per_s, 2), error=error if "error" in locals() else None))
+            session.commit()
+        except Exception:  # pragma: no cover - the database itself is gone
+            session.rollback()
+            log.exception("could not record the end of sweep %s", run_id)
+    return summary

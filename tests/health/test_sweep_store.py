@@ -1,0 +1,169 @@
+"""The sweep pipeline against a real (SQLite) database with a scripted executor:
+intervals, events, upstream causes, idempotent replays, rollups, retention, the CLI."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+
+from supervisor.extensions import db
+from supervisor.health import HealthRules
+from supervisor.health_models import (
+    DailyRollup, DeviceStatus, ProbeSample, StateEvent, StateInterval, SweepRun,
+)
+from supervisor.health_store import housekeeping, rollup_day
+from supervisor.profiles import load_profile
+from supervisor.sweep import run_sweep
+
+from health_helpers import T0, ScriptedExecutor
+
+MIN = dt.timedelta(minutes=1)
+
+
+def naive(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=None)
+
+
+def sweeps(executor, n, start=0):
+    for i in range(start, start + n):
+        executor.at = T0 + i * MIN
+        run_sweep("fast", executor=executor, clock=lambda: naive(executor.at) + dt.timedelta(seconds=1))
+
+
+def switch_outage(serial, at):
+    # the switch is down for minutes [5, 12); CAM3 (no upstream) for [7, 9) — 2 probes
+    i = int((at - T0) / MIN)
+    if serial == "SW1":
+        return not (5 <= i < 12)
+    if serial in ("CAM1", "CAM2"):
+        return not (5 <= i < 12)
+    if serial == "CAM3":
+        return not (7 <= i < 9)
+    return True
+
+
+def rows(model, **filters):
+    key = model.device_id if model is DeviceStatus else model.id
+    return db.session.scalars(sa.select(model).filter_by(**filters).order_by(key)).all()
+
+
+def test_switch_outage_gives_exact_intervals_and_upstream_cause(app, inventory):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 16)
+    profile = load_profile()
+    assert profile.hysteresis.to_offline == 3  # the numbers below rely on the profile's N
+
+    sw = rows(StateInterval, device_id=inventory["SW1"])
+    assert [(i.state, i.cause) for i in sw] == [("ok", None), ("offline", "unreachable"), ("ok", None)]
+    off = sw[1]
+    # starts at the FIRST failing probe (minute 5), ends at the first answering one (12)
+    assert off.start_at == naive(T0 + 5 * MIN)
+    assert off.end_at == naive(T0 + 12 * MIN)
+
+    for cam in ("CAM1", "CAM2"):
+        ivs = rows(StateInterval, device_id=inventory[cam])
+        assert [(i.state, i.cause) for i in ivs] == [("ok", None), ("offline", "upstream"), ("ok", None)]
+        assert ivs[1].reasons[0]["upstream"] == "SW1"
+        assert (ivs[1].start_at, ivs[1].end_at) == (naive(T0 + 5 * MIN), naive(T0 + 12 * MIN))
+    # CAM3 failed two probes only: below the hysteresis, no outage at all
+    assert [i.state for i in rows(StateInterval, device_id=inventory["CAM3"])] == ["ok"]
+
+    # Exactly one interval open per device, no gaps, no overlaps
+    for dev in inventory.values():
+        ivs = rows(StateInterval, device_id=dev)
+        assert sum(i.end_at is None for i in ivs) == 1
+        for a, b in zip(ivs, ivs[1:]):
+            assert a.end_at == b.start_at
+    ev = rows(StateEvent, device_id=inventory["SW1"])
+    assert [(e.old, e.new) for e in ev] == [("unknown", "ok"), ("ok", "offline"), ("offline", "ok")]
+    runs = rows(SweepRun)
+    assert len(runs) == 16 and all(r.status == "done" for r in runs)
+    assert runs[6].failures_by_reason == {"reach:timeout": 3}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample)) == 16 * 4
+
+
+def test_replayed_sweep_changes_nothing(app, inventory):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 9)
+    before = [(i.device_id, i.state, i.start_at, i.end_at) for i in rows(StateInterval)]
+    status_before = [(s.device_id, s.state, s.candidate_count, s.last_sample_at) for s in rows(DeviceStatus)]
+    sweeps(ex, 3, start=6)  # the same probes again (e.g. a retry after a crash)
+    assert [(i.device_id, i.state, i.start_at, i.end_at) for i in rows(StateInterval)] == before
+    assert [(s.device_id, s.state, s.candidate_count, s.last_sample_at) for s in rows(DeviceStatus)] == status_before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample)) == 9 * 4
+
+
+def test_crash_mid_sweep_keeps_committed_batches_and_carries_on(app, inventory):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 6)
+    ex.at, ex.stop_after = T0 + 6 * MIN, 2
+    try:
+        run_sweep("fast", executor=ex, batch_size=1, clock=lambda: naive(ex.at))
+    except KeyboardInterrupt:
+        pass
+    db.session.rollback()
+    run = rows(SweepRun)[-1]
+    assert run.status == "failed" and "simulated crash" in run.error
+    # CAM3's committed result survives; CAM2 (offline, waiting for its switch to report)
+    # was held back and is lost with the crash, as an uncommitted batch should be.
+    got = db.session.scalars(sa.select(ProbeSample.device_id).where(
+        ProbeSample.sweep_id == run.id)).all()
+    assert got == [inventory["CAM3"]]
+    ex.stop_after = None
+    sweeps(ex, 10, start=6)  # the next sweeps carry on, re-probing minute 6 as well
+    sw = rows(StateInterval, device_id=inventory["SW1"])
+    assert [(i.state, i.start_at, i.end_at) for i in sw][1:] == [
+        ("offline", naive(T0 + 5 * MIN), naive(T0 + 12 * MIN)), ("ok", naive(T0 + 12 * MIN), None)]
+
+
+def test_rollups_and_retention(app, inventory):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 16)
+    rules = HealthRules.from_profile(load_profile())
+    now = naive(T0 + 16 * MIN)
+    assert rollup_day(db.session, now.date(), now, rules) == 4
+    db.session.commit()
+    r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=inventory["CAM1"])).one()
+    assert r.offline_s == 7 * 60 and r.upstream_offline_s == 7 * 60
+    assert r.ok_s == (now - naive(T0)).total_seconds() - 7 * 60
+    assert r.probes == 16 and r.probes_failed == 7 and r.flips == 3  # unknown→ok→offline→ok
+    # 20 days later: samples older than raw_days are dropped, rollups stay
+    later = now + dt.timedelta(days=20)
+    out = housekeeping(db.session, later, rules, raw_days=14)
+    db.session.commit()
+    assert out["samples_dropped"] == 64
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample)) == 0
+    r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=inventory["CAM1"],
+                                                            day=now.date())).one()
+    assert r.probes == 16  # the rollup made before the drop still counts them
+
+
+def test_cli_intervals_csv_and_json(app, inventory, runner):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 16)
+    res = runner.invoke(args=["health", "intervals", "--device", "SW1", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    recs = [json.loads(line) for line in res.output.splitlines()]
+    assert [r["state"] for r in recs] == ["ok", "offline", "ok"]
+    assert recs[1]["start"] == "2026-03-01T08:05:00Z" and recs[1]["end"] == "2026-03-01T08:12:00Z"
+    res = runner.invoke(args=["health", "intervals", "--since", "2026-03-01T08:06:00Z",
+                              "--until", "2026-03-01T08:11:00+00:00"])
+    lines = res.output.splitlines()
+    assert lines[0].startswith("serial,state,cause,start,end")
+    assert sorted(l.split(",")[0] for l in lines[1:]) == ["CAM1", "CAM2", "CAM3", "SW1"]
+    assert all(",offline," in l for l in lines[1:] if not l.startswith("CAM3"))
+    bad = runner.invoke(args=["health", "intervals", "--since", "yesterday"])
+    assert bad.exit_code != 0 and "ISO-8601" in bad.output
+    assert runner.invoke(args=["health", "intervals", "--device", "NOPE"]).exit_code != 0
+
+
+def test_sweep_refuses_unknown_serials(app, inventory):
+    ex = ScriptedExecutor(switch_outage)
+    try:
+        run_sweep("fast", ["CAM1", "NOPE"], executor=ex)
+    except ValueError as exc:
+        assert "NOPE" in str(exc)
+    else:
+        raise AssertionError("unknown serial accepted")
+    assert ex.calls == []
