@@ -1,0 +1,5 @@
+import sys
+
+from probes.quality.cli import main
+
+sys.exit(main())

@@ -1,0 +1,136 @@
+"""``diagnose()``: one frame (plus optionally the previous one and the acceptance
+reference) -> the faults that cross the profile's thresholds, each with its evidence."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+import numpy as np
+
+from probes.quality import measures as M
+from probes.quality.frame import FrameLike, load_frame
+from probes.quality.thresholds import FAULTS, Rule, Thresholds
+
+# A "no video" screen explains every other symptom of the frame: report only that.
+_MASKED_BY_SIGNAL_LOSS = set(FAULTS) - {"signal_loss", "scene_change", "frozen"}
+
+
+@dataclass(frozen=True)
+class Fault:
+    fault: str
+    measure: str
+    value: float
+    threshold: float
+    op: str
+    severity: str
+    rule: str
+    clause: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fault": self.fault, "measure": self.measure, "value": round(self.value, 4),
+                "threshold": self.threshold, "op": self.op, "severity": self.severity,
+                "rule": self.rule, "clause": self.clause}
+
+
+@dataclass
+class Diagnosis:
+    faults: list[Fault]
+    measures: dict[str, Optional[float]]
+    night: bool
+    size: tuple[int, int]  # (width, height) of the judged frame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    @property
+    def fault_names(self) -> list[str]:
+        out: list[str] = []
+        for f in self.faults:
+            if f.fault not in out:
+                out.append(f.fault)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "faults": [f.as_dict() for f in self.faults],
+                "measures": {k: (None if v is None else round(float(v), 4))
+                             for k, v in self.measures.items()},
+                "night": self.night, "width": self.size[0], "height": self.size[1]}
+
+
+def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Optional[np.ndarray],
+                analysis_width: int = 640) -> dict[str, Optional[float]]:
+    """Every measure for one frame (BGR arrays in), no thresholds applied."""
+    p = M.prepare(frame, analysis_width)
+    out: dict[str, Optional[float]] = {}
+    out.update(M.exposure(p))
+    sigma = M.noise_sigma(p)
+    out["noise"] = sigma
+    out.update(M.signal_loss(p))
+    out.update(M.blur(p, sigma))
+    out.update(M.color_cast(p))
+    out["occlusion"] = M.occlusion(p, sigma)
+    out.update(M.stripes(p))
+    if previous is not None:
+        out["frozen"] = M.frozen(p, previous)
+    if reference is not None:
+        out.update(M.scene_change(p, reference))
+    return out
+
+
+def _severity(rule: Rule, value: float) -> str:
+    if rule.critical is not None and rule.crossed(value, rule.critical):
+        return "critical"
+    return rule.severity
+
+
+def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: bool) -> list[Fault]:
+    """Apply the rules to measured values. A measure that was not taken (None) never fires."""
+    faults: list[Fault] = []
+    for rule in thresholds.rules:
+        value = measures.get(rule.measure)
+        if value is None:
+            continue
+        limit = rule.limit(night)
+        if rule.crossed(float(value), limit):
+            faults.append(Fault(rule.fault, rule.measure, float(value), limit, rule.op,
+                                _severity(rule, float(value)), rule.name, rule.clause))
+    if any(f.fault == "signal_loss" for f in faults):
+        faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS]
+    order = {name: i for i, name in enumerate(FAULTS)}
+    faults.sort(key=lambda f: order[f.fault])
+    return faults
+
+
+_DEFAULT: Optional[Thresholds] = None
+
+
+def default_thresholds() -> Thresholds:
+    """The repository profile's thresholds, read once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Thresholds.default()
+    return _DEFAULT
+
+
+def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
+             reference: Optional[FrameLike] = None, thresholds: Optional[Thresholds] = None,
+             captured_at: Optional[datetime] = None) -> Diagnosis:
+    """Diagnose one frame.
+
+    ``frame``/``previous``/``reference``: BGR arrays (OpenCV convention), encoded bytes or
+    paths. ``previous`` enables ``frozen``, ``reference`` (kept at acceptance) enables
+    ``scene_change``. ``captured_at`` picks the day or night thresholds. Raises
+    ``FrameError`` (a ValueError) for an unreadable/corrupt/truncated frame.
+    """
+    th = thresholds or default_thresholds()
+    img = load_frame(frame)
+    prev = load_frame(previous) if previous is not None else None
+    ref = load_frame(reference) if reference is not None else None
+    night = th.is_night(captured_at)
+    values = measure_all(img, prev, ref, th.analysis_width)
+    faults = judge(values, th, night)
+    return Diagnosis(faults=faults, measures=values, night=night,
+                     size=(int(img.shape[1]), int(img.shape[0])))

@@ -1,0 +1,309 @@
+"""The measures behind each fault: pure numpy/OpenCV functions, no thresholds.
+
+Everything that does not need full resolution works on a downscaled copy (~640 px wide,
+what VQD systems judge on a camera's sub-stream): it is ~9x fewer pixels at 1080p and a
+focus measure there is less fooled by sensor noise and JPEG blocking. Only the noise
+estimate and the frozen comparison look at full resolution, because downscaling averages
+exactly the pixel-level differences they measure.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+
+# Immerkær (1996) fast noise estimation kernel: the difference of two Laplacians cancels
+# image structure up to second order, leaving mostly the sensor noise.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+_NOISE_SCALE = math.sqrt(math.pi / 2.0) / 6.0
+
+
+@dataclass
+class Prepared:
+    """One frame, decoded once, with the copies every measure shares."""
+
+    bgr: np.ndarray          # full resolution
+    gray: np.ndarray         # full resolution, uint8
+    small_bgr: np.ndarray    # analysis copy (~640 wide)
+    small: np.ndarray        # analysis copy, gray float32
+    scale: float             # full width / analysis width
+
+
+def prepare(bgr: np.ndarray, analysis_width: int = 640) -> Prepared:
+    h, w = bgr.shape[:2]
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    if w > analysis_width * 1.15:
+        sh = max(16, int(round(h * analysis_width / w)))
+        small_bgr = cv2.resize(bgr, (analysis_width, sh), interpolation=cv2.INTER_AREA)
+        small_gray = cv2.resize(gray, (analysis_width, sh), interpolation=cv2.INTER_AREA)
+        scale = w / analysis_width
+    else:
+        small_bgr, small_gray, scale = bgr, gray, 1.0
+    return Prepared(bgr, gray, small_bgr, small_gray.astype(np.float32), scale)
+
+
+# --- exposure ---------------------------------------------------------------------------
+
+def exposure(p: Prepared) -> dict[str, float]:
+    """Mean brightness and contrast (standard deviation) of the gray image, 0..255."""
+    mean, std = cv2.meanStdDev(p.small)
+    lo, hi = np.percentile(p.small, [1, 99])
+    return {"brightness": float(mean[0, 0]), "contrast": float(std[0, 0]),
+            "contrast_range": float(hi - lo)}
+
+
+# --- noise ------------------------------------------------------------------------------
+
+def noise_sigma(p: Prepared, block: int = 32) -> float:
+    """Sensor noise sigma in gray levels at full resolution (Immerkær, flat blocks only).
+
+    |I*N| is averaged per block; the 20th percentile of the blocks is taken, because the
+    flattest fifth of a picture shows noise and not texture. Blocks that are clipped
+    black or white carry no noise and are skipped.
+    """
+    g = p.gray
+    h, w = g.shape
+    if w > 2200:  # beyond 1080p a 2x2 average still leaves the noise floor measurable
+        g = cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        h, w = g.shape
+    resp = np.abs(cv2.filter2D(g.astype(np.float32), -1, _NOISE_KERNEL,
+                               borderType=cv2.BORDER_REPLICATE))
+    bh, bw = max(1, h // block), max(1, w // block)
+    resp_b = cv2.resize(resp[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
+    mean_b = cv2.resize(g[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
+    ok = (mean_b > 6) & (mean_b < 249)
+    vals = resp_b[ok] if ok.sum() >= 4 else resp_b.ravel()
+    return float(np.percentile(vals, 20) * _NOISE_SCALE)
+
+
+# --- signal loss ------------------------------------------------------------------------
+
+def signal_loss(p: Prepared) -> dict[str, float]:
+    """How much of the frame is a digitally generated screen rather than a sensor picture.
+
+    ``flat_fraction``: share of pixels whose 3x3 neighbourhood is exactly flat (within
+    JPEG rounding) – a black/blue/grey "no video" screen or colour bars are flat almost
+    everywhere, a real sensor never is (noise). Clipped white is left out, it is exposure.
+    ``bars``: how well every column is constant (colour bars): 1 - column std / total std.
+    """
+    s = p.small
+    blur = cv2.blur(s, (3, 3))
+    flat = (np.abs(s - blur) < 0.75) & (s < 245)
+    flat_fraction = float(flat.mean())
+    total = float(s.std())
+    if total < 1e-3:
+        bars = 0.0
+    else:
+        bars = max(0.0, 1.0 - float(s.std(axis=0).mean()) / total)
+    # Colour bars: each column constant AND several distinct levels across the frame.
+    bars_score = bars if total > 30 else 0.0
+    return {"flat_fraction": flat_fraction, "bars": bars_score,
+            "signal_loss": max(flat_fraction, bars_score)}
+
+
+# --- blur -------------------------------------------------------------------------------
+
+def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
+    """Edge-spread ratio at the strongest edges (content-normalised focus measure).
+
+    Re-blurring a sharp edge lowers its gradient peak a lot; re-blurring an already
+    blurred edge hardly changes it (Crete et al. 2007 idea, taken at edges only). The
+    ratio is independent of edge contrast, so a plain wall is not "blurred": where there
+    are too few edges to judge, ``blur`` is None (not judged) unless the coarse picture
+    still has strong structure, which is what a heavily defocused busy scene looks like.
+    """
+    s = cv2.GaussianBlur(p.small, (0, 0), 0.6)  # takes the edge off pixel noise and JPEG blocks
+    gx = cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3)
+    g = cv2.magnitude(gx, gy) * 0.125
+    sb = cv2.GaussianBlur(s, (0, 0), 2.0)
+    bx = cv2.Sobel(sb, cv2.CV_32F, 1, 0, ksize=3)
+    by = cv2.Sobel(sb, cv2.CV_32F, 0, 1, ksize=3)
+    gb = cv2.magnitude(bx, by) * 0.125
+    k = np.ones((3, 3), np.uint8)
+    gd = cv2.dilate(g, k)
+    gbd = cv2.dilate(gb, k)
+    noise_small = noise / max(1.0, p.scale)
+    floor = 6.0 + 3.0 * noise_small
+    p97 = float(np.percentile(g, 97))
+    sel = g >= max(floor, p97)
+    n = int(sel.sum())
+    edge_share = n / g.size
+    # coarse structure: contrast that survives a strong blur (scene content, not noise)
+    coarse = float(cv2.resize(p.small, (32, 18), interpolation=cv2.INTER_AREA).std())
+    if n < 0.004 * g.size:
+        if coarse >= 22.0:
+            value: Optional[float] = 1.0  # strong scene structure but no edge at all
+        else:
+            value = None  # plain scene: blur cannot be judged
+    else:
+        ratio = gbd[sel] / np.maximum(gd[sel], 1e-3)
+        value = float(np.median(ratio))
+    return {"blur": value, "edge_share": float(edge_share), "coarse_contrast": coarse}
+
+
+# --- colour cast ------------------------------------------------------------------------
+
+def color_cast(p: Prepared) -> dict[str, float]:
+    """Colour-cast factor K = D / M in CIELab (the equivalent-circle method).
+
+    D is how far the mean chroma sits from neutral grey, M how widely the chroma spreads
+    around that mean: a scene with varied colours (large M) is not cast even if its mean is
+    off grey; a picture tinted all over has a large D and small M. Very dark and very
+    bright pixels have meaningless chroma and are left out.
+    """
+    lab = cv2.cvtColor(p.small_bgr, cv2.COLOR_BGR2Lab)
+    L = lab[:, :, 0]
+    ok = (L > 25) & (L < 240)
+    if ok.sum() < 0.05 * L.size:
+        return {"color_cast": 0.0, "cast_hue": 0.0}
+    a = lab[:, :, 1][ok].astype(np.float32) - 128.0
+    b = lab[:, :, 2][ok].astype(np.float32) - 128.0
+    da, db = float(a.mean()), float(b.mean())
+    D = math.hypot(da, db)
+    M = math.hypot(float(np.abs(a - da).mean()), float(np.abs(b - db).mean()))
+    k = D / max(M, 1.0)
+    if D < 3.0:  # gray (IR night mode) or nearly neutral pictures: no cast to speak of
+        k = min(k, D / 3.0)
+    hue = math.degrees(math.atan2(db, da)) % 360.0
+    return {"color_cast": float(k), "cast_hue": float(hue)}
+
+
+# --- occlusion --------------------------------------------------------------------------
+
+def occlusion(p: Prepared, noise: float, block: int = 16) -> float:
+    """Share of the view covered by the largest connected near-uniform region.
+
+    A lens covered by a bag, a hand or a leaf is out of focus and so shows no detail above
+    the sensor noise; blocks whose std is within the noise (plus a small allowance for the
+    defocused shading of the occluder) are 'blank', and the largest 8-connected blob of
+    blank blocks is the measure.
+    """
+    s = p.small
+    h, w = s.shape
+    bh, bw = max(2, h // block), max(2, w // block)
+    crop = s[: bh * block, : bw * block]
+    m = cv2.resize(crop, (bw, bh), interpolation=cv2.INTER_AREA)
+    m2 = cv2.resize(crop * crop, (bw, bh), interpolation=cv2.INTER_AREA)
+    std = np.sqrt(np.maximum(m2 - m * m, 0.0))
+    noise_small = noise / max(1.0, p.scale)
+    blank = (std < 2.5 + 1.3 * noise_small).astype(np.uint8)
+    if not blank.any():
+        return 0.0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(blank, connectivity=8)
+    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0
+    return float(largest / (bh * bw))
+
+
+# --- stripes ----------------------------------------------------------------------------
+
+_RING = None
+
+
+def _ring_kernel(r: int = 3) -> np.ndarray:
+    global _RING
+    if _RING is None:
+        y, x = np.mgrid[-r:r + 1, -r:r + 1]
+        d = np.sqrt(x * x + y * y)
+        _RING = ((d >= r - 0.5) & (d <= r + 0.5)).astype(np.uint8)
+    return _RING
+
+
+def stripes(p: Prepared, size: int = 256) -> dict[str, float]:
+    """Strength of an isolated peak in the frequency domain (interference bars, rolling).
+
+    The spectrum of a scene falls off smoothly with frequency and concentrates along lines
+    (edges); an additive periodic pattern puts energy into a point. The measure is how far
+    (in dB) the strongest point of the log power spectrum rises above the highest point of
+    a ring of radius 3 around it – a line through the point keeps the ring high, an
+    isolated peak does not.
+    """
+    s = cv2.resize(p.small, (size, size), interpolation=cv2.INTER_AREA)
+    s = s - float(s.mean())
+    win = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
+    f = np.fft.rfft2(s * win)
+    power = (f.real ** 2 + f.imag ** 2).astype(np.float32)
+    # rfft2 keeps columns 0..size/2; shift rows so that the DC sits in the middle row
+    power = np.fft.fftshift(power, axes=0)
+    L = 10.0 * np.log10(power + 1e-3)
+    ring_max = cv2.dilate(L, _ring_kernel(), borderType=cv2.BORDER_REFLECT)
+    prom = L - ring_max
+    cy = size // 2
+    yy, xx = np.mgrid[0:L.shape[0], 0:L.shape[1]]
+    r = np.sqrt((yy - cy) ** 2 + xx ** 2)
+    # skip the lowest frequencies (scene layout, vignetting) and the edge of the band
+    valid = (r >= 6) & (r <= size * 0.45)
+    # the peak must also carry real energy, not be a bump in an empty spectrum
+    energetic = L > float(np.percentile(L[valid], 99.0))
+    cand = valid & energetic
+    if not cand.any():
+        return {"stripes": 0.0, "stripe_period_px": 0.0}
+    idx = int(np.argmax(np.where(cand, prom, -1e9)))
+    py, px = divmod(idx, L.shape[1])
+    value = float(prom[py, px])
+    rad = float(r[py, px])
+    period = (size / rad) * (p.small.shape[1] / size) * p.scale if rad > 0 else 0.0
+    return {"stripes": max(0.0, value), "stripe_period_px": float(period)}
+
+
+# --- frozen -----------------------------------------------------------------------------
+
+def frozen(p: Prepared, prev_bgr: np.ndarray, tol: int = 2) -> float:
+    """Share of pixels equal to the previous frame within ``tol`` gray levels (full res).
+
+    A live sensor never repeats itself: even a static scene differs everywhere by the
+    noise. A frozen encoder re-sends the same picture, equal everywhere except a ticking
+    on-screen clock; ``tol`` absorbs a re-encode of that same picture.
+    """
+    prev = cv2.cvtColor(prev_bgr, cv2.COLOR_BGR2GRAY)
+    if prev.shape != p.gray.shape:
+        prev = cv2.resize(prev, (p.gray.shape[1], p.gray.shape[0]), interpolation=cv2.INTER_AREA)
+    d = cv2.absdiff(p.gray, prev)
+    return float(np.count_nonzero(d <= tol) / d.size)
+
+
+# --- scene change -----------------------------------------------------------------------
+
+def _edges(gray: np.ndarray) -> np.ndarray:
+    g = cv2.GaussianBlur(gray, (0, 0), 1.2)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    m = cv2.magnitude(gx, gy)
+    # local contrast normalisation: a lighting change scales gradients, it does not move them
+    local = cv2.GaussianBlur(m, (0, 0), 8.0) + 1.0 + 0.05 * float(m.mean())
+    return np.sqrt(m / local)
+
+
+def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320) -> dict[str, float]:
+    """Similarity with the acceptance reference after undoing a translation, and that shift.
+
+    Both pictures become lighting-normalised edge maps; phase correlation finds the
+    translation (small vibration or a nudged mount), then the normalised cross-correlation
+    of the aligned edge maps says whether it is still the same view.
+    """
+    ref_gray = cv2.cvtColor(ref_bgr, cv2.COLOR_BGR2GRAY)
+    h = max(16, int(round(p.small.shape[0] * width / p.small.shape[1])))
+    a = cv2.resize(p.small, (width, h), interpolation=cv2.INTER_AREA)
+    b = cv2.resize(ref_gray, (width, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    ea, eb = _edges(a), _edges(b)
+    win = cv2.createHanningWindow((width, h), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(eb, ea, win)
+    M = np.float32([[1, 0, dx], [0, 1, dy]])
+    eb_shift = cv2.warpAffine(eb, M, (width, h), borderMode=cv2.BORDER_CONSTANT, borderValue=-1)
+    valid = eb_shift >= 0
+    # compare at a coarser scale too so a few pixels of residual misalignment don't matter
+    va, vb = ea[valid], eb_shift[valid]
+    if va.size < 0.25 * ea.size or va.std() < 1e-6 or vb.std() < 1e-6:
+        sim = 0.0
+    else:
+        sim = float(np.corrcoef(va, vb)[0, 1])
+    full_w = p.bgr.shape[1]
+    k = full_w / width
+    shift_px = math.hypot(dx, dy) * k
+    return {"scene_similarity": max(0.0, sim), "scene_shift_px": float(shift_px),
+            "scene_shift_pct": float(100.0 * shift_px / full_w),
+            "scene_dx_px": float(dx * k), "scene_dy_px": float(dy * k),
+            "scene_phase_response": float(response)}

@@ -1,0 +1,81 @@
+"""Pixels off the event loop: a process pool that asyncio callers can await.
+
+Diagnosis is CPU work (tens of ms a frame); run on the probes' event loop it would stall
+every network probe in flight. Workers read the thresholds once, at start-up.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from typing import Any, Mapping, Optional
+
+from probes.quality.diagnose import diagnose
+from probes.quality.frame import FrameLike
+from probes.quality.thresholds import Thresholds
+
+_WORKER_THRESHOLDS: Optional[Thresholds] = None
+
+
+def _init_worker(section: Optional[Mapping[str, Any]]) -> None:
+    global _WORKER_THRESHOLDS
+    _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section is not None else Thresholds.default()
+    # each worker is one core's worth: keep OpenCV from spawning its own threads on top
+    import cv2
+    cv2.setNumThreads(1)
+
+
+def _work(frame: FrameLike, previous: Optional[FrameLike], reference: Optional[FrameLike],
+          captured_at: Optional[datetime], overrides: Optional[Mapping[str, Any]],
+          section: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    th = _WORKER_THRESHOLDS or Thresholds.default()
+    if overrides:
+        th = Thresholds.from_mapping(section, overrides) if section is not None \
+            else Thresholds.from_yaml(overrides=overrides)
+    return diagnose(frame, previous, reference, th, captured_at).as_dict()
+
+
+class QualityPool:
+    """``await pool.diagnose(frame, ...)`` -> ``Diagnosis.as_dict()`` (plain data, picklable).
+
+    Frames may be encoded bytes (cheapest to send) or paths; a corrupt frame raises
+    ``FrameError`` in the awaiting caller. Use as a context manager or call ``close()``.
+    """
+
+    def __init__(self, workers: Optional[int] = None,
+                 section: Optional[Mapping[str, Any]] = None) -> None:
+        self.workers = max(1, workers or (os.cpu_count() or 1))
+        self._section = dict(section) if section is not None else None
+        if section is not None:
+            Thresholds.from_mapping(section)  # refuse a bad section here, not in a worker
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
+                                         initargs=(self._section,))
+
+    def submit(self, frame: FrameLike, previous: Optional[FrameLike] = None,
+               reference: Optional[FrameLike] = None, captured_at: Optional[datetime] = None,
+               overrides: Optional[Mapping[str, Any]] = None) -> Future:
+        return self._pool.submit(_work, frame, previous, reference, captured_at,
+                                 dict(overrides) if overrides else None, self._section)
+
+    async def diagnose(self, frame: FrameLike, previous: Optional[FrameLike] = None,
+                       reference: Optional[FrameLike] = None,
+                       captured_at: Optional[datetime] = None,
+                       overrides: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+        fut = self.submit(frame, previous, reference, captured_at, overrides)
+        return await asyncio.wrap_future(fut)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "QualityPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "QualityPool":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
