@@ -457,7 +457,7 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
                                         "missing required column"))
     if plan.errors:
         return
-    plan.columns = [c.key for c in COLUMNS if c.key in positions]
+    plan.columns = [c.key for c in COLUMNS if c.key in positions]  # set: the header is good
     rows = body[1:]
     if len(rows) > MAX_ROWS:
         plan.errors.append(RowError(header_no, "-", f"more than {MAX_ROWS} rows"))
@@ -513,7 +513,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     """References, cycles and the per-row action; fills row.action/changes and plan.counts."""
     errors: list[RowError] = []
     h = plan.headers
-    file_serials = {r.values["serial"]: r for r in plan.rows}
+    file_serials = {r.values["serial"]: r for r in plan.rows if r.values.get("serial")}
     counts = ImportCounts()
     new_contracts: set[str] = set()
     for r in plan.rows:
@@ -579,6 +579,8 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
                 counts.communities_created += 1
             elif (v.get("district"), v.get("community_type")) != known[1:]:
                 counts.communities_updated += 1
+        if not v.get("serial"):
+            continue  # already an error
         ex = ctx.devices.get(v["serial"])
         if ex is None:
             r.action, r.changes = "create", []
@@ -617,9 +619,12 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
     if progress:
         progress("read", len(table), len(table))
     _validate_file(plan, table, progress)
-    if plan.errors:
+    if not plan.columns:  # header problems: the rows can't be read
         return plan
+    # References and cycles are checked even when some cells are bad, so one run lists
+    # every problem; sorted by row, cell problems first within a row.
     plan.errors.extend(_check_against(plan, _load_context()))
+    plan.errors.sort(key=lambda e: e.row)
     if progress:
         progress("validate", len(plan.rows), len(plan.rows))
     return plan
