@@ -139,6 +139,8 @@ def _diagnosis_faults(diagnosis: Any) -> list[dict[str, Any]]:
         return []
     faults = _get(diagnosis, "faults") or []
     out = []
+    if _get(diagnosis, "error"):
+        out.append(_reason("frame", "frame_corrupt", message=_get(diagnosis, "error")))
     for f in faults:
         if isinstance(f, str):
             out.append(_reason("frame", "image_fault", fault=f))
@@ -231,7 +233,8 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
 
 
 # Which reason names an interval when several apply: the one a repair crew needs first.
-_CAUSE_ORDER = ("auth_failed", "onvif_failed", "snmp_failed", "frame_failed", "image_fault",
+_CAUSE_ORDER = ("auth_failed", "onvif_failed", "snmp_failed", "frame_failed", "frame_corrupt",
+                "image_fault",
                 "not_recording", "retention_short", "poe_fault", "clock_drift", "serial_mismatch")
 
 

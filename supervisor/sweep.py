@@ -90,43 +90,43 @@ def _target(dev: Device) -> DeviceTarget:
 # --------------------------------------------------------------------------- image diagnosis
 
 _POOL: Optional[ProcessPoolExecutor] = None
+_WORKER_THRESHOLDS: Any = None
 
 
-def _pool() -> ProcessPoolExecutor:
-    """One process pool per platform process; spawn, because the probe loop runs in a thread."""
+def _init_worker(section: Optional[dict[str, Any]]) -> None:
+    global _WORKER_THRESHOLDS
+    from probes.quality import Thresholds
+
+    _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section else Thresholds.default()
+    import cv2
+
+    cv2.setNumThreads(1)  # one worker = one core
+
+
+def _pool(section: Optional[dict[str, Any]]) -> ProcessPoolExecutor:
+    """One pool per platform process. `spawn`, not fork: the probe loop runs in a thread,
+    and forking a threaded process can copy a held lock into the child."""
     global _POOL
     if _POOL is None:
         import multiprocessing as mp
 
         workers = max(1, min(4, (os.cpu_count() or 2)))
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                    initializer=_init_worker, initargs=(section,))
     return _POOL
 
 
 def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
-                 section: Optional[dict[str, Any]], captured_at: Optional[str]) -> Optional[dict[str, Any]]:
-    """Runs in a pool worker: decode, diagnose against previous/reference, return a dict."""
+                 captured_at: Optional[str]) -> dict[str, Any]:
+    """Runs in a pool worker: diagnose against the previous/reference frame files."""
+    from probes.quality import Thresholds, diagnose
+
     try:
-        from probes import quality
-    except ImportError:  # pragma: no cover - quality not installed
-        return None
-    diagnose = getattr(quality, "diagnose", None)
-    if diagnose is None:
-        return None
-    try:
-        kwargs: dict[str, Any] = {}
-        thr = getattr(quality, "Thresholds", None)
-        if thr is not None and section:
-            kwargs["thresholds"] = thr.from_mapping(section)
         when = dt.datetime.fromisoformat(captured_at) if captured_at else None
-        prev = Path(previous).read_bytes() if previous else None
-        ref = Path(reference).read_bytes() if reference else None
-        result = diagnose(jpeg, previous=prev, reference=ref, captured_at=when, **kwargs)
-    except Exception as exc:  # a bad frame is a finding, never a crash of the sweep
-        return {"error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
-    if hasattr(result, "to_dict"):
-        return result.to_dict()
-    return result if isinstance(result, dict) else {"faults": list(getattr(result, "faults", []))}
+        th = _WORKER_THRESHOLDS or Thresholds.default()
+        return diagnose(jpeg, previous, reference, th, when).as_dict()
+    except Exception as exc:  # a corrupt frame is a finding, never a crash of the sweep
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
 
 
 def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, dict[str, Path]],
@@ -139,10 +139,10 @@ def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, d
         p = paths.get(dev_id, {})
         when = naive_utc(fr.grabbed_at or res.started_at).isoformat()
         jobs[dev_id] = (fr.jpeg, str(p["previous"]) if "previous" in p else None,
-                        str(p["reference"]) if "reference" in p else None, section, when)
+                        str(p["reference"]) if "reference" in p else None, when)
     if not jobs:
         return {}
-    pool = _pool()
+    pool = _pool(section)
     futures = {dev: pool.submit(diagnose_job, *args) for dev, args in jobs.items()}
     out = {}
     for dev, fut in futures.items():
