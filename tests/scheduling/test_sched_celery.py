@@ -1,0 +1,154 @@
+"""Scale-out: real `celery worker` processes on the test Redis run the probes; the platform
+judges and stores. Devices are real TCP listeners on 127.40.x.x (reach tier) and
+addresses nobody listens on (refused)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from probes.config import Limits, TierSpec
+from probes.model import DeviceTarget
+from supervisor.executor_celery import CeleryExecutor
+
+pytestmark = pytest.mark.redis
+ROOT = Path(__file__).resolve().parents[2]
+PORT = 19150
+
+
+@pytest.fixture(scope="module")
+def celery_queue(tmp_path_factory):
+    """Two worker processes (--pool solo each) on a queue of their own; killed at the end."""
+    url = os.environ.get("FSP_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("FSP_TEST_REDIS_URL not set (make test starts Redis)")
+    queue = f"probes-test-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, FLASK_CELERY_BROKER_URL=url, FLASK_CELERY_QUEUE=queue,
+               PYTHONUNBUFFERED="1")
+    logs = tmp_path_factory.mktemp("celery")
+    workers = []
+    for i in (1, 2):
+        log = (logs / f"w{i}.log").open("wb")
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "supervisor.celery_app", "worker",
+             "--pool", "solo", "-Q", queue, "-n", f"w{i}-{queue}@localhost", "-l", "info",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+    executor = CeleryExecutor(broker_url=url, queue=queue, chunk_size=10, grace_s=5)
+    try:
+        deadline = time.monotonic() + 40
+        names = {f"w{i}-{queue}@localhost" for i in (1, 2)}
+        while time.monotonic() < deadline:
+            answered = executor.celery.control.ping(destination=list(names), timeout=0.5)
+            if {k for d in answered for k in d} >= names:
+                break
+            assert all(w.poll() is None for w in workers), (logs / "w1.log").read_text()
+        else:
+            pytest.fail("celery workers did not answer a ping in 40 s")
+        yield {"url": url, "queue": queue, "executor": executor, "logs": logs}
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            try:
+                w.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+
+
+@pytest.fixture
+def fleet():
+    """20 listening devices and 10 refusing ones, on their own loopback addresses."""
+    socks = []
+    up, down = [], []
+    for i in range(20):
+        host = f"127.40.1.{i + 1}"
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, PORT))
+        s.listen(64)
+        socks.append(s)
+        up.append(DeviceTarget(serial=f"UP{i:03d}", host=host, onvif_port=PORT))
+    for i in range(10):
+        down.append(DeviceTarget(serial=f"DN{i:03d}", host=f"127.40.2.{i + 1}", onvif_port=PORT))
+    yield up, down
+    for s in socks:
+        s.close()
+
+
+FAST = TierSpec("fast", ["reach"], timeouts={"reach": 2.0}, retries={"reach": 0})
+
+
+def test_workers_probe_every_target_once(celery_queue, fleet):
+    up, down = fleet
+    results = list(celery_queue["executor"].iter_results(up + down, FAST, Limits(), 20))
+    by_serial = {r.serial: r for r in results}
+    assert len(results) == 30 and len(by_serial) == 30
+    assert all(by_serial[t.serial].reach.ok for t in up)
+    assert all(by_serial[t.serial].reach.ok is False for t in down)
+    assert {k for t in down for k in by_serial[t.serial].error_kinds()} <= {"refused", "unreachable"}
+    # both workers took chunks (3 chunks of 10 over two solo workers)
+    logs = [(celery_queue["logs"] / f"w{i}.log").read_text() for i in (1, 2)]
+    assert all("supervisor.probe_batch" in text and "succeeded" in text for text in logs), logs
+
+
+def test_no_worker_means_timeout_results_not_silence(celery_queue, fleet):
+    up, _ = fleet
+    lonely = CeleryExecutor(broker_url=celery_queue["url"], queue=f"nobody-{uuid.uuid4().hex[:6]}",
+                            chunk_size=5, grace_s=0.5)
+    started = time.monotonic()
+    results = list(lonely.iter_results(up[:12], FAST, Limits(), 0.5))
+    assert len(results) == 12 and {r.serial for r in results} == {t.serial for t in up[:12]}
+    assert all(r.error_kinds() == {"timeout"} for r in results)
+    assert time.monotonic() - started < 30
+
+
+def test_a_sweep_through_celery_judges_and_stores(app, celery_queue, fleet):
+    """FLASK_PROBE_EXECUTOR=celery: the platform's sweep, probes on the workers."""
+    from supervisor import sweep
+    from supervisor.extensions import db
+    from supervisor.health_models import ProbeSample, SweepRun
+    from supervisor.models import Community, Device
+
+    up, down = fleet
+    community = Community(name="Test community", district="D1", type="open")
+    db.session.add(community)
+    db.session.flush()
+    for t in up + down:
+        db.session.add(Device(serial=t.serial, name=t.serial, kind="camera", role="road",
+                              ip=t.host, onvif_port=PORT, community_id=community.id,
+                              lifecycle="accepted", password="s3cret"))
+    db.session.commit()
+    app.config.update(PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
+                      CELERY_QUEUE=celery_queue["queue"], CELERY_CHUNK_SIZE=8)
+    summary = sweep.run_sweep("fast", trigger="scheduler")
+    assert summary.executor == "celery" and summary.devices == 30
+    run = db.session.get(SweepRun, summary.sweep_id)
+    assert run.status == "done" and run.executor == "celery"
+    observed = dict(db.session.execute(
+        sa.select(Device.serial, ProbeSample.observed).join(Device)).all())
+    assert len(observed) == 30
+    assert {observed[t.serial] for t in up} == {"ok"}
+    assert {observed[t.serial] for t in down} == {"offline"}
+    # the device credentials went to the workers but never into their logs
+    logs = [(celery_queue["logs"] / f"w{i}.log").read_text() for i in (1, 2)]
+    assert all("s3cret" not in text for text in logs)
+
+
+def test_worker_module_imports_no_flask_and_no_database():
+    """Workers run the probes code only: importing the worker app must not pull in the
+    platform (Flask, the models, SQLAlchemy)."""
+    code = ("import sys, supervisor.celery_app; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('flask', 'flask_sqlalchemy', 'sqlalchemy') or m in ('supervisor.models', 'app')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
