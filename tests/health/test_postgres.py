@@ -1,0 +1,22 @@
+"""The same store on PostgreSQL (production): dialect upserts, CAS updates, intervals."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from supervisor.extensions import db
+from supervisor.health_models import ProbeSample, StateInterval
+
+from test_sweep_store import naive, sweeps, switch_outage, MIN
+from health_helpers import T0, ScriptedExecutor
+
+
+def test_outage_and_replay_on_postgresql(pg_app, inventory):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 16)
+    sweeps(ex, 3, start=6)  # replay: no effect
+    ivs = db.session.scalars(sa.select(StateInterval).filter_by(device_id=inventory["CAM1"])
+                             .order_by(StateInterval.start_at)).all()
+    assert [(i.state, i.cause, i.start_at, i.end_at) for i in ivs][1:] == [
+        ("offline", "upstream", naive(T0 + 5 * MIN), naive(T0 + 12 * MIN)),
+        ("ok", None, naive(T0 + 12 * MIN), None)]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample)) == 64
