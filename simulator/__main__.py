@@ -1,0 +1,129 @@
+"""`python -m simulator --devices N --seed S --inventory fleet.csv ...`: start a fleet on
+loopback, write its inventory once every device answers, serve until interrupted."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import resource
+import signal
+import sys
+import time
+
+from aiohttp import web
+
+from .control import make_app
+from .faults import TruthLog
+from .fleet import generate
+from .inventory import write_atomic
+from .latency import Latency
+from .runtime import Fleet
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
+    p.add_argument("--devices", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--inventory", required=True, help="CSV written when the fleet is ready")
+    p.add_argument("--communities", type=int, default=None)
+    p.add_argument("--base-address", default="127.10.0.1")
+    p.add_argument("--onvif-port", type=int, default=8080)
+    p.add_argument("--snmp-port", type=int, default=1161)
+    p.add_argument("--control-port", type=int, default=8899)
+    p.add_argument("--truth", default=None, help="JSON lines of fault intervals")
+    p.add_argument("--scenario", default=None, help="YAML file scripting faults over time")
+    p.add_argument("--latency", default=None,
+                   help="e.g. onvif=lognormal:80ms,snapshot=lognormal:250ms,snmp=5ms (off by default)")
+    p.add_argument("--snmp-bind", choices=("auto", "per-address", "wildcard"), default="auto",
+                   help="one UDP socket per address, or one on 0.0.0.0 bound to lo (auto: >2000 devices)")
+    p.add_argument("--quiet", action="store_true")
+    a = p.parse_args(argv)
+    if a.devices < 1:
+        p.error("--devices must be at least 1")
+    try:
+        if ipaddress.IPv4Address(a.base_address) not in ipaddress.IPv4Network("127.0.0.0/8"):
+            p.error("--base-address must be a loopback address (127.0.0.0/8)")
+    except ValueError:
+        p.error("--base-address is not an IPv4 address")
+    return a
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def _self_check(fleet: Fleet, concurrency: int = 256) -> int:
+    """Every device must answer an HTTP request before the inventory is written."""
+    sem = asyncio.Semaphore(concurrency)
+    failures = 0
+
+    async def one(ip: str, port: int) -> None:
+        nonlocal failures
+        async with sem:
+            for _attempt in range(3):
+                try:
+                    r, w = await asyncio.wait_for(asyncio.open_connection(ip, port), 5)
+                    w.write(b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    line = await asyncio.wait_for(r.readline(), 5)
+                    w.close()
+                    if line.startswith(b"HTTP/1.1 "):
+                        return
+                except (OSError, asyncio.TimeoutError):
+                    await asyncio.sleep(0.05)
+            failures += 1
+
+    await asyncio.gather(*(one(s.ip, s.onvif_port) for s in fleet.specs))
+    return failures
+
+
+async def run(a: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    _raise_fd_limit()
+    specs = generate(a.devices, a.seed, a.communities, a.base_address, a.onvif_port, a.snmp_port)
+    wildcard = {"auto": None, "per-address": False, "wildcard": True}[a.snmp_bind]
+    fleet = Fleet(specs, Latency(a.latency, a.seed), TruthLog(a.truth), a.seed, wildcard)
+    await fleet.start(progress=not a.quiet)
+    runner = web.AppRunner(make_app(fleet), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", a.control_port).start()
+    bad = await _self_check(fleet)
+    if bad:
+        print(f"error: {bad} devices did not answer; inventory not written", file=sys.stderr)
+        await fleet.stop()
+        return 1
+    write_atomic(a.inventory, specs)
+    if not a.quiet:
+        print(f"ready: {len(specs)} devices in {time.monotonic() - t0:.1f}s; inventory {a.inventory}; "
+              f"control http://127.0.0.1:{a.control_port}/devices", file=sys.stderr, flush=True)
+    scenario_task = None
+    if a.scenario:
+        from .scenario import load_scenario, run_scenario
+        scenario_task = asyncio.get_running_loop().create_task(
+            run_scenario(fleet, load_scenario(a.scenario), a.seed))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    if scenario_task:
+        scenario_task.cancel()
+    await runner.cleanup()
+    await fleet.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    a = parse_args(argv)
+    try:
+        return asyncio.run(run(a))
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

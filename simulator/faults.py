@@ -1,0 +1,122 @@
+"""Fault vocabulary, per-device runtime state and the ground-truth log.
+
+A device's behaviour at an instant is a pure function of its faults, their parameters
+and the time (see `DeviceState.reach`), so sockets, ONVIF, SNMP and frames all ask the
+same question and agree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .fleet import DeviceSpec
+
+REACH_FAULTS = ("offline", "refused", "flap", "reboot")
+HTTP_FAULTS = ("slow", "malformed_xml", "non_utf8_xml", "truncated_http", "bad_credentials")
+CLOCK_FAULTS = ("clock_drift", "wrong_timezone")
+PICTURE_FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast",
+                  "color_cast", "noise", "occlusion", "stripes", "frozen", "scene_change")
+OTHER_FAULTS = ("recording_loss",)
+ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS
+
+# Parameters a fault may carry, with defaults (seconds unless named otherwise).
+DEFAULT_PARAMS: dict[str, float] = {
+    "clock_offset_s": 600.0,      # clock_drift: device clock minus true clock
+    "timezone_offset_h": 8.0,     # wrong_timezone: local time reported as UTC
+    "slow_s": 3.0,                # slow: extra delay before every answer
+    "flap_period_s": 4.0,         # flap: alternately up and down for this long
+    "reboot_s": 5.0,              # reboot: ports closed this long, then uptime restarts
+}
+
+
+def utc_iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TruthLog:
+    """JSON lines of fault intervals. A line with "end": null is written when a fault
+    starts; the same (serial, fault, start) is written again with its end when it stops.
+    Readers keep the last line per (serial, fault, start)."""
+
+    def __init__(self, path: str | None):
+        self._fh: TextIO | None = open(path, "a", encoding="utf-8") if path else None
+        self._lock = threading.Lock()
+
+    def write(self, serial: str, fault: str, start: float, end: float | None,
+              **extra: Any) -> None:
+        if self._fh is None:
+            return
+        rec = {"serial": serial, "fault": fault, "start": utc_iso(start),
+               "end": utc_iso(end) if end is not None else None, **extra}
+        with self._lock:
+            self._fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class DeviceState:
+    """Runtime state of one device: the spec plus faults and clocks."""
+    spec: DeviceSpec
+    boot_time: float = field(default_factory=time.time)
+    faults: dict[str, float] = field(default_factory=dict)   # fault -> start (epoch)
+    params: dict[str, float] = field(default_factory=dict)
+    frozen_jpeg: bytes | None = None
+    upstream_state: "DeviceState | None" = None
+    # Set by the fleet when the device's sockets are in a given mode.
+    applied_reach: str = "up"
+
+    def param(self, name: str) -> float:
+        return float(self.params.get(name, DEFAULT_PARAMS[name]))
+
+    def has(self, fault: str) -> bool:
+        return fault in self.faults
+
+    def own_reach(self, now: float) -> str:
+        """'up', 'drop' (no answer at all) or 'refuse' (RST), from own faults only."""
+        f = self.faults
+        if "offline" in f:
+            return "drop"
+        if "refused" in f:
+            return "refuse"
+        if "reboot" in f and now < self.boot_time:
+            return "refuse"
+        if "flap" in f:
+            period = max(0.2, self.param("flap_period_s"))
+            if int((now - f["flap"]) / period) % 2 == 1:
+                return "drop"
+        return "up"
+
+    def reach(self, now: float) -> str:
+        """Own reach, then a switch that is not up takes the device with it."""
+        own = self.own_reach(now)
+        if own != "up":
+            return own
+        up = self.upstream_state
+        if up is not None and up.spec.kind == "switch" and up.own_reach(now) != "up":
+            return "drop"
+        return "up"
+
+    def uptime_s(self, now: float) -> float:
+        return max(0.0, now - self.boot_time)
+
+    def device_clock(self, now: float) -> float:
+        """The epoch time the device believes it is (UTC)."""
+        t = now
+        if "clock_drift" in self.faults:
+            t += self.param("clock_offset_s")
+        if "wrong_timezone" in self.faults:
+            # Local wall time typed in as if it were UTC: the UTC clock runs ahead.
+            t += self.param("timezone_offset_h") * 3600.0
+        return t
+
+    def time_dependent(self) -> bool:
+        return "flap" in self.faults or "reboot" in self.faults

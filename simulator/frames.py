@@ -1,0 +1,136 @@
+"""Snapshot frames: real photographs from scikit-image's bundled data, one scene per
+camera (a crop window of a photograph, maybe mirrored), with mild natural variation
+between captures (sensor noise, light, a moving object), and every picture fault.
+
+A frozen camera returns the very same JPEG bytes; a healthy one never does twice.
+"""
+from __future__ import annotations
+
+import random
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+WIDTH, HEIGHT = 1280, 720
+_PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
+           "motorcycle_right.png", "camera.png", "brick.png", "grass.png", "gravel.png",
+           "coins.png", "page.png", "immunohistochemistry.png", "moon.png")
+
+
+@lru_cache(maxsize=1)
+def _photos() -> list[np.ndarray]:
+    import skimage.data
+    root = Path(skimage.data.__file__).parent
+    out = []
+    for name in _PHOTOS:
+        path = root / name
+        if not path.exists():
+            continue
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        # Upscale so crop windows at 16:9 have room; each photo kept once in memory.
+        h, w = img.shape[:2]
+        scale = max(WIDTH * 1.3 / w, HEIGHT * 1.3 / h)
+        out.append(cv2.resize(img, (int(w * scale) + 1, int(h * scale) + 1), interpolation=cv2.INTER_CUBIC))
+    if not out:
+        raise RuntimeError("no scikit-image photographs found")
+    return out
+
+
+@lru_cache(maxsize=256)
+def scene(scene_id: int) -> np.ndarray:
+    """A camera's fixed view: a deterministic crop window of one photograph."""
+    photos = _photos()
+    rng = random.Random(scene_id)
+    img = photos[rng.randrange(len(photos))]
+    h, w = img.shape[:2]
+    cw = rng.randint(int(w * 0.6), w)
+    ch = int(cw * HEIGHT / WIDTH)
+    if ch > h:
+        ch = h
+        cw = int(ch * WIDTH / HEIGHT)
+    x = rng.randrange(0, w - cw + 1)
+    y = rng.randrange(0, h - ch + 1)
+    view = cv2.resize(img[y:y + ch, x:x + cw], (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        view = cv2.flip(view, 1)
+    view.setflags(write=False)
+    return view
+
+
+def _natural(frame: np.ndarray, rng: np.random.Generator, now: float) -> np.ndarray:
+    """Mild capture-to-capture variation: light level, sensor noise, a passer-by."""
+    gain = 1.0 + rng.uniform(-0.03, 0.03)
+    noise = rng.normal(0, 2.0, (HEIGHT // 4, WIDTH // 4)).astype(np.float32)
+    noise = cv2.resize(noise, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
+    out = frame.astype(np.float32) * gain + rng.uniform(-3, 3)
+    out = np.clip(out + noise[..., None], 0, 255).astype(np.uint8)
+    # A small object crossing the scene, position from the wall clock.
+    phase = (now / 7.0) % 1.0
+    cx, cy = int(phase * WIDTH), int(HEIGHT * 0.78)
+    cv2.rectangle(out, (cx - 18, cy - 40), (cx + 18, cy + 40), (40, 40, 60), -1)
+    return out
+
+
+def apply_fault(img: np.ndarray, fault: str, rng: np.random.Generator) -> np.ndarray:
+    """Degrade a frame the way the named picture fault looks on a real camera."""
+    if fault == "signal_loss":
+        out = np.zeros_like(img)
+        out[:] = (90, 20, 0)   # the blue "no video" screen of many encoders (BGR)
+        cv2.putText(out, "NO SIGNAL", (WIDTH // 2 - 210, HEIGHT // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    2.5, (255, 255, 255), 5)
+        return out
+    if fault == "blur":
+        return cv2.GaussianBlur(img, (0, 0), sigmaX=9)
+    if fault == "too_dark":
+        return cv2.convertScaleAbs(img, alpha=0.12, beta=0)
+    if fault == "too_bright":
+        return cv2.convertScaleAbs(img, alpha=0.25, beta=200)
+    if fault == "low_contrast":
+        mean = float(img.mean())
+        return cv2.convertScaleAbs(img, alpha=0.15, beta=mean * 0.85)
+    if fault == "color_cast":
+        out = img.astype(np.float32)
+        out[..., 0] *= 0.45          # blue down
+        out[..., 1] *= 1.15          # green up: the typical failed IR-cut filter cast
+        out[..., 2] *= 0.55
+        return np.clip(out, 0, 255).astype(np.uint8)
+    if fault == "noise":
+        n = rng.normal(0, 45, img.shape).astype(np.float32)
+        return np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
+    if fault == "occlusion":
+        out = img.copy()
+        # A branch / bag over more than half of the lens.
+        cv2.ellipse(out, (int(WIDTH * 0.35), int(HEIGHT * 0.5)), (int(WIDTH * 0.45), int(HEIGHT * 0.6)),
+                    20, 0, 360, (25, 35, 30), -1)
+        return out
+    if fault == "stripes":
+        rows = np.arange(HEIGHT, dtype=np.float32)
+        band = (np.sin(rows / 6.0) * 70).astype(np.float32)[:, None, None]
+        return np.clip(img.astype(np.float32) + band, 0, 255).astype(np.uint8)
+    return img
+
+
+PICTURE_ORDER = ("scene_change", "occlusion", "blur", "too_dark", "too_bright", "low_contrast",
+                 "color_cast", "stripes", "noise", "signal_loss")
+
+
+def render_jpeg(scene_id: int, alt_scene_id: int, faults: set[str], now: float | None = None,
+                quality: int = 85) -> bytes:
+    """One capture from this camera now, with its picture faults (not frozen: the caller
+    keeps the bytes for that)."""
+    now = time.time() if now is None else now
+    rng = np.random.default_rng()
+    sid = alt_scene_id if "scene_change" in faults else scene_id
+    img = _natural(scene(sid), rng, now)
+    for fault in PICTURE_ORDER:
+        if fault in faults and fault != "scene_change":
+            img = apply_fault(img, fault, rng)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()

@@ -1,0 +1,42 @@
+"""The inventory CSV that `flask inventory import` reads (issue 3's English headers)."""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+
+from .fleet import DeviceSpec
+
+COLUMNS = ("community", "district", "community_type", "name", "kind", "role", "vendor",
+           "model", "serial", "mac", "ip", "onvif_port", "snmp_port", "snmp_community",
+           "username", "password", "upstream", "contract", "installed_on")
+
+
+def row(s: DeviceSpec) -> dict[str, str]:
+    return {"community": s.community, "district": s.district, "community_type": s.community_type,
+            "name": s.name, "kind": s.kind, "role": s.role, "vendor": s.vendor, "model": s.model,
+            "serial": s.serial, "mac": s.mac, "ip": s.ip, "onvif_port": str(s.onvif_port),
+            "snmp_port": str(s.snmp_port), "snmp_community": s.snmp_community,
+            "username": s.username, "password": s.password, "upstream": s.upstream,
+            "contract": s.contract, "installed_on": s.installed_on}
+
+
+def write_atomic(path: str | os.PathLike, specs: list[DeviceSpec]) -> None:
+    """Write to a temp file in the same folder, then rename: readers never see half."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".inventory-", suffix=".csv", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=COLUMNS)
+            w.writeheader()
+            for s in specs:
+                w.writerow(row(s))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

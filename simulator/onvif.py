@@ -1,0 +1,377 @@
+"""ONVIF SOAP answers (device, media, and for NVRs recording + search: Profile G).
+
+Answers are built from string templates (cheap at 10,000 devices) whose element order
+follows the ONVIF schemas, so zeep (onvif-zeep-async) accepts them unchanged. Requests
+are parsed with lxml; WS-Security UsernameToken PasswordDigest is checked as cameras do:
+digest = Base64(SHA1(nonce + created + password)). A wrong password gives a SOAP fault
+(ter:NotAuthorized, HTTP 400), never a hang. GetSystemDateAndTime needs no auth.
+The token's Created time is not compared with the device clock (many cameras do, and
+then only clients that compensate the offset get in): a drifted clock stays observable.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from .faults import DeviceState
+
+NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
+NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+NS_WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
+NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
+NS_RECORDING = "http://www.onvif.org/ver10/recording/wsdl"
+NS_SEARCH = "http://www.onvif.org/ver10/search/wsdl"
+PRE_AUTH = {"GetSystemDateAndTime"}
+
+ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+    'xmlns:tt="http://www.onvif.org/ver10/schema" '
+    'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
+    'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" '
+    'xmlns:trc="http://www.onvif.org/ver10/recording/wsdl" '
+    'xmlns:tse="http://www.onvif.org/ver10/search/wsdl" '
+    'xmlns:ter="http://www.onvif.org/ver10/error">'
+    '<s:Body>{body}</s:Body></s:Envelope>'
+)
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+class SoapError(Exception):
+    def __init__(self, subcode: str, reason: str, sender: bool = True):
+        super().__init__(reason)
+        self.subcode, self.reason, self.sender = subcode, reason, sender
+
+
+def fault_body(err: SoapError) -> str:
+    code = "s:Sender" if err.sender else "s:Receiver"
+    return ('<s:Fault><s:Code><s:Value>{c}</s:Value><s:Subcode><s:Value>{sc}</s:Value>'
+            '</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">{r}</s:Text></s:Reason>'
+            '</s:Fault>').format(c=code, sc=err.subcode, r=escape(err.reason))
+
+
+def parse_request(body: bytes) -> tuple[str, etree._Element, etree._Element | None]:
+    """Return (operation name, operation element, UsernameToken element or None)."""
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise SoapError("ter:WellFormed", f"malformed request: {exc}") from None
+    b = root.find(f"{{{NS_SOAP}}}Body")
+    if b is None or len(b) == 0:
+        raise SoapError("ter:InvalidArgVal", "no SOAP 1.2 Body")
+    op = b[0]
+    token = root.find(f"{{{NS_SOAP}}}Header/{{{NS_WSSE}}}Security/{{{NS_WSSE}}}UsernameToken")
+    return etree.QName(op).localname, op, token
+
+
+def check_token(token: etree._Element | None, username: str, password: str) -> bool:
+    """True when the UsernameToken carries this user and a valid digest (or text)."""
+    if token is None:
+        return False
+    user = token.findtext(f"{{{NS_WSSE}}}Username") or ""
+    pw_el = token.find(f"{{{NS_WSSE}}}Password")
+    if pw_el is None or not hmac.compare_digest(user.encode(), username.encode()):
+        return False
+    given = (pw_el.text or "").strip()
+    if (pw_el.get("Type") or "").endswith("#PasswordText"):
+        return hmac.compare_digest(given.encode(), password.encode())
+    nonce_b64 = token.findtext(f"{{{NS_WSSE}}}Nonce") or ""
+    created = token.findtext(f"{{{NS_WSU}}}Created") or ""
+    try:
+        nonce = base64.b64decode(nonce_b64.strip(), validate=False)
+    except ValueError:
+        return False
+    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest())
+    return hmac.compare_digest(digest, given.encode())
+
+
+def _dt_xml(t: dt.datetime) -> str:
+    return (f"<tt:Time><tt:Hour>{t.hour}</tt:Hour><tt:Minute>{t.minute}</tt:Minute>"
+            f"<tt:Second>{t.second}</tt:Second></tt:Time><tt:Date><tt:Year>{t.year}</tt:Year>"
+            f"<tt:Month>{t.month}</tt:Month><tt:Day>{t.day}</tt:Day></tt:Date>")
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class OnvifContext:
+    """What the answers need beyond the device: fleet lookups and clocks."""
+
+    def __init__(self, states: dict[str, DeviceState]):
+        self.states = states
+
+    # -- device service -------------------------------------------------------
+    def device_information(self, d: DeviceState, now: float) -> str:
+        s = d.spec
+        return ("<tds:GetDeviceInformationResponse><tds:Manufacturer>{}</tds:Manufacturer>"
+                "<tds:Model>{}</tds:Model><tds:FirmwareVersion>{}</tds:FirmwareVersion>"
+                "<tds:SerialNumber>{}</tds:SerialNumber><tds:HardwareId>{}</tds:HardwareId>"
+                "</tds:GetDeviceInformationResponse>").format(
+            escape(s.vendor), escape(s.model), escape(s.firmware), escape(s.serial),
+            f"{s.enterprise:X}-{s.kind}")
+
+    def system_date_and_time(self, d: DeviceState, now: float) -> str:
+        clock = d.device_clock(now)
+        utc = dt.datetime.fromtimestamp(clock, dt.timezone.utc)
+        local = utc + dt.timedelta(hours=8)       # the city's zone, China Standard Time
+        return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+                "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
+                "<tt:TimeZone><tt:TZ>CST-8:00:00</tt:TZ></tt:TimeZone>"
+                f"<tt:UTCDateTime>{_dt_xml(utc)}</tt:UTCDateTime>"
+                f"<tt:LocalDateTime>{_dt_xml(local)}</tt:LocalDateTime>"
+                "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
+
+    def _base(self, d: DeviceState) -> str:
+        return f"http://{d.spec.ip}:{d.spec.onvif_port}"
+
+    def services(self, d: DeviceState, now: float) -> str:
+        base = self._base(d)
+        items = [(NS_DEVICE, "/onvif/device_service", 2, 60), (NS_MEDIA, "/onvif/media_service", 2, 60)]
+        if d.spec.kind == "nvr":
+            items += [(NS_RECORDING, "/onvif/recording_service", 2, 42),
+                      (NS_SEARCH, "/onvif/search_service", 2, 42)]
+        parts = "".join(
+            f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{base}{path}</tds:XAddr>"
+            f"<tds:Version><tt:Major>{ma}</tt:Major><tt:Minor>{mi}</tt:Minor></tds:Version></tds:Service>"
+            for ns, path, ma, mi in items)
+        return f"<tds:GetServicesResponse>{parts}</tds:GetServicesResponse>"
+
+    def capabilities(self, d: DeviceState, now: float) -> str:
+        base = self._base(d)
+        ext = ""
+        if d.spec.kind == "nvr":
+            ext = (f"<tt:Extension><tt:Recording><tt:XAddr>{base}/onvif/recording_service</tt:XAddr>"
+                   "<tt:ReceiverSource>false</tt:ReceiverSource><tt:MediaProfileSource>true</tt:MediaProfileSource>"
+                   "<tt:DynamicRecordings>false</tt:DynamicRecordings><tt:DynamicTracks>false</tt:DynamicTracks>"
+                   "<tt:MaxStringLength>64</tt:MaxStringLength></tt:Recording>"
+                   f"<tt:Search><tt:XAddr>{base}/onvif/search_service</tt:XAddr>"
+                   "<tt:MetadataSearch>false</tt:MetadataSearch></tt:Search></tt:Extension>")
+        return ("<tds:GetCapabilitiesResponse><tds:Capabilities>"
+                f"<tt:Device><tt:XAddr>{base}/onvif/device_service</tt:XAddr>"
+                "<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration>"
+                "<tt:IPVersion6>false</tt:IPVersion6><tt:DynDNS>false</tt:DynDNS></tt:Network>"
+                "<tt:System><tt:DiscoveryResolve>false</tt:DiscoveryResolve><tt:DiscoveryBye>true</tt:DiscoveryBye>"
+                "<tt:RemoteDiscovery>false</tt:RemoteDiscovery><tt:SystemBackup>false</tt:SystemBackup>"
+                "<tt:SystemLogging>true</tt:SystemLogging><tt:FirmwareUpgrade>true</tt:FirmwareUpgrade>"
+                "<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions>"
+                "</tt:System></tt:Device>"
+                f"<tt:Media><tt:XAddr>{base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities>"
+                "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
+                "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+                f"{ext}</tds:Capabilities></tds:GetCapabilitiesResponse>")
+
+    def scopes(self, d: DeviceState, now: float) -> str:
+        s = d.spec
+        items = ["onvif://www.onvif.org/Profile/Streaming", f"onvif://www.onvif.org/type/{'NetworkVideoRecorder' if s.kind == 'nvr' else 'video_encoder'}",
+                 f"onvif://www.onvif.org/hardware/{s.model}", f"onvif://www.onvif.org/name/{s.vendor}",
+                 f"onvif://www.onvif.org/location/city/{s.district}"]
+        if s.kind == "nvr":
+            items.insert(1, "onvif://www.onvif.org/Profile/G")
+        return "<tds:GetScopesResponse>" + "".join(
+            f"<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>{escape(i)}</tt:ScopeItem></tds:Scopes>"
+            for i in items) + "</tds:GetScopesResponse>"
+
+    def network_interfaces(self, d: DeviceState, now: float) -> str:
+        s = d.spec
+        return ("<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token=\"eth0\">"
+                "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+                f"<tt:HwAddress>{s.mac}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+                "<tt:IPv4><tt:Enabled>true</tt:Enabled><tt:Config><tt:Manual>"
+                f"<tt:Address>{s.ip}</tt:Address><tt:PrefixLength>8</tt:PrefixLength></tt:Manual>"
+                "<tt:DHCP>false</tt:DHCP></tt:Config></tt:IPv4>"
+                "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>")
+
+    def ntp(self, d: DeviceState, now: float) -> str:
+        return ("<tds:GetNTPResponse><tds:NTPInformation><tt:FromDHCP>false</tt:FromDHCP>"
+                "<tt:NTPManual><tt:Type>IPv4</tt:Type><tt:IPv4Address>127.0.0.1</tt:IPv4Address>"
+                "</tt:NTPManual></tds:NTPInformation></tds:GetNTPResponse>")
+
+    def hostname(self, d: DeviceState, now: float) -> str:
+        return ("<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>"
+                f"<tt:Name>{escape(d.spec.serial)}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>")
+
+    # -- media service --------------------------------------------------------
+    def _profiles(self, d: DeviceState) -> list[tuple[str, str, int, int, int, int]]:
+        """(token, name, width, height, fps, kbps): a main and a sub stream."""
+        if d.spec.kind == "camera":
+            hi = (2688, 1520) if "3T86" in d.spec.model or "3849" in d.spec.model else (1920, 1080)
+            return [("Profile_1", "mainStream", hi[0], hi[1], 25, 4096),
+                    ("Profile_2", "subStream", 640, 360, 15, 512)]
+        if d.spec.kind == "nvr":
+            return [("Profile_1", "channel1", 1920, 1080, 25, 4096)]
+        return []
+
+    def profiles(self, d: DeviceState, now: float) -> str:
+        out = []
+        for token, name, w, h, fps, kbps in self._profiles(d):
+            out.append(
+                f'<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name>'
+                '<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSourceConfig</tt:Name>'
+                '<tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken>'
+                f'<tt:Bounds x="0" y="0" width="{w}" height="{h}"/></tt:VideoSourceConfiguration>'
+                f'<tt:VideoEncoderConfiguration token="VideoEncoder_{token[-1]}"><tt:Name>{name}</tt:Name>'
+                '<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>'
+                f'<tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution>'
+                '<tt:Quality>4</tt:Quality><tt:RateControl>'
+                f'<tt:FrameRateLimit>{fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>'
+                f'<tt:BitrateLimit>{kbps}</tt:BitrateLimit></tt:RateControl>'
+                '<tt:H264><tt:GovLength>50</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>'
+                '<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address>'
+                '</tt:Address><tt:Port>0</tt:Port><tt:TTL>5</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>'
+                '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:Profiles>')
+        return "<trt:GetProfilesResponse>" + "".join(out) + "</trt:GetProfilesResponse>"
+
+    def _token(self, d: DeviceState, op: etree._Element) -> str:
+        token = ""
+        for el in op.iter():
+            if etree.QName(el).localname == "ProfileToken":
+                token = (el.text or "").strip()
+        if token not in {p[0] for p in self._profiles(d)}:
+            raise SoapError("ter:InvalidArgVal/ter:NoProfile", f"no profile {token!r}")
+        return token
+
+    def snapshot_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
+        token = self._token(d, op)
+        return ("<trt:GetSnapshotUriResponse><trt:MediaUri>"
+                f"<tt:Uri>{self._base(d)}/onvif/snapshot?profile={token}</tt:Uri>"
+                "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
+                "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout>"
+                "</trt:MediaUri></trt:GetSnapshotUriResponse>")
+
+    def stream_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
+        token = self._token(d, op)
+        return ("<trt:GetStreamUriResponse><trt:MediaUri>"
+                f"<tt:Uri>rtsp://{d.spec.ip}:554/Streaming/Channels/{token[-1]}01</tt:Uri>"
+                "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
+                "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout>"
+                "</trt:MediaUri></trt:GetStreamUriResponse>")
+
+    # -- recording + search (NVR, Profile G) ----------------------------------
+    def recordings(self, d: DeviceState, now: float) -> list[tuple[str, DeviceState, float, float]]:
+        """(token, camera, data_from, data_to) for each camera this NVR records.
+        Recording stops at the start of a recording_loss fault on the NVR or camera."""
+        if d.spec.kind != "nvr":
+            return []
+        out = []
+        cams = [s for s in self.states.values()
+                if s.spec.community_index == d.spec.community_index and s.spec.kind == "camera"]
+        for i, cam in enumerate(cams, 1):
+            start = d.boot_time - 30 * 86400.0   # thirty days retained at start-up
+            end = now
+            for holder in (d, cam):
+                if "recording_loss" in holder.faults:
+                    end = min(end, holder.faults["recording_loss"])
+            out.append((f"Recording_{i:03d}", cam, start, max(start, end)))
+        return out
+
+    def recording_summary(self, d: DeviceState, now: float) -> str:
+        recs = self.recordings(d, now)
+        if not recs:
+            raise SoapError("ter:ActionNotSupported", "no recording service on this device")
+        return ("<tse:GetRecordingSummaryResponse><tse:Summary>"
+                f"<tt:DataFrom>{_iso(min(r[2] for r in recs))}</tt:DataFrom>"
+                f"<tt:DataUntil>{_iso(max(r[3] for r in recs))}</tt:DataUntil>"
+                f"<tt:NumberRecordings>{len(recs)}</tt:NumberRecordings>"
+                "</tse:Summary></tse:GetRecordingSummaryResponse>")
+
+    def _source(self, cam: DeviceState) -> str:
+        return (f"<tt:SourceId>http://{cam.spec.ip}:{cam.spec.onvif_port}/onvif/device_service</tt:SourceId>"
+                f"<tt:Name>{escape(cam.spec.serial)}</tt:Name><tt:Location>{escape(cam.spec.community)}</tt:Location>"
+                f"<tt:Description>{escape(cam.spec.name)}</tt:Description>"
+                f"<tt:Address>http://{cam.spec.ip}:{cam.spec.onvif_port}/onvif/device_service</tt:Address>")
+
+    def get_recordings(self, d: DeviceState, now: float) -> str:
+        if d.spec.kind != "nvr":
+            raise SoapError("ter:ActionNotSupported", "no recording service on this device")
+        items = "".join(
+            f"<trc:RecordingItem><tt:RecordingToken>{tok}</tt:RecordingToken><tt:Configuration>"
+            f"<tt:Source>{self._source(cam)}</tt:Source><tt:Content>continuous</tt:Content>"
+            "<tt:MaximumRetentionTime>P30D</tt:MaximumRetentionTime></tt:Configuration>"
+            "<tt:Tracks><tt:Track><tt:TrackToken>VIDEO001</tt:TrackToken><tt:Configuration>"
+            "<tt:TrackType>Video</tt:TrackType><tt:Description>video</tt:Description>"
+            "</tt:Configuration></tt:Track></tt:Tracks></trc:RecordingItem>"
+            for tok, cam, _a, _b in self.recordings(d, now))
+        return f"<trc:GetRecordingsResponse>{items}</trc:GetRecordingsResponse>"
+
+    def _recording_information(self, tok: str, cam: DeviceState, a: float, b: float, now: float,
+                               tag: str) -> str:
+        status = "Recording" if b >= now - 1 else "Stopped"
+        return (f"<{tag}><tt:RecordingToken>{tok}</tt:RecordingToken><tt:Source>{self._source(cam)}</tt:Source>"
+                f"<tt:EarliestRecording>{_iso(a)}</tt:EarliestRecording><tt:LatestRecording>{_iso(b)}</tt:LatestRecording>"
+                "<tt:Content>continuous</tt:Content><tt:Track><tt:TrackToken>VIDEO001</tt:TrackToken>"
+                "<tt:TrackType>Video</tt:TrackType><tt:Description>video</tt:Description>"
+                f"<tt:DataFrom>{_iso(a)}</tt:DataFrom><tt:DataTo>{_iso(b)}</tt:DataTo></tt:Track>"
+                f"<tt:RecordingStatus>{status}</tt:RecordingStatus></{tag}>")
+
+    def find_recordings(self, d: DeviceState, now: float) -> str:
+        if d.spec.kind != "nvr":
+            raise SoapError("ter:ActionNotSupported", "no search service on this device")
+        # Searches are answered at once, so the token only has to be recognisable.
+        return f"<tse:FindRecordingsResponse><tse:SearchToken>search-{int(now)}</tse:SearchToken></tse:FindRecordingsResponse>"
+
+    def recording_search_results(self, d: DeviceState, now: float) -> str:
+        if d.spec.kind != "nvr":
+            raise SoapError("ter:ActionNotSupported", "no search service on this device")
+        infos = "".join(self._recording_information(t, c, a, b, now, "tt:RecordingInformation")
+                        for t, c, a, b in self.recordings(d, now))
+        return ("<tse:GetRecordingSearchResultsResponse><tse:ResultList><tt:SearchState>Completed</tt:SearchState>"
+                f"{infos}</tse:ResultList></tse:GetRecordingSearchResultsResponse>")
+
+    def recording_information(self, d: DeviceState, now: float, op: etree._Element) -> str:
+        want = (op.findtext(f"{{{NS_SEARCH}}}RecordingToken") or "").strip()
+        for t, c, a, b in self.recordings(d, now):
+            if t == want:
+                return ("<tse:GetRecordingInformationResponse>"
+                        + self._recording_information(t, c, a, b, now, "tse:RecordingInformation")
+                        + "</tse:GetRecordingInformationResponse>")
+        raise SoapError("ter:InvalidArgVal/ter:NoRecording", f"no recording {want!r}")
+
+    # -- dispatch -------------------------------------------------------------
+    def answer(self, d: DeviceState, path: str, body: bytes, now: float,
+               password_ok: bool = True) -> tuple[int, str]:
+        """Return (HTTP status, SOAP envelope text) for one request."""
+        try:
+            op_name, op, token = parse_request(body)
+            if op_name not in PRE_AUTH:
+                ok = check_token(token, d.spec.username, d.spec.password) and password_ok
+                if not ok:
+                    raise SoapError("ter:NotAuthorized", "Sender not Authorized")
+            body_xml = self._dispatch(d, path, op_name, op, now)
+            return 200, ENVELOPE.format(body=body_xml)
+        except SoapError as err:
+            return (400 if err.sender else 500), ENVELOPE.format(body=fault_body(err))
+
+    def _dispatch(self, d: DeviceState, path: str, op_name: str, op: etree._Element, now: float) -> str:
+        simple = {
+            "GetDeviceInformation": self.device_information,
+            "GetSystemDateAndTime": self.system_date_and_time,
+            "GetServices": self.services,
+            "GetCapabilities": self.capabilities,
+            "GetScopes": self.scopes,
+            "GetNetworkInterfaces": self.network_interfaces,
+            "GetNTP": self.ntp,
+            "GetHostname": self.hostname,
+            "GetProfiles": self.profiles,
+            "GetRecordingSummary": self.recording_summary,
+            "GetRecordings": self.get_recordings,
+            "FindRecordings": self.find_recordings,
+            "GetRecordingSearchResults": self.recording_search_results,
+        }
+        with_op = {
+            "GetSnapshotUri": self.snapshot_uri,
+            "GetStreamUri": self.stream_uri,
+            "GetRecordingInformation": self.recording_information,
+        }
+        if op_name in simple:
+            return simple[op_name](d, now)
+        if op_name in with_op:
+            return with_op[op_name](d, now, op)
+        raise SoapError("ter:ActionNotSupported", f"{op_name} is not supported")
