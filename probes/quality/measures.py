@@ -50,33 +50,39 @@ def prepare(bgr: np.ndarray, analysis_width: int = 640) -> Prepared:
 def exposure(p: Prepared) -> dict[str, float]:
     """Mean brightness and contrast (standard deviation) of the gray image, 0..255."""
     mean, std = cv2.meanStdDev(p.small)
-    lo, hi = np.percentile(p.small, [1, 99])
+    lo, hi = np.percentile(p.small, [2, 98])
+    # Michelson contrast on robust percentiles: fog or a washed-out picture squeezes the
+    # range away from black; a dark (night, dusk) picture keeps its black and is not "low".
+    michelson = (hi - lo) / max(hi + lo, 1.0)
     return {"brightness": float(mean[0, 0]), "contrast": float(std[0, 0]),
-            "contrast_range": float(hi - lo)}
+            "contrast_range": float(hi - lo), "contrast_ratio": float(michelson)}
 
 
 # --- noise ------------------------------------------------------------------------------
 
-def noise_sigma(p: Prepared, block: int = 32) -> float:
-    """Sensor noise sigma in gray levels at full resolution (Immerkær, flat blocks only).
+def noise_sigma(p: Prepared, block: int = 16) -> float:
+    """Noise level in gray levels as seen at the analysis scale (the sub-stream).
 
-    |I*N| is averaged per block; the 20th percentile of the blocks is taken, because the
-    flattest fifth of a picture shows noise and not texture. Blocks that are clipped
-    black or white carry no noise and are skipped.
+    The residual |I - Gaussian(I, 1.5)| is averaged per block and divided by the local
+    structure gradient, so edges count less; the 20th percentile of the blocks is taken,
+    because the flattest fifth of a picture shows noise, not texture. (A full-resolution
+    Immerkær estimate was tried first: JPEG removes exactly the finest noise it measures.)
+    Clipped black/white blocks carry no noise and are skipped.
     """
-    g = p.gray
+    g = p.small
+    b = cv2.GaussianBlur(g, (0, 0), 1.5)
+    r = np.abs(g - b)
+    gx = cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3)
+    gm = cv2.magnitude(gx, gy) * 0.125
     h, w = g.shape
-    if w > 2200:  # beyond 1080p a 2x2 average still leaves the noise floor measurable
-        g = cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        h, w = g.shape
-    resp = np.abs(cv2.filter2D(g.astype(np.float32), -1, _NOISE_KERNEL,
-                               borderType=cv2.BORDER_REPLICATE))
     bh, bw = max(1, h // block), max(1, w // block)
-    resp_b = cv2.resize(resp[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
-    mean_b = cv2.resize(g[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
-    ok = (mean_b > 6) & (mean_b < 249)
-    vals = resp_b[ok] if ok.sum() >= 4 else resp_b.ravel()
-    return float(np.percentile(vals, 20) * _NOISE_SCALE)
+    def pool(x: np.ndarray) -> np.ndarray:
+        return cv2.resize(x[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
+    rb, gb, mb = pool(r), pool(gm), pool(g)
+    ok = (mb > 6) & (mb < 249)
+    vals = (rb / (1.0 + 0.5 * gb))[ok] if ok.sum() >= 4 else rb.ravel()
+    return float(np.percentile(vals, 20))
 
 
 # --- signal loss ------------------------------------------------------------------------
@@ -126,8 +132,7 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
     k = np.ones((3, 3), np.uint8)
     gd = cv2.dilate(g, k)
     gbd = cv2.dilate(gb, k)
-    noise_small = noise / max(1.0, p.scale)
-    floor = 6.0 + 3.0 * noise_small
+    floor = 6.0 + 3.0 * noise
     p97 = float(np.percentile(g, 97))
     sel = g >= max(floor, p97)
     n = int(sel.sum())
@@ -148,12 +153,12 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
 # --- colour cast ------------------------------------------------------------------------
 
 def color_cast(p: Prepared) -> dict[str, float]:
-    """Colour-cast factor K = D / M in CIELab (the equivalent-circle method).
+    """How far the picture's most neutral pixels sit from grey, in CIELab units (a, b).
 
-    D is how far the mean chroma sits from neutral grey, M how widely the chroma spreads
-    around that mean: a scene with varied colours (large M) is not cast even if its mean is
-    off grey; a picture tinted all over has a large D and small M. Very dark and very
-    bright pixels have meaningless chroma and are left out.
+    A colourful scene still has near-grey things in it (road, walls, clouds); a cast tints
+    everything, so even the least coloured fifth of the pixels is off grey. This avoids the
+    gray-world trap (a brown room or a lawn is not a cast). Very dark and very bright
+    pixels have meaningless chroma and are left out.
     """
     lab = cv2.cvtColor(p.small_bgr, cv2.COLOR_BGR2Lab)
     L = lab[:, :, 0]
@@ -162,14 +167,12 @@ def color_cast(p: Prepared) -> dict[str, float]:
         return {"color_cast": 0.0, "cast_hue": 0.0}
     a = lab[:, :, 1][ok].astype(np.float32) - 128.0
     b = lab[:, :, 2][ok].astype(np.float32) - 128.0
-    da, db = float(a.mean()), float(b.mean())
-    D = math.hypot(da, db)
-    M = math.hypot(float(np.abs(a - da).mean()), float(np.abs(b - db).mean()))
-    k = D / max(M, 1.0)
-    if D < 3.0:  # gray (IR night mode) or nearly neutral pictures: no cast to speak of
-        k = min(k, D / 3.0)
+    chroma = np.hypot(a, b)
+    cut = np.percentile(chroma, 20)
+    sel = chroma <= cut
+    da, db = float(a[sel].mean()), float(b[sel].mean())
     hue = math.degrees(math.atan2(db, da)) % 360.0
-    return {"color_cast": float(k), "cast_hue": float(hue)}
+    return {"color_cast": float(np.mean(chroma[sel])), "cast_hue": float(hue)}
 
 
 # --- occlusion --------------------------------------------------------------------------
@@ -189,8 +192,10 @@ def occlusion(p: Prepared, noise: float, block: int = 16) -> float:
     m = cv2.resize(crop, (bw, bh), interpolation=cv2.INTER_AREA)
     m2 = cv2.resize(crop * crop, (bw, bh), interpolation=cv2.INTER_AREA)
     std = np.sqrt(np.maximum(m2 - m * m, 0.0))
-    noise_small = noise / max(1.0, p.scale)
-    blank = (std < 2.5 + 1.3 * noise_small).astype(np.uint8)
+    # an object at the lens is outside the scene's light: bright sky or a lit wall is not it
+    # and sits in its own shadow: not brighter than the scene's median (sky is the brightest)
+    dim = (m < 150) & (m <= float(np.median(m)) + 10.0)
+    blank = ((std < 1.5 + 1.2 * noise) & dim).astype(np.uint8)
     if not blank.any():
         return 0.0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(blank, connectivity=8)
@@ -241,9 +246,22 @@ def stripes(p: Prepared, size: int = 256) -> dict[str, float]:
     cand = valid & energetic
     if not cand.any():
         return {"stripes": 0.0, "stripe_period_px": 0.0}
-    idx = int(np.argmax(np.where(cand, prom, -1e9)))
-    py, px = divmod(idx, L.shape[1])
-    value = float(prom[py, px])
+    # Interference is one tone; a periodic scene (brick courses, fences, blinds) is made of
+    # thin lines, which put a strong second harmonic beside the fundamental.
+    scores = np.where(cand, prom, -1e9).ravel()
+    order = np.argsort(scores)[::-1][:8]
+    value, py, px = 0.0, cy, 0
+    for idx in order:
+        if scores[idx] <= 0:
+            break
+        y, x = divmod(int(idx), L.shape[1])
+        hy, hx = cy + 2 * (y - cy), 2 * x
+        if 0 <= hy < L.shape[0] and hx < L.shape[1]:
+            h2 = float(L[max(0, hy - 1):hy + 2, max(0, hx - 1):hx + 2].max())
+            if h2 > float(L[y, x]) - 12.0 and h2 > float(ring_max[hy, hx]):
+                continue
+        value, py, px = float(scores[idx]), y, x
+        break
     rad = float(r[py, px])
     period = (size / rad) * (p.small.shape[1] / size) * p.scale if rad > 0 else 0.0
     return {"stripes": max(0.0, value), "stripe_period_px": float(period)}

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "color_cast",
           "noise", "occlusion", "stripes", "frozen", "scene_change")
-MEASURES = ("signal_loss", "blur", "brightness", "contrast", "contrast_range", "color_cast",
+MEASURES = ("signal_loss", "blur", "brightness", "contrast", "contrast_range", "contrast_ratio", "color_cast",
             "noise", "occlusion", "stripes", "frozen", "scene_similarity", "scene_shift_pct")
 SEVERITIES = ("minor", "major", "critical")
 OPS = ("below", "above")
