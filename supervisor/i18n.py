@@ -2,8 +2,8 @@
 
 The choice is kept in the session (set by /lang/<code>), else the user's saved locale,
 else the default. Catalogs live in supervisor/translations/ (source strings are English;
-the compiled .mo files are committed so a fresh clone needs no build step;
-`make translations` re-extracts and recompiles them).
+the compiled .mo files are committed so a fresh clone needs no build step). Babel spells
+zh_CN as zh_Hans_CN when it looks for a catalog, so the catalog directory has that name.
 """
 from __future__ import annotations
 
@@ -50,5 +50,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages():
-        from flask_babel import get_locale
-        return {"language_names": LANGUAGE_NAMES, "current_locale": str(get_locale())}
+        return {"language_names": LANGUAGE_NAMES, "current_locale": select_locale()}

@@ -46,6 +46,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     for module in (auth, communities, devices, imports, api, reports):
         app.register_blueprint(module.bp)
+    from . import health_pages  # timelines, current faults, sweep status (issue 7)
+
+    app.register_blueprint(health_pages.bp)
     register_template_helpers(app)
 
     @app.errorhandler(CSRFError)

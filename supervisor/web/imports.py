@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField
+from wtforms import BooleanField, HiddenField
 
 from ..auth import police_only
 from ..extensions import db
@@ -52,6 +52,7 @@ _jobs_lock = threading.Lock()
 class UploadForm(FlaskForm):
     file = FileField(_l("Inventory file (CSV or XLSX)"),
                      validators=[FileRequired(), FileAllowed(ALLOWED, _l("CSV or XLSX only."))])
+    create_contracts = BooleanField(_l("Create unknown contracts (for the contractor named in the file)"))
 
 
 class ConfirmForm(FlaskForm):
@@ -108,7 +109,8 @@ def _counts_dict(counts: Any) -> dict[str, Any]:
 def _preview(path: Path):
     from .. import inventory
 
-    plan = inventory.parse_upload(_original_name(path), path.read_bytes())
+    plan = inventory.parse_upload(_original_name(path), path.read_bytes(),
+                                  create_contracts=bool(session.get("import_create_contracts")))
     errors = _errors_by_row(plan)
     return render_template("imports/preview.html", plan=plan, errors=errors,
                            cells=_row_cells(plan), rows=len(getattr(plan, "rows", []) or []),
@@ -132,11 +134,12 @@ def index():
         upload.save(path)
         session["import_token"] = token
         session["import_filename"] = filename
+        session["import_create_contracts"] = bool(form.create_contracts.data)
         return _preview(path)
     return render_template("imports/upload.html", form=form), (400 if form.errors else 200)
 
 
-def _run(app, job_id: str, path: Path, filename: str, user_id: int) -> None:
+def _run(app, job_id: str, path: Path, filename: str, user_id: int, create_contracts: bool) -> None:
     from .. import inventory
 
     job = _jobs[job_id]
@@ -147,7 +150,8 @@ def _run(app, job_id: str, path: Path, filename: str, user_id: int) -> None:
     with app.app_context():
         try:
             actor = db.session.get(User, user_id)
-            plan = inventory.parse_upload(filename, path.read_bytes(), progress=progress)
+            plan = inventory.parse_upload(filename, path.read_bytes(), create_contracts=create_contracts,
+                                          progress=progress)
             if getattr(plan, "errors", None):
                 job.update(state="failed", error="the file no longer validates; upload it again")
                 return
@@ -156,6 +160,10 @@ def _run(app, job_id: str, path: Path, filename: str, user_id: int) -> None:
             counts = inventory.apply_plan(plan, actor, progress=progress)
             db.session.commit()
             job.update(state="done", counts=_counts_dict(counts))
+        except inventory.ImportRejected:
+            db.session.rollback()
+            job.update(state="failed", error="the database changed since the preview and the file "
+                                             "no longer validates; nothing was changed. Upload it again.")
         except Exception:  # the job page must say it failed; the details go to the log
             db.session.rollback()
             log.exception("import job %s failed", job_id)
@@ -182,7 +190,8 @@ def confirm():
     session.pop("import_token", None)
     worker = threading.Thread(target=_run, name=f"import-{job_id}", daemon=True,
                               args=(current_app._get_current_object(), job_id, path,
-                                    _original_name(path), current_user.id))
+                                    _original_name(path), current_user.id,
+                                    bool(session.get("import_create_contracts"))))
     worker.start()
     worker.join(FIRST_WAIT_S)
     return redirect(url_for("imports.job", job_id=job_id))

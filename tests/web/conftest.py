@@ -72,6 +72,32 @@ def _build_world() -> World:
     return World(ids["a"], ids["b"], com_a.id, com_b.id, ca.id, cb.id)
 
 
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch):
+    """argon2id with the library defaults costs ~0.35 s a hash on this 2-core machine; the
+    tests hash dozens of times, so they use the same algorithm with small parameters
+    (test_auth checks the default parameters separately)."""
+    from argon2 import PasswordHasher
+
+    from supervisor import auth
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
+def fresh_g_per_request(app):
+    """The shared `app` fixture keeps one app context pushed for the whole test, so every
+    request would share one `g` -- and with it Flask-Login's cached user and Flask-WTF's
+    cached CSRF token. In production each request has its own `g`; make tests do the same,
+    so two clients really are two users."""
+    from flask import g
+
+    @app.teardown_request
+    def _clear_g(exc):
+        for key in list(vars(g)):
+            g.pop(key, None)
+    yield
+
+
 @pytest.fixture
 def world(app) -> World:
     w = _build_world()
