@@ -94,7 +94,14 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("installed_on", "安装日期", False, ("安装时间",)),
     ColumnSpec("contractor", "承建单位", False, ("承建商", "施工单位")),
 )
-SPEC = {c.key: c for c in COLUMNS}
+# Read-only columns that exports (ours or the web page's) may carry: accepted by the import and
+# ignored, so an exported file can be edited and imported back.
+IGNORED_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("accepted_on", "验收日期"), ColumnSpec("lifecycle", "生命周期", aliases=("状态阶段",)),
+    ColumnSpec("state", "状态", aliases=("当前状态",)),
+)
+IGNORED = {c.key for c in IGNORED_COLUMNS}
+SPEC = {c.key: c for c in COLUMNS + IGNORED_COLUMNS}
 SECRET_COLUMNS = ("password", "snmp_community")
 EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
 DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
@@ -125,7 +132,7 @@ def _norm_header(text: str) -> str:
 
 
 _HEADER_INDEX: dict[str, tuple[str, str]] = {}  # normalised header -> (key, language)
-for _c in COLUMNS:
+for _c in COLUMNS + IGNORED_COLUMNS:
     _HEADER_INDEX[_norm_header(_c.key)] = (_c.key, "en")
     _HEADER_INDEX[_norm_header(_c.zh)] = (_c.key, "zh")
     for _a in _c.aliases:
@@ -444,6 +451,9 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
             plan.errors.append(RowError(header_no, text, "unknown column"))
             continue
         key, lang = hit
+        if key in IGNORED:
+            langs.add(lang)
+            continue
         if key in positions:
             plan.errors.append(RowError(header_no, text, f"column {key} appears twice"))
             continue
@@ -825,11 +835,14 @@ def export_rows(query: Select | None = None) -> Iterator[dict[str, Any]]:
             .join(Community, Device.community_id == Community.id)
             .outerjoin(Contract, Device.contract_id == Contract.id)
             .outerjoin(Contractor, Contract.contractor_id == Contractor.id)
-            .outerjoin(Up, Device.upstream_id == Up.id)
             .order_by(Community.name, Device.serial))
-    if query is not None:
-        ids = query.with_only_columns(Device.id).order_by(None)
-        stmt = stmt.where(Device.id.in_(ids.scalar_subquery()))
+    if query is None:
+        stmt = stmt.outerjoin(Up, Device.upstream_id == Up.id)
+    else:
+        ids = query.with_only_columns(Device.id).order_by(None).scalar_subquery()
+        # An upstream outside the scope stays blank: no other tenant's serials leak out.
+        stmt = stmt.outerjoin(Up, (Device.upstream_id == Up.id) & Up.id.in_(ids)) \
+            .where(Device.id.in_(ids))
     for r in db.session.execute(stmt):
         yield {k: getattr(r, k) for k in EXPORT_COLUMNS}
 

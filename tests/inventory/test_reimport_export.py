@@ -124,14 +124,26 @@ def test_export_is_limited_to_the_query_given(app, runner, contracts, tmp_path):
     """A contractor's export: the pages pass their scoped select(Device)."""
     from supervisor.models import Contract
 
-    _import(runner, write(tmp_path, "inv.csv", to_csv(good_rows(), HEADERS)))
+    rows = good_rows()
+    rows[3][16] = "SW-0001"  # Beta's camera hangs off Acme's switch
+    _import(runner, write(tmp_path, "inv.csv", to_csv(rows, HEADERS)))
     acme, beta = contracts
     scoped = select(Device).join(Contract, Device.contract_id == Contract.id).where(
         Contract.contractor_id == beta.id).order_by(Device.serial)
     text = inventory.export_devices("csv", query=scoped).decode("utf-8-sig")
     assert "CAM-0002" in text
     for other in ("CAM-0001", "NVR-0001", "SW-0001", "SPK-0001"):
-        assert other not in text
+        assert other not in text  # the upstream outside the scope is left blank too
+    assert "SW-0001" in inventory.export_devices("csv").decode("utf-8-sig")
+
+
+def test_read_only_export_columns_are_accepted_and_ignored(app, runner, contracts, tmp_path):
+    headers = HEADERS + ["accepted_on", "lifecycle", "state"]
+    rows = [r + ["", "accepted", "ok"] for r in good_rows()]
+    out = _import(runner, write(tmp_path, "inv.csv", to_csv(rows, headers)))
+    assert "created 5" in out
+    cam = db.session.scalar(select(Device).where(Device.serial == "CAM-0001"))
+    assert cam.lifecycle == "installed" and cam.accepted_on is None
 
 
 def test_password_never_in_the_database_file(app, runner, contracts, tmp_path):
