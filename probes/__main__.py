@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -197,6 +198,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         target = target_from_args(a)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else UNKNOWN
+    # onvif-zeep-async calls logging.basicConfig(INFO) on import; keep the report clean.
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("httpx", "onvif", "zeep", "aiohttp"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     spec = resolve_tier(a.tier)
     if a.timeout:
         spec.timeouts = {c: float(a.timeout) for c in spec.timeouts}

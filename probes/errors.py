@@ -74,7 +74,8 @@ def _classify_one(exc: BaseException) -> Optional[tuple[str, str]]:
         return "malformed", f"bad HTTP answer ({name}): {msg}"
     if isinstance(exc, UnicodeError):
         return "malformed", f"not valid text ({name})"
-    if name in ("XMLSyntaxError", "XMLParseError", "DocumentInvalid", "ParseError"):
+    if name in ("XMLSyntaxError", "XMLParseError", "DocumentInvalid", "ParseError",
+                "MalformedAnswer"):
         return "malformed", f"bad XML ({name}): {msg}"
     if name == "Fault" and "zeep" in mod:
         subcodes = " ".join(str(s) for s in (getattr(exc, "subcodes", None) or []))

@@ -54,7 +54,6 @@ class OnvifPool:
             async with self._lock:
                 if self._transport is None:
                     import aiohttp
-                    from onvif.zeep_aiohttp import AIOHTTPTransport
                     connector = aiohttp.TCPConnector(
                         limit=self.max_connections, limit_per_host=1,
                         keepalive_timeout=30, enable_cleanup_closed=True)
@@ -63,8 +62,8 @@ class OnvifPool:
                     self._session = aiohttp.ClientSession(
                         connector=connector, trust_env=False,
                         timeout=aiohttp.ClientTimeout(total=120, sock_connect=30))
-                    self._transport = AIOHTTPTransport(session=self._session,
-                                                       verify_ssl=False)
+                    self._transport = _strict_transport_class()(session=self._session,
+                                                                verify_ssl=False)
         return self._transport
 
     async def service(self, name: str, xaddr: str, user: Optional[str],
@@ -90,6 +89,47 @@ class OnvifPool:
             await self._session.close()
             self._session = None
             self._transport = None
+
+
+class MalformedAnswer(Exception):
+    """The device's answer is not well-formed XML in its declared encoding."""
+
+
+_STRICT_CLASS: Any = None
+
+
+def _strict_transport_class() -> Any:
+    """onvif-zeep-async's aiohttp transport, plus a strict well-formedness check.
+
+    zeep runs with ``strict=False`` here (real devices stray from the schema), which
+    also makes lxml *recover* from broken XML and silently drop what it cannot read.
+    We want a malformed or wrongly encoded answer reported as such, so every answer
+    is first parsed once with a strict, non-recovering, entity-free parser.
+    """
+    global _STRICT_CLASS
+    if _STRICT_CLASS is None:
+        from lxml import etree
+        from onvif.zeep_aiohttp import AIOHTTPTransport
+
+        parser = etree.XMLParser(recover=False, resolve_entities=False, no_network=True,
+                                 huge_tree=False)
+
+        class StrictTransport(AIOHTTPTransport):  # type: ignore[misc, valid-type]
+            # Both post() and post_xml() read the answer through _post_internal.
+            async def _post_internal(self, address: str, message: Any,
+                                     headers: dict) -> tuple[Any, bytes]:
+                response, content = await super()._post_internal(address, message, headers)
+                # Auth refusals and missing endpoints are often HTML: let zeep report
+                # their status (auth / unsupported) rather than call them malformed.
+                if content and response.status not in (401, 403, 404, 405, 501):
+                    try:
+                        etree.fromstring(content, parser=parser)
+                    except etree.XMLSyntaxError as exc:
+                        raise MalformedAnswer(f"HTTP {response.status}: {exc}") from exc
+                return response, content
+
+        _STRICT_CLASS = StrictTransport
+    return _STRICT_CLASS
 
 
 def _wsdl_dir() -> Path:
@@ -280,9 +320,11 @@ def _read_clock(result: OnvifResult, sdt: Any, t0_wall: float, rtt: float) -> No
                                               "not computed from LocalDateTime", "onvif"))
     else:
         result.device_time = device_utc
-        # The device read its clock, on average, half a round trip after we asked.
+        # The device read its clock, on average, half a round trip after we asked. ONVIF
+        # carries whole seconds, truncated: the true device time lies in [s, s+1), so
+        # +0.5 s removes the truncation bias (the estimate is then within ±0.5 s + jitter).
         platform_at_read = t0_wall + rtt / 2.0
-        result.clock_offset_s = round(device_utc.timestamp() - platform_at_read, 3)
+        result.clock_offset_s = round(device_utc.timestamp() + 0.5 - platform_at_read, 3)
     result.timezone = _str(_g(sdt, "TimeZone", "TZ"))
     dtt = _str(_g(sdt, "DateTimeType"))
     result.ntp = None if dtt is None else dtt.upper() == "NTP"

@@ -175,7 +175,7 @@ class SnmpClient:
                 if not oid.startswith(prefix) or type(val).__name__ == "EndOfMibView":
                     active.pop(col, None)
                     continue
-                if oid <= cursor[col] and cursor[col].startswith(prefix):
+                if cursor[col].startswith(prefix) and _oid_key(oid) <= _oid_key(cursor[col]):
                     continue                   # an agent that does not advance: stop below
                 cursor[col] = oid
                 progressed = True
@@ -282,6 +282,10 @@ class SnmpClient:
                 admin_enabled=None if row.get("admin") is None else row.get("admin") == 1,
                 detection_status=POE_DETECTION.get(det, None if det is None else str(det)),
                 power_class=pc - 1 if isinstance(pc, int) and pc >= 1 else None))
+
+
+def _oid_key(oid: str) -> tuple:
+    return tuple(int(p) for p in oid.split(".") if p.isdigit())
 
 
 def _index_key(idx: str) -> tuple:
