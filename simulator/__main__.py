@@ -83,6 +83,15 @@ async def run(a: argparse.Namespace) -> int:
     t0 = time.monotonic()
     _raise_fd_limit()
     specs = generate(a.devices, a.seed, a.communities, a.base_address, a.onvif_port, a.snmp_port)
+    scenario = None
+    if a.scenario:
+        from .scenario import ScenarioError, build_timeline, load_scenario
+        try:
+            scenario = load_scenario(a.scenario)
+            build_timeline(scenario, specs, a.seed)     # validate before binding anything
+        except (OSError, ScenarioError, KeyError, TypeError, ValueError) as exc:
+            print(f"error: scenario {a.scenario}: {exc}", file=sys.stderr)
+            return 2
     wildcard = {"auto": None, "per-address": False, "wildcard": True}[a.snmp_bind]
     fleet = Fleet(specs, Latency(a.latency, a.seed), TruthLog(a.truth), a.seed, wildcard)
     await fleet.start(progress=not a.quiet)
@@ -99,10 +108,9 @@ async def run(a: argparse.Namespace) -> int:
         print(f"ready: {len(specs)} devices in {time.monotonic() - t0:.1f}s; inventory {a.inventory}; "
               f"control http://127.0.0.1:{a.control_port}/devices", file=sys.stderr, flush=True)
     scenario_task = None
-    if a.scenario:
-        from .scenario import load_scenario, run_scenario
-        scenario_task = asyncio.get_running_loop().create_task(
-            run_scenario(fleet, load_scenario(a.scenario), a.seed))
+    if scenario is not None:
+        from .scenario import run_scenario
+        scenario_task = asyncio.get_running_loop().create_task(run_scenario(fleet, scenario, a.seed))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -41,6 +41,10 @@ def _photos() -> list[np.ndarray]:
     return out
 
 
+def _photo_of(scene_id: int, n: int) -> int:
+    return random.Random(scene_id).randrange(n)
+
+
 @lru_cache(maxsize=256)
 def scene(scene_id: int) -> np.ndarray:
     """A camera's fixed view: a deterministic crop window of one photograph."""
@@ -64,10 +68,10 @@ def scene(scene_id: int) -> np.ndarray:
 
 def _natural(frame: np.ndarray, rng: np.random.Generator, now: float) -> np.ndarray:
     """Mild capture-to-capture variation: light level, sensor noise, a passer-by."""
-    gain = 1.0 + rng.uniform(-0.03, 0.03)
+    gain = 1.0 + rng.uniform(-0.015, 0.015)
     noise = rng.normal(0, 2.0, (HEIGHT // 4, WIDTH // 4)).astype(np.float32)
     noise = cv2.resize(noise, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
-    out = frame.astype(np.float32) * gain + rng.uniform(-3, 3)
+    out = frame.astype(np.float32) * gain + rng.uniform(-2, 2)
     out = np.clip(out + noise[..., None], 0, 255).astype(np.uint8)
     # A small object crossing the scene, position from the wall clock.
     phase = (now / 7.0) % 1.0
@@ -125,7 +129,14 @@ def render_jpeg(scene_id: int, alt_scene_id: int, faults: set[str], now: float |
     keeps the bytes for that)."""
     now = time.time() if now is None else now
     rng = np.random.default_rng()
-    sid = alt_scene_id if "scene_change" in faults else scene_id
+    sid = scene_id
+    if "scene_change" in faults:
+        # Knocked: looking at something else entirely (another photograph, not a crop of
+        # the same one).
+        sid = alt_scene_id
+        n = len(_photos())
+        while n > 1 and _photo_of(sid, n) == _photo_of(scene_id, n):
+            sid += 1
     img = _natural(scene(sid), rng, now)
     for fault in PICTURE_ORDER:
         if fault in faults and fault != "scene_change":

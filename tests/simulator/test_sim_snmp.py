@@ -1,0 +1,141 @@
+"""The SNMP agent through pysnmp (v2c and v3 authPriv) and Debian's net-snmp tools."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from pysnmp.hlapi.v3arch.asyncio import (CommunityData, ContextData, ObjectIdentity, ObjectType,
+                                         SnmpEngine, UdpTransportTarget, UsmUserData, bulk_walk_cmd,
+                                         get_cmd, usmAesCfb128Protocol, usmHMACSHAAuthProtocol)
+
+from sim_helpers import pick, run
+
+SYS_DESCR, SYS_OBJECT, SYS_UPTIME, SYS_NAME = ("1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0",
+                                               "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0")
+IF_OPER = "1.3.6.1.2.1.2.2.1.8"
+IF_IN_ERR = "1.3.6.1.2.1.2.2.1.14"
+IF_ALIAS = "1.3.6.1.2.1.31.1.1.1.18"
+PETH_DETECT = "1.3.6.1.2.1.105.1.1.1.6.1"
+
+
+def _auth(d: dict, v3: bool = False, community: str | None = None):
+    if v3:
+        u = d["snmp_v3"]
+        return UsmUserData(u["user"], u["auth_key"], u["priv_key"],
+                           authProtocol=usmHMACSHAAuthProtocol, privProtocol=usmAesCfb128Protocol)
+    return CommunityData(community or d["snmp_community"], mpModel=1)
+
+
+async def _get(d: dict, *oids: str, v3: bool = False, community: str | None = None, timeout=2.0):
+    target = await UdpTransportTarget.create((d["ip"], d["snmp_port"]), timeout=timeout, retries=0)
+    err, status, _idx, vbs = await get_cmd(SnmpEngine(), _auth(d, v3, community), target, ContextData(),
+                                           *(ObjectType(ObjectIdentity(o)) for o in oids))
+    return err, status, vbs
+
+
+async def _walk(d: dict, oid: str, v3: bool = False) -> dict[str, object]:
+    target = await UdpTransportTarget.create((d["ip"], d["snmp_port"]), timeout=2, retries=0)
+    out = {}
+    async for err, status, _i, vbs in bulk_walk_cmd(SnmpEngine(), _auth(d, v3), target, ContextData(),
+                                                    0, 25, ObjectType(ObjectIdentity(oid)),
+                                                    lexicographicMode=False):
+        assert not err and not status, (err, status)
+        for name, val in vbs:
+            out[str(name)] = val
+    return out
+
+
+def test_v2c_system_group(fleet):
+    d = pick(fleet, "camera")
+    err, status, vbs = run(_get(d, SYS_DESCR, SYS_OBJECT, SYS_UPTIME, SYS_NAME))
+    assert not err and not status
+    descr, obj, uptime, name = (v for _n, v in vbs)
+    assert d["model"] in str(descr)
+    assert str(obj).startswith("1.3.6.1.4.1.")
+    assert int(uptime) > 0
+    assert str(name) == d["serial"]
+
+
+def test_wrong_community_gets_no_answer(fleet):
+    d = pick(fleet, "camera")
+    err, _s, _v = run(_get(d, SYS_UPTIME, community="not-the-community", timeout=0.5))
+    assert err is not None and "timeout" in str(err).lower()
+
+
+def test_v3_auth_priv(fleet):
+    d = pick(fleet, "switch")
+    assert d["snmp_v3"] is not None
+    err, status, vbs = run(_get(d, SYS_NAME, v3=True))
+    assert not err and not status and str(vbs[0][1]) == d["serial"]
+    bad = dict(d, snmp_v3=dict(d["snmp_v3"], priv_key="wrongwrongwrong1"))
+    err, _s, _v = run(_get(bad, SYS_NAME, v3=True, timeout=1))
+    assert err is not None
+
+
+def test_switch_ports_map_to_cameras_and_follow_them(fleet):
+    sw = pick(fleet, "switch")
+    aliases = run(_walk(sw, IF_ALIAS))
+    # Port k carries the k-th downstream device, the last port is the uplink.
+    for k, serial in enumerate(sw["downstream"], 1):
+        assert str(aliases[f"{IF_ALIAS}.{k}"]) == serial
+    assert str(aliases[f"{IF_ALIAS}.{sw['ports']}"]) == "uplink"
+    cam = fleet.device(sw["downstream"][0])
+    assert cam["switch_port"] == 1 and cam["upstream"] == sw["serial"]
+    oper = run(_walk(sw, IF_OPER))
+    poe = run(_walk(sw, PETH_DETECT))
+    assert int(oper[f"{IF_OPER}.1"]) == 1 and int(poe[f"{PETH_DETECT}.1"]) == 3   # up, deliveringPower
+    fleet.set_faults(cam["serial"], ["offline"])
+    oper = run(_walk(sw, IF_OPER))
+    poe = run(_walk(sw, PETH_DETECT))
+    assert int(oper[f"{IF_OPER}.1"]) == 2 and int(poe[f"{PETH_DETECT}.1"]) == 2    # down, searching
+    assert int(oper[f"{IF_OPER}.2"]) == 1
+    assert len(run(_walk(sw, IF_IN_ERR))) == sw["ports"]
+
+
+def test_switch_down_silences_its_cameras_snmp(fleet):
+    sw = pick(fleet, "switch")
+    cam = fleet.device(sw["downstream"][0])
+    fleet.set_faults(sw["serial"], ["offline"])
+    err, _s, _v = run(_get(cam, SYS_UPTIME, timeout=0.5))
+    assert err is not None
+    nvr = pick(fleet, "nvr")       # the NVR is upstream of the switch, not behind it
+    err, _s, _v = run(_get(nvr, SYS_UPTIME))
+    assert err is None
+
+
+needs_netsnmp = pytest.mark.skipif(shutil.which("snmpget") is None, reason="net-snmp tools not installed")
+
+
+@needs_netsnmp
+def test_netsnmp_snmpget_v2c_and_v3(fleet):
+    d = pick(fleet, "switch")
+    host = f"{d['ip']}:{d['snmp_port']}"
+    out = subprocess.run(["snmpget", "-v2c", "-c", d["snmp_community"], "-On", "-t", "2", "-r", "0",
+                          host, SYS_NAME, SYS_UPTIME], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    assert f'.{SYS_NAME} = STRING: "{d["serial"]}"' in out.stdout
+    assert "Timeticks" in out.stdout
+    u = d["snmp_v3"]
+    out = subprocess.run(["snmpget", "-v3", "-l", "authPriv", "-u", u["user"], "-a", "SHA", "-A", u["auth_key"],
+                          "-x", "AES", "-X", u["priv_key"], "-On", "-t", "2", "-r", "0", host, SYS_NAME],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    assert d["serial"] in out.stdout
+
+
+@needs_netsnmp
+def test_netsnmp_snmpwalk_whole_mib_in_order(fleet):
+    d = pick(fleet, "switch")
+    host = f"{d['ip']}:{d['snmp_port']}"
+    for cmd in (["snmpwalk", "-v2c"], ["snmpbulkwalk", "-v2c"]):
+        out = subprocess.run(cmd + ["-c", d["snmp_community"], "-On", "-t", "2", "-r", "0", host, "1.3.6.1.2.1"],
+                             capture_output=True, text=True, timeout=20)
+        assert out.returncode == 0, out.stderr
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith(".") and "No more variables" not in ln]
+        oids = [tuple(int(x) for x in ln.split(" ", 1)[0].strip(".").split(".")) for ln in lines]
+        assert oids == sorted(oids) and len(oids) == len(set(oids))      # strictly increasing
+        text = out.stdout
+        assert f".{PETH_DETECT}.1 = INTEGER: 3" in text
+        assert ".1.3.6.1.2.1.31.1.1.1.6.1 = Counter64:" in text
+        assert "OID not increasing" not in out.stderr
