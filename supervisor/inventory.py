@@ -282,6 +282,7 @@ def _cell_text(value: Any) -> str | None:
 
 
 _MAC_RE = re.compile(r"^[0-9a-f]{12}$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse_mac(text: str) -> str:
@@ -358,6 +359,8 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 value = parse_date(cell if isinstance(cell, (dt.date, dt.datetime)) else text)
             else:
                 value = text
+                if _CONTROL_RE.search(value):
+                    raise ValueError("contains a control character")
                 limit = MAX_LEN.get(key)
                 if limit and len(value) > limit:
                     raise ValueError(f"longer than {limit} characters")
@@ -550,6 +553,15 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
     counts.contracts_created = len(new_contracts)
+    if new_contracts:
+        from .profiles import ProfileError, load_profile
+
+        try:  # a new contract is judged by the latest default profile: it must load
+            load_profile("default")
+        except ProfileError as exc:
+            first = next(r for r in plan.rows if r.values.get("contract") in new_contracts)
+            errors.append(RowError(first.row, h["contract"],
+                                   f"cannot create contracts: {exc}"))
     # Upstream cycles over the graph the database would hold after the import.
     graph = dict(ctx.upstream_of)
     if "upstream" in plan.columns:
@@ -876,6 +888,8 @@ def export_devices(fmt: str = "csv", *, query: Select | None = None, lang: str =
         for row in rows:
             cells = []
             for x in row:
+                if isinstance(x, str):  # stored by another path? never let it break the file
+                    x = _CONTROL_RE.sub("", x)
                 c = WriteOnlyCell(ws, value=x)
                 if isinstance(x, str):
                     c.data_type = "s"  # never a formula, whatever the text starts with

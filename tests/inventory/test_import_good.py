@@ -113,3 +113,16 @@ def test_progress_callback_reports_each_stage(app, contracts):
     stages = {s for s, _, _ in seen}
     assert {"read", "validate", "write"} <= stages
     assert ("write", 5, 5) in seen
+
+
+def test_utf16_tab_separated_as_excel_unicode_text(app, contracts):
+    """Excel's "Unicode Text" save: UTF-16 with a BOM, tab-separated."""
+    from supervisor import inventory
+
+    data = to_csv(good_rows(), zh_headers(HEADERS)).decode().replace(",", "\t").encode("utf-16")
+    plan = inventory.parse_upload("inv.txt", data)
+    assert plan.ok, plan.error_lines()
+    assert (plan.encoding, plan.header_language, plan.counts.created) == ("utf-16", "zh", 5)
+    preview = {r.values["serial"]: r for r in plan.rows}["CAM-0001"]
+    assert preview.values["password"] == "***" and PASSWORD not in repr(preview)
+    assert preview.action == "create"
