@@ -1,3 +1,4 @@
+"""Every page and API endpoint renders for the police role (a broad smoke check)."""
 def test_pages(as_user, world):
     c = as_user("police")
     for url in ["/devices/", f"/devices/{world.alpha_devices[1]}", "/communities/", f"/communities/{world.alpha_community}",

@@ -1,0 +1,87 @@
+"""Import through the pages: upload -> preview -> confirm -> counts; bad files rejected whole."""
+from __future__ import annotations
+
+import io
+import re
+
+from sqlalchemy import func, select
+
+from supervisor.extensions import db
+from supervisor.models import Device
+
+from .conftest import csrf_from
+
+HEADER = ("community,district,community_type,name,kind,role,vendor,model,serial,mac,ip,onvif_port,"
+          "snmp_port,snmp_community,username,password,upstream,contract,installed_on")
+GOOD = HEADER + """
+阳光小区,东城区,open,new switch,switch,,H3C,S5120,NEW-SW-1,,127.0.30.1,,161,pub-xyz,,,,CT-ALPHA,2026-02-01
+阳光小区,东城区,open,new camera,camera,entrance,Hik,DS-1,NEW-CAM-1,,127.0.30.2,80,,,admin,Up-load-pw-881,NEW-SW-1,CT-ALPHA,2026-02-01
+"""
+BAD = HEADER + """
+阳光小区,东城区,open,bad kind,toaster,,H3C,S5120,BAD-1,,127.0.30.1,,161,,,,,CT-ALPHA,2026-02-01
+阳光小区,东城区,open,bad ip,camera,road,Hik,DS-1,BAD-2,,300.1.1.1,80,,,,,,CT-ALPHA,2026-02-01
+阳光小区,东城区,open,fine row,camera,road,Hik,DS-1,BAD-3,,127.0.30.3,80,,,,,NOPE-9,CT-ALPHA,2026-02-01
+"""
+
+
+def _upload(client, content: str, filename: str = "inv.csv"):
+    page = client.get("/import/").get_data(as_text=True)
+    return client.post("/import/", data={"csrf_token": csrf_from(page),
+                                         "file": (io.BytesIO(content.encode("utf-8")), filename)},
+                       content_type="multipart/form-data")
+
+
+def _devices() -> int:
+    return db.session.scalar(select(func.count(Device.id)))
+
+
+def test_good_file_preview_confirm_counts(as_user, world):
+    police = as_user("police")
+    before = _devices()
+    preview = _upload(police, GOOD)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200, html[-2000:]
+    assert 'id="confirm-import"' in html and "Up-load-pw-881" not in html
+    assert _devices() == before  # nothing written by the preview
+    token = re.search(r'name="token" type="hidden" value="(\w+)"', html) or \
+        re.search(r'id="token" name="token" type="hidden" value="(\w+)"', html)
+    confirm = police.post("/import/confirm", data={"csrf_token": csrf_from(html), "token": token.group(1)})
+    assert confirm.status_code == 302
+    job = police.get(confirm.headers["Location"])
+    job_html = job.get_data(as_text=True)
+    assert 'data-count="created">2<' in job_html, job_html[-1500:]
+    db.session.expire_all()
+    assert _devices() == before + 2
+    camera = db.session.scalar(select(Device).where(Device.serial == "NEW-CAM-1"))
+    assert camera.password == "Up-load-pw-881" and camera.upstream.serial == "NEW-SW-1"
+
+
+def test_bad_file_is_rejected_whole_with_errors_beside_rows(as_user, world):
+    police = as_user("police")
+    before = _devices()
+    response = _upload(police, BAD)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "confirm-import" not in html
+    rows = dict(re.findall(r'<tr data-row="(\d+)">(.*?)</tr>', html, re.S))
+    assert {"2", "3", "4"} <= set(rows), rows.keys()
+    assert "kind" in rows["2"] and "ip" in rows["3"] and "upstream" in rows["4"]
+    assert _devices() == before
+
+
+def test_confirm_needs_this_sessions_token(as_user, world):
+    police = as_user("police")
+    html = _upload(police, GOOD).get_data(as_text=True)
+    other = as_user("police")  # another session cannot confirm someone else's upload
+    page = other.get("/import/").get_data(as_text=True)
+    token = re.search(r'name="token" type="hidden" value="(\w+)"', html).group(1)
+    response = other.post("/import/confirm", data={"csrf_token": csrf_from(page), "token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/import/")
+    assert db.session.scalar(select(Device).where(Device.serial == "NEW-CAM-1")) is None
+
+
+def test_wrong_file_type_is_refused_beside_the_field(as_user, world):
+    police = as_user("police")
+    response = _upload(police, "hello", filename="inventory.txt")
+    assert response.status_code == 400
+    assert re.search(r'has-error.*?<span class="error">', response.get_data(as_text=True), re.S)
