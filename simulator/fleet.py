@@ -162,9 +162,12 @@ def generate(devices: int, seed: int, communities: int | None = None,
         while len(plan) < size:
             role = roles[ri % len(roles)]
             ri += 1
-            plan.append(("camera", role))
-            if role == "fire_lane" and len(plan) < size:
-                plan.append(("speaker", ""))
+            if role == "fire_lane":
+                if len(plan) + 2 > size:
+                    continue        # no room for its speaker: a fire lane needs both
+                plan += [("camera", role), ("speaker", "")]
+            else:
+                plan.append(("camera", role))
 
         switch: DeviceSpec | None = None
         nvr: DeviceSpec | None = None

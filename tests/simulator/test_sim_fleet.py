@@ -1,0 +1,131 @@
+"""Fleet generation, the inventory file, latency distributions and scenarios."""
+from __future__ import annotations
+
+import csv
+import socket
+import statistics
+import time
+from collections import Counter
+
+import pytest
+
+from simulator.fleet import ROLES, generate
+from simulator.inventory import COLUMNS
+from simulator.latency import Latency, parse_dist
+from simulator.scenario import ScenarioError, build_timeline
+from simulator.testing import FleetProcess
+
+
+def test_generation_is_reproducible_and_realistic():
+    a = generate(200, seed=5, communities=12)
+    b = generate(200, seed=5, communities=12)
+    assert [(s.serial, s.ip, s.password) for s in a] == [(s.serial, s.ip, s.password) for s in b]
+    assert [s.password for s in generate(200, seed=6, communities=12)] != [s.password for s in a]
+    assert len({s.serial for s in a}) == len({s.ip for s in a}) == 200
+    assert all(s.ip.startswith("127.") and not s.ip.endswith((".0", ".255")) for s in a)
+    by_comm: dict[int, list] = {}
+    for s in a:
+        by_comm.setdefault(s.community_index, []).append(s)
+    assert len(by_comm) == 12
+    for devs in by_comm.values():
+        kinds = Counter(s.kind for s in devs)
+        assert kinds["switch"] == 1 and kinds["nvr"] == 1
+        sw = next(s for s in devs if s.kind == "switch")
+        for s in devs:
+            if s.kind in ("camera", "speaker"):
+                assert s.upstream == sw.serial and sw.downstream[s.switch_port - 1] == s.serial
+        assert sw.ports > len(sw.downstream)
+        for cam in (s for s in devs if s.role == "fire_lane"):
+            spk = next(x for x in devs if x.serial == cam.paired_with)
+            assert spk.kind == "speaker" and spk.paired_with == cam.serial
+    assert {s.role for s in a if s.kind == "camera"} <= set(ROLES)
+    assert len({s.contract for s in a}) >= 2
+    assert {s.community_type for s in a} == {"open", "closed", "single_building"}
+    assert any(s.snmp_v3 for s in a if s.kind == "camera") and all(s.snmp_v3 for s in a if s.kind == "switch")
+
+
+def test_inventory_file_has_the_import_columns(fleet):
+    with open(fleet.inventory_path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == COLUMNS
+    assert len(rows) == 16
+    devs = {d["serial"]: d for d in fleet.devices()}
+    for r in rows:
+        d = devs[r["serial"]]
+        assert (r["ip"], int(r["onvif_port"]), r["password"]) == (d["ip"], d["onvif_port"], d["password"])
+        assert r["upstream"] == (d["upstream"] or "")
+        assert r["installed_on"][:2] == "20" and r["contract"].startswith("C-")
+
+
+def test_latency_distributions():
+    assert parse_dist("5ms").sample(None) == pytest.approx(0.005)
+    lat = Latency("onvif=lognormal:80ms,snapshot=uniform:100ms-200ms,snmp=exp:10ms", seed=1)
+    xs = [lat.sample("onvif") for _ in range(4000)]
+    assert statistics.median(xs) == pytest.approx(0.080, rel=0.1)
+    ys = [lat.sample("snapshot") for _ in range(1000)]
+    assert 0.1 <= min(ys) and max(ys) <= 0.2
+    assert statistics.mean(lat.sample("snmp") for _ in range(4000)) == pytest.approx(0.010, rel=0.15)
+    assert Latency(None).sample("onvif") == 0.0
+    with pytest.raises(ValueError):
+        Latency("ftp=5ms")
+
+
+def test_scenario_timeline_is_seeded_and_validated():
+    specs = generate(60, seed=3, communities=5)
+    data = {"events": [{"at": 1, "select": {"kind": "switch", "count": 2}, "faults": ["offline"], "for": 10}],
+            "random": [{"faults": ["blur", "frozen"], "select": {"kind": "camera"}, "rate_per_hour": 3600,
+                        "duration_s": [1, 5], "until": 60}]}
+    t1, t2 = build_timeline(data, specs, 9), build_timeline(data, specs, 9)
+    assert [(a.at, a.serial, a.faults) for a in t1] == [(a.at, a.serial, a.faults) for a in t2]
+    assert [(a.at, a.serial) for a in build_timeline(data, specs, 10)] != [(a.at, a.serial) for a in t1]
+    sets = [a for a in t1 if a.set]
+    assert 2 + 30 <= len(sets) <= 2 + 100          # ~60 random arrivals expected
+    assert all(any(c.serial == s.serial and not c.set and c.at > s.at for c in t1) for s in sets)
+    with pytest.raises(ScenarioError):
+        build_timeline({"events": [{"at": 0, "device": "NOPE", "faults": ["offline"]}]}, specs, 1)
+    with pytest.raises(ScenarioError):
+        build_timeline({"events": [{"at": 0, "select": {"kind": "camera"}, "faults": ["melted"]}]}, specs, 1)
+
+
+def _connect(ip: str, port: int) -> str:
+    s = socket.socket()
+    s.settimeout(0.3)
+    try:
+        s.connect((ip, port))
+        return "up"
+    except OSError:
+        return "down"
+    finally:
+        s.close()
+
+
+def test_scenario_file_drives_faults_and_truth(tmp_path):
+    scen = tmp_path / "scenario.yaml"
+    scen.write_text("events:\n  - at: 0.3\n    select: {kind: switch}\n    faults: [offline]\n    for: 1.0\n",
+                    encoding="utf-8")
+    with FleetProcess(devices=6, seed=2, communities=1, base_address="127.10.30.1", control_port=18830,
+                      onvif_port=18190, snmp_port=18191, tmp_dir=tmp_path,
+                      extra_args=["--scenario", str(scen)]) as f:
+        sw = next(d for d in f.devices() if d["kind"] == "switch")
+        cam = f.device(sw["downstream"][0])
+        states = []
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            states.append(_connect(cam["ip"], cam["onvif_port"]))
+            if "down" in states and states[-1] == "up":
+                break
+            time.sleep(0.05)
+        assert "down" in states and states[-1] == "up"
+        truth = f.truth()
+    sw_rec = [t for t in truth if t["serial"] == sw["serial"]]
+    assert sw_rec and sw_rec[0]["fault"] == "offline" and sw_rec[0]["end"] is not None
+    assert any(t["serial"] == cam["serial"] and t.get("cause") == f"upstream:{sw['serial']}" for t in truth)
+
+
+def test_bad_scenario_fails_fast(tmp_path):
+    scen = tmp_path / "bad.yaml"
+    scen.write_text("events:\n  - at: 0\n    device: NOPE\n    faults: [offline]\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="selects no device"):
+        FleetProcess(devices=3, seed=1, base_address="127.10.31.1", control_port=18831, onvif_port=18192,
+                     snmp_port=18193, tmp_dir=tmp_path, extra_args=["--scenario", str(scen)]).start()
