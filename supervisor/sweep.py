@@ -81,6 +81,27 @@ def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
     return spec, limits, float(t.interval_s)
 
 
+def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Optional[str], Optional[str]]]:
+    """Per device, the snapshot/stream URIs from its newest sample that ran ONVIF."""
+    from .health_models import ProbeSample
+
+    ps = ProbeSample.__table__
+    out: dict[int, tuple[Optional[str], Optional[str]]] = {}
+    for chunk in (device_ids[i:i + 500] for i in range(0, len(device_ids), 500)):
+        newest = (sa.select(ps.c.device_id, sa.func.max(ps.c.at).label("at"))
+                  .where(ps.c.device_id.in_(chunk), ps.c.tier.in_(("full",)),
+                         ps.c.observed != OFFLINE)
+                  .group_by(ps.c.device_id).subquery())
+        rows = session.execute(sa.select(ps.c.device_id, ps.c.result).join(
+            newest, sa.and_(ps.c.device_id == newest.c.device_id, ps.c.at == newest.c.at))
+            .where(ps.c.tier == "full"))
+        for dev, result in rows:
+            onvif = (result or {}).get("onvif") or {}
+            if onvif.get("snapshot_uri") or onvif.get("stream_uri"):
+                out[dev] = (onvif.get("snapshot_uri"), onvif.get("stream_uri"))
+    return out
+
+
 def _target(dev: Device) -> DeviceTarget:
     return DeviceTarget(serial=dev.serial, host=dev.ip, kind=dev.kind, onvif_port=dev.onvif_port,
                         username=dev.username, password=dev.password, snmp_port=dev.snmp_port,
@@ -206,6 +227,11 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
             if up is not None and up not in upstream_of:
                 outside.add(up)
     targets = [_target(d) for d in devices]
+    if "frame" in spec.checks and "onvif" not in spec.checks:
+        # A frame-only tier needs the snapshot/stream URI an earlier ONVIF probe found.
+        uris = known_media_uris(session, [d.id for d in devices])
+        for d, t in zip(devices, targets):
+            t.snapshot_uri, t.stream_uri = uris.get(d.id, (None, None))
     session.rollback()  # release the read transaction before the long probe phase
 
     started = clock()
