@@ -745,7 +745,7 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
     # Devices: bulk insert the new ones, bulk update the changed ones.
     inserts: list[dict[str, Any]] = []
     updates: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for i, r in enumerate(plan.rows):
+    for r in plan.rows:
         v = r.values
         if r.action == "create":
             row = {f: v.get(f) for f in DEVICE_FIELDS}
@@ -787,14 +787,21 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             change["updated_at"] = now
             updates.setdefault(frozenset(change), []).append(change)
             log("update", "device", v["serial"], before, after)
-        if progress and i % 2000 == 0:
-            progress("write", i, total)
-    if inserts:
-        for chunk in _chunks(inserts, 5000):
-            s.execute(insert(Device.__table__), chunk)
+    # Progress counts rows written; unchanged rows are done from the start.
+    written = total - len(inserts) - sum(len(b) for b in updates.values())
+    if progress:
+        progress("write", written, total)
+    for chunk in _chunks(inserts, 2000):
+        s.execute(insert(Device.__table__), chunk)
+        written += len(chunk)
+        if progress:
+            progress("write", min(written, total - 1), total)
     for batch in updates.values():
-        for chunk in _chunks(batch, 5000):
+        for chunk in _chunks(batch, 2000):
             s.execute(update(Device), chunk)
+            written += len(chunk)
+            if progress:
+                progress("write", min(written, total - 1), total)
     # Upstream links and contract<->community links need every id.
     needs_ids = "upstream" in plan.columns or "contract" in plan.columns
     id_of: dict[str, int] = {}
