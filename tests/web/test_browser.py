@@ -1,0 +1,106 @@
+"""A login and an import done through the pages in a real headless Chromium (Debian's
+/usr/bin/chromium driven by Playwright), against a real server thread on 127.0.0.1."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from supervisor.extensions import db
+from supervisor.models import Device
+
+from .conftest import PASSWORDS
+from .test_import_page import GOOD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PORTS = range(15000, 15100)  # this area's loopback ports
+
+
+@pytest.fixture
+def live_server(app, world):
+    server = None
+    for port in PORTS:
+        try:
+            server = make_server("127.0.0.1", port, app, threaded=True)
+            break
+        except OSError:
+            continue
+    assert server is not None, "no free port in 15000-15099"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
+        context = browser.new_context(locale="zh-CN")
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        yield tab
+        context.close()
+        browser.close()
+
+
+def _login(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("section.login button[type=submit]")
+
+
+def test_login_then_import_through_the_pages(page, live_server, tmp_path):
+    _login(page, live_server, "police", "wrong-password-1")
+    assert page.locator("p.error[role=alert]").inner_text() == "用户名或密码错误。"
+
+    _login(page, live_server, "police", PASSWORDS["police"])
+    page.wait_for_url(f"{live_server}/devices/")
+    assert page.locator("h1").inner_text() == "设备"
+    assert page.locator("table.grid tbody tr").count() == 8
+
+    inventory = tmp_path / "新设备.csv"
+    inventory.write_bytes(("\ufeff" + GOOD).encode("utf-8"))  # UTF-8 with BOM, as Excel writes
+    page.click("nav >> text=导入")
+    page.set_input_files("#file", str(inventory))
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_selector("#confirm-import")
+    assert "已检查 2 行" in page.locator("p.ok-note").inner_text()
+    page.click("#confirm-import")
+    page.wait_for_selector("[data-count=created]")
+    assert page.locator("[data-count=created]").inner_text() == "2"
+
+    db.session.expire_all()
+    assert db.session.scalar(select(Device).where(Device.serial == "NEW-CAM-1")) is not None
+    page.click("text=查看设备")
+    page.fill("input[name=q]", "NEW-CAM")
+    page.click("form.filters button[type=submit]")
+    assert page.locator("table.grid tbody tr").count() == 1
+    page.click("table.grid tbody tr a >> nth=0")
+    assert "已设置" in page.locator("table.kv").first.inner_text()
+
+
+def test_contractor_login_sees_only_own_devices_and_can_switch_language(page, live_server, world):
+    _login(page, live_server, "beta", PASSWORDS["beta"])
+    page.wait_for_url(f"{live_server}/devices/")
+    cells = page.locator("table.grid tbody td.mono").all_inner_texts()
+    assert "CAM-B-0" in cells and not any(c.startswith("CAM-A") for c in cells)
+    page.click("a.lang")
+    assert page.locator("h1").inner_text() == "Devices"
+    page.goto(f"{live_server}/devices/{world.alpha_devices[1]}")
+    assert page.locator("h1").inner_text() == "404"
