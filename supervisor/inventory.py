@@ -337,10 +337,8 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
     out: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for key, cell in raw.items():
-        if key == "installed_on" and isinstance(cell, (dt.date, dt.datetime)):
-            text: str | None = "x"
-        else:
-            text = _cell_text(cell)
+        is_date_cell = isinstance(cell, (dt.date, dt.datetime))  # an XLSX date cell
+        text = _cell_text(cell)
         if text is None:
             out[key] = None
             if SPEC[key].required:
@@ -356,7 +354,7 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
             elif key in ("onvif_port", "snmp_port"):
                 value = parse_port(text)
             elif key == "installed_on":
-                value = parse_date(cell if isinstance(cell, (dt.date, dt.datetime)) else text)
+                value = parse_date(cell if is_date_cell else text)
             else:
                 value = text
                 if _CONTROL_RE.search(value):
@@ -442,6 +440,14 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
     if not body:
         plan.errors.append(RowError(1, "-", "the file is empty: expected a header row"))
         return
+    # Chinese templates often put a title row (e.g. "某区设备清单") above the header: the
+    # header is the first of the first few rows in which at least 3 cells are known columns.
+    start = 0
+    for j, (_, cells) in enumerate(body[:5]):
+        if sum(1 for c in cells if (t := _cell_text(c)) and match_header(t)) >= 3:
+            start = j
+            break
+    body = body[start:]
     header_no, header = body[0]
     positions: dict[str, int] = {}
     langs = set()

@@ -126,3 +126,13 @@ def test_utf16_tab_separated_as_excel_unicode_text(app, contracts):
     preview = {r.values["serial"]: r for r in plan.rows}["CAM-0001"]
     assert preview.values["password"] == "***" and PASSWORD not in repr(preview)
     assert preview.action == "create"
+
+
+def test_title_row_above_the_header_is_skipped(app, contracts):
+    from supervisor import inventory
+
+    headers = zh_headers(HEADERS)
+    rows = [["新华区前端设备清单"] + [""] * (len(HEADERS) - 1), headers] + good_rows()
+    plan = inventory.parse_upload("inv.xlsx", to_xlsx(rows[1:], rows[0]))
+    assert plan.ok, plan.error_lines()
+    assert plan.counts.created == 5 and plan.rows[0].row == 3  # spreadsheet numbering kept
