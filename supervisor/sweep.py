@@ -235,6 +235,12 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     session.rollback()  # release the read transaction before the long probe phase
 
     started = clock()
+    # A run still "running" long after its tier's interval died with its process (crash,
+    # SIGKILL): say so, so the status page doesn't show it as live forever.
+    session.execute(sa.update(SweepRun).where(
+        SweepRun.tier == tier, SweepRun.status == "running",
+        SweepRun.started_at < started - dt.timedelta(seconds=max(3 * interval_s, 60)))
+        .values(status="interrupted"))
     run = SweepRun(tier=tier, trigger=trigger, executor=getattr(executor, "name", "?"),
                    status="running", started_at=started, devices=len(targets))
     session.add(run)
