@@ -3,6 +3,7 @@
 Public API::
 
     load_profile(name="default", version=None) -> Profile     # latest version when None; cached
+    profile_for(contract) -> Profile                            # the version a contract names
     list_profiles() -> list[ProfileInfo]
     record_use(profile, actor=None) -> ProfileUse               # a contract starts using a version
     check_profiles() -> list[str]                               # problems, as `flask profiles check`
@@ -467,6 +468,11 @@ def load_profile(name: str = "default", version: int | None = None, *,
     if check_in_use:
         _check_in_use(profile)
     return profile
+
+
+def profile_for(contract: Any) -> Profile:
+    """The profile version a contract is judged by (``contract.profile_name/profile_version``)."""
+    return load_profile(contract.profile_name, contract.profile_version)
 
 
 def list_profiles(directory: Path | str | None = None) -> list[ProfileInfo]:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from supervisor.extensions import db
 from supervisor.models import AuditEntry, Community, Device
 
-from inventory_helpers import HEADERS, good_rows, to_csv, to_xlsx, write, zh_headers
+from inventory_helpers import HEADERS, PASSWORD, good_rows, to_csv, to_xlsx, write, zh_headers
 
 
 def _snapshot() -> tuple:
@@ -75,6 +75,7 @@ def test_bad_rows_rejected_whole_with_row_and_column(app, runner, contracts, tmp
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith("row ")]
     assert lines == EXPECTED
+    assert PASSWORD not in result.output
     assert "nothing was imported" in result.output
     assert _snapshot() == before
     assert hashlib.sha256(open(db_file, "rb").read()).hexdigest() == digest

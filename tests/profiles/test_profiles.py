@@ -165,6 +165,13 @@ def test_in_use_profile_edited_is_refused(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_profile_for_a_contract(app):
+    from types import SimpleNamespace
+
+    p = profiles.profile_for(SimpleNamespace(profile_name="default", profile_version=1))
+    assert p.key == "default@1"
+
+
 def test_unused_profile_may_be_edited(app, tmp_path):
     shutil.copy(DEFAULT, tmp_path / "default-v1.yaml")
     app.config["PROFILE_DIR"] = str(tmp_path)
