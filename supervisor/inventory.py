@@ -229,7 +229,11 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    return data.decode("gb18030"), "gb18030"  # a superset of GBK, as Chinese Excel writes
+    try:
+        return data.decode("gb18030"), "gb18030"  # a superset of GBK, as Chinese Excel writes
+    except UnicodeDecodeError:
+        raise ValueError("the file is neither UTF-8 nor GB18030/GBK text "
+                         "(save it as \"CSV UTF-8\" or .xlsx)") from None
 
 
 def _read_csv(data: bytes) -> tuple[list[tuple[int, list[Any]]], str]:

@@ -110,6 +110,7 @@ def test_unknown_column_and_unreadable_files(app, runner, contracts, tmp_path):
         ("x.xls", b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old .xls workbook"),
         ("x.csv", b"", "the file is empty"),
         ("x.csv", b"\x00\x01\x02binary", "binary data"),
+        ("x.csv", b"a,b\n\x81\x30\xff\xff", "neither UTF-8 nor GB18030/GBK"),
     ]:
         path = write(tmp_path, name, data)
         result = runner.invoke(args=["inventory", "import", str(path)])
