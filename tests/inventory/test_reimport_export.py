@@ -163,3 +163,18 @@ def test_password_never_in_the_database_file(app, runner, contracts, tmp_path):
             assert secret.encode(enc) not in blob  # ...but never the secrets in the clear
     cam = db.session.scalar(select(Device).where(Device.serial == "CAM-0001"))
     assert cam.password == PASSWORD  # and they still decrypt with the key
+
+
+def test_an_address_used_twice_is_a_warning_not_an_error(app, runner, contracts, tmp_path):
+    _import(runner, write(tmp_path, "a.csv", to_csv(good_rows()[:2], HEADERS)))
+    rows = good_rows()[2:]
+    rows[1][10] = rows[0][10]       # CAM-0002 on CAM-0001's address, same port below
+    rows[1][11] = rows[0][11]
+    rows[2][10] = "127.31.0.1"      # the speaker on the stored switch's address
+    result = runner.invoke(args=["inventory", "import",
+                                 str(write(tmp_path, "b.csv", to_csv(rows, HEADERS)))])
+    assert result.exit_code == 0, result.output
+    assert "warning: row 3, column ip: 127.31.0.3 is also on row 2" in result.output
+    assert ("warning: row 4, column ip: 127.31.0.1 is also the address of stored device SW-0001"
+            in result.output)
+    assert "created 3" in result.output
