@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+from sqlalchemy import select
 
 from supervisor.auth import create_user
 from supervisor.extensions import db
@@ -39,7 +43,7 @@ class World:
     beta_contract: int
 
 
-def _build_world() -> World:
+def _build_world() -> None:
     alpha = Contractor(name="Alpha Security Ltd")
     beta = Contractor(name="Beta Networks Ltd")
     start = dt.date(2026, 1, 1)
@@ -69,23 +73,97 @@ def _build_world() -> World:
             db.session.flush()
             ids[tag].append(cam.id)
     db.session.commit()
-    return World(ids["a"], ids["b"], com_a.id, com_b.id, ca.id, cb.id)
 
 
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4=",
+    "WTF_CSRF_ENABLED": True,
+    "RATELIMIT_ENABLED": True,
+}
+
+
+def _cheap_hasher():
     """argon2id with the library defaults costs ~0.35 s a hash on this 2-core machine; the
     tests hash dozens of times, so they use the same algorithm with small parameters
     (test_auth checks the default parameters separately)."""
     from argon2 import PasswordHasher
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
+
+def _seed_users() -> None:
+    alpha = db.session.scalar(select(Contractor).where(Contractor.name == "Alpha Security Ltd"))
+    beta = db.session.scalar(select(Contractor).where(Contractor.name == "Beta Networks Ltd"))
+    create_user("police", PASSWORDS["police"], "police", actor="test")
+    create_user("alpha", PASSWORDS["alpha"], "contractor", contractor=alpha, actor="test")
+    create_user("beta", PASSWORDS["beta"], "contractor", contractor=beta, actor="test")
+    create_user("official", PASSWORDS["official"], "official", actor="test")
+    db.session.commit()
+
+
+def build_world_template() -> None:
+    _build_world()
+    _seed_users()
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def database_template(tmp_path_factory, name: str, builder) -> Path:
+    """A SQLite file built once per test session (migrations, then `builder`); each test
+    gets its own copy, which costs milliseconds instead of a migration run per test."""
+    if name not in _TEMPLATES:
+        from flask_migrate import upgrade
+
+        from app import create_app
+        from supervisor import auth
+
+        path = tmp_path_factory.mktemp(f"template-{name}") / "template.db"
+        template_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        saved, auth._hasher = auth._hasher, _cheap_hasher()
+        try:
+            with template_app.app_context():
+                upgrade()
+                builder()
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            auth._hasher = saved
+        _TEMPLATES[name] = path
+    return _TEMPLATES[name]
+
+
+@pytest.fixture
+def db_template(tmp_path_factory) -> Path:
+    """Which prepared database a test starts from (a module may override this fixture)."""
+    return database_template(tmp_path_factory, "world", build_world_template)
+
+
+@pytest.fixture
+def app(tmp_path: Path, db_template: Path):
+    """Like the shared `app` fixture, but on a copy of a prepared database (see above)."""
+    from app import create_app
+
+    target = tmp_path / "test.db"
+    shutil.copyfile(db_template, target)
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}",
+                      "EVIDENCE_DIR": str(tmp_path / "evidence")})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch):
     from supervisor import auth
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(auth, "_hasher", _cheap_hasher())
 
 
 @pytest.fixture(autouse=True)
 def fresh_g_per_request(app):
-    """The shared `app` fixture keeps one app context pushed for the whole test, so every
+    """The `app` fixture keeps one app context pushed for the whole test, so every
     request would share one `g` -- and with it Flask-Login's cached user and Flask-WTF's
     cached CSRF token. In production each request has its own `g`; make tests do the same,
     so two clients really are two users."""
@@ -100,15 +178,15 @@ def fresh_g_per_request(app):
 
 @pytest.fixture
 def world(app) -> World:
-    w = _build_world()
-    alpha = db.session.get(Contract, w.alpha_contract).contractor
-    beta = db.session.get(Contract, w.beta_contract).contractor
-    create_user("police", PASSWORDS["police"], "police", actor="test")
-    create_user("alpha", PASSWORDS["alpha"], "contractor", contractor=alpha, actor="test")
-    create_user("beta", PASSWORDS["beta"], "contractor", contractor=beta, actor="test")
-    create_user("official", PASSWORDS["official"], "official", actor="test")
-    db.session.commit()
-    return w
+    """The ids of the two-contractor world already in the test's database copy."""
+    def ids(prefix: str) -> list[int]:
+        return list(db.session.scalars(select(Device.id).where(
+            Device.serial.like(f"%-{prefix}-%"), Device.serial.not_like("BULK-%")).order_by(Device.id)))
+
+    contracts = {c.code: c for c in db.session.scalars(select(Contract))}
+    communities = {c.name: c.id for c in db.session.scalars(select(Community))}
+    return World(ids("A"), ids("B"), communities["阳光小区"], communities["Riverside Estate"],
+                 contracts["CT-ALPHA"].id, contracts["CT-BETA"].id)
 
 
 def login(client, username: str, password: str | None = None):

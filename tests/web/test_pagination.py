@@ -13,10 +13,9 @@ from supervisor.models import Community, Contract, Device, DeviceStatus
 N = 20_000
 
 
-@pytest.fixture
-def many(app, world):
+def _add_bulk() -> None:
     """20,000 devices over 40 communities of contract CT-ALPHA; every 10th offline."""
-    contract = db.session.get(Contract, world.alpha_contract)
+    contract = db.session.scalar(select(Contract).where(Contract.code == "CT-ALPHA"))
     communities = []
     for i in range(40):
         c = Community(name=f"Estate {i:02d}", district="东城区" if i % 2 else "南区", type="open")
@@ -33,7 +32,22 @@ def many(app, world):
         {"device_id": device_id, "state": "offline", "flapping": False, "candidate_count": 0}
         for device_id in ids[::10]])
     db.session.commit()
-    return ids
+
+
+@pytest.fixture
+def db_template(tmp_path_factory):
+    """This module starts from the two-contractor world plus 20,000 bulk devices (built once)."""
+    from .conftest import build_world_template, database_template
+
+    def build() -> None:
+        build_world_template()
+        _add_bulk()
+    return database_template(tmp_path_factory, "many", build)
+
+
+@pytest.fixture
+def many(app) -> list[int]:
+    return list(db.session.scalars(select(Device.id).where(Device.serial.like("BULK-%")).order_by(Device.id)))
 
 
 def test_api_walks_every_device_exactly_once(as_user, many):
