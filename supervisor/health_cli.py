@@ -8,7 +8,7 @@ import sys
 from typing import Optional
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from .extensions import db
@@ -51,9 +51,11 @@ def sweep_command(tier: str, devices: Optional[str], deadline: Optional[float], 
         bar.update(done - state["last"])
         state["last"] = done
 
+    from .profiles import ProfileError
+
     try:
         summary = run_sweep(tier, serials, progress=progress, deadline_s=deadline, trigger="cli")
-    except ValueError as exc:
+    except (ValueError, ProfileError) as exc:
         raise click.ClickException(str(exc))
     finally:
         if bar is not None:
@@ -110,20 +112,13 @@ def intervals_command(since: Optional[str], until: Optional[str], device: Option
 @health_group.command("housekeeping")
 def housekeeping_command() -> None:
     """Roll up yesterday and today, drop expired samples, prune evidence frames."""
-    from . import evidence
-    from .health import HealthRules
-    from .health_store import housekeeping
-    from .models import utcnow
-    from .profiles import load_profile
+    from .profiles import ProfileError
+    from .sweep import housekeeping
 
-    now = utcnow()
-    profile = load_profile()
-    ret = profile.retention
-    out = housekeeping(db.session, now, HealthRules.from_profile(profile), float(ret.raw_days))
-    out.update({f"evidence_{k}": v for k, v in evidence.prune(
-        db.session, current_app.config["EVIDENCE_DIR"], now, float(ret.evidence_mb),
-        float(ret.evidence_days)).items()})
-    db.session.commit()
+    try:
+        out = housekeeping()
+    except ProfileError as exc:
+        raise click.ClickException(str(exc))
     click.echo(" ".join(f"{k}={v}" for k, v in out.items()))
 
 

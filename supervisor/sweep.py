@@ -360,3 +360,20 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
             session.rollback()
             log.exception("could not record the end of sweep %s", run_id)
     return summary
+
+
+def housekeeping(now: Optional[dt.datetime] = None, profile: Any = None) -> dict[str, int]:
+    """Daily job (needs an app context): roll up yesterday and today, drop samples past
+    `retention.raw_days`, prune evidence frames. Idempotent; safe to run any time."""
+    from .health_store import housekeeping as store_housekeeping
+    from .profiles import load_profile
+
+    now = now or utcnow()
+    profile = profile if profile is not None else load_profile()
+    ret = profile.retention
+    out = store_housekeeping(db.session, now, HealthRules.from_profile(profile), float(ret.raw_days))
+    pruned = evidence.prune(db.session, current_app.config["EVIDENCE_DIR"], now,
+                            float(ret.evidence_mb), float(ret.evidence_days))
+    out.update({f"evidence_{k}": v for k, v in pruned.items()})
+    db.session.commit()
+    return out

@@ -1,7 +1,13 @@
 """Fixtures for health tests: a small inventory."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# The helper modules beside this file (health_helpers, accuracy) import by plain name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from supervisor.extensions import db
 from supervisor.models import Community, Device

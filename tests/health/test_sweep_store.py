@@ -167,3 +167,16 @@ def test_sweep_refuses_unknown_serials(app, inventory):
     else:
         raise AssertionError("unknown serial accepted")
     assert ex.calls == []
+
+
+def test_cli_housekeeping(app, inventory, runner):
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 3)
+    res = runner.invoke(args=["health", "housekeeping"])
+    assert res.exit_code == 0, res.output
+    # the scripted probes are months old: past raw_days, dropped after their day's rollup
+    assert "samples_dropped=12" in res.output and "evidence_rows=0" in res.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample)) == 0
+    r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=inventory["SW1"],
+                                                            day=T0.date())).one()
+    assert r.probes == 3
