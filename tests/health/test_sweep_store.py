@@ -180,3 +180,30 @@ def test_cli_housekeeping(app, inventory, runner):
     r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=inventory["SW1"],
                                                             day=T0.date())).one()
     assert r.probes == 3
+
+
+def test_maintenance_window_is_exact_and_excluded(app, inventory):
+    from supervisor.health_models import MaintenanceWindow
+
+    # CAM3 is serviced over [3.5, 9.5) minutes: its outage inside is maintenance, not offline
+    db.session.add(MaintenanceWindow(device_id=inventory["CAM3"], start_at=naive(T0 + 3.5 * MIN),
+                                     end_at=naive(T0 + 9.5 * MIN), reason="lens swap",
+                                     approved_by="police"))
+    db.session.commit()
+
+    def script(serial, at):
+        i = int((at - T0) / MIN)
+        return not (serial == "CAM3" and 4 <= i < 9)
+
+    ex = ScriptedExecutor(script)
+    sweeps(ex, 14)
+    ivs = rows(StateInterval, device_id=inventory["CAM3"])
+    assert [(i.state, i.start_at, i.end_at) for i in ivs] == [
+        ("ok", naive(T0), naive(T0 + 3.5 * MIN)),
+        ("maintenance", naive(T0 + 3.5 * MIN), naive(T0 + 9.5 * MIN)),
+        ("unknown", naive(T0 + 9.5 * MIN), naive(T0 + 10 * MIN)),
+        ("ok", naive(T0 + 10 * MIN), None)]
+    now = naive(T0 + 14 * MIN)
+    rollup_day(db.session, now.date(), now, HealthRules.from_profile(load_profile()))
+    r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=inventory["CAM3"])).one()
+    assert r.maintenance_s == 360 and r.offline_s == 0 and r.unknown_s == 30
