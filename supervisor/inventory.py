@@ -5,6 +5,7 @@ Public API (the web import page and ``flask inventory`` call these, inside an ap
     plan = parse_upload(filename, data: bytes, *, create_contracts=False, contractor=None,
                         progress=None) -> ImportPlan
     plan.ok / plan.errors          # [RowError(row, column, message)], str(e) = "row N, column C: message"
+    plan.warnings                  # same shape; shown but not blocking (e.g. an IP used twice)
     plan.rows                      # [PlanRow(row, action, values, changes)] -- values are
                                    #   display-safe: secrets shown as "***", never the plain text
     plan.counts                    # ImportCounts predicted against the database as it is now
@@ -195,6 +196,7 @@ class ImportPlan:
     headers: dict[str, str] = field(default_factory=dict)  # key -> header as written
     rows: list[PlanRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # shown, but don't reject the file
     counts: ImportCounts = field(default_factory=ImportCounts)
     create_contracts: bool = False
     contractor: str | None = None
@@ -486,6 +488,7 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
         plan.errors.append(RowError(header_no, "-", f"more than {MAX_ROWS} rows"))
         return
     seen_serial: dict[str, int] = {}
+    seen_address: dict[tuple[str, int | None], int] = {}
     communities: dict[str, tuple[int, str | None, str | None]] = {}
     contract_owner: dict[str, tuple[int, str]] = {}
     for i, (n, cells) in enumerate(rows):
@@ -504,6 +507,13 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
             if values.get("upstream") == serial:
                 plan.errors.append(RowError(n, plan.headers["upstream"],
                                             "a device cannot be its own upstream"))
+        if values.get("ip"):  # two devices on one address and port is usually a typo
+            addr = (values["ip"], values.get("onvif_port"))
+            if addr in seen_address:
+                plan.warnings.append(RowError(n, plan.headers["ip"],
+                                              f"{values['ip']} is also on row {seen_address[addr]}"))
+            else:
+                seen_address[addr] = n
         cname = values.get("community")
         if cname:
             d, t = values.get("district"), values.get("community_type")
@@ -563,6 +573,16 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
     counts.contracts_created = len(new_contracts)
+    if "ip" in plan.columns:
+        stored_at = {}
+        for serial, ex in ctx.devices.items():
+            if serial not in file_serials:
+                stored_at.setdefault((ex.values["ip"], ex.values["onvif_port"]), serial)
+        for r in plan.rows:
+            other = stored_at.get((r.values.get("ip"), r.values.get("onvif_port")))
+            if other:
+                plan.warnings.append(RowError(r.row, h["ip"], f"{r.values['ip']} is also the "
+                                                              f"address of stored device {other}"))
     if new_contracts:
         from .profiles import ProfileError, load_profile
 
@@ -657,6 +677,7 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
     # every problem; sorted by row, cell problems first within a row.
     plan.errors.extend(_check_against(plan, _load_context()))
     plan.errors.sort(key=lambda e: e.row)
+    plan.warnings.sort(key=lambda e: e.row)
     if progress:
         progress("validate", len(plan.rows), len(plan.rows))
     return plan
@@ -677,6 +698,8 @@ def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None
     s = db.session
     try:
         ctx = _load_context()
+        in_file = [w for w in plan.warnings if "stored device" not in w.message]
+        plan.warnings = in_file
         errors = _check_against(plan, ctx)  # the database may have moved since the preview
         if errors:
             plan.errors = errors

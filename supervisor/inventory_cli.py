@@ -57,6 +57,8 @@ def import_cmd(file: Path, dry_run: bool, create_contracts: bool, contractor: st
             click.echo(line, err=True)
         click.echo(f"{file.name}: {len(plan.errors)} problem(s); nothing was imported", err=True)
         raise SystemExit(1)
+    for w in plan.warnings[:inventory.MAX_ERRORS]:
+        click.echo(f"warning: {w}", err=True)
     if dry_run:
         click.echo(f"dry run ({plan.encoding}, {plan.header_language} headers, "
                    f"{len(plan.rows)} rows): would be {plan.counts}")
