@@ -55,7 +55,7 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def _self_check(fleet: Fleet, concurrency: int = 256) -> int:
+async def _self_check(fleet: Fleet, concurrency: int = 64) -> int:
     """Every device must answer an HTTP request before the inventory is written."""
     sem = asyncio.Semaphore(concurrency)
     failures = 0

@@ -143,16 +143,23 @@ def generate(devices: int, seed: int, communities: int | None = None,
     # Contracts: a few communities share one, so there are always 2+ when possible.
     n_contracts = max(2, communities // 4) if communities > 1 else 1
     by_serial: dict[str, DeviceSpec] = {}
+    v3_by_contract: dict[str, SnmpV3User] = {}
+    community_by_contract: dict[str, str] = {}
 
     for ci, size in enumerate(_community_sizes(devices, communities)):
         ctype = COMMUNITY_TYPES[rng.randrange(3)] if ci else "open"
         district = DISTRICTS[rng.randrange(len(DISTRICTS))]
         cname = f"{STREETS[rng.randrange(len(STREETS))]}{ci + 1}号{SUFFIXES[rng.randrange(len(SUFFIXES))]}"
         contract = f"C-2026-{(ci % n_contracts) + 1:03d}"
-        ccommunity = rng.choice(("public", f"sq{ci + 1:04d}ro", f"fz{rng.randrange(10**6):06d}"))
+        # Read communities are set per contract by the contractor's installers.
+        ccommunity = community_by_contract.setdefault(contract, rng.choice(
+            ("public", f"ro{contract[-3:]}", f"fz{rng.randrange(10**6):06d}")))
         year_start = dt.date(2025, 3, 1)
         installed = year_start + dt.timedelta(days=rng.randrange(365))
-        v3 = SnmpV3User(user=f"mon{ci + 1:04d}", auth_key=_key(rng), priv_key=_key(rng))
+        # One SNMPv3 credential set per contract (the contractor configures its own):
+        # realistic, and USM key derivation (1 MiB of SHA-1 per key) stays affordable.
+        v3 = v3_by_contract.setdefault(contract, SnmpV3User(
+            user="mon" + contract.replace("-", "").lower(), auth_key=_key(rng), priv_key=_key(rng)))
 
         plan: list[tuple[str, str]] = []
         if size >= 3:

@@ -33,6 +33,7 @@ def write_atomic(path: str | os.PathLike, specs: list[DeviceSpec]) -> None:
             w.writeheader()
             for s in specs:
                 w.writerow(row(s))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         try:

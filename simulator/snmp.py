@@ -20,6 +20,7 @@ import hashlib
 import socket
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Callable
 
@@ -350,6 +351,15 @@ class FleetResponder(cmdrsp.CommandResponderBase):
         return (v2c.ObjectIdentifier(oids[i]), view.value(dev, oids[i], now))
 
 
+def master_key_sha1(passphrase: str) -> bytes:
+    """RFC 3414 A.2.2: SHA-1 over the passphrase repeated to 1 MiB."""
+    pw = passphrase.encode("utf-8")
+    if not pw:
+        raise ValueError("empty SNMPv3 passphrase")
+    n = 1 << 20
+    return hashlib.sha1((pw * (n // len(pw) + 1))[:n]).digest()
+
+
 class FleetAgent:
     """Owns the engine, the transport and the per-device lookups."""
 
@@ -372,17 +382,25 @@ class FleetAgent:
     def start(self, loop: asyncio.AbstractEventLoop, port: int, wildcard: bool,
               gate: Callable[[str], bool]) -> None:
         eng = self.engine
-        seen_users: set[str] = set()
+        users = {}
         for st in self.states.values():
             comm = st.spec.snmp_community
             if comm not in self._secnames:
                 name = self.community_secname(comm)
                 config.add_v1_system(eng, name, comm)
             v3 = st.spec.snmp_v3
-            if v3 is not None and v3.user not in seen_users:
-                seen_users.add(v3.user)
-                config.add_v3_user(eng, v3.user, config.USM_AUTH_HMAC96_SHA, v3.auth_key,
-                                   config.USM_PRIV_CFB128_AES, v3.priv_key)
+            if v3 is not None:
+                users.setdefault(v3.user, v3)
+        # RFC 3414 password-to-key hashes 1 MiB per key: done on threads (hashlib
+        # releases the GIL) and handed to pysnmp as master keys, which it only localizes.
+        phrases = sorted({k for u in users.values() for k in (u.auth_key, u.priv_key)})
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            masters = dict(zip(phrases, pool.map(master_key_sha1, phrases)))
+        for v3 in users.values():
+            config.add_v3_user(eng, v3.user, config.USM_AUTH_HMAC96_SHA, masters[v3.auth_key],
+                               config.USM_PRIV_CFB128_AES, masters[v3.priv_key],
+                               authKeyType=config.USM_KEY_TYPE_MASTER,
+                               privKeyType=config.USM_KEY_TYPE_MASTER)
         self.transport = LoopbackUdpTransport(loop, gate)
         if wildcard:
             self.transport.open_wildcard(port)
