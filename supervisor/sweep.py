@@ -200,7 +200,6 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     executor = executor or get_executor(current_app.config.get("PROBE_EXECUTOR", "local"))
     iq = getattr(profile, "image_quality", None)
     iq_section = iq.model_dump() if hasattr(iq, "model_dump") else (iq or None)
-    retention = getattr(profile, "retention", None)
 
     q = sa.select(Device).where(Device.lifecycle != Lifecycle.RETIRED).order_by(Device.id)
     if serials is not None:
@@ -259,11 +258,19 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
         nonlocal deferred
         items = deferred + items
         ready, deferred = [], []
+        here = {d for d, _ in items}
+        waiting: set[int] = set()
+        changed = not final
+        while changed:  # to a fixed point: waiting for a waiting upstream is waiting too
+            changed = False
+            for dev, res in items:
+                up = upstream_of.get(dev)
+                if (dev not in waiting and res.reachable is False and up in community_of
+                        and up not in seen_obs and (up not in here or up in waiting)):
+                    waiting.add(dev)
+                    changed = True
         for dev, res in items:
-            up = upstream_of.get(dev)
-            waiting = (not final and res.reachable is False and up in community_of
-                       and up not in seen_obs and up not in {d for d, _ in items})
-            (deferred if waiting else ready).append((dev, res))
+            (deferred if dev in waiting else ready).append((dev, res))
         if ready:
             _write(ready)
 

@@ -26,11 +26,13 @@ class ScriptedExecutor:
     name: str = "scripted"
     stop_after: Optional[int] = None
     calls: list = field(default_factory=list)
+    order: Optional[Callable] = None   # sort key for the answer order (default: reversed)
 
     def iter_results(self, targets, tier, limits, deadline_s) -> Iterator[ProbeResult]:
         self.calls.append([t.serial for t in targets])
         # Reverse order: cameras report before their switch (exercises the deferral).
-        for n, t in enumerate(reversed(targets)):
+        ordered = sorted(targets, key=self.order) if self.order else list(reversed(targets))
+        for n, t in enumerate(ordered):
             if self.stop_after is not None and n >= self.stop_after:
                 raise KeyboardInterrupt("simulated crash")
             yield reach(t.serial, self.at,

@@ -207,3 +207,26 @@ def test_maintenance_window_is_exact_and_excluded(app, inventory):
     rollup_day(db.session, now.date(), now, HealthRules.from_profile(load_profile()))
     r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=inventory["CAM3"])).one()
     assert r.maintenance_s == 360 and r.offline_s == 0 and r.unknown_s == 30
+
+
+def test_two_level_upstream_when_the_root_reports_last(app, inventory):
+    """camera → switch → NVR all down, answering camera first and NVR last, one per batch:
+    the camera still gets cause upstream naming the NVR, the switch too."""
+    from supervisor.models import Device
+
+    sw = db.session.get(Device, inventory["SW1"])
+    nvr = Device(serial="NVR1", name="nvr", kind="nvr", ip="127.30.0.9", community_id=sw.community_id)
+    db.session.add(nvr)
+    db.session.flush()
+    sw.upstream_id = nvr.id
+    db.session.commit()
+    rank = {"CAM1": 0, "CAM2": 1, "CAM3": 2, "SW1": 3, "NVR1": 4}
+    ex = ScriptedExecutor(lambda s, at: s == "CAM3", order=lambda t: rank[t.serial])
+    for i in range(3):
+        ex.at = T0 + i * MIN
+        run_sweep("fast", executor=ex, batch_size=1, clock=lambda: naive(ex.at))
+    for serial in ("CAM1", "CAM2", "SW1"):
+        st = db.session.get(DeviceStatus, inventory.get(serial, None))
+        assert st.state == "offline" and st.cause == "upstream", serial
+        assert st.reasons[0]["upstream"] == "NVR1"
+    assert db.session.get(DeviceStatus, nvr.id).cause == "unreachable"
