@@ -10,7 +10,7 @@ export FSP_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:55432/postgres
 export FSP_TEST_REDIS_URL ?= redis://127.0.0.1:56379/0
 export PLAYWRIGHT_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-scale bench venv sysdeps services db clean
+.PHONY: demo test test-scale bench venv sysdeps services db clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ test-scale: venv services
 
 bench: venv services
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Re-extract page strings and update the zh_CN catalog (then translate the new msgstr lines
+# in the .po and run this again to compile). The compiled .mo is committed: CI needs no build.
+translations: venv
+	$(BIN)/pybabel extract -F supervisor/translations/babel.cfg -k _l -k lazy_gettext --no-location \
+	  --sort-output -o supervisor/translations/messages.pot supervisor/web templates
+	$(BIN)/pybabel update -i supervisor/translations/messages.pot -d supervisor/translations \
+	  -l zh_Hans_CN --no-fuzzy-matching
+	$(BIN)/pybabel compile -d supervisor/translations -l zh_Hans_CN
 
 clean:
 	bash .ci/services stop || true

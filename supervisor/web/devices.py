@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import Community, Contract, Device, DeviceStatus
 from ..scoping import communities_for, contracts_for, devices_for
 from . import device_query
+from .helpers import LABELS
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def _valid_ip(form, field) -> None:
 
 class DeviceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[("", "—")] + [(r, r) for r in CameraRole.values()],
+    role = SelectField(_l("Role"), choices=[("", "—")] + [(r, LABELS[r]) for r in CameraRole.values()],
                        validators=[Optional()])
     vendor = StringField(_l("Vendor"), validators=[Optional(), Length(max=100)])
     model = StringField(_l("Model"), validators=[Optional(), Length(max=100)])
@@ -106,7 +107,7 @@ class DeviceForm(FlaskForm):
     # Write-only: never pre-filled; blank keeps the stored value.
     password = PasswordField(_l("New password"), validators=[Optional(), Length(max=200)])
     snmp_community = PasswordField(_l("New SNMP community"), validators=[Optional(), Length(max=200)])
-    lifecycle = SelectField(_l("Lifecycle"), choices=[(v, v) for v in Lifecycle.values()])
+    lifecycle = SelectField(_l("Lifecycle"), choices=[(v, LABELS[v]) for v in Lifecycle.values()])
 
     PLAIN = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username", "lifecycle")
 

@@ -44,9 +44,15 @@ def url_with(endpoint: str | None = None, **changes: Any) -> str:
     return url_for(endpoint or request.endpoint, **(request.view_args or {}), **args)
 
 
+def has_endpoint(name: str) -> bool:
+    """Lets the shared layout link to pages other areas add (e.g. health.faults) only if present."""
+    from flask import current_app
+    return name in current_app.view_functions
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
-        label=label, url_with=url_with,
+        label=label, url_with=url_with, has_endpoint=has_endpoint,
         DeviceKind=DeviceKind, CameraRole=CameraRole, DeviceState=DeviceState,
         Lifecycle=Lifecycle, CommunityType=CommunityType, Role=Role,
     )
