@@ -23,46 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PORT = 19150
 
 
-@pytest.fixture(scope="module")
-def celery_queue(tmp_path_factory):
-    """Two worker processes (--pool solo each) on a queue of their own; killed at the end."""
-    url = os.environ.get("FSP_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("FSP_TEST_REDIS_URL not set (make test starts Redis)")
-    queue = f"probes-test-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ, FLASK_CELERY_BROKER_URL=url, FLASK_CELERY_QUEUE=queue,
-               PYTHONUNBUFFERED="1")
-    logs = tmp_path_factory.mktemp("celery")
-    workers = []
-    for i in (1, 2):
-        log = (logs / f"w{i}.log").open("wb")
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "supervisor.celery_app", "worker",
-             "--pool", "solo", "-Q", queue, "-n", f"w{i}-{queue}@localhost", "-l", "info",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-    executor = CeleryExecutor(broker_url=url, queue=queue, chunk_size=10, grace_s=5)
-    try:
-        deadline = time.monotonic() + 40
-        names = {f"w{i}-{queue}@localhost" for i in (1, 2)}
-        while time.monotonic() < deadline:
-            answered = executor.celery.control.ping(destination=list(names), timeout=0.5)
-            if {k for d in answered for k in d} >= names:
-                break
-            assert all(w.poll() is None for w in workers), (logs / "w1.log").read_text()
-        else:
-            pytest.fail("celery workers did not answer a ping in 40 s")
-        yield {"url": url, "queue": queue, "executor": executor, "logs": logs}
-    finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                w.kill()
-
-
 @pytest.fixture
 def fleet():
     """20 listening devices and 10 refusing ones, on their own loopback addresses."""
