@@ -5,13 +5,15 @@ SQLite database each: our whole-file validate + one-transaction bulk apply (firs
 then the same file again = all unchanged), XLSX reading, and the peer: the way a quick script
 imports (pandas.read_csv, then per row: look the community up, look the upstream up,
 session.add(Device(...)), one commit at the end). The peer does no validation at all, so the
-ratio flatters it.
+ratio flatters it. With FSP_TEST_PG_URL set (or --pg URL) ours is also timed on PostgreSQL in
+a scratch database.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import io
+import os
 import random
 import tempfile
 import time
@@ -77,12 +79,13 @@ def to_xlsx(rows: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def _app(db_path: Path):
+def _app(db_path: Path | str):
     from flask_migrate import upgrade
 
     from app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "bench",
+    url = db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                       "DEVICE_SECRET_KEY": DEVICE_KEY})
     with app.app_context():
         upgrade()
@@ -147,9 +150,39 @@ def peer(app, data: bytes) -> float:
         return time.perf_counter() - t0
 
 
+def _on_postgres(server_url: str, data: bytes) -> tuple[float, float] | None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"fsp_bench_inv_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.SQLAlchemyError as exc:
+        print(f"(PostgreSQL skipped: {type(exc).__name__})")
+        return None
+    try:
+        app = _app(server_url.rsplit("/", 1)[0] + f"/{name}")
+        with app.app_context():
+            seed_contracts()
+        v, a, _ = ours(app, data)
+        with app.app_context():
+            from supervisor.extensions import db
+            db.engine.dispose()
+        return v, a
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="bench.inventory")
     ap.add_argument("--devices", type=int, default=20_000)
+    ap.add_argument("--pg", default=os.environ.get("FSP_TEST_PG_URL"),
+                    help="PostgreSQL server URL: also time our import there (a scratch database)")
     args = ap.parse_args(argv)
     rows = make_rows(args.devices)
     data = to_csv(rows)
@@ -169,11 +202,15 @@ def main(argv: list[str]) -> int:
         with app_p.app_context():
             seed_contracts()
         tp = peer(app_p, data)
+    pg = _on_postgres(args.pg, data) if args.pg else None
     first = v1 + a1
     print(f"devices: {args.devices} ({len(data) / 1e6:.1f} MB CSV, {len(xlsx) / 1e6:.1f} MB XLSX)")
     print(f"ours, CSV first import:   {first:6.2f} s  (validate {v1:.2f} s + apply {a1:.2f} s)  {c1}")
     print(f"ours, CSV re-import:      {v2 + a2:6.2f} s  {c2}")
     print(f"ours, XLSX first import:  {vx + ax:6.2f} s  (read+validate {vx:.2f} s + apply {ax:.2f} s)")
+    if pg:
+        print(f"ours, CSV on PostgreSQL:  {pg[0] + pg[1]:6.2f} s  (validate {pg[0]:.2f} s + "
+              f"apply {pg[1]:.2f} s)")
     print(f"peer, row-by-row ORM:     {tp:6.2f} s  (no validation)")
     print(f"ratio (CSV first import): ours is {tp / first:.1f}x faster than the row-by-row peer")
     return 0
