@@ -17,7 +17,7 @@ import numpy as np
 WIDTH, HEIGHT = 1280, 720
 _PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
            "motorcycle_right.png", "camera.png", "brick.png", "grass.png", "gravel.png",
-           "coins.png", "page.png", "immunohistochemistry.png", "moon.png")
+           "coins.png")       # outdoor-like, textured photographs only (no moon, no page)
 
 
 @lru_cache(maxsize=1)
@@ -32,10 +32,7 @@ def _photos() -> list[np.ndarray]:
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             continue
-        # Upscale so crop windows at 16:9 have room; each photo kept once in memory.
-        h, w = img.shape[:2]
-        scale = max(WIDTH * 1.3 / w, HEIGHT * 1.3 / h)
-        out.append(cv2.resize(img, (int(w * scale) + 1, int(h * scale) + 1), interpolation=cv2.INTER_CUBIC))
+        out.append(img)       # kept at its own (small) size: views are cut, then scaled
     if not out:
         raise RuntimeError("no scikit-image photographs found")
     return out
@@ -45,21 +42,25 @@ def _photo_of(scene_id: int, n: int) -> int:
     return random.Random(scene_id).randrange(n)
 
 
-@lru_cache(maxsize=48)
+@lru_cache(maxsize=24)
 def scene(scene_id: int) -> np.ndarray:
     """A camera's fixed view: a deterministic crop window of one photograph."""
     photos = _photos()
     rng = random.Random(scene_id)
     img = photos[rng.randrange(len(photos))]
     h, w = img.shape[:2]
-    cw = rng.randint(int(w * 0.6), w)
+    cw = rng.randint(int(w * 0.7), w)
     ch = int(cw * HEIGHT / WIDTH)
     if ch > h:
         ch = h
         cw = int(ch * WIDTH / HEIGHT)
     x = rng.randrange(0, w - cw + 1)
     y = rng.randrange(0, h - ch + 1)
-    view = cv2.resize(img[y:y + ch, x:x + cw], (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    view = cv2.resize(img[y:y + ch, x:x + cw], (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    # The photographs are small, so the scaled view is soft; an unsharp mask gives it the
+    # crispness of a focused camera, so that only the blur fault reads as blurred.
+    soft = cv2.GaussianBlur(view, (0, 0), 3)
+    view = cv2.addWeighted(view, 1.8, soft, -0.8, 0)
     if rng.random() < 0.5:
         view = cv2.flip(view, 1)
     view.setflags(write=False)

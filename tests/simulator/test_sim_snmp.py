@@ -139,3 +139,30 @@ def test_netsnmp_snmpwalk_whole_mib_in_order(fleet):
         assert f".{PETH_DETECT}.1 = INTEGER: 3" in text
         assert ".1.3.6.1.2.1.31.1.1.1.6.1 = Counter64:" in text
         assert "OID not increasing" not in out.stderr
+
+
+def test_uptime_grows_and_restarts_after_reboot(fleet):
+    import time
+    d = pick(fleet, "camera")
+    first = int(run(_get(d, SYS_UPTIME))[2][0][1])
+    time.sleep(0.3)
+    second = int(run(_get(d, SYS_UPTIME))[2][0][1])
+    assert second > first
+    fleet.set_faults(d["serial"], ["reboot"], reboot_s=0.5)
+    err, _s, _v = run(_get(d, SYS_UPTIME, timeout=0.3))
+    assert err is not None                       # rebooting: no answer
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        err, _s, vbs = run(_get(d, SYS_UPTIME, timeout=0.3))
+        if not err:
+            break
+    assert not err and int(vbs[0][1]) < min(second, 100)     # centiseconds since boot
+
+
+def test_slow_delays_snmp_answers(fleet):
+    import time
+    d = pick(fleet, "camera")
+    fleet.set_faults(d["serial"], ["slow"], slow_s=0.8)
+    t0 = time.monotonic()
+    err, _s, _v = run(_get(d, SYS_UPTIME, timeout=3))
+    assert not err and time.monotonic() - t0 >= 0.8
