@@ -941,6 +941,38 @@ def export_devices(fmt: str = "csv", *, query: Select | None = None, lang: str =
     raise ValueError(f"unknown export format {fmt!r} (csv or xlsx)")
 
 
+def template(fmt: str = "xlsx", lang: str = "zh") -> bytes:
+    """An empty file to fill in: every import column (secrets included), one example row."""
+    keys = [c.key for c in COLUMNS]
+    headers = [f"{SPEC[k].zh} / {k}" if lang == "zh" else k for k in keys]
+    example = {"community": "阳光花园", "district": "新华区", "community_type": "open",
+               "name": "南门入口", "kind": "camera", "role": "entrance", "vendor": "Hikvision",
+               "model": "DS-2CD3T47", "serial": "EXAMPLE-0001", "mac": "02:00:00:00:00:01",
+               "ip": "127.0.0.1", "onvif_port": "80", "username": "admin",
+               "password": "(device password)", "contract": "C-2026-001",
+               "installed_on": "2026-01-15"}
+    row = [example.get(k, "") for k in keys]
+    if fmt == "csv":
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(headers)
+        w.writerow(row)
+        return buf.getvalue().encode("utf-8-sig")
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "devices"
+    ws.append(headers)
+    ws.append(row)
+    for col in ws.iter_cols(min_row=1, max_row=2):
+        for cell in col:
+            cell.number_format = "@"  # text: Excel must not turn serials or dates into numbers
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def iter_errors(errors: Iterable[RowError]) -> Iterator[str]:
     for e in errors:
         yield str(e)

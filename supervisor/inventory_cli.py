@@ -89,5 +89,16 @@ def export_cmd(file: Path, fmt: str | None, lang: str) -> None:
     click.echo(f"exported to {file} ({fmt}, {len(data)} bytes)")
 
 
+@inventory_cli.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="zh",
+              help="zh: bilingual headers (中文 / english); en: English headers.")
+def template_cmd(file: Path, lang: str) -> None:
+    """Writes an empty inventory file (.xlsx or .csv) with one example row to replace."""
+    fmt = "csv" if file.suffix.lower() == ".csv" else "xlsx"
+    file.write_bytes(inventory.template(fmt, lang))
+    click.echo(f"template written to {file}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(inventory_cli)

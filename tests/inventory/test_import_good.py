@@ -136,3 +136,14 @@ def test_title_row_above_the_header_is_skipped(app, contracts):
     plan = inventory.parse_upload("inv.xlsx", to_xlsx(rows[1:], rows[0]))
     assert plan.ok, plan.error_lines()
     assert plan.counts.created == 5 and plan.rows[0].row == 3  # spreadsheet numbering kept
+
+
+@pytest.mark.parametrize("name", ["template.xlsx", "template.csv"])
+def test_the_template_imports_after_filling_in(app, runner, contracts, tmp_path, name):
+    path = tmp_path / name
+    assert runner.invoke(args=["inventory", "template", str(path)]).exit_code == 0
+    result = runner.invoke(args=["inventory", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "created 1" in result.output
+    dev = db.session.scalar(select(Device))
+    assert (dev.serial, dev.kind, dev.community.name) == ("EXAMPLE-0001", "camera", "阳光花园")
