@@ -21,12 +21,14 @@ Errors (``ProfileError``) name the file, the key path and the problem, one per l
     default-v2.yaml: clock.tolerance_s: Input should be greater than 0
 
 "A version in use by a contract can't be edited, only superseded": ``record_use`` stores the
-sha256 of the file's bytes in ``profile_uses`` the first time a contract uses it; loading a
-file whose bytes then differ raises ``ProfileInUseError`` (and ``flask profiles check`` says so).
+sha256 of the file's parsed content in ``profile_uses`` the first time a contract uses it
+(comments and layout don't count; every key and value does); loading a file whose content then
+differs raises ``ProfileInUseError`` (and ``flask profiles check`` says so).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from dataclasses import dataclass
@@ -365,8 +367,15 @@ def parse_profile(data: bytes, filename: str = "<profile>") -> Profile:
     except ValidationError as exc:
         raise ProfileError(_format_validation(filename, exc)) from None
     _check_image_quality(profile, filename)
-    profile._sha256 = hashlib.sha256(data).hexdigest()
+    profile._sha256 = content_hash(doc)
     return profile
+
+
+def content_hash(doc: Any) -> str:
+    """sha256 of the parsed content: comments and layout may change, no key or value may."""
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _check_image_quality(profile: Profile, filename: str) -> None:
@@ -484,7 +493,7 @@ def list_profiles(directory: Path | str | None = None) -> list[ProfileInfo]:
             p = _read(path)
             out.append(ProfileInfo(p.name, p.version, p.title, path, p.sha256, p.supersedes))
         except ProfileError as exc:
-            sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+            sha = ""
             out.append(ProfileInfo(name, version, "", path, sha, None, str(exc)))
     return out
 

@@ -143,6 +143,11 @@ def test_in_use_profile_edited_is_refused(app, runner, tmp_path):
     db.session.commit()
     assert runner.invoke(args=["profiles", "list"]).output.startswith("default@1  in use")
 
+    # Comments and layout are not content: a reworded comment is still the same version.
+    text = DEFAULT.read_text(encoding="utf-8")
+    (tmp_path / "default-v1.yaml").write_text("# reviewed 2026-03\n" + text, encoding="utf-8")
+    assert load_profile("default", 1).sha256 == prof.sha256
+
     doc = _doc()
     doc["clock"]["tolerance_s"] = 5.0  # someone "just tweaks" the in-use version
     _write(tmp_path, doc)
