@@ -188,8 +188,47 @@ def sweep_status(now: dt.datetime, recent: int = 30) -> dict[str, Any]:
     last_ids = select(func.max(SweepRun.id)).group_by(SweepRun.tier)
     last = db.session.scalars(select(SweepRun).where(SweepRun.id.in_(last_ids))
                               .order_by(SweepRun.tier)).all()
-    return {"now": now.isoformat(), "tiers": [_run_dict(r, now) for r in last],
-            "recent": [_run_dict(r, now) for r in runs]}
+    intervals = _tier_intervals()
+    tiers = []
+    for run in last:
+        row = _run_dict(run, now)
+        row["interval"] = _interval_totals(run.tier, intervals.get(run.tier), now)
+        tiers.append(row)
+    return {"now": now.isoformat(), "tiers": tiers, "recent": [_run_dict(r, now) for r in runs]}
+
+
+def _tier_intervals() -> dict[str, float]:
+    """Each tier's interval from the scheduler's profile (empty if it can't be loaded)."""
+    try:
+        from ..scheduling import tiers_from_config
+
+        return {t.name: t.interval_s for t in tiers_from_config(current_app.config)}
+    except Exception:  # a broken profile must not take the status page down
+        return {}
+
+
+def _interval_totals(tier: str, interval_s: float | None, now: dt.datetime) -> dict[str, Any] | None:
+    """The scheduler sweeps a tier in slices over its interval (one sweep_runs row each):
+    sum the runs that started within the last interval, so the page shows a whole cycle."""
+    if not interval_s:
+        return None
+    since = now - dt.timedelta(seconds=interval_s)
+    rows = db.session.scalars(select(SweepRun).where(SweepRun.tier == tier,
+                                                     SweepRun.started_at >= since)).all()
+    if not rows:
+        return None
+    failures: dict[str, int] = {}
+    busy = 0.0
+    for r in rows:
+        busy += ((r.finished_at or now) - r.started_at).total_seconds()
+        for k, v in (r.failures_by_reason or {}).items():
+            failures[k] = failures.get(k, 0) + int(v)
+    devices = sum(r.devices for r in rows)
+    return {"interval_s": interval_s, "runs": len(rows), "devices": devices,
+            "ok": sum(r.ok for r in rows), "failed": sum(r.failed for r in rows),
+            "busy_s": round(busy, 2),
+            "devices_per_s": round(devices / busy, 2) if busy > 0 else None,
+            "failures_by_reason": dict(sorted(failures.items(), key=lambda kv: -kv[1]))}
 
 
 def _run_dict(run: SweepRun, now: dt.datetime) -> dict[str, Any]:

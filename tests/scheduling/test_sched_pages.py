@@ -192,6 +192,27 @@ def test_sweep_status_page_and_json(app, world):
     assert tiers["fast"]["duration_s"] == pytest.approx(12, abs=0.01)
     assert tiers["fast"]["failures_by_reason"] == {"reach:refused": 2}
     assert tiers["full"]["status"] == "running" and tiers["full"]["finished_at"] is None
+    # the default profile's fast tier runs every 60 s: the cycle sums the slices since then
+    assert tiers["fast"]["interval"] is None  # started 70 s ago: outside the last interval
+    assert tiers["full"]["interval"]["runs"] == 1 and tiers["full"]["interval"]["devices"] == 3
+
+
+def test_sweep_cycle_sums_the_slices_of_the_last_interval(app, world):
+    app.config["SCHEDULER_TIERS"] = {"fast": {"interval_s": 60}}
+    for i, (ok, failed) in enumerate(((10, 2), (9, 3))):
+        db.session.add(SweepRun(tier="fast", trigger="scheduler", executor="local", status="done",
+                                started_at=NOW - dt.timedelta(seconds=40 - 20 * i),
+                                finished_at=NOW - dt.timedelta(seconds=38 - 20 * i),
+                                devices=ok + failed, ok=ok, failed=failed,
+                                failures_by_reason={"reach:refused": failed}))
+    db.session.commit()
+    police = client_for(app, "police")
+    fast = {t["tier"]: t for t in police.get("/health/sweeps.json").get_json()["tiers"]}["fast"]
+    cycle = fast["interval"]
+    assert cycle["runs"] == 2 and cycle["devices"] == 24 and cycle["failed"] == 5
+    assert cycle["failures_by_reason"] == {"reach:refused": 5}
+    assert cycle["busy_s"] == pytest.approx(4.0) and cycle["devices_per_s"] == pytest.approx(6.0)
+    assert 'id="cycles"' in police.get("/health/sweeps").get_data(as_text=True)
 
 
 def test_timeline_clips_to_the_window_and_totals_are_exact():
