@@ -284,6 +284,7 @@ class Profile(_Strict):
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
+    _file_sha256: str = PrivateAttr(default="")  # of the bytes: what early databases recorded
 
     @field_validator("coverage")
     @classmethod
@@ -368,6 +369,7 @@ def parse_profile(data: bytes, filename: str = "<profile>") -> Profile:
         raise ProfileError(_format_validation(filename, exc)) from None
     _check_image_quality(profile, filename)
     profile._sha256 = content_hash(doc)
+    profile._file_sha256 = hashlib.sha256(data).hexdigest()
     return profile
 
 
@@ -450,7 +452,7 @@ def _check_in_use(profile: Profile) -> None:
     if token in _verified:
         return
     recorded = _recorded_sha(profile.name, profile.version)
-    if recorded and recorded != profile.sha256:
+    if recorded and recorded not in (profile.sha256, profile._file_sha256):
         fname = profile.path.name if profile.path else profile.key
         raise ProfileInUseError(
             f"{fname}: (file): profile {profile.key} is in use by a contract and was edited "
@@ -509,7 +511,7 @@ def record_use(profile: Profile, actor: Any = None) -> Any:
     row = db.session.execute(select(ProfileUse).where(
         ProfileUse.name == profile.name, ProfileUse.version == profile.version)).scalar()
     if row is not None:
-        if row.sha256 != profile.sha256:
+        if row.sha256 not in (profile.sha256, profile._file_sha256):
             _check_in_use(profile)  # raises with the full message
         return row
     row = ProfileUse(name=profile.name, version=profile.version, sha256=profile.sha256)
@@ -517,6 +519,13 @@ def record_use(profile: Profile, actor: Any = None) -> Any:
     audit.record(actor, "lock", "profile", profile.key, None, {"sha256": profile.sha256},
                  note="first used by a contract: this version can no longer be edited")
     return row
+
+
+def _file_sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def check_profiles(directory: Path | str | None = None) -> list[str]:
@@ -529,7 +538,7 @@ def check_profiles(directory: Path | str | None = None) -> list[str]:
             problems.append(info.error)
             continue
         recorded = _recorded_sha(info.name, info.version)
-        if recorded and recorded != info.sha256:
+        if recorded and recorded != info.sha256 and recorded != _file_sha(info.path):
             problems.append(
                 f"{info.path.name}: (file): in use by a contract and edited after its first use "
                 f"(sha256 {info.sha256[:12]} != recorded {recorded[:12]}): supersede it instead")
