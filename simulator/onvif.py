@@ -28,6 +28,7 @@ NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
 NS_RECORDING = "http://www.onvif.org/ver10/recording/wsdl"
 NS_SEARCH = "http://www.onvif.org/ver10/search/wsdl"
 PRE_AUTH = {"GetSystemDateAndTime"}
+MEDIA_OPS = {"GetProfiles", "GetSnapshotUri", "GetStreamUri"}
 
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -134,7 +135,9 @@ class OnvifContext:
 
     def services(self, d: DeviceState, now: float) -> str:
         base = self._base(d)
-        items = [(NS_DEVICE, "/onvif/device_service", 2, 60), (NS_MEDIA, "/onvif/media_service", 2, 60)]
+        items = [(NS_DEVICE, "/onvif/device_service", 2, 60)]
+        if d.spec.kind in ("camera", "nvr"):
+            items.append((NS_MEDIA, "/onvif/media_service", 2, 60))
         if d.spec.kind == "nvr":
             items += [(NS_RECORDING, "/onvif/recording_service", 2, 42),
                       (NS_SEARCH, "/onvif/search_service", 2, 42)]
@@ -154,6 +157,11 @@ class OnvifContext:
                    "<tt:MaxStringLength>64</tt:MaxStringLength></tt:Recording>"
                    f"<tt:Search><tt:XAddr>{base}/onvif/search_service</tt:XAddr>"
                    "<tt:MetadataSearch>false</tt:MetadataSearch></tt:Search></tt:Extension>")
+        media = ""
+        if d.spec.kind in ("camera", "nvr"):
+            media = (f"<tt:Media><tt:XAddr>{base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities>"
+                     "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
+                     "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>")
         return ("<tds:GetCapabilitiesResponse><tds:Capabilities>"
                 f"<tt:Device><tt:XAddr>{base}/onvif/device_service</tt:XAddr>"
                 "<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration>"
@@ -163,10 +171,7 @@ class OnvifContext:
                 "<tt:SystemLogging>true</tt:SystemLogging><tt:FirmwareUpgrade>true</tt:FirmwareUpgrade>"
                 "<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions>"
                 "</tt:System></tt:Device>"
-                f"<tt:Media><tt:XAddr>{base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities>"
-                "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
-                "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
-                f"{ext}</tds:Capabilities></tds:GetCapabilitiesResponse>")
+                f"{media}{ext}</tds:Capabilities></tds:GetCapabilitiesResponse>")
 
     def scopes(self, d: DeviceState, now: float) -> str:
         s = d.spec
@@ -370,6 +375,8 @@ class OnvifContext:
             "GetStreamUri": self.stream_uri,
             "GetRecordingInformation": self.recording_information,
         }
+        if op_name in MEDIA_OPS and d.spec.kind not in ("camera", "nvr"):
+            raise SoapError("ter:ActionNotSupported", "no media service on this device")
         if op_name in simple:
             return simple[op_name](d, now)
         if op_name in with_op:

@@ -148,3 +148,24 @@ def test_camera_has_no_recording_service(fleet):
     xaddrs = run(go())
     assert "http://www.onvif.org/ver10/search/wsdl" not in xaddrs
     assert "http://www.onvif.org/ver10/media/wsdl" in xaddrs
+
+
+def test_switch_has_device_service_only(fleet):
+    from onvif.exceptions import ONVIFError
+    d = pick(fleet, "switch")
+
+    async def go():
+        cam = camera(d)
+        try:
+            await cam.update_xaddrs()
+            try:
+                await cam.create_media_service()
+            except ONVIFError as exc:
+                return cam.xaddrs, exc
+            return cam.xaddrs, None
+        finally:
+            await cam.close()
+
+    xaddrs, err = run(go())
+    assert list(xaddrs) == ["http://www.onvif.org/ver10/device/wsdl"]
+    assert err is not None and "media" in str(err)
