@@ -25,7 +25,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "docs" / "sample-inventory.csv"
-DEFAULT_CONTRACTOR = "演示承建单位"
+# Contracts created by the demo import belong to the contractor named in the file, else the
+# first of these; when the file names none, the contracts are then shared out between both
+# so the demo shows two tenants side by side.
+DEMO_CONTRACTORS = ("东方安防工程有限公司", "城市网络科技有限公司")
+DEFAULT_CONTRACTOR = DEMO_CONTRACTORS[0]
 
 
 def _say(message: str) -> None:
@@ -85,6 +89,29 @@ def import_inventory(path: Path) -> bool:
     counts = inventory.apply_plan(plan, f"{audit.cli_actor()} (demo)")
     _say(f"imported {path.name}: {counts}")
     return True
+
+
+def share_contracts() -> None:
+    """If every contract belongs to the default demo contractor, give every other one to the
+    second demo contractor (audited), so there are two tenants to compare."""
+    from sqlalchemy import select
+
+    from supervisor import audit
+    from supervisor.extensions import db
+    from supervisor.models import Contract, Contractor
+
+    contractors = db.session.scalars(select(Contractor)).all()
+    if len(contractors) != 1 or contractors[0].name != DEFAULT_CONTRACTOR:
+        return
+    second = Contractor(name=DEMO_CONTRACTORS[1])
+    db.session.add(second)
+    contracts = db.session.scalars(select(Contract).order_by(Contract.code)).all()
+    for contract in contracts[1::2]:
+        audit.record(f"{audit.cli_actor()} (demo)", "update", "contract", contract.code,
+                     before={"contractor": contract.contractor.name}, after={"contractor": second.name})
+        contract.contractor = second
+    db.session.commit()
+    _say(f"contracts shared between {DEMO_CONTRACTORS[0]} and {DEMO_CONTRACTORS[1]}")
 
 
 def seed_users() -> list[tuple[str, str, str, str]]:
@@ -163,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 _say("falling back to the sample inventory")
                 import_inventory(SAMPLE)
+            share_contracts()
             users = seed_users()
         print("\nSeeded users (passwords are shown this once; `flask users set-password NAME` to change):")
         print(f"  {'username':<14} {'role':<11} {'contractor':<28} password")
