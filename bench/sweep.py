@@ -11,7 +11,7 @@
    processes on Redis, side by side on the same fleet and database.
 
     .venv/bin/python -m bench.sweep [--rollup-devices 20000] [--days 30]
-        [--sweep-devices 300] [--tier full] [--rounds 2] [--skip-rollups] [--skip-sweep]
+        [--sweep-devices 300] [--tiers fast,full] [--rounds 2] [--skip-rollups] [--skip-sweep]
 
 PostgreSQL is measured too when FSP_TEST_PG_URL is set; Redis comes from
 FSP_TEST_REDIS_URL (`make bench` starts both). Loopback only: the fleet lives on
@@ -213,7 +213,7 @@ def _wait_workers(executor: Any, queue: str, n: int, timeout: float = 60) -> Non
     raise RuntimeError("celery workers did not answer in time")
 
 
-def bench_sweep(n_devices: int, tier: str, rounds: int, tmp: Path, redis_url: str | None) -> None:
+def bench_sweep(n_devices: int, tiers: list[str], rounds: int, tmp: Path, redis_url: str | None) -> None:
     from flask_migrate import upgrade
 
     from simulator.testing import FleetProcess
@@ -234,7 +234,6 @@ def bench_sweep(n_devices: int, tier: str, rounds: int, tmp: Path, redis_url: st
         if plan.errors:
             raise RuntimeError(f"fleet inventory rejected: {plan.errors[:3]}")
         apply_plan(plan, "bench")
-        results: dict[str, list[Any]] = {"local": [], "celery": []}
         runners: list[tuple[str, Any]] = [("local", LocalExecutor())]
         workers: list[subprocess.Popen] = []
         if redis_url:
@@ -244,12 +243,16 @@ def bench_sweep(n_devices: int, tier: str, rounds: int, tmp: Path, redis_url: st
             _wait_workers(celery_exec, queue, 2)
             runners.append(("celery", celery_exec))
         try:
-            # warm-up: WSDLs parsed, connections opened, device_status rows created
-            for name, executor in runners:
-                sweep.run_sweep(tier, executor=executor, trigger="bench")
-            for _ in range(rounds):  # alternate so both see the same machine state
+            for tier in tiers:
+                results: dict[str, list[Any]] = {"local": [], "celery": []}
+                # warm-up: WSDLs parsed, connections opened, device_status rows created
                 for name, executor in runners:
-                    results[name].append(sweep.run_sweep(tier, executor=executor, trigger="bench"))
+                    sweep.run_sweep(tier, executor=executor, trigger="bench")
+                for _ in range(rounds):  # alternate so both see the same machine state
+                    for name, executor in runners:
+                        results[name].append(sweep.run_sweep(tier, executor=executor,
+                                                             trigger="bench"))
+                _print_sweep(tier, n_devices, rounds, results)
         finally:
             for w in workers:
                 w.terminate()
@@ -260,6 +263,8 @@ def bench_sweep(n_devices: int, tier: str, rounds: int, tmp: Path, redis_url: st
                     w.kill()
             db.session.remove()
 
+
+def _print_sweep(tier: str, n_devices: int, rounds: int, results: dict[str, list[Any]]) -> None:
     def best(name: str) -> Any:
         return max(results[name], key=lambda s: s.devices_per_s)
 
@@ -284,7 +289,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--raw-devices", type=int, default=200)
     parser.add_argument("--sweep-devices", type=int, default=300)
-    parser.add_argument("--tier", default="full")
+    parser.add_argument("--tiers", default="fast,full", help="comma-separated tiers to sweep")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-rollups", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
@@ -308,7 +313,7 @@ def main(argv: list[str]) -> int:
                         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     admin.dispose()
         if not args.skip_sweep:
-            bench_sweep(args.sweep_devices, args.tier, args.rounds, tmp,
+            bench_sweep(args.sweep_devices, [t for t in args.tiers.split(",") if t], args.rounds, tmp,
                         os.environ.get("FSP_TEST_REDIS_URL"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
