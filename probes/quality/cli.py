@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -96,7 +97,9 @@ def run_batch(cases_path: Path, workers: int, profile: str, out: TextIO = sys.st
         _init(profile)
         it = (run_case(c, base) for c in todo)
     else:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(profile,))
+        # spawn: forking after OpenCV has run can deadlock the child (see pool.py)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(profile,),
+                                   mp_context=multiprocessing.get_context("spawn"))
         it = pool.map(run_case, todo, [base] * len(todo), chunksize=4)
     done = iter(it)
     i = 0

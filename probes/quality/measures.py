@@ -262,8 +262,11 @@ def stripes(p: Prepared, size: int = 256) -> dict[str, float]:
                 continue
         value, py, px = float(scores[idx]), y, x
         break
-    rad = float(r[py, px])
-    period = (size / rad) * (p.small.shape[1] / size) * p.scale if rad > 0 else 0.0
+    # bins of the square resized spectrum -> cycles per analysis pixel along y and x
+    sh, sw = p.small.shape
+    fy, fx = (py - cy) / sh, px / sw
+    f = math.hypot(fy, fx)
+    period = (1.0 / f) * p.scale if f > 0 else 0.0
     return {"stripes": max(0.0, value), "stripe_period_px": float(period)}
 
 
@@ -285,14 +288,14 @@ def frozen(p: Prepared, prev_bgr: np.ndarray, tol: int = 2) -> float:
 
 # --- scene change -----------------------------------------------------------------------
 
-def _edges(gray: np.ndarray) -> np.ndarray:
+def _gradients(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     g = cv2.GaussianBlur(gray, (0, 0), 1.2)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
     m = cv2.magnitude(gx, gy)
     # local contrast normalisation: a lighting change scales gradients, it does not move them
     local = cv2.GaussianBlur(m, (0, 0), 8.0) + 1.0 + 0.05 * float(m.mean())
-    return np.sqrt(m / local)
+    return gx / local, gy / local, np.sqrt(m / local)
 
 
 def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320) -> dict[str, float]:
@@ -306,18 +309,26 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320) -> dict[str
     h = max(16, int(round(p.small.shape[0] * width / p.small.shape[1])))
     a = cv2.resize(p.small, (width, h), interpolation=cv2.INTER_AREA)
     b = cv2.resize(ref_gray, (width, h), interpolation=cv2.INTER_AREA).astype(np.float32)
-    ea, eb = _edges(a), _edges(b)
+    ax, ay, ea = _gradients(a)
+    bx, by, eb = _gradients(b)
     win = cv2.createHanningWindow((width, h), cv2.CV_32F)
     (dx, dy), response = cv2.phaseCorrelate(eb, ea, win)
     M = np.float32([[1, 0, dx], [0, 1, dy]])
-    eb_shift = cv2.warpAffine(eb, M, (width, h), borderMode=cv2.BORDER_CONSTANT, borderValue=-1)
-    valid = eb_shift >= 0
-    # compare at a coarser scale too so a few pixels of residual misalignment don't matter
-    va, vb = ea[valid], eb_shift[valid]
-    if va.size < 0.25 * ea.size or va.std() < 1e-6 or vb.std() < 1e-6:
+    bxs = cv2.warpAffine(bx, M, (width, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    bys = cv2.warpAffine(by, M, (width, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    valid = cv2.warpAffine(np.ones_like(bx), M, (width, h), borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=0) > 0.99
+    valid[:4, :] = valid[-4:, :] = False
+    valid[:, :4] = valid[:, -4:] = False
+    # gradient-vector correlation: unrelated views score ~0 (directions don't agree), the
+    # same view under other light scores high; coarse blur forgives sub-pixel residue
+    if valid.sum() < 0.25 * valid.size:
         sim = 0.0
     else:
-        sim = float(np.corrcoef(va, vb)[0, 1])
+        va = np.stack([ax[valid], ay[valid]])
+        vb = np.stack([bxs[valid], bys[valid]])
+        den = math.sqrt(float((va * va).sum()) * float((vb * vb).sum()))
+        sim = float((va * vb).sum()) / den if den > 0 else 0.0
     full_w = p.bgr.shape[1]
     k = full_w / width
     shift_px = math.hypot(dx, dy) * k

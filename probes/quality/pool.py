@@ -6,6 +6,7 @@ every network probe in flight. Workers read the thresholds once, at start-up.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
@@ -49,8 +50,11 @@ class QualityPool:
         self._section = dict(section) if section is not None else None
         if section is not None:
             Thresholds.from_mapping(section)  # refuse a bad section here, not in a worker
+        # spawn, not fork: a child forked after OpenCV started its thread pool can deadlock
+        # on its first cv2 call (and the caller may be a threaded asyncio service)
         self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
-                                         initargs=(self._section,))
+                                         initargs=(self._section,),
+                                         mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, frame: FrameLike, previous: Optional[FrameLike] = None,
                reference: Optional[FrameLike] = None, captured_at: Optional[datetime] = None,

@@ -1,0 +1,139 @@
+"""Each detector on small generated images, including the hard clean cases."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+from probes.quality import diagnose
+
+from quality_helpers import jpeg
+
+
+def names(d) -> set[str]:
+    return set(d.fault_names)
+
+
+def test_clean_scene_has_no_fault(scene, thresholds):
+    d = diagnose(jpeg(scene), thresholds=thresholds)
+    assert names(d) == set(), d.as_dict()["faults"]
+
+
+def test_blur_detected_and_reported_with_evidence(scene, thresholds):
+    d = diagnose(cv2.GaussianBlur(scene, (0, 0), 4.0), thresholds=thresholds)
+    assert "blur" in names(d)
+    f = next(f for f in d.faults if f.fault == "blur")
+    assert f.value > f.threshold and f.measure == "blur" and f.clause
+
+
+def test_plain_wall_is_not_blur(thresholds):
+    rng = np.random.default_rng(3)
+    h, w = 288, 512
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    wall = 170 - 0.06 * x - 0.04 * y + cv2.GaussianBlur(rng.normal(0, 4, (h, w)).astype(np.float32), (0, 0), 1.0)
+    img = cv2.cvtColor(np.clip(wall, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    d = diagnose(jpeg(img), thresholds=thresholds)
+    assert "blur" not in names(d)
+    # the focus measure declines to judge rather than calling a featureless view blurred
+    assert d.measures["blur"] is None or d.measures["blur"] < thresholds.for_fault("blur")[0].day
+
+
+def test_too_dark_by_day_but_not_a_night_scene_with_lights(scene, thresholds):
+    rng = np.random.default_rng(4)
+    dark = (scene.astype(np.float32) * 0.12)
+    h, w = dark.shape[:2]
+    glow = np.zeros((h, w), np.float32)
+    for cx in (80, 250, 420):
+        cv2.circle(glow, (cx, 40), 5, 1.0, -1)
+    glow = np.clip(cv2.GaussianBlur(glow, (0, 0), 12) * 6, 0, 1)
+    night = dark + 255 * glow[:, :, None] * np.array([0.55, 0.8, 1.0], np.float32)
+    night = np.clip(night + rng.normal(0, 2, night.shape), 0, 255).astype(np.uint8)
+    assert night.mean() < 30
+    by_day = diagnose(night, thresholds=thresholds, captured_at=datetime(2026, 6, 1, 11, 0))
+    at_night = diagnose(night, thresholds=thresholds, captured_at=datetime(2026, 6, 1, 23, 30))
+    assert "too_dark" in names(by_day)
+    assert at_night.night and "too_dark" not in names(at_night)
+
+
+def test_too_bright(scene, thresholds):
+    img = np.clip(scene.astype(np.float32) * 2.0 + 130, 0, 255).astype(np.uint8)
+    assert "too_bright" in names(diagnose(img, thresholds=thresholds))
+
+
+def test_low_contrast_fog(scene, thresholds):
+    fog = (scene.astype(np.float32) * 0.15 + 185 * 0.85).astype(np.uint8)
+    assert "low_contrast" in names(diagnose(fog, thresholds=thresholds))
+
+
+def test_color_cast(scene, thresholds):
+    cast = np.clip(scene.astype(np.float32) * np.array([1.7, 1.0, 0.6]), 0, 255).astype(np.uint8)
+    d = diagnose(cast, thresholds=thresholds)
+    assert "color_cast" in names(d)
+    assert "color_cast" not in names(diagnose(scene, thresholds=thresholds))
+
+
+def test_noise(scene, thresholds):
+    rng = np.random.default_rng(5)
+    noisy = np.clip(scene + rng.normal(0, 25, scene.shape), 0, 255).astype(np.uint8)
+    assert "noise" in names(diagnose(jpeg(noisy, 90), thresholds=thresholds))
+
+
+def test_occlusion_half_covered(scene, thresholds):
+    img = scene.copy()
+    rng = np.random.default_rng(6)
+    cover = np.full((img.shape[0], img.shape[1] // 2, 3), 40, np.float32)
+    img[:, : img.shape[1] // 2] = np.clip(cover + rng.normal(0, 1.0, cover.shape), 0, 255).astype(np.uint8)
+    d = diagnose(img, thresholds=thresholds)
+    assert "occlusion" in names(d)
+    assert d.measures["occlusion"] >= 0.4
+
+
+def test_stripes_sinusoid(scene, thresholds):
+    y = np.arange(scene.shape[0], dtype=np.float32)[:, None, None]
+    striped = np.clip(scene + 20 * np.sin(2 * np.pi * y / 12), 0, 255).astype(np.uint8)
+    d = diagnose(striped, thresholds=thresholds)
+    assert "stripes" in names(d)
+    assert 8 <= d.measures["stripe_period_px"] <= 18
+
+
+def test_signal_loss_screens_mask_other_faults(thresholds):
+    blue = np.zeros((288, 512, 3), np.uint8)
+    blue[:] = (255, 0, 0)
+    cv2.putText(blue, "NO SIGNAL", (170, 150), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+    d = diagnose(jpeg(blue), thresholds=thresholds)
+    assert names(d) == {"signal_loss"}
+    black = np.zeros((288, 512, 3), np.uint8)
+    assert "signal_loss" in names(diagnose(black, thresholds=thresholds))
+
+
+def test_frozen_vs_moving_scene(scene, thresholds):
+    frame = jpeg(scene)
+    assert "frozen" in names(diagnose(frame, previous=frame, thresholds=thresholds))
+    rng = np.random.default_rng(7)
+    moved = scene.copy()
+    moved[100:160, 200:300] = np.roll(moved[100:160, 200:300], 9, axis=1)
+    live = np.clip(moved + rng.normal(0, 1.5, scene.shape), 0, 255).astype(np.uint8)
+    d = diagnose(frame, previous=jpeg(live), thresholds=thresholds)
+    assert "frozen" not in names(d) and d.measures["frozen"] < 0.95
+
+
+def test_scene_change_robust_to_light_and_vibration(scene, thresholds):
+    ref = jpeg(scene)
+    shifted = np.roll(scene, (2, 3), axis=(0, 1))
+    dimmer = np.clip(shifted.astype(np.float32) * 0.7, 0, 255).astype(np.uint8)
+    same = diagnose(jpeg(dimmer), reference=ref, thresholds=thresholds)
+    assert "scene_change" not in names(same)
+    assert same.measures["scene_shift_px"] < 6
+    other = cv2.cvtColor(cv2.resize(__import__("skimage.data", fromlist=["x"]).coffee(), (512, 288)),
+                         cv2.COLOR_RGB2BGR)
+    d = diagnose(jpeg(other), reference=ref, thresholds=thresholds)
+    assert "scene_change" in names(d)
+
+
+def test_scene_change_reports_how_far_the_view_moved(scene, thresholds):
+    M = np.float32([[1, 0, 60], [0, 1, 0]])
+    panned = cv2.warpAffine(scene, M, (scene.shape[1], scene.shape[0]), borderMode=cv2.BORDER_REFLECT)
+    d = diagnose(panned, reference=scene, thresholds=thresholds)
+    assert 50 <= d.measures["scene_shift_px"] <= 70
+    assert "scene_change" in names(d)
