@@ -10,6 +10,10 @@ Flask's `FLASK_` prefix:
     FLASK_CELERY_BROKER_URL      broker (default redis://127.0.0.1:6379/0)
     FLASK_CELERY_RESULT_BACKEND  result backend (default: the broker URL)
     FLASK_CELERY_QUEUE           queue the probe tasks go to (default "probes")
+    FLASK_CELERY_SECRET_KEY      a Fernet key shared by platform and workers: when set, the
+                                 device credentials inside the targets travel encrypted
+                                 ("fernet:<token>"), so a broker that persists its queues
+                                 never holds them in clear
 
 Message shape of the task `supervisor.probe_batch`:
     args   = [targets: list[DeviceTarget.to_dict()], tier: TierSpec.to_dict(),
@@ -32,6 +36,8 @@ from celery import Celery
 
 TASK_NAME = "supervisor.probe_batch"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+SECRET_FIELDS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+_SEALED = "fernet:"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -66,6 +72,46 @@ def make_celery(broker_url: str | None = None, backend_url: str | None = None,
 celery = make_celery()
 
 
+def seal_targets(targets: list[dict[str, Any]], key: str | bytes | None) -> list[dict[str, Any]]:
+    """Encrypt the credential fields of target dicts for the trip through the broker."""
+    if not key:
+        return targets
+    from cryptography.fernet import Fernet
+
+    box = Fernet(key)
+    out = []
+    for t in targets:
+        t = dict(t)
+        for name in SECRET_FIELDS:
+            if t.get(name):
+                t[name] = _SEALED + box.encrypt(str(t[name]).encode("utf-8")).decode("ascii")
+        out.append(t)
+    return out
+
+
+def open_targets(targets: list[dict[str, Any]], key: str | bytes | None) -> list[dict[str, Any]]:
+    """Decrypt sealed credential fields; a sealed value without the key is an error."""
+    sealed = any(isinstance(t.get(n), str) and t[n].startswith(_SEALED)
+                 for t in targets for n in SECRET_FIELDS)
+    if not sealed:
+        return targets
+    if not key:
+        raise RuntimeError("credentials arrive encrypted but this worker has no "
+                           "FLASK_CELERY_SECRET_KEY")
+    from cryptography.fernet import Fernet
+
+    box = Fernet(key)
+    out = []
+    for t in targets:
+        t = dict(t)
+        for name in SECRET_FIELDS:
+            value = t.get(name)
+            if isinstance(value, str) and value.startswith(_SEALED):
+                t[name] = box.decrypt(value[len(_SEALED):].encode("ascii")).decode("utf-8")
+        out.append(t)
+    return out
+
+
 async def _collect(targets: list[Any], tier: Any, limits: Any,
                    deadline_s: float | None) -> list[dict[str, Any]]:
     from probes.runner import run_batch
@@ -85,8 +131,15 @@ def probe_chunk(targets: list[dict[str, Any]], tier: dict[str, Any], limits: dic
     from probes.model import DeviceTarget, ProbeError, ProbeResult
     from datetime import datetime, timezone
 
-    parsed = [DeviceTarget.from_dict(t) for t in targets]
     spec = TierSpec.from_dict(tier)
+    try:
+        parsed = [DeviceTarget.from_dict(t)
+                  for t in open_targets(targets, _env("CELERY_SECRET_KEY"))]
+    except Exception as exc:  # no key / wrong key: every target fails, nothing is logged
+        now = datetime.now(timezone.utc)
+        err = ProbeError("internal", f"worker: {type(exc).__name__}: {exc}"[:300])
+        return [{"result": ProbeResult(str(t.get("serial")), spec.name, now, now,
+                                       error=err).to_dict(), "jpeg": None} for t in targets]
     remaining = None if deadline_at is None else deadline_at - time.time()
     if remaining is not None and remaining <= 0:
         now = datetime.now(timezone.utc)

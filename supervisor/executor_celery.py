@@ -14,6 +14,7 @@ trip), yields results carrying an `internal` or `timeout` error — never silenc
 still pending when the iterator is closed or times out are revoked.
 
 Config (Flask, from FLASK_* env): CELERY_BROKER_URL, CELERY_RESULT_BACKEND, CELERY_QUEUE,
+CELERY_SECRET_KEY (Fernet key shared with the workers: credentials travel encrypted),
 CELERY_CHUNK_SIZE (devices per task, default 100), CELERY_FRAME_CHUNK_SIZE (default 20,
 for tiers that grab frames: their JPEGs travel back), CELERY_GRACE_S (default 15).
 """
@@ -31,7 +32,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget, ProbeError, ProbeResult
 
-from .celery_app import TASK_NAME, make_celery
+from .celery_app import TASK_NAME, make_celery, seal_targets
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class CeleryExecutor:
     def __init__(self, broker_url: str | None = None, backend_url: str | None = None,
                  queue: str | None = None, chunk_size: int | None = None,
                  frame_chunk_size: int | None = None, grace_s: float | None = None,
-                 poll_s: float = 0.05):
+                 poll_s: float = 0.05, secret_key: str | bytes | None = None):
         cfg = _flask_config()
         self.broker_url = broker_url or cfg.get("CELERY_BROKER_URL")
         self.backend_url = backend_url or cfg.get("CELERY_RESULT_BACKEND")
@@ -77,6 +78,7 @@ class CeleryExecutor:
         self.frame_chunk_size = max(1, int(frame_chunk_size or cfg.get("CELERY_FRAME_CHUNK_SIZE", 20)))
         self.grace_s = float(grace_s if grace_s is not None else cfg.get("CELERY_GRACE_S", 15))
         self.poll_s = poll_s
+        self.secret_key = secret_key or cfg.get("CELERY_SECRET_KEY")
         self.celery = _celery_for(self.broker_url, self.backend_url, self.queue)
 
     def _chunks(self, targets: list[DeviceTarget], tier: TierSpec) -> list[list[DeviceTarget]]:
@@ -92,7 +94,8 @@ class CeleryExecutor:
         pending: dict[str, list[DeviceTarget]] = {}
         for chunk in self._chunks(list(targets), tier):
             sent = self.celery.send_task(
-                TASK_NAME, args=[[t.to_dict() for t in chunk], tier_d, limits_d, deadline_at],
+                TASK_NAME, args=[seal_targets([t.to_dict() for t in chunk], self.secret_key),
+                                 tier_d, limits_d, deadline_at],
                 # a chunk nobody picked up before the deadline is dropped by the workers
                 expires=(datetime.fromtimestamp(deadline_at, timezone.utc)
                          if deadline_at else None))

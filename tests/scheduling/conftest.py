@@ -89,9 +89,12 @@ def celery_queue(tmp_path_factory):
     url = os.environ.get("FSP_TEST_REDIS_URL")
     if not url:
         pytest.skip("FSP_TEST_REDIS_URL not set (make test starts Redis)")
+    from cryptography.fernet import Fernet
+
     queue = f"probes-test-{uuid.uuid4().hex[:8]}"
+    key = Fernet.generate_key().decode()
     env = dict(os.environ, FLASK_CELERY_BROKER_URL=url, FLASK_CELERY_QUEUE=queue,
-               PYTHONUNBUFFERED="1")
+               FLASK_CELERY_SECRET_KEY=key, PYTHONUNBUFFERED="1")
     logs = tmp_path_factory.mktemp("celery")
     workers = []
     for i in (1, 2):
@@ -101,7 +104,8 @@ def celery_queue(tmp_path_factory):
              "--pool", "solo", "-Q", queue, "-n", f"w{i}-{queue}@localhost", "-l", "info",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-    executor = CeleryExecutor(broker_url=url, queue=queue, chunk_size=10, grace_s=5)
+    executor = CeleryExecutor(broker_url=url, queue=queue, chunk_size=10, grace_s=5,
+                              secret_key=key)
     try:
         deadline = time.monotonic() + 40
         names = {f"w{i}-{queue}@localhost" for i in (1, 2)}
@@ -112,7 +116,7 @@ def celery_queue(tmp_path_factory):
             assert all(w.poll() is None for w in workers), (logs / "w1.log").read_text()
         else:
             pytest.fail("celery workers did not answer a ping in 40 s")
-        yield {"url": url, "queue": queue, "executor": executor, "logs": logs}
+        yield {"url": url, "queue": queue, "executor": executor, "logs": logs, "key": key}
     finally:
         for w in workers:
             w.terminate()

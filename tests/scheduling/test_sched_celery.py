@@ -3,6 +3,7 @@ judges and stores. Devices are real TCP listeners on 127.40.x.x (reach tier) and
 addresses nobody listens on (refused)."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -87,7 +88,8 @@ def test_a_sweep_through_celery_judges_and_stores(app, celery_queue, fleet):
                               lifecycle="accepted", password="s3cret"))
     db.session.commit()
     app.config.update(PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
-                      CELERY_QUEUE=celery_queue["queue"], CELERY_CHUNK_SIZE=8)
+                      CELERY_QUEUE=celery_queue["queue"], CELERY_CHUNK_SIZE=8,
+                      CELERY_SECRET_KEY=celery_queue["key"])
     summary = sweep.run_sweep("fast", trigger="scheduler")
     assert summary.executor == "celery" and summary.devices == 30
     run = db.session.get(SweepRun, summary.sweep_id)
@@ -112,3 +114,46 @@ def test_worker_module_imports_no_flask_and_no_database():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_credentials_cross_the_broker_encrypted(celery_queue):
+    """What sits in Redis while a chunk waits for a worker holds no credential in clear."""
+    import redis
+
+    queue = f"sealed-{uuid.uuid4().hex[:6]}"
+    sender = CeleryExecutor(broker_url=celery_queue["url"], queue=queue, grace_s=0.3,
+                            secret_key=celery_queue["key"])
+    target = DeviceTarget(serial="SEAL1", host="127.40.3.1", onvif_port=PORT, username="admin",
+                          password="pw-Plain-4711", snmp_community="comm-Plain-99")
+    client = redis.Redis.from_url(celery_queue["url"])
+    try:
+        results = list(sender.iter_results([target], FAST, Limits(), 0.2))
+        assert [r.error_kinds() for r in results] == [{"timeout"}]  # nobody consumed it
+        raw = b"".join(client.lrange(queue, 0, -1))
+        assert raw, "the message should still be queued"
+        import base64
+        import json
+        body = base64.b64decode(json.loads(raw)["body"])
+        assert b"pw-Plain-4711" not in raw + body and b"comm-Plain-99" not in raw + body
+        assert b"fernet:" in body
+    finally:
+        client.delete(queue)
+        client.close()
+
+
+def test_a_worker_without_the_key_fails_every_target_quietly(monkeypatch):
+    from cryptography.fernet import Fernet
+
+    from supervisor.celery_app import open_targets, probe_chunk, seal_targets
+
+    key = Fernet.generate_key()
+    sealed = seal_targets([DeviceTarget(serial="K1", host="127.40.3.2", password="x1").to_dict()],
+                          key)
+    assert open_targets(sealed, key)[0]["password"] == "x1"
+    monkeypatch.delenv("FLASK_CELERY_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CELERY_SECRET_KEY", raising=False)
+    out = probe_chunk(sealed, FAST.to_dict(), Limits().to_dict(), None)
+    assert len(out) == 1 and out[0]["result"]["serial"] == "K1"
+    assert out[0]["result"]["error"]["kind"] == "internal"
+    assert "FLASK_CELERY_SECRET_KEY" in out[0]["result"]["error"]["message"]
+    assert "x1" not in json.dumps(out)

@@ -83,7 +83,8 @@ def test_frame_sweep_through_celery_workers(app, imported, celery_queue, fleet):
     fleet.set_faults(dark, ["too_dark"])
     try:
         app.config.update(PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
-                          CELERY_QUEUE=celery_queue["queue"], CELERY_FRAME_CHUNK_SIZE=5)
+                          CELERY_QUEUE=celery_queue["queue"], CELERY_FRAME_CHUNK_SIZE=5,
+                          CELERY_SECRET_KEY=celery_queue["key"])
         summary = sweep.run_sweep("frame", trigger="cli", profile=frame_profile_with_onvif())
     finally:
         fleet.clear_faults(dark)
