@@ -1,0 +1,165 @@
+"""Image-quality diagnosis vs a BRISQUE "bad image" baseline, on the development set.
+
+``python -m bench.quality [--quick]`` prints:
+- our per-fault scores, macro-F1 and false-alarm rate (dev split, held-out split);
+- a binary "is this frame bad?" comparison with BRISQUE (the ``brisque`` PyPI package)
+  thresholded at the value that maximises its own F1 on the dev split (generous to it),
+  over the single-frame faults (frozen/scene_change need a second frame BRISQUE never sees);
+- speed on one core: ms per 1920x1080 frame for our full diagnosis without reference and
+  with previous + reference, and BRISQUE's ms per frame (same frame), as a ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from probes.quality import Thresholds, diagnose, load_frame
+from probes.quality.devset.score import CASES, load_cases, report, score
+
+SINGLE_FRAME = {"signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "color_cast",
+                "noise", "occlusion", "stripes"}
+
+
+def _brisque():
+    """The brisque package, patched for NumPy 2 (its features are 1-element arrays)."""
+    try:
+        from brisque import BRISQUE
+    except ImportError:
+        return None
+
+    class Brisque(BRISQUE):
+        def scale_features(self, features):  # NumPy 2 refuses float() of a shape-(1,) array
+            flat = np.array([float(np.ravel(f)[0]) for f in features], dtype=np.float64)
+            lo = np.array([float(np.ravel(m)[0]) for m in self.scale_params["min_"]])
+            hi = np.array([float(np.ravel(m)[0]) for m in self.scale_params["max_"]])
+            return -1 + (2.0 / (hi - lo) * (flat - lo))
+
+    return Brisque(url=False)
+
+
+def _binary(truth: list[bool], pred: list[bool]) -> dict[str, float]:
+    tp = sum(t and p for t, p in zip(truth, pred))
+    fp = sum(p and not t for t, p in zip(truth, pred))
+    fn = sum(t and not p for t, p in zip(truth, pred))
+    clean = sum(not t for t in truth)
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"f1": f1, "precision": prec, "recall": rec, "false_alarm": fp / clean if clean else 0.0}
+
+
+def _frame_1080p() -> np.ndarray:
+    import skimage.data as skd
+
+    rgb = skd.astronaut()
+    img = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    rng = np.random.default_rng(0)
+    return np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
+
+
+def _time(fn, n: int) -> float:
+    fn()  # warm-up (first call builds windows, caches)
+    runs = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t) * 1000.0)
+    return statistics.median(runs)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.quality")
+    ap.add_argument("--quick", action="store_true", help="fewer timing runs, BRISQUE on a subset")
+    a = ap.parse_args(argv)
+    cv2.setNumThreads(1)  # one core, as the target says
+    th = Thresholds.default()
+    cases = load_cases(CASES)
+    base = CASES.parent
+    ours: dict[str, set[str]] = {}
+    ms_ours: list[float] = []
+    frames: dict[str, np.ndarray] = {}
+    from datetime import datetime
+
+    for c in cases:
+        img = load_frame(base / c["frame"])
+        frames[c["id"]] = img
+        prev = load_frame(base / c["previous"]) if c.get("previous") else None
+        ref = load_frame(base / c["reference"]) if c.get("reference") else None
+        when = datetime.fromisoformat(c["captured_at"]) if c.get("captured_at") else None
+        t = time.perf_counter()
+        d = diagnose(img, prev, ref, th, when)
+        ms_ours.append((time.perf_counter() - t) * 1000.0)
+        ours[c["id"]] = set(d.fault_names)
+    for split in ("dev", "heldout"):
+        sub = [c for c in cases if c["split"] == split]
+        report(f"ours, {split} split ({len(sub)} cases)", score(sub, ours))
+
+    # --- the peer: BRISQUE thresholded as "bad image" on single-frame faults -------------
+    single = [c for c in cases if not c["labels"] or set(c["labels"]) <= SINGLE_FRAME]
+    bq = _brisque()
+    if bq is None:
+        print("BRISQUE peer: the `brisque` package is not installed (pip install brisque)")
+        return 1
+    if a.quick:
+        single = single[::3]
+    bscores: dict[str, float] = {}
+    ms_bq: list[float] = []
+    for c in single:
+        rgb = cv2.cvtColor(frames[c["id"]], cv2.COLOR_BGR2RGB)
+        t = time.perf_counter()
+        try:
+            s = float(bq.score(rgb))
+        except Exception:  # flat frames (signal loss) break its model fit: count as "bad"
+            s = float("inf")
+        ms_bq.append((time.perf_counter() - t) * 1000.0)
+        bscores[c["id"]] = s if np.isfinite(s) else 1e9
+    dev = [c for c in single if c["split"] == "dev"]
+    cands = sorted(set(bscores[c["id"]] for c in dev))
+    best_t, best_f1 = cands[0], -1.0
+    for t in cands:
+        f1 = _binary([bool(c["labels"]) for c in dev], [bscores[c["id"]] >= t for c in dev])["f1"]
+        if f1 > best_f1:
+            best_t, best_f1 = t, f1
+    print(f"\n-- binary 'bad frame' on single-frame faults (BRISQUE threshold {best_t:.1f}, "
+          f"chosen for its best F1 on dev)")
+    print(f"   {'split':8s} {'who':8s} {'F1':>5s} {'prec':>5s} {'rec':>5s} {'false-alarm':>11s}")
+    for split in ("dev", "heldout"):
+        sub = [c for c in single if c["split"] == split]
+        truth = [bool(c["labels"]) for c in sub]
+        o = _binary(truth, [bool(ours[c["id"]] - set(c.get("allow", [])) or
+                                 (ours[c["id"]] & set(c["labels"]))) for c in sub])
+        b = _binary(truth, [bscores[c["id"]] >= best_t for c in sub])
+        for who, r in (("ours", o), ("BRISQUE", b)):
+            print(f"   {split:8s} {who:8s} {r['f1']:5.2f} {r['precision']:5.2f} {r['recall']:5.2f} "
+                  f"{100 * r['false_alarm']:10.1f}%")
+        print(f"   {split:8s} F1 ratio ours/BRISQUE = {o['f1'] / max(b['f1'], 1e-9):.2f}")
+    print(f"   dev-set frames (<=704 px wide): ours {statistics.mean(ms_ours):.1f} ms/frame "
+          f"(with previous/reference where the case has them), BRISQUE {statistics.mean(ms_bq):.1f} ms/frame"
+          f" -> BRISQUE/ours = {statistics.mean(ms_bq) / statistics.mean(ms_ours):.1f}x")
+
+    # --- speed at 1080p, one core ---------------------------------------------------------
+    big = _frame_1080p()
+    prev = np.clip(big.astype(np.int16) + 1, 0, 255).astype(np.uint8)
+    ref = np.roll(big, 3, axis=1)
+    n = 5 if a.quick else 25
+    t_plain = _time(lambda: diagnose(big, thresholds=th), n)
+    t_full = _time(lambda: diagnose(big, prev, ref, th), n)
+    rgb = cv2.cvtColor(big, cv2.COLOR_BGR2RGB)
+    t_bq = _time(lambda: bq.score(rgb), 1 if a.quick else 2)
+    print(f"\n-- speed, 1920x1080 frame, one core (median of {n})")
+    print(f"   ours, no reference:            {t_plain:7.1f} ms  (target <= 40)")
+    print(f"   ours, previous + reference:    {t_full:7.1f} ms  (target <= 60)")
+    print(f"   BRISQUE (brisque package):     {t_bq:7.1f} ms  -> BRISQUE/ours = {t_bq / t_plain:.1f}x")
+    ok = t_plain <= 40 and t_full <= 60
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
