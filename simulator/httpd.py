@@ -57,7 +57,15 @@ Handler = Callable[[object, Request], Awaitable["Response | None"]]
 class HttpProtocol(asyncio.Protocol):
     """Serves requests on one accepted connection, one at a time."""
 
-    __slots__ = ("device", "handler", "registry", "transport", "buf", "busy", "dead", "local_ip")
+    __slots__ = ("device", "handler", "registry", "transport", "buf", "busy", "dead", "local_ip",
+                 "idle")
+
+    # Like cameras, close idle keep-alive connections after a while; and when the process
+    # nears its descriptor limit, answer with "Connection: close" (clients pooling idle
+    # connections to thousands of devices would otherwise exhaust it).
+    idle_timeout = 10.0
+    max_open = 4000
+    open_count = 0
 
     def __init__(self, device: object, handler: Handler, registry: set):
         self.device = device
@@ -68,16 +76,32 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = False
         self.dead = False
         self.local_ip = ""
+        self.idle: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        self.idle = asyncio.get_running_loop().call_later(self.idle_timeout, self._expire)
+
+    def _expire(self) -> None:
+        if not self.busy and not self.dead and self.transport is not None:
+            self.transport.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("sockname")
         self.local_ip = sock[0] if sock else ""
         self.registry.add(self)
+        HttpProtocol.open_count += 1
+        self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        HttpProtocol.open_count -= 1
         self.dead = True
         self.registry.discard(self)
+        if self.idle is not None:
+            self.idle.cancel()
+            self.idle = None
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -149,7 +173,7 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.pause_reading()
             return
         keep = (req.version == "HTTP/1.1" and req.headers.get("connection", "").lower() != "close"
-                and not resp.close and not resp.truncate)
+                and not resp.close and not resp.truncate and HttpProtocol.open_count < self.max_open)
         head = resp.encode_head(keep)
         if resp.truncate:
             self.transport.write(head + resp.body[: max(1, len(resp.body) // 2)])
@@ -162,5 +186,6 @@ class HttpProtocol(asyncio.Protocol):
             self.dead = True
             return
         self.busy = False
+        self._arm()
         if self.buf:
             self._next()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import socket
 import sys
 import time
@@ -67,6 +68,10 @@ class Fleet:
         if self.snmp_wildcard and len(ports) != 1:
             raise ValueError("wildcard SNMP needs one SNMP port for the whole fleet")
         self.agent.start(loop, next(iter(ports)), self.snmp_wildcard, self._snmp_gate)
+        # Descriptors left for connections after the listeners and SNMP sockets.
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        used = n + (1 if self.snmp_wildcard else n) + 200
+        HttpProtocol.max_open = max(64, soft - used - 500)
         self._tick_task = loop.create_task(self._tick())
 
     async def stop(self) -> None:
