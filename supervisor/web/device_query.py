@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, func, literal, or_
 from sqlalchemy.orm import contains_eager
 
 from ..choices import CameraRole, DeviceKind, DeviceState

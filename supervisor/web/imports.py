@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, redirect, render_template, session,
                    url_for)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
