@@ -85,3 +85,54 @@ def test_wrong_file_type_is_refused_beside_the_field(as_user, world):
     response = _upload(police, "hello", filename="inventory.txt")
     assert response.status_code == 400
     assert re.search(r'has-error.*?<span class="error">', response.get_data(as_text=True), re.S)
+
+
+def test_bigger_file_reports_progress_and_counts(app, as_user, world):
+    """1,500 rows: the job page reports its stage and rows while it works, then the counts."""
+    import time
+
+    from supervisor.web import imports
+
+    lines = [HEADER] + [
+        f"阳光小区,东城区,open,bulk {i},camera,road,Hik,DS-1,BIG-{i:05d},,127.0.{40 + i // 250}.{i % 250 + 1},"
+        f"80,,,admin,Pw-{i:05d}-long,,CT-ALPHA,2026-02-01" for i in range(1500)]
+    police = as_user("police")
+    html = _upload(police, "\n".join(lines) + "\n").get_data(as_text=True)
+    assert "1500" in html and 'id="confirm-import"' in html
+    token = re.search(r'name="token" type="hidden" value="(\w+)"', html).group(1)
+    location = police.post("/import/confirm", data={"csrf_token": csrf_from(html), "token": token}).headers["Location"]
+    job_id = location.rstrip("/").rsplit("/", 1)[-1]
+    deadline = time.monotonic() + 60
+    while imports._jobs[job_id]["state"] not in ("done", "failed") and time.monotonic() < deadline:
+        page = police.get(location).get_data(as_text=True)
+        assert 'http-equiv="refresh"' in page or imports._jobs[job_id]["state"] in ("done", "failed")
+        time.sleep(0.2)  # polling a worker thread, bounded by the deadline
+    job = imports._jobs[job_id]
+    assert job["state"] == "done", job
+    assert job["stage"] == "write" and job["done"] == job["total"] == 1500
+    final = police.get(location).get_data(as_text=True)
+    assert 'data-count="created">1500<' in final and 'http-equiv="refresh"' not in final
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Device.id)).where(Device.serial.like("BIG-%"))) == 1500
+
+
+def test_running_job_page_shows_progress_and_refreshes(as_user, world):
+    import time
+
+    from supervisor.auth import find_user
+    from supervisor.web import imports
+
+    police = as_user("police")
+    imports._jobs["feedbeef"] = {"state": "applying", "user_id": find_user("police").id,
+                                 "filename": "big.xlsx", "started": time.time() - 3, "rows": 1500,
+                                 "counts": None, "error": None, "stage": "write", "done": 500, "total": 1500}
+    try:
+        html = police.get("/import/jobs/feedbeef").get_data(as_text=True)
+        assert '<meta http-equiv="refresh" content="1">' in html
+        assert '<progress max="1500" value="500">' in html and "正在写入" in html
+        # Another user's job is not visible.
+        assert as_user("alpha").get("/import/jobs/feedbeef").status_code == 403
+        imports._jobs["feedbeef"]["user_id"] = -1
+        assert police.get("/import/jobs/feedbeef").status_code == 404
+    finally:
+        imports._jobs.pop("feedbeef", None)
