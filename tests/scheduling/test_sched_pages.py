@@ -21,7 +21,8 @@ from supervisor.health_models import (
 from supervisor.models import Community, Contract, Contractor, Device
 from supervisor.web import timeline
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 EVIL = "<script>alert('x')</script>"
 
 
@@ -45,6 +46,7 @@ def world(app):
 
 def build_world(app) -> dict:
     """Two tenants' devices with states, intervals, frames on disk, sweep runs and users."""
+    NOW = utcnow()
     a, b = Contractor(name="Alpha"), Contractor(name="Beta")
     ca = Contract(code="C-A", contractor=a, start_month=dt.date(2026, 1, 1))
     cb = Contract(code="C-B", contractor=b, start_month=dt.date(2026, 1, 1))
@@ -199,10 +201,11 @@ def test_sweep_status_page_and_json(app, world):
 
 def test_sweep_cycle_sums_the_slices_of_the_last_interval(app, world):
     app.config["SCHEDULER_TIERS"] = {"fast": {"interval_s": 60}}
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     for i, (ok, failed) in enumerate(((10, 2), (9, 3))):
         db.session.add(SweepRun(tier="fast", trigger="scheduler", executor="local", status="done",
-                                started_at=NOW - dt.timedelta(seconds=40 - 20 * i),
-                                finished_at=NOW - dt.timedelta(seconds=38 - 20 * i),
+                                started_at=now - dt.timedelta(seconds=40 - 20 * i),
+                                finished_at=now - dt.timedelta(seconds=38 - 20 * i),
                                 devices=ok + failed, ok=ok, failed=failed,
                                 failures_by_reason={"reach:refused": failed}))
     db.session.commit()
