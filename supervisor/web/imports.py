@@ -1,7 +1,7 @@
 """Inventory import through the pages: upload -> preview (errors beside their rows) -> confirm
 -> counts. Police only.
 
-The uploaded file is kept in instance/imports/ under a random token bound to the user's
+The uploaded file is kept in instance/imports/ (config IMPORT_UPLOAD_DIR) under a random token bound to the user's
 session; confirming parses it again (the database may have changed since the preview) and
 applies it with inventory.apply_plan in one transaction. Applying runs in a worker thread so
 a big file shows a progress page (refreshing every second) instead of a hung request; a small
@@ -59,10 +59,28 @@ class ConfirmForm(FlaskForm):
     token = HiddenField()
 
 
+UPLOAD_MAX_AGE_S = 24 * 3600  # previews never confirmed are deleted after a day
+JOB_MAX_AGE_S = 3600           # finished jobs are forgotten after an hour
+
+
 def _upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
+    path = Path(current_app.config.get("IMPORT_UPLOAD_DIR") or Path(current_app.instance_path) / "imports")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _prune(now: float) -> None:
+    """Abandoned uploads (they may hold device passwords) and old finished jobs go away."""
+    for stale in _upload_dir().iterdir():
+        try:
+            if now - stale.stat().st_mtime > UPLOAD_MAX_AGE_S:
+                stale.unlink()
+        except OSError:
+            pass
+    with _jobs_lock:
+        for job_id in [j for j, job in _jobs.items()
+                       if job.get("finished") and now - job["finished"] > JOB_MAX_AGE_S]:
+            del _jobs[job_id]
 
 
 def _stored(token: str) -> Path | None:
@@ -126,6 +144,7 @@ def _preview(path: Path):
 def index():
     form = UploadForm()
     if form.validate_on_submit():
+        _prune(time.time())
         upload = form.file.data
         filename = Path(upload.filename or "upload").name
         ext = filename.rsplit(".", 1)[-1].lower()

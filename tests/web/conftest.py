@@ -148,7 +148,8 @@ def app(tmp_path: Path, db_template: Path):
     target = tmp_path / "test.db"
     shutil.copyfile(db_template, target)
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}",
-                      "EVIDENCE_DIR": str(tmp_path / "evidence")})
+                      "EVIDENCE_DIR": str(tmp_path / "evidence"),
+                      "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")})
     with app.app_context():
         yield app
         db.session.remove()

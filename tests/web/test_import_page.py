@@ -136,3 +136,22 @@ def test_running_job_page_shows_progress_and_refreshes(as_user, world):
         assert police.get("/import/jobs/feedbeef").status_code == 404
     finally:
         imports._jobs.pop("feedbeef", None)
+
+
+def test_abandoned_uploads_and_old_jobs_are_pruned(app, as_user, world):
+    import os
+    import time
+    from pathlib import Path
+
+    from supervisor.web import imports
+
+    folder = Path(app.config["IMPORT_UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / "0123abcd.csv"
+    stale.write_text("old upload")
+    old = time.time() - imports.UPLOAD_MAX_AGE_S - 10
+    os.utime(stale, (old, old))
+    imports._jobs["0ldj0b"] = {"state": "done", "finished": time.time() - imports.JOB_MAX_AGE_S - 10}
+    _upload(as_user("police"), GOOD)
+    assert not stale.exists() and "0ldj0b" not in imports._jobs
+    assert any(folder.glob("*.csv"))  # the fresh upload stays for its confirm
