@@ -20,6 +20,8 @@ DISTRICTS = ("鼓楼区", "台江区", "仓山区", "晋安区", "马尾区", "�
 STREETS = ("五一路", "湖东路", "六一路", "福新路", "东街", "白马路", "工业路", "华林路",
            "铜盘路", "杨桥路", "温泉路", "金山大道")
 SUFFIXES = ("小区", "新村", "花园", "公寓", "家园", "苑")
+# Contracts alternate between two builders, so tenant isolation has something to isolate.
+CONTRACTORS = ("闽江安防工程有限公司", "榕城智能科技有限公司")
 
 # (vendor, model, serial prefix, enterprise number for sysObjectID)
 CAMERA_MODELS = (
@@ -89,6 +91,7 @@ class DeviceSpec:
     community_type: str
     contract: str
     installed_on: str
+    contractor: str = ""
     upstream: str = ""
     switch_port: int | None = None     # port on the upstream switch, 1-based
     paired_with: str = ""              # fire-lane camera <-> speaker
@@ -200,6 +203,7 @@ def generate(devices: int, seed: int, communities: int | None = None,
                 name=f"{cname}{label}{counters[role or kind]}", community=cname,
                 community_index=ci, district=district, community_type=ctype,
                 contract=contract, installed_on=installed.isoformat(),
+                contractor=CONTRACTORS[(ci % n_contracts) % len(CONTRACTORS)],
             )
             if kind == "camera":
                 dev.scene = rng.randrange(1 << 30)

@@ -1,4 +1,6 @@
-"""The inventory CSV that `flask inventory import` reads (issue 3's English headers)."""
+"""The inventory CSV that `flask inventory import` reads: issue 3's English headers in
+their order, then the importer's optional `contractor` column (who builds each contract),
+so the file imports without --contractor."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +12,7 @@ from .fleet import DeviceSpec
 
 COLUMNS = ("community", "district", "community_type", "name", "kind", "role", "vendor",
            "model", "serial", "mac", "ip", "onvif_port", "snmp_port", "snmp_community",
-           "username", "password", "upstream", "contract", "installed_on")
+           "username", "password", "upstream", "contract", "installed_on", "contractor")
 
 
 def row(s: DeviceSpec) -> dict[str, str]:
@@ -19,7 +21,7 @@ def row(s: DeviceSpec) -> dict[str, str]:
             "serial": s.serial, "mac": s.mac, "ip": s.ip, "onvif_port": str(s.onvif_port),
             "snmp_port": str(s.snmp_port), "snmp_community": s.snmp_community,
             "username": s.username, "password": s.password, "upstream": s.upstream,
-            "contract": s.contract, "installed_on": s.installed_on}
+            "contract": s.contract, "installed_on": s.installed_on, "contractor": s.contractor}
 
 
 def write_atomic(path: str | os.PathLike, specs: list[DeviceSpec]) -> None:

@@ -340,7 +340,7 @@ class Fleet:
                 "priv_key": s.snmp_v3.priv_key},
             "community": s.community, "community_index": s.community_index,
             "district": s.district, "community_type": s.community_type,
-            "contract": s.contract, "installed_on": s.installed_on,
+            "contract": s.contract, "contractor": s.contractor, "installed_on": s.installed_on,
             "upstream": s.upstream or None, "switch_port": s.switch_port,
             "paired_with": s.paired_with or None, "ports": s.ports or None,
             "downstream": list(s.downstream),

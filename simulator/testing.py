@@ -22,6 +22,7 @@ GET /devices returns a JSON list; each device is an object:
                         "priv_protocol": "AES", "priv_key": "..."},
      "community": "...", "community_index": 0, "district": "...",
      "community_type": "open|closed|single_building", "contract": "C-2026-001",
+     "contractor": "闽江安防工程有限公司",
      "installed_on": "2025-06-01",
      "upstream": "<serial of the switch (cameras, speakers) or NVR (switch)>" | null,
      "switch_port": 3 | null,            # port on the upstream switch (1-based)

@@ -49,6 +49,9 @@ def test_inventory_file_has_the_import_columns(fleet):
         reader = csv.DictReader(fh)
         rows = list(reader)
     assert tuple(reader.fieldnames) == COLUMNS
+    assert COLUMNS[:19] == ("community", "district", "community_type", "name", "kind", "role", "vendor",
+                            "model", "serial", "mac", "ip", "onvif_port", "snmp_port", "snmp_community",
+                            "username", "password", "upstream", "contract", "installed_on")
     assert len(rows) == 16
     devs = {d["serial"]: d for d in fleet.devices()}
     for r in rows:
@@ -129,3 +132,10 @@ def test_bad_scenario_fails_fast(tmp_path):
     with pytest.raises(RuntimeError, match="selects no device"):
         FleetProcess(devices=3, seed=1, base_address="127.10.31.1", control_port=18831, onvif_port=18192,
                      snmp_port=18193, tmp_dir=tmp_path, extra_args=["--scenario", str(scen)]).start()
+
+
+def test_platform_importer_accepts_the_inventory(fleet, runner):
+    """Interop with issue 3's `flask inventory import` (contracts created from the file)."""
+    result = runner.invoke(args=["inventory", "import", "--create-contracts", str(fleet.inventory_path)])
+    assert result.exit_code == 0, result.output
+    assert "created 16" in result.output
