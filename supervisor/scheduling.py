@@ -359,21 +359,36 @@ def scheduler_cli() -> None:
 
 
 @scheduler_cli.command("run")
-def run_command() -> None:
+@click.option("--wait", "wait_for_lease", is_flag=True,
+              help="If another scheduler owns the database, wait for its lease instead of "
+                   "exiting (a standby that takes over when the owner dies).")
+def run_command(wait_for_lease: bool) -> None:
     """Run the scheduler in the foreground until SIGTERM/Ctrl-C."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     service = SchedulerService(app)
-    try:
-        service.start()
-    except LeaseHeld as refused:
-        click.echo(f"scheduler refused: {refused}. Exiting.", err=True)
-        raise SystemExit(EXIT_REFUSED)
+    interrupted = threading.Event()
 
     def stop(signum: int, _frame: Any) -> None:
+        interrupted.set()
         service.stopped.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    announced = False
+    while True:
+        try:
+            service.start()
+            break
+        except LeaseHeld as refused:
+            if not wait_for_lease:
+                click.echo(f"scheduler refused: {refused}. Exiting.", err=True)
+                raise SystemExit(EXIT_REFUSED)
+            if not announced:
+                click.echo(f"scheduler waiting: {refused}.", err=True)
+                announced = True
+            if interrupted.wait(service.lease.ttl.total_seconds() / 3):
+                click.echo("scheduler: stopped while waiting.", err=True)
+                return
     for name, at in sorted(service.next_runs().items()):
         click.echo(f"scheduler: tier {name} every {service.tiers[name].interval_s:g}s, "
                    f"next run {at:%Y-%m-%d %H:%M:%S} UTC" if at else f"scheduler: tier {name} paused")

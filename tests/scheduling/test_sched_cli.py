@@ -34,13 +34,13 @@ def scheduler_env(app) -> dict[str, str]:
     return env
 
 
-def spawn(app, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "scheduler", "run"], cwd=ROOT,
+def spawn(app, log: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "scheduler", "run", *extra], cwd=ROOT,
                             env=scheduler_env(app), stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
 
 
-def test_second_scheduler_refused_then_takes_over_after_sigkill(app, tmp_path, wait_for):
+def test_second_scheduler_refused_then_standby_takes_over_after_sigkill(app, tmp_path, wait_for):
     first_log, second_log, third_log = (tmp_path / f"{n}.log" for n in ("a", "b", "c"))
     first = spawn(app, first_log)
     third = None
@@ -56,16 +56,19 @@ def test_second_scheduler_refused_then_takes_over_after_sigkill(app, tmp_path, w
         message = second_log.read_text()
         assert "scheduler refused" in message and owner in message and "UTC" in message
 
+        third = spawn(app, third_log, "--wait")  # a standby
+        assert wait_for(lambda: b"scheduler waiting" in third_log.read_bytes(), timeout=30), \
+            third_log.read_text()
+        assert third.poll() is None and lease.holder().owner == owner
+
         first.send_signal(signal.SIGKILL)  # no clean-up: the lease is left behind
         first.wait(timeout=10)
         held_until = lease.holder().expires_at
-        assert lease.holder().owner == owner
-        # Once the dead owner's lease has run out, a new scheduler takes over.
-        assert wait_for(lambda: dt.datetime.utcnow() > held_until, timeout=TTL_S * 3)
-        third = spawn(app, third_log)
-        assert wait_for(lambda: b"running as" in third_log.read_bytes(), timeout=30), \
+        # Once the dead owner's lease has run out, the standby takes over.
+        assert wait_for(lambda: b"running as" in third_log.read_bytes(), timeout=TTL_S * 10), \
             third_log.read_text()
         assert f":{third.pid}:" in lease.holder().owner
+        assert dt.datetime.utcnow() >= held_until
 
         third.send_signal(signal.SIGTERM)  # a clean stop gives the lease back
         assert third.wait(timeout=30) == 0
