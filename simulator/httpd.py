@@ -9,10 +9,12 @@ do not send them).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
+log = logging.getLogger("simulator")
 MAX_HEAD = 16 * 1024
 MAX_BODY = 1024 * 1024
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
@@ -163,8 +165,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             resp = await self.handler(self.device, req)
         except Exception:   # a bug must not kill the fleet: answer 500 and go on
-            import logging
-            logging.getLogger("simulator").exception("handler failed")
+            log.exception("handler failed")
             resp = Response(500, b"internal error")
         if self.dead or self.transport is None or self.transport.is_closing():
             return

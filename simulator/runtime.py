@@ -45,6 +45,7 @@ class Fleet:
         self.onvif = OnvifContext(self.states)
         self.seed = seed
         self.servers: dict[str, asyncio.base_events.Server] = {}
+        self.pending: dict[str, socket.socket] = {}     # listening, serving not yet started
         self.plugs: dict[str, list[socket.socket]] = {}
         self.conns: dict[str, set] = {}
         self.upstream_since: dict[str, float] = {}
@@ -77,7 +78,7 @@ class Fleet:
     async def stop(self) -> None:
         if self._tick_task:
             self._tick_task.cancel()
-        for serial in list(self.servers):
+        for serial in set(self.servers) | set(self.pending):
             self._unlisten(serial)
         for serial in list(self.plugs):
             self._unplug(serial)
@@ -88,28 +89,34 @@ class Fleet:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.truth.close()
 
-    async def _listen(self, st: DeviceState) -> None:
+    def _listening_socket(self, st: DeviceState, backlog: int = 128) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((st.spec.ip, st.spec.onvif_port))
-        sock.listen(128)
+        sock.listen(backlog)
         sock.setblocking(False)
+        return sock
+
+    def _factory(self, st: DeviceState):
         conns = self.conns.setdefault(st.spec.serial, set())
-        server = await asyncio.get_running_loop().create_server(
-            lambda: HttpProtocol(st, self.handle, conns), sock=sock)
-        self.servers[st.spec.serial] = server
+        return lambda: HttpProtocol(st, self.handle, conns)
+
+    async def _listen(self, st: DeviceState) -> None:
+        sock = self._listening_socket(st)
+        self.servers[st.spec.serial] = await asyncio.get_running_loop().create_server(
+            self._factory(st), sock=sock)
 
     def _unlisten(self, serial: str) -> None:
         server = self.servers.pop(serial, None)
         if server is not None:
             server.close()
+        pending = self.pending.pop(serial, None)
+        if pending is not None:
+            pending.close()
 
     def _plug(self, st: DeviceState) -> None:
         """Hold the port with a full accept queue: new SYNs are dropped."""
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind((st.spec.ip, st.spec.onvif_port))
-        lsock.listen(0)
+        lsock = self._listening_socket(st, backlog=0)
         held = [lsock]
         for _ in range(2):
             c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -152,28 +159,27 @@ class Fleet:
                     self.reconcile(child, now)
 
     def _listen_now(self, st: DeviceState) -> None:
-        """Synchronous re-listen (the control API must be effective before it answers)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((st.spec.ip, st.spec.onvif_port))
-        sock.listen(128)
-        sock.setblocking(False)
-        conns = self.conns.setdefault(st.spec.serial, set())
+        """Re-listen from synchronous code: the socket listens (the kernel accepts) at once,
+        so the control API's change is in effect before it answers; asyncio starts
+        serving it on the next loop turn."""
+        serial = st.spec.serial
+        sock = self._listening_socket(st)
+        self.pending[serial] = sock
         loop = asyncio.get_running_loop()
-        # create_server with an already listening socket starts serving at once.
-        task = loop.create_task(loop.create_server(lambda: HttpProtocol(st, self.handle, conns), sock=sock))
-        task.add_done_callback(lambda t, s=st.spec.serial: self._server_ready(s, t))
+        task = loop.create_task(loop.create_server(self._factory(st), sock=sock))
+        task.add_done_callback(lambda t: self._server_ready(serial, sock, t))
 
-    def _server_ready(self, serial: str, task: asyncio.Task) -> None:
-        if task.cancelled() or task.exception() is not None:
-            log.error("re-listen failed for %s: %s", serial, task.exception())
+    def _server_ready(self, serial: str, sock: socket.socket, task: asyncio.Task) -> None:
+        if self.pending.get(serial) is not sock:
+            # Went down again before serving started: _unlisten closed the socket.
+            if not task.cancelled() and task.exception() is None:
+                task.result().close()
             return
-        old = self.servers.get(serial)
-        if old is not None:
-            old.close()
+        del self.pending[serial]
+        if task.cancelled() or task.exception() is not None:
+            log.error("re-listen failed for %s: %s", serial, None if task.cancelled() else task.exception())
+            return
         self.servers[serial] = task.result()
-        if self.states[serial].applied_reach != "up":
-            self._unlisten(serial)
 
     def _upstream_truth(self, st: DeviceState, want: str, now: float) -> None:
         serial = st.spec.serial

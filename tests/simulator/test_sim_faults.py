@@ -199,3 +199,12 @@ def test_control_api_rejects_bad_input(fleet):
     assert httpx.post(url, content=b"not json").status_code == 400
     assert httpx.post(f"{fleet.control_url}/devices/NOPE/faults", json={"faults": []}).status_code == 404
     assert fleet.device(d["serial"])["faults"] == []
+
+
+def test_rapid_fault_toggling_leaves_a_working_device(fleet):
+    d = pick(fleet, "camera")
+    for i in range(15):
+        fleet.set_faults(d["serial"], ["offline" if i % 2 else "refused"])
+        fleet.clear_faults(d["serial"])
+    assert _connect(d) == "up"
+    assert soap_time(d).status_code == 200
