@@ -139,3 +139,9 @@ def test_users_are_stored_hashed(app, world):
     user = find_user("police")
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORDS["police"] not in user.password_hash
+
+
+def test_pages_are_not_frameable(app):
+    response = app.test_client().get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
