@@ -13,7 +13,8 @@ from probes.quality.frame import FrameLike, load_frame
 from probes.quality.thresholds import FAULTS, Rule, Thresholds
 
 # A "no video" screen explains every other symptom of the frame: report only that.
-_MASKED_BY_SIGNAL_LOSS = set(FAULTS) - {"signal_loss", "scene_change", "frozen"}
+# (occlusion stays: a fully covered lens gives a flat picture too, and the cover is the news)
+_MASKED_BY_SIGNAL_LOSS = set(FAULTS) - {"signal_loss", "scene_change", "frozen", "occlusion"}
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,25 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
                 analysis_width: int = 640) -> dict[str, Optional[float]]:
     """Every measure for one frame (BGR arrays in), no thresholds applied."""
     p = M.prepare(frame, analysis_width)
+    r = M.prepare_like(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
     sigma = M.noise_sigma(p)
     out["noise"] = sigma
+    ref_sigma = M.noise_sigma(r) if r is not None else 0.0
+    # noise added since acceptance: texture (foliage, gravel) was there then too
+    out["noise_vs_reference"] = sigma - ref_sigma if r is not None else None
     out.update(M.signal_loss(p))
     out.update(M.blur(p, sigma))
-    out.update(M.color_cast(p))
-    out["occlusion"] = M.occlusion(p, sigma)
-    out.update(M.stripes(p))
+    out.update(M.color_cast(p, r))
+    occ = M.occlusion(p, sigma, r, ref_sigma)
+    blank = occ.pop("_blank")
+    out.update(occ)
+    out.update(M.stripes(p, r))
     if previous is not None:
         out["frozen"] = M.frozen(p, previous)
     if reference is not None:
-        out.update(M.scene_change(p, reference))
+        out.update(M.scene_change(p, reference, blank=blank))
     return out
 
 
@@ -89,7 +96,16 @@ def _severity(rule: Rule, value: float) -> str:
 def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: bool) -> list[Fault]:
     """Apply the rules to measured values. A measure that was not taken (None) never fires."""
     faults: list[Fault] = []
+    has_ref = measures.get("scene_shift_pct") is not None
+    if has_ref:
+        # a reference of another view says nothing about this one's colour, noise or cover
+        for rule in thresholds.for_fault("scene_change"):
+            v = measures.get(rule.measure)
+            if v is not None and rule.crossed(float(v), rule.limit(night)):
+                has_ref = False
     for rule in thresholds.rules:
+        if (rule.needs == "reference" and not has_ref) or (rule.needs == "no_reference" and has_ref):
+            continue
         value = measures.get(rule.measure)
         if value is None:
             continue
@@ -98,7 +114,10 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
             faults.append(Fault(rule.fault, rule.measure, float(value), limit, rule.op,
                                 _severity(rule, float(value)), rule.name, rule.clause))
     if any(f.fault == "signal_loss" for f in faults):
-        faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS]
+        # a whole-frame blank without a reference IS the no-signal screen; occlusion is kept
+        # only when the reference shows the cover is new
+        faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS
+                  and not (f.fault == "occlusion" and f.measure == "occlusion")]
     order = {name: i for i, name in enumerate(FAULTS)}
     faults.sort(key=lambda f: order[f.fault])
     return faults

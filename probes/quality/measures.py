@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -43,6 +43,14 @@ def prepare(bgr: np.ndarray, analysis_width: int = 640) -> Prepared:
     else:
         small_bgr, small_gray, scale = bgr, gray, 1.0
     return Prepared(bgr, gray, small_bgr, small_gray.astype(np.float32), scale)
+
+
+def prepare_like(bgr: np.ndarray, like: Prepared) -> Prepared:
+    """Another frame (the acceptance reference) brought to ``like``'s analysis size."""
+    sh, sw = like.small.shape
+    small_bgr = cv2.resize(bgr, (sw, sh), interpolation=cv2.INTER_AREA)
+    small = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+    return Prepared(bgr, small, small_bgr, small.astype(np.float32), like.scale)
 
 
 # --- exposure ---------------------------------------------------------------------------
@@ -157,14 +165,8 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
 
 # --- colour cast ------------------------------------------------------------------------
 
-def color_cast(p: Prepared) -> dict[str, float]:
-    """How far the picture's most neutral pixels sit from grey, in CIELab units (a, b).
-
-    A colourful scene still has near-grey things in it (road, walls, clouds); a cast tints
-    everything, so even the least coloured fifth of the pixels is off grey. This avoids the
-    gray-world trap (a brown room or a lawn is not a cast). Very dark and very bright
-    pixels have meaningless chroma and are left out.
-    """
+def neutral_offset(p: Prepared) -> Optional[tuple[float, float, float]]:
+    """(mean a, mean b, mean chroma) of the least coloured fifth of the pixels, CIELab."""
     sb = p.small_bgr
     # colour needs no detail: a quarter of the analysis pixels is plenty
     sb = cv2.resize(sb, (max(8, sb.shape[1] // 2), max(8, sb.shape[0] // 2)), interpolation=cv2.INTER_AREA)
@@ -172,44 +174,93 @@ def color_cast(p: Prepared) -> dict[str, float]:
     L = lab[:, :, 0]
     ok = (L > 25) & (L < 240)
     if ok.sum() < 0.05 * L.size:
-        return {"color_cast": 0.0, "cast_hue": 0.0}
+        return None
     a = lab[:, :, 1][ok].astype(np.float32) - 128.0
     b = lab[:, :, 2][ok].astype(np.float32) - 128.0
     chroma = np.hypot(a, b)
     k = int(0.2 * (chroma.size - 1))
     cut = float(np.partition(chroma, k)[k])
     sel = chroma <= cut
-    da, db = float(a[sel].mean()), float(b[sel].mean())
-    hue = math.degrees(math.atan2(db, da)) % 360.0
-    return {"color_cast": float(np.mean(chroma[sel])), "cast_hue": float(hue)}
+    return float(a[sel].mean()), float(b[sel].mean()), float(chroma[sel].mean())
+
+
+def color_cast(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
+    """How far the picture's most neutral pixels sit from grey, in CIELab units.
+
+    A colourful scene still has near-grey things in it (road, walls, clouds); a cast tints
+    everything, so even the least coloured fifth of the pixels is off grey. This avoids the
+    gray-world trap (a brown room or a lawn is not a cast). Very dark and very bright
+    pixels have meaningless chroma and are left out. With the acceptance reference,
+    ``color_shift`` is how far that neutral point moved since acceptance: a scene that is
+    warm by nature (a brick street under sodium light) was warm then too.
+    """
+    now = neutral_offset(p)
+    if now is None:
+        return {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None if ref is None else 0.0}
+    da, db, chroma = now
+    out: dict[str, Optional[float]] = {"color_cast": chroma,
+                                       "cast_hue": math.degrees(math.atan2(db, da)) % 360.0}
+    if ref is not None:
+        then = neutral_offset(ref)
+        out["color_shift"] = math.hypot(da - then[0], db - then[1]) if then else chroma
+    return out
 
 
 # --- occlusion --------------------------------------------------------------------------
 
-def occlusion(p: Prepared, noise: float, block: int = 16) -> float:
-    """Share of the view covered by the largest connected near-uniform region.
-
-    A lens covered by a bag, a hand or a leaf is out of focus and so shows no detail above
-    the sensor noise; blocks whose std is within the noise (plus a small allowance for the
-    defocused shading of the occluder) are 'blank', and the largest 8-connected blob of
-    blank blocks is the measure.
-    """
+def block_stats(p: Prepared, block: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block mean and std of the analysis gray image."""
     s = p.small
     h, w = s.shape
     bh, bw = max(2, h // block), max(2, w // block)
     crop = s[: bh * block, : bw * block]
     m = cv2.resize(crop, (bw, bh), interpolation=cv2.INTER_AREA)
     m2 = cv2.resize(crop * crop, (bw, bh), interpolation=cv2.INTER_AREA)
-    std = np.sqrt(np.maximum(m2 - m * m, 0.0))
-    # an object at the lens is outside the scene's light: bright sky or a lit wall is not it
-    # and sits in its own shadow: not brighter than the scene's median (sky is the brightest)
+    return m, np.sqrt(np.maximum(m2 - m * m, 0.0))
+
+
+def blank_blocks(p: Prepared, noise: float, stats=None) -> np.ndarray:
+    """Blocks with no detail above the noise that are not lit brighter than the scene."""
+    m, std = stats if stats is not None else block_stats(p)
+    # an object at the lens sits in its own shadow: not a bright sky or a lit wall
     dim = (m < 150) & (m <= float(np.median(m)) + 10.0)
-    blank = ((std < 1.5 + 1.2 * noise) & dim).astype(np.uint8)
-    if not blank.any():
+    return ((std < 1.5 + 1.2 * noise) & dim).astype(np.uint8)
+
+
+def _largest_share(mask: np.ndarray) -> float:
+    if not mask.any():
         return 0.0
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(blank, connectivity=8)
-    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0
-    return float(largest / (bh * bw))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return float(stats[1:, cv2.CC_STAT_AREA].max() / mask.size) if n > 1 else 0.0
+
+
+def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
+              ref_noise: float = 0.0) -> dict[str, Optional[float]]:
+    """Share of the view covered by the largest connected blank region.
+
+    A lens covered by a bag, a hand or a leaf is out of focus and so shows no detail above
+    the sensor noise. On one frame alone a clear sky or a plain wall looks the same, so
+    ``occlusion`` (no reference) needs a near-total cover to mean anything; with the
+    acceptance reference, ``occlusion_new`` counts only blocks that had detail at
+    acceptance (dilated by one block to forgive a little vibration).
+    """
+    stats = block_stats(p)
+    blank = blank_blocks(p, noise, stats)
+    out: dict[str, Any] = {"occlusion": _largest_share(blank), "occlusion_new": None,
+                           "_blank": blank}
+    if ref is not None:
+        rstats = block_stats(ref)
+        ref_blank = blank_blocks(ref, ref_noise, rstats)
+        if ref_blank.shape == blank.shape:
+            # blank then and now at about the same brightness = the same plain surface (sky,
+            # wall); blank now where there was detail, or another surface, = a cover
+            # bring the reference to today's light by the bright end of the scene, which a
+            # (dark, near) cover does not reach
+            gain = float(np.percentile(stats[0], 90)) / max(1.0, float(np.percentile(rstats[0], 90)))
+            expect = rstats[0] * min(3.0, max(0.3, gain))
+            same = np.abs(stats[0] - expect) < np.maximum(10.0, 0.2 * expect)
+            out["occlusion_new"] = _largest_share(blank & (1 - (ref_blank & same.astype(np.uint8))))
+    return out
 
 
 # --- stripes ----------------------------------------------------------------------------
@@ -226,25 +277,40 @@ def _ring_kernel(r: int = 3) -> np.ndarray:
     return _RING
 
 
-def stripes(p: Prepared, size: int = 256) -> dict[str, float]:
+def _spectrum(small: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    s = cv2.resize(small, (size, size), interpolation=cv2.INTER_AREA)
+    s = s - float(s.mean())
+    win = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
+    f = np.fft.rfft2(s * win)
+    power = (f.real ** 2 + f.imag ** 2).astype(np.float32)
+    # rfft2 keeps columns 0..size/2; shift rows so that the DC sits in the middle row
+    L = 10.0 * np.log10(np.fft.fftshift(power, axes=0) + 1e-3)
+    return L, cv2.dilate(L, _ring_kernel(), borderType=cv2.BORDER_REFLECT)
+
+
+def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, Optional[float]]:
+    """``stripes`` on the frame alone, and ``stripes_new`` ignoring peaks the reference has."""
+    out: dict[str, Optional[float]] = dict(_stripes(p, None, size))
+    out["stripes_new"] = _stripes(p, ref, size)["stripes"] if ref is not None else None
+    return out
+
+
+def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, float]:
     """Strength of an isolated peak in the frequency domain (interference bars, rolling).
 
     The spectrum of a scene falls off smoothly with frequency and concentrates along lines
     (edges); an additive periodic pattern puts energy into a point. The measure is how far
     (in dB) the strongest point of the log power spectrum rises above the highest point of
     a ring of radius 3 around it – a line through the point keeps the ring high, an
-    isolated peak does not.
+    isolated peak does not. With the acceptance reference, a peak the reference also has
+    (a fence, blinds, a tiled facade) belongs to the scene and is skipped.
     """
-    s = cv2.resize(p.small, (size, size), interpolation=cv2.INTER_AREA)
-    s = s - float(s.mean())
-    win = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
-    f = np.fft.rfft2(s * win)
-    power = (f.real ** 2 + f.imag ** 2).astype(np.float32)
-    # rfft2 keeps columns 0..size/2; shift rows so that the DC sits in the middle row
-    power = np.fft.fftshift(power, axes=0)
-    L = 10.0 * np.log10(power + 1e-3)
-    ring_max = cv2.dilate(L, _ring_kernel(), borderType=cv2.BORDER_REFLECT)
+    L, ring_max = _spectrum(p.small, size)
     prom = L - ring_max
+    ref_prom = None
+    if ref is not None:
+        rL, rring = _spectrum(ref.small, size)
+        ref_prom = cv2.dilate(rL - rring, np.ones((3, 3), np.uint8))
     cy = size // 2
     yy, xx = np.mgrid[0:L.shape[0], 0:L.shape[1]]
     r = np.sqrt((yy - cy) ** 2 + xx ** 2)
@@ -264,6 +330,8 @@ def stripes(p: Prepared, size: int = 256) -> dict[str, float]:
         if scores[idx] <= 0:
             break
         y, x = divmod(int(idx), L.shape[1])
+        if ref_prom is not None and float(ref_prom[y, x]) > 0.5 * float(scores[idx]):
+            continue
         hy, hx = cy + 2 * (y - cy), 2 * x
         if 0 <= hy < L.shape[0] and hx < L.shape[1]:
             h2 = float(L[max(0, hy - 1):hy + 2, max(0, hx - 1):hx + 2].max())
@@ -281,12 +349,14 @@ def stripes(p: Prepared, size: int = 256) -> dict[str, float]:
 
 # --- frozen -----------------------------------------------------------------------------
 
-def frozen(p: Prepared, prev_bgr: np.ndarray, tol: int = 2) -> float:
+def frozen(p: Prepared, prev_bgr: np.ndarray, tol: int = 0) -> float:
     """Share of pixels equal to the previous frame within ``tol`` gray levels (full res).
 
     A live sensor never repeats itself: even a static scene differs everywhere by the
     noise. A frozen encoder re-sends the same picture, equal everywhere except a ticking
-    on-screen clock; ``tol`` absorbs a re-encode of that same picture.
+    on-screen clock; re-encoding that same picture at the same quality leaves every JPEG
+    block the clock did not touch bit-identical, so equality is exact (``tol`` 0): a live
+    but very clean, flat view can still come within a gray level of its predecessor.
     """
     prev = cv2.cvtColor(prev_bgr, cv2.COLOR_BGR2GRAY)
     if prev.shape != p.gray.shape:
@@ -307,7 +377,8 @@ def _gradients(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return gx / local, gy / local, np.sqrt(m / local)
 
 
-def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320) -> dict[str, float]:
+def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320,
+                 blank: Optional[np.ndarray] = None) -> dict[str, Optional[float]]:
     """Similarity with the acceptance reference after undoing a translation, and that shift.
 
     Both pictures become lighting-normalised edge maps; phase correlation finds the
@@ -329,10 +400,14 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320) -> dict[str
                            borderValue=0) > 0.99
     valid[:4, :] = valid[-4:, :] = False
     valid[:, :4] = valid[:, -4:] = False
+    if blank is not None and blank.any():
+        # a covered part of the view is occlusion's business, not evidence of a moved view
+        cover = cv2.resize(blank, (width, h), interpolation=cv2.INTER_NEAREST) > 0
+        valid &= ~cover
     # gradient-vector correlation: unrelated views score ~0 (directions don't agree), the
     # same view under other light scores high; coarse blur forgives sub-pixel residue
-    if valid.sum() < 0.25 * valid.size:
-        sim = 0.0
+    if valid.sum() < 0.1 * valid.size:
+        sim: Optional[float] = None  # nothing left to compare: not judged
     else:
         va = np.stack([ax[valid], ay[valid]])
         vb = np.stack([bxs[valid], bys[valid]])
@@ -341,7 +416,7 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320) -> dict[str
     full_w = p.bgr.shape[1]
     k = full_w / width
     shift_px = math.hypot(dx, dy) * k
-    return {"scene_similarity": max(0.0, sim), "scene_shift_px": float(shift_px),
+    return {"scene_similarity": None if sim is None else max(0.0, sim), "scene_shift_px": float(shift_px),
             "scene_shift_pct": float(100.0 * shift_px / full_w),
             "scene_dx_px": float(dx * k), "scene_dy_px": float(dy * k),
             "scene_phase_response": float(response)}

@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "color_cast",
           "noise", "occlusion", "stripes", "frozen", "scene_change")
-MEASURES = ("signal_loss", "blur", "brightness", "contrast", "contrast_range", "contrast_ratio", "color_cast",
-            "noise", "occlusion", "stripes", "frozen", "scene_similarity", "scene_shift_pct")
+MEASURES = ("signal_loss", "blur", "brightness", "contrast", "contrast_range", "contrast_ratio",
+            "color_cast", "color_shift", "noise", "noise_vs_reference", "occlusion",
+            "occlusion_new", "stripes", "stripes_new", "frozen", "scene_similarity", "scene_shift_pct")
+NEEDS = ("always", "reference", "no_reference")
 SEVERITIES = ("minor", "major", "critical")
 OPS = ("below", "above")
 
@@ -47,6 +49,7 @@ class Rule:
     critical: Optional[float]
     clause: str
     default: bool
+    needs: str = "always"  # judge only with / without the acceptance reference
 
     def limit(self, night: bool) -> float:
         return self.night if night else self.day
@@ -57,7 +60,7 @@ class Rule:
     def as_dict(self) -> dict[str, Any]:
         return {"measure": self.measure, "op": self.op, "day": self.day, "night": self.night,
                 "severity": self.severity, "critical": self.critical, "clause": self.clause,
-                "default": self.default, "fault": self.fault}
+                "default": self.default, "fault": self.fault, "needs": self.needs}
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +141,8 @@ class Thresholds:
         where = f"rules.{name}"
         if not isinstance(spec, Mapping):
             raise ValueError(f"{where}: must be a mapping")
-        allowed = {"fault", "measure", "op", "day", "night", "severity", "critical", "clause", "default"}
+        allowed = {"fault", "measure", "op", "day", "night", "severity", "critical", "clause",
+                   "default", "needs"}
         extra = sorted(set(spec) - allowed)
         if extra:
             raise ValueError(f"{where}: unknown keys {extra}")
@@ -163,8 +167,11 @@ class Thresholds:
         clause = spec.get("clause")
         if not isinstance(clause, str) or len(clause.strip()) < 3:
             raise ValueError(f"{where}.clause: say where the figure comes from")
+        needs = str(spec.get("needs", "always"))
+        if needs not in NEEDS:
+            raise ValueError(f"{where}.needs: one of {list(NEEDS)}")
         return Rule(name, fault, measure, op, day, night, sev, critical, clause.strip(),
-                    bool(spec.get("default", False)))
+                    bool(spec.get("default", False)), needs)
 
     @classmethod
     def from_yaml(cls, path: Path | str = DEFAULT_PROFILE,

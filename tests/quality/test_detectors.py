@@ -68,8 +68,13 @@ def test_low_contrast_fog(scene, thresholds):
 
 def test_color_cast(scene, thresholds):
     cast = np.clip(scene.astype(np.float32) * np.array([1.7, 1.0, 0.6]), 0, 255).astype(np.uint8)
-    d = diagnose(cast, thresholds=thresholds)
-    assert "color_cast" in names(d)
+    # against the acceptance reference: the neutral point moved
+    d = diagnose(cast, reference=scene, thresholds=thresholds)
+    assert "color_cast" in names(d) and d.measures["color_shift"] > 8
+    assert "color_cast" not in names(diagnose(scene, reference=scene, thresholds=thresholds))
+    # without a reference only the absolute neutral-pixel chroma is there to judge
+    strong = np.clip(scene.astype(np.float32) * np.array([2.2, 1.0, 0.45]), 0, 255).astype(np.uint8)
+    assert "color_cast" in names(diagnose(strong, thresholds=thresholds))
     assert "color_cast" not in names(diagnose(scene, thresholds=thresholds))
 
 
@@ -79,14 +84,38 @@ def test_noise(scene, thresholds):
     assert "noise" in names(diagnose(jpeg(noisy, 90), thresholds=thresholds))
 
 
-def test_occlusion_half_covered(scene, thresholds):
-    img = scene.copy()
+def _cover(img: np.ndarray, share: float, level: float = 40.0) -> np.ndarray:
+    out = img.copy()
     rng = np.random.default_rng(6)
-    cover = np.full((img.shape[0], img.shape[1] // 2, 3), 40, np.float32)
-    img[:, : img.shape[1] // 2] = np.clip(cover + rng.normal(0, 1.0, cover.shape), 0, 255).astype(np.uint8)
-    d = diagnose(img, thresholds=thresholds)
+    w = int(img.shape[1] * share)
+    cover = np.full((img.shape[0], w, 3), level, np.float32)
+    out[:, :w] = np.clip(cover + rng.normal(0, 1.0, cover.shape), 0, 255).astype(np.uint8)
+    return out
+
+
+def test_occlusion_half_covered_against_reference(scene, thresholds):
+    d = diagnose(_cover(scene, 0.5), reference=scene, thresholds=thresholds)
     assert "occlusion" in names(d)
-    assert d.measures["occlusion"] >= 0.4
+    assert d.measures["occlusion_new"] >= 0.4
+    # the covered half is left out of the view comparison: not a scene change
+    assert "scene_change" not in names(d)
+
+
+def test_plain_region_present_at_acceptance_is_not_occlusion(thresholds):
+    rng = np.random.default_rng(8)
+    h, w = 288, 512
+    img = np.full((h, w, 3), 90, np.float32)  # a plain dim sky/wall over most of the view
+    img[200:] = rng.uniform(0, 255, (h - 200, w, 3))  # busy ground
+    ref = np.clip(img + rng.normal(0, 1, img.shape), 0, 255).astype(np.uint8)
+    now = np.clip(img * 1.1 + rng.normal(0, 1, img.shape), 0, 255).astype(np.uint8)
+    d = diagnose(now, reference=ref, thresholds=thresholds)
+    assert d.measures["occlusion"] > 0.5  # blank, alone it would look covered...
+    assert "occlusion" not in names(d)  # ...but it was blank at acceptance too
+
+
+def test_full_cover_without_reference(scene, thresholds):
+    d = diagnose(_cover(scene, 1.0), thresholds=thresholds)
+    assert names(d) & {"occlusion", "signal_loss"}
 
 
 def test_stripes_sinusoid(scene, thresholds):
