@@ -294,19 +294,27 @@ class SchedulerService:
 
     def _renew_loop(self) -> None:
         period = self.lease.ttl.total_seconds() / 3
+        valid_until = time.monotonic() + self.lease.ttl.total_seconds()
         while not self.stopped.wait(period):
+            now = time.monotonic()
             try:
                 ok = self.lease.renew(utcnow())
             except Exception:  # database unreachable: keep trying until the lease runs out
                 log.exception("scheduler lease renewal failed")
-                continue
+                ok = now < valid_until  # by our own clock the lease may still be ours
+                if ok:
+                    continue
             if not ok:
-                log.error("scheduler lease lost (another scheduler took over); stopping")
-                self.lease_lost.set()
-                self.stopped.set()
-                if self.scheduler is not None and self.scheduler.running:
-                    self.scheduler.shutdown(wait=False)
+                log.error("scheduler lease lost (taken over, or not renewed in time); stopping")
+                self._lose_lease()
                 return
+            valid_until = now + self.lease.ttl.total_seconds()
+
+    def _lose_lease(self) -> None:
+        self.lease_lost.set()
+        self.stopped.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
 
     def run_tier(self, tier: str) -> int:
         """One run of a tier: its devices in slices paced over the interval.

@@ -128,3 +128,18 @@ def test_second_service_is_refused_and_lost_lease_stops_the_owner(app, make_serv
     assert owner.lease_lost.is_set()
     assert wait_for(lambda: not owner.scheduler.running, timeout=5)
     assert owner.lease.holder().owner == "thief"  # and it did not delete the thief's row
+
+
+def test_unrenewable_lease_stops_the_owner_when_it_runs_out(app, make_service, recorder, wait_for):
+    """The database stops answering: once the lease has run out by our own clock another
+    scheduler may own it, so this one stops rather than risk two schedulers."""
+    owner = make_service(tiers=[TierSchedule("fast", 30.0)], runner=recorder, devices=lister,
+                         spread=0.0, persistent=False, lease_ttl_s=0.9)
+
+    def unreachable(now):
+        raise ConnectionError("database unreachable")
+
+    owner.lease.renew = unreachable
+    started = time.monotonic()
+    assert owner.wait(timeout=10) and owner.lease_lost.is_set()
+    assert time.monotonic() - started >= 0.9 * 0.6  # not before the lease could have run out
