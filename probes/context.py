@@ -28,7 +28,12 @@ class ProbeContext:
     def http(self) -> Any:
         """An httpx client for snapshots: pooled, one connection per host at a time."""
         if self._http is None:
+            import logging
+
             import httpx
+            # httpx logs every request at INFO (and onvif-zeep-async turns INFO on at
+            # import): a sweep would write a line per snapshot. Warnings still show.
+            logging.getLogger("httpx").setLevel(logging.WARNING)
             n = self.limits.for_protocol("frame")
             self._http = httpx.AsyncClient(
                 limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),

@@ -48,6 +48,22 @@ class OnvifPool:
         self._session: Any = None
         self._transport: Any = None
         self._lock = asyncio.Lock()
+        self._doc_locks: dict[str, asyncio.Lock] = {}
+
+    async def document(self, path: str) -> Any:
+        """The parsed WSDL, parsed once per process.
+
+        onvif's ``_cached_document`` checks its cache before parsing in a thread, so 200
+        devices starting together would each parse the same WSDL (seen here: 850 MB and
+        timeouts). One lock per file makes the first caller parse and the rest wait.
+        """
+        from onvif.client import _DOCUMENT_CACHE, _cached_document
+        doc = _DOCUMENT_CACHE.get(path)
+        if doc is not None:
+            return doc
+        lock = self._doc_locks.setdefault(path, asyncio.Lock())
+        async with lock:
+            return await _cached_document(path)
 
     async def transport(self) -> Any:
         if self._transport is None:
@@ -69,13 +85,12 @@ class OnvifPool:
     async def service(self, name: str, xaddr: str, user: Optional[str],
                       password: Optional[str], dt_diff: Optional[timedelta] = None) -> Any:
         """A zeep service proxy for one device (auth when a user is given)."""
-        from onvif.client import (UsernameDigestTokenDtDiff, ZeepAsyncClient,
-                                  _cached_document)
+        from onvif.client import UsernameDigestTokenDtDiff, ZeepAsyncClient
         from onvif.definition import SERVICES
         from onvif.settings import DEFAULT_SETTINGS
         from onvif.wsa import WsAddressingIfMissingPlugin
         definition = SERVICES[name]
-        document = await _cached_document(str(_wsdl_dir() / definition["wsdl"]))
+        document = await self.document(str(_wsdl_dir() / definition["wsdl"]))
         wsse = (UsernameDigestTokenDtDiff(user, password or "", dt_diff=dt_diff,
                                           use_digest=True) if user else None)
         client = ZeepAsyncClient(wsdl=document, wsse=wsse, transport=await self.transport(),

@@ -2,10 +2,15 @@
 
 System group by GET; IF-MIB (ifTable + ifXTable names) and the PoE MIB (RFC 3621
 pethPsePortTable) by GETBULK walks of several columns at once. No MIB lookups: the
-OIDs are numeric, so pysnmp never tries to fetch or compile MIBs.
+OIDs are numeric, so pysnmp never tries to fetch or compile MIBs. SNMPv2c goes
+through our own small BER codec on one shared UDP socket (``snmp_ber``: pysnmp's
+hlapi cost ~12 ms CPU per device at fleet scale); SNMPv3 through pysnmp.
 """
 from __future__ import annotations
 
+import asyncio
+import random
+import socket
 import time
 from typing import Any, Optional
 
@@ -16,6 +21,7 @@ SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
+IF_NUMBER = "1.3.6.1.2.1.2.1.0"
 
 IF_COLUMNS = {
     "descr": "1.3.6.1.2.1.2.2.1.2",
@@ -26,8 +32,8 @@ IF_COLUMNS = {
     "in_errors": "1.3.6.1.2.1.2.2.1.14",
     "out_discards": "1.3.6.1.2.1.2.2.1.19",
     "out_errors": "1.3.6.1.2.1.2.2.1.20",
+    "name": "1.3.6.1.2.1.31.1.1.1.1",          # ifXTable ifName, walked alongside
 }
-IFX_NAME = {"name": "1.3.6.1.2.1.31.1.1.1.1"}
 POE_COLUMNS = {
     "admin": "1.3.6.1.2.1.105.1.1.1.3",
     "detection": "1.3.6.1.2.1.105.1.1.1.6",
@@ -67,71 +73,119 @@ def _indication_kind(indication: Any) -> str:
 
 
 def _v(value: Any) -> Any:
-    """A pysnmp value as plain Python, or None for noSuchObject/noSuchInstance/endOfMib."""
+    """A pysnmp value as plain Python (the same shapes the BER codec yields)."""
+    from probes.snmp_ber import END_OF_MIB, NO_SUCH_INSTANCE, NO_SUCH_OBJECT
     cls = type(value).__name__
-    if cls in ("NoSuchObject", "NoSuchInstance", "EndOfMibView", "Null"):
+    special = {"NoSuchObject": NO_SUCH_OBJECT, "NoSuchInstance": NO_SUCH_INSTANCE,
+               "EndOfMibView": END_OF_MIB}
+    if cls in special:
+        return special[cls]
+    if cls == "Null":
         return None
-    if cls == "ObjectIdentifier" or cls == "ObjectName":
+    if cls in ("ObjectIdentifier", "ObjectName"):
         return str(value)
-    if cls == "OctetString":
-        raw = bytes(value)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("latin-1")
+    if cls in ("OctetString", "Opaque"):
+        return bytes(value)
+    if cls == "IpAddress":
+        return ".".join(str(b) for b in bytes(value))
     try:
         return int(value)
     except (TypeError, ValueError):
         return str(value)
 
 
-class SnmpClient:
-    """One SnmpEngine for the process; auth objects built per target."""
+def _plain(v: Any) -> Any:
+    """Values for results: text for octet strings, None for the SNMP exception values."""
+    from probes.snmp_ber import _Exception, maybe_text
+    if isinstance(v, _Exception):
+        return None
+    if isinstance(v, bytes):
+        return maybe_text(v)
+    return v
+
+
+class _V2cEndpoint(asyncio.DatagramProtocol):
+    """One UDP socket for every SNMPv2c request of the process; replies matched by id."""
 
     def __init__(self) -> None:
-        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-        self.engine = SnmpEngine()
+        self.transport: Optional[asyncio.DatagramTransport] = None
+        self.pending: dict[int, tuple[asyncio.Future, tuple[str, int]]] = {}
+        self._next = random.randrange(1, 2 ** 30)
 
-    def close(self) -> None:
+    def request_id(self) -> int:
+        self._next = self._next % (2 ** 31 - 1) + 1
+        return self._next
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        from probes.snmp_ber import BerError, decode_response
         try:
-            self.engine.close_dispatcher()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass
+            resp = decode_response(data)
+        except BerError as exc:
+            # Not decodable: fail whatever we were waiting for from that address.
+            for fut, where in list(self.pending.values()):
+                if where == (addr[0], addr[1]) and not fut.done():
+                    fut.set_exception(SnmpError("malformed", f"bad SNMP answer: {exc}"))
+            return
+        entry = self.pending.get(resp.request_id)
+        if entry is None or entry[1] != (addr[0], addr[1]) or entry[0].done():
+            return          # late, duplicate or spoofed: ignore
+        entry[0].set_result(resp)
 
-    # ---------------------------------------------------------- plumbing
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable arrives here on Linux; we cannot tell which request,
+        # so let the timeouts speak (refusals on UDP are not reliable anyway).
+        pass
 
-    def _auth(self, t: DeviceTarget) -> Any:
-        from pysnmp.hlapi.v3arch import asyncio as h
-        if str(t.snmp_version) in ("3", "v3"):
-            if not t.snmp_user:
-                raise SnmpError("auth", "SNMPv3 needs a user")
-            auth_proto = {
-                "MD5": h.usmHMACMD5AuthProtocol, "SHA": h.usmHMACSHAAuthProtocol,
-                "SHA224": h.usmHMAC128SHA224AuthProtocol,
-                "SHA256": h.usmHMAC192SHA256AuthProtocol,
-                "SHA384": h.usmHMAC256SHA384AuthProtocol,
-                "SHA512": h.usmHMAC384SHA512AuthProtocol,
-            }.get((t.snmp_auth_protocol or "SHA").upper().replace("-", ""))
-            priv_proto = {
-                "DES": h.usmDESPrivProtocol, "AES": h.usmAesCfb128Protocol,
-                "AES128": h.usmAesCfb128Protocol, "AES192": h.usmAesCfb192Protocol,
-                "AES256": h.usmAesCfb256Protocol,
-            }.get((t.snmp_priv_protocol or "AES").upper().replace("-", ""))
-            if auth_proto is None or priv_proto is None:
-                raise SnmpError("unsupported", "unknown SNMPv3 auth/priv protocol")
-            if t.snmp_auth_key and t.snmp_priv_key:
-                return h.UsmUserData(t.snmp_user, t.snmp_auth_key, t.snmp_priv_key,
-                                     authProtocol=auth_proto, privProtocol=priv_proto)
-            if t.snmp_auth_key:
-                return h.UsmUserData(t.snmp_user, t.snmp_auth_key, authProtocol=auth_proto)
-            return h.UsmUserData(t.snmp_user)
-        return h.CommunityData(t.snmp_community or "public", mpModel=1)
 
-    async def _session(self, t: DeviceTarget, timeout: float, retries: int = 0) -> tuple:
-        from pysnmp.hlapi.v3arch.asyncio import ContextData, UdpTransportTarget
-        transport = await UdpTransportTarget.create((t.host, int(t.snmp_port or 161)),
-                                                    timeout=timeout, retries=retries)
-        return self._auth(t), transport, ContextData()
+class _V2cSession:
+    def __init__(self, endpoint: _V2cEndpoint, host: str, port: int, community: str,
+                 timeout: float, retries: int) -> None:
+        self.ep, self.addr, self.community = endpoint, (host, port), community
+        self.timeout, self.retries = timeout, retries
+
+    async def _send(self, oids: list[str], pdu: int, reps: int = 0) -> list[tuple[str, Any]]:
+        from probes.snmp_ber import encode_request, error_name
+        rid = self.ep.request_id()
+        msg = encode_request(self.community, rid, oids, pdu=pdu, max_repetitions=reps)
+        fut = asyncio.get_running_loop().create_future()
+        self.ep.pending[rid] = (fut, self.addr)
+        try:
+            for _attempt in range(1 + self.retries):
+                assert self.ep.transport is not None
+                self.ep.transport.sendto(msg, self.addr)
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        resp = await asyncio.shield(fut)
+                    break
+                except TimeoutError:
+                    continue
+            else:
+                raise SnmpError("timeout", "No SNMP response received before timeout")
+        finally:
+            self.ep.pending.pop(rid, None)
+        if resp.error_status:
+            raise SnmpError("fault", f"agent error {error_name(resp.error_status)} "
+                                     f"at {resp.error_index}")
+        return resp.varbinds
+
+    async def get(self, oids: list[str]) -> dict[str, Any]:
+        from probes.snmp_ber import GET
+        return dict(await self._send(oids, GET))
+
+    async def bulk(self, oids: list[str], reps: int) -> list[tuple[str, Any]]:
+        from probes.snmp_ber import GETBULK
+        return await self._send(oids, GETBULK, reps)
+
+
+class _PysnmpSession:
+    """SNMPv3 (and anything not v2c) through pysnmp's asyncio hlapi."""
+
+    def __init__(self, engine: Any, auth: Any, transport: Any) -> None:
+        from pysnmp.hlapi.v3arch.asyncio import ContextData
+        self.engine, self.auth, self.transport, self.ctx = engine, auth, transport, ContextData()
 
     @staticmethod
     def _check(err_ind: Any, err_status: Any, err_index: Any) -> None:
@@ -140,49 +194,138 @@ class SnmpClient:
         if err_status and int(err_status) != 0:
             raise SnmpError("fault", f"agent error {err_status.prettyPrint()} at {err_index}")
 
-    async def get(self, session: tuple, oids: list[str]) -> dict[str, Any]:
+    async def get(self, oids: list[str]) -> dict[str, Any]:
         from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, get_cmd
-        auth, transport, ctx = session
-        ei, es, ix, vbs = await get_cmd(self.engine, auth, transport, ctx,
+        ei, es, ix, vbs = await get_cmd(self.engine, self.auth, self.transport, self.ctx,
                                         *[ObjectType(ObjectIdentity(o)) for o in oids],
                                         lookupMib=False)
         self._check(ei, es, ix)
         return {str(name): _v(val) for name, val in vbs}
 
-    async def table(self, session: tuple, columns: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """GETBULK walk of several columns at once: {row index: {column: value}}."""
+    async def bulk(self, oids: list[str], reps: int) -> list[tuple[str, Any]]:
         from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, bulk_cmd
-        auth, transport, ctx = session
+        ei, es, ix, vbs = await bulk_cmd(self.engine, self.auth, self.transport, self.ctx,
+                                         0, reps, *[ObjectType(ObjectIdentity(o)) for o in oids],
+                                         lookupMib=False)
+        self._check(ei, es, ix)
+        return [(str(name), _v(val)) for name, val in vbs]
+
+
+class SnmpClient:
+    """SNMP for a whole batch: one UDP socket for v2c, one pysnmp engine for v3."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._v2c: Optional[_V2cEndpoint] = None
+        self._v2c_lock: Optional[asyncio.Lock] = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+            self._engine = SnmpEngine()
+        return self._engine
+
+    def close(self) -> None:
+        if self._v2c is not None and self._v2c.transport is not None:
+            self._v2c.transport.close()
+            self._v2c = None
+        if self._engine is not None:
+            try:
+                self._engine.close_dispatcher()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+            self._engine = None
+
+    # ---------------------------------------------------------- plumbing
+
+    def _auth(self, t: DeviceTarget) -> Any:
+        from pysnmp.hlapi.v3arch import asyncio as h
+        if not t.snmp_user:
+            raise SnmpError("auth", "SNMPv3 needs a user")
+        auth_proto = {
+            "MD5": h.usmHMACMD5AuthProtocol, "SHA": h.usmHMACSHAAuthProtocol,
+            "SHA224": h.usmHMAC128SHA224AuthProtocol,
+            "SHA256": h.usmHMAC192SHA256AuthProtocol,
+            "SHA384": h.usmHMAC256SHA384AuthProtocol,
+            "SHA512": h.usmHMAC384SHA512AuthProtocol,
+        }.get((t.snmp_auth_protocol or "SHA").upper().replace("-", ""))
+        priv_proto = {
+            "DES": h.usmDESPrivProtocol, "AES": h.usmAesCfb128Protocol,
+            "AES128": h.usmAesCfb128Protocol, "AES192": h.usmAesCfb192Protocol,
+            "AES256": h.usmAesCfb256Protocol,
+        }.get((t.snmp_priv_protocol or "AES").upper().replace("-", ""))
+        if auth_proto is None or priv_proto is None:
+            raise SnmpError("unsupported", "unknown SNMPv3 auth/priv protocol")
+        if t.snmp_auth_key and t.snmp_priv_key:
+            return h.UsmUserData(t.snmp_user, t.snmp_auth_key, t.snmp_priv_key,
+                                 authProtocol=auth_proto, privProtocol=priv_proto)
+        if t.snmp_auth_key:
+            return h.UsmUserData(t.snmp_user, t.snmp_auth_key, authProtocol=auth_proto)
+        return h.UsmUserData(t.snmp_user)
+
+    async def _endpoint(self) -> _V2cEndpoint:
+        if self._v2c is None:
+            if self._v2c_lock is None:
+                self._v2c_lock = asyncio.Lock()
+            async with self._v2c_lock:
+                if self._v2c is None:
+                    loop = asyncio.get_running_loop()
+                    _t, proto = await loop.create_datagram_endpoint(
+                        _V2cEndpoint, family=socket.AF_INET)
+                    self._v2c = proto
+        return self._v2c
+
+    async def _session(self, t: DeviceTarget, timeout: float, retries: int = 0) -> Any:
+        port = int(t.snmp_port or 161)
+        if str(t.snmp_version) in ("3", "v3"):
+            from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
+            transport = await UdpTransportTarget.create((t.host, port), timeout=timeout,
+                                                        retries=retries)
+            return _PysnmpSession(self.engine, self._auth(t), transport)
+        return _V2cSession(await self._endpoint(), t.host, port, t.snmp_community or "public",
+                           timeout, retries)
+
+    async def get(self, session: Any, oids: list[str]) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in (await session.get(oids)).items()}
+
+    async def table(self, session: Any, columns: dict[str, str],
+                    rows_hint: Optional[int] = None) -> dict[str, dict[str, Any]]:
+        """GETBULK walk of several columns at once: {row index: {column: value}}.
+
+        ``rows_hint`` (e.g. ifNumber) sizes max-repetitions so a one-port camera is not
+        sent 25 rows of the next columns to decode.
+        """
+        from probes.snmp_ber import END_OF_MIB
+        # Without a hint, start small (most devices are one-port cameras) and widen.
+        reps = 2 if not rows_hint else max(1, min(MAX_REPETITIONS, int(rows_hint) + 1))
         rows: dict[str, dict[str, Any]] = {}
         active = dict(columns)                 # column -> prefix still being walked
         cursor = {name: oid for name, oid in columns.items()}
         seen = 0
         while active and seen < MAX_ROWS:
             names = list(active)
-            ei, es, ix, vbs = await bulk_cmd(
-                self.engine, auth, transport, ctx, 0, MAX_REPETITIONS,
-                *[ObjectType(ObjectIdentity(cursor[n])) for n in names], lookupMib=False)
-            self._check(ei, es, ix)
+            vbs = await session.bulk([cursor[n] for n in names], reps)
             if not vbs:
                 break
             progressed = False
-            for i, (name_oid, val) in enumerate(vbs):
+            for i, (oid, val) in enumerate(vbs):
                 col = names[i % len(names)]
                 if col not in active:
                     continue
-                oid = str(name_oid)
                 prefix = columns[col] + "."
-                if not oid.startswith(prefix) or type(val).__name__ == "EndOfMibView":
+                if not oid.startswith(prefix) or val is END_OF_MIB:
                     active.pop(col, None)
                     continue
                 if cursor[col].startswith(prefix) and _oid_key(oid) <= _oid_key(cursor[col]):
                     continue                   # an agent that does not advance: stop below
                 cursor[col] = oid
                 progressed = True
-                rows.setdefault(oid[len(prefix):], {})[col] = _v(val)
+                rows.setdefault(oid[len(prefix):], {})[col] = _plain(val)
                 seen += 1
             if not progressed:
                 break
+            reps = MAX_REPETITIONS
         return rows
 
     # ---------------------------------------------------------- probes
@@ -207,7 +350,8 @@ class SnmpClient:
             # gets half, so a slow first answer still leaves room for the tables.
             session = await self._session(t, max(0.2, timeout / 2))
             t0 = time.perf_counter()
-            sysg = await self.get(session, [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME])
+            sysg = await self.get(session, [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME,
+                                            IF_NUMBER])
             result.rtt_ms = round((time.perf_counter() - t0) * 1000, 3)
             result.sys_descr = _short(sysg.get(SYS_DESCR))
             result.sys_object_id = _short(sysg.get(SYS_OBJECT_ID))
@@ -217,9 +361,11 @@ class SnmpClient:
             if result.sys_uptime_s is None:
                 result.warnings.append(ProbeError("malformed", "no sysUpTime", "snmp"))
             result.ok = True   # the system group answered; tables are extra evidence
-            await self._ports(session, result)
+            # ifNumber sizes the table walks (see ``table``).
+            if_number = sysg.get(IF_NUMBER) if isinstance(sysg.get(IF_NUMBER), int) else None
+            await self._ports(session, result, if_number)
             if t.kind == "switch":
-                await self._poe(session, result)
+                await self._poe(session, result, if_number)
         except SnmpError as exc:
             result.ok = False
             result.error = ProbeError(exc.kind, str(exc), "snmp")
@@ -230,20 +376,15 @@ class SnmpClient:
             result.error = classify(exc, "snmp")
         return result
 
-    async def _ports(self, session: tuple, result: SnmpResult) -> None:
+    async def _ports(self, session: tuple, result: SnmpResult,
+                     if_number: Optional[int]) -> None:
         try:
-            rows = await self.table(session, IF_COLUMNS)
+            rows = await self.table(session, IF_COLUMNS, if_number)
         except SnmpError as exc:
             if exc.kind == "timeout":
                 raise
             result.warnings.append(ProbeError(exc.kind, f"ifTable: {exc}", "snmp"))
             return
-        names: dict[str, dict[str, Any]] = {}
-        try:
-            names = await self.table(session, IFX_NAME)
-        except SnmpError as exc:
-            if exc.kind == "timeout":
-                raise
         for idx, row in sorted(rows.items(), key=lambda kv: _index_key(kv[0])):
             try:
                 index = int(idx)
@@ -252,7 +393,7 @@ class SnmpClient:
             speed = row.get("speed")
             result.ports.append(PortStatus(
                 index=index,
-                name=_short(names.get(idx, {}).get("name") or row.get("descr")),
+                name=_short(row.get("name") or row.get("descr")),
                 oper_status=OPER_STATUS.get(row.get("oper"), None if row.get("oper") is None
                                             else str(row.get("oper"))),
                 admin_status=ADMIN_STATUS.get(row.get("admin")),
@@ -261,9 +402,9 @@ class SnmpClient:
                 in_discards=_int(row.get("in_discards")),
                 out_discards=_int(row.get("out_discards"))))
 
-    async def _poe(self, session: tuple, result: SnmpResult) -> None:
+    async def _poe(self, session: tuple, result: SnmpResult, if_number: Optional[int]) -> None:
         try:
-            rows = await self.table(session, POE_COLUMNS)
+            rows = await self.table(session, POE_COLUMNS, if_number)
         except SnmpError as exc:
             if exc.kind == "timeout":
                 raise
