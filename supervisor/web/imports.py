@@ -115,13 +115,18 @@ def _row_cells(plan: Any) -> dict[int, dict[str, Any]]:
 
 
 def _counts_dict(counts: Any) -> dict[str, Any]:
+    """The counts as an ordered dict: the known keys first (whether the object is a dataclass,
+    a mapping or a plain object with class-level defaults), then anything else it carries."""
     if dataclasses.is_dataclass(counts):
-        return dataclasses.asdict(counts)
-    if isinstance(counts, dict):
-        return dict(counts)
-    if hasattr(counts, "_asdict"):
-        return counts._asdict()
-    return {k: v for k, v in vars(counts).items() if not k.startswith("_")}
+        raw = dataclasses.asdict(counts)
+    elif isinstance(counts, dict):
+        raw = dict(counts)
+    else:
+        raw = {k: getattr(counts, k) for k in COUNT_LABELS if hasattr(counts, k)}
+        raw.update({k: v for k, v in vars(counts).items() if not k.startswith("_")})
+    ordered = {k: raw[k] for k in COUNT_LABELS if k in raw}
+    ordered.update({k: v for k, v in raw.items() if k not in ordered})
+    return ordered
 
 
 def _preview(path: Path):

@@ -42,6 +42,9 @@ def test_good_file_preview_confirm_counts(as_user, world):
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200, html[-2000:]
     assert 'id="confirm-import"' in html and "Up-load-pw-881" not in html
+    # Predicted counts: every kind of count is shown, zeros included.
+    assert 'data-predicted="created">2<' in html and 'data-predicted="unchanged">0<' in html
+    assert 'data-predicted="communities_created">0<' in html
     assert _devices() == before  # nothing written by the preview
     token = re.search(r'name="token" type="hidden" value="(\w+)"', html) or \
         re.search(r'id="token" name="token" type="hidden" value="(\w+)"', html)
