@@ -48,7 +48,7 @@ class Fleet:
         self.pending: dict[str, socket.socket] = {}     # listening, serving not yet started
         self.plugs: dict[str, list[socket.socket]] = {}
         self.conns: dict[str, set] = {}
-        self.upstream_since: dict[str, float] = {}
+        self.derived: dict[str, dict[str, float]] = {}   # serial -> cause -> start
         self.dynamic: set[str] = set()
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jpeg")
         self.snmp_wildcard = snmp_wildcard if snmp_wildcard is not None else len(specs) > 2000
@@ -151,7 +151,7 @@ class Fleet:
             elif want == "up":
                 self._listen_now(st)
             st.applied_reach = want
-            self._upstream_truth(st, want, now)
+            self._derived_truth(st, now)
         if st.spec.kind == "switch":
             for ds in st.spec.downstream:
                 child = self.states.get(ds)
@@ -181,16 +181,27 @@ class Fleet:
             return
         self.servers[serial] = task.result()
 
-    def _upstream_truth(self, st: DeviceState, want: str, now: float) -> None:
+    def _derived_truth(self, st: DeviceState, now: float) -> None:
+        """Truth lines for down time that no fault of the device's own names: behind a
+        switch that is down ("cause": "upstream:<serial>") and the off phases of a flap
+        ("cause": "flap"), both as "fault": "offline"."""
         serial = st.spec.serial
         own = st.own_reach(now)
-        if want != "up" and own == "up":
-            if serial not in self.upstream_since:
-                self.upstream_since[serial] = now
-                self.truth.write(serial, "offline", now, None, cause=f"upstream:{st.spec.upstream}")
-        elif serial in self.upstream_since:
-            start = self.upstream_since.pop(serial)
-            self.truth.write(serial, "offline", start, now, cause=f"upstream:{st.spec.upstream}")
+        causes = set()
+        if own == "up" and st.reach(now) != "up":
+            causes.add(f"upstream:{st.spec.upstream}")
+        if own == "drop" and "offline" not in st.faults and "flap" in st.faults:
+            causes.add("flap")
+        open_ = self.derived.get(serial, {})
+        for cause in [c for c in open_ if c not in causes]:
+            self.truth.write(serial, "offline", open_.pop(cause), now, cause=cause)
+        for cause in causes - set(open_):
+            open_[cause] = now
+            self.truth.write(serial, "offline", now, None, cause=cause)
+        if open_:
+            self.derived[serial] = open_
+        else:
+            self.derived.pop(serial, None)
 
     def set_faults(self, serial: str, faults: list[str], params: dict[str, float],
                    now: float | None = None) -> DeviceState:

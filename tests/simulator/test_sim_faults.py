@@ -92,6 +92,9 @@ def test_flap_alternates(fleet):
         seen.add(_connect(d, 0.2))
         time.sleep(0.1)
     assert seen == {"up", "timeout"}
+    fleet.clear_faults(d["serial"])
+    phases = [t for t in fleet.truth() if t["serial"] == d["serial"] and t.get("cause") == "flap"]
+    assert phases and all(t["end"] is not None and t["end"] > t["start"] for t in phases)
 
 
 def test_slow_answers_after_the_delay(fleet):

@@ -139,3 +139,18 @@ def test_platform_importer_accepts_the_inventory(fleet, runner):
     result = runner.invoke(args=["inventory", "import", "--create-contracts", str(fleet.inventory_path)])
     assert result.exit_code == 0, result.output
     assert "created 16" in result.output
+
+
+def test_latency_flag_delays_answers(tmp_path):
+    from sim_helpers import run, soap_time
+    from test_sim_snmp import SYS_NAME, _get
+    with FleetProcess(devices=3, seed=2, base_address="127.10.32.1", control_port=18833, onvif_port=18196,
+                      snmp_port=18197, tmp_dir=tmp_path,
+                      extra_args=["--latency", "onvif=fixed:300ms,snmp=250ms"]) as f:
+        d = f.devices()[0]
+        t0 = time.monotonic()
+        assert soap_time(d).status_code == 200
+        t1 = time.monotonic()
+        err, _s, _v = run(_get(d, SYS_NAME, timeout=3))
+        t2 = time.monotonic()
+    assert t1 - t0 >= 0.3 and not err and t2 - t1 >= 0.25
