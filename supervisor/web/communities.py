@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from ..auth import operators_only
 from ..extensions import db
-from ..models import Community, Device
+from ..models import Community, Device, DeviceStatus
 from ..scoping import communities_for, device_clause
 from . import device_query
 
@@ -35,14 +35,22 @@ def index():
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     # Device counts in the user's scope (a contractor counts only its own devices).
     ids = [c.id for c in communities]
-    counts = dict(db.session.execute(
-        select(Device.community_id, func.count(Device.id))
-        .where(Device.community_id.in_(ids), device_clause(current_user))
-        .group_by(Device.community_id)).all()) if ids else {}
+    counts: dict[int, int] = {}
+    by_state: dict[int, dict[str, int]] = {}
+    if ids:
+        rows = db.session.execute(
+            select(Device.community_id, DeviceStatus.state, func.count(Device.id))
+            .outerjoin(DeviceStatus, DeviceStatus.device_id == Device.id)
+            .where(Device.community_id.in_(ids), device_clause(current_user))
+            .group_by(Device.community_id, DeviceStatus.state)).all()
+        for community_id, state, n in rows:
+            counts[community_id] = counts.get(community_id, 0) + n
+            by_state.setdefault(community_id, {})[state or "unknown"] = n
     districts = db.session.scalars(
         communities_for(current_user).with_only_columns(Community.district)
         .distinct().order_by(Community.district)).all()
     return render_template("communities/list.html", communities=communities, counts=counts,
+                           by_state=by_state,
                            total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
                            districts=districts, district=district, q=q)
 

@@ -108,3 +108,22 @@ def test_scoping_functions_directly(app, world):
     assert len(db.session.scalars(scoping.devices_for(police)).all()) == 8
     assert [c.code for c in db.session.scalars(scoping.contracts_for(alpha))] == ["CT-ALPHA"]
     assert [c.name for c in db.session.scalars(scoping.communities_for(alpha))] == ["阳光小区"]
+
+
+def test_community_list_counts_states_within_scope(app, as_user, world):
+    from sqlalchemy import insert
+
+    from supervisor.extensions import db
+    from supervisor.models import DeviceStatus
+
+    db.session.execute(insert(DeviceStatus), [
+        {"device_id": world.alpha_devices[1], "state": "offline", "flapping": False, "candidate_count": 0},
+        {"device_id": world.alpha_devices[2], "state": "degraded", "flapping": False, "candidate_count": 0},
+        {"device_id": world.beta_devices[1], "state": "offline", "flapping": False, "candidate_count": 0}])
+    db.session.commit()
+    html = as_user("police").get("/communities/").get_data(as_text=True)
+    assert f'community={world.alpha_community}&amp;state=offline">1<' in html
+    assert f'community={world.alpha_community}&amp;state=degraded">1<' in html
+    assert f'community={world.beta_community}&amp;state=offline">1<' in html
+    alpha = as_user("alpha").get("/communities/").get_data(as_text=True)
+    assert f"community={world.beta_community}" not in alpha
