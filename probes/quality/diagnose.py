@@ -75,9 +75,9 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out["noise_vs_reference"] = sigma - ref_sigma if r is not None else None
     out.update(M.signal_loss(p))
     out.update(M.blur(p, sigma))
-    out.update(M.color_cast(p, r))
     occ = M.occlusion(p, sigma, r, ref_sigma)
     blank = occ.pop("_blank")
+    out.update(M.color_cast(p, r, blank))
     out.update(occ)
     out.update(M.stripes(p, r))
     if previous is not None:
@@ -96,7 +96,7 @@ def _severity(rule: Rule, value: float) -> str:
 def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: bool) -> list[Fault]:
     """Apply the rules to measured values. A measure that was not taken (None) never fires."""
     faults: list[Fault] = []
-    has_ref = measures.get("scene_shift_pct") is not None
+    has_ref = "scene_phase_response" in measures
     if has_ref:
         # a reference of another view says nothing about this one's colour, noise or cover
         for rule in thresholds.for_fault("scene_change"):

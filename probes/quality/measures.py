@@ -165,15 +165,22 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
 
 # --- colour cast ------------------------------------------------------------------------
 
-def neutral_offset(p: Prepared) -> Optional[tuple[float, float, float]]:
-    """(mean a, mean b, mean chroma) of the least coloured fifth of the pixels, CIELab."""
+def _lab_half(p: Prepared) -> np.ndarray:
     sb = p.small_bgr
     # colour needs no detail: a quarter of the analysis pixels is plenty
     sb = cv2.resize(sb, (max(8, sb.shape[1] // 2), max(8, sb.shape[0] // 2)), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(sb, cv2.COLOR_BGR2Lab)
+    return cv2.cvtColor(sb, cv2.COLOR_BGR2Lab)
+
+
+def _usable(lab: np.ndarray) -> np.ndarray:
     L = lab[:, :, 0]
-    ok = (L > 25) & (L < 240)
-    if ok.sum() < 0.05 * L.size:
+    return (L > 25) & (L < 240)  # chroma of very dark / very bright pixels means nothing
+
+
+def neutral_offset(lab: np.ndarray) -> Optional[tuple[float, float, float]]:
+    """(mean a, mean b, mean chroma) of the least coloured fifth of the pixels, CIELab."""
+    ok = _usable(lab)
+    if ok.sum() < 0.05 * ok.size:
         return None
     a = lab[:, :, 1][ok].astype(np.float32) - 128.0
     b = lab[:, :, 2][ok].astype(np.float32) - 128.0
@@ -184,25 +191,40 @@ def neutral_offset(p: Prepared) -> Optional[tuple[float, float, float]]:
     return float(a[sel].mean()), float(b[sel].mean()), float(chroma[sel].mean())
 
 
-def color_cast(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
+def color_cast(p: Prepared, ref: Optional[Prepared] = None,
+               blank: Optional[np.ndarray] = None) -> dict[str, Optional[float]]:
     """How far the picture's most neutral pixels sit from grey, in CIELab units.
 
     A colourful scene still has near-grey things in it (road, walls, clouds); a cast tints
     everything, so even the least coloured fifth of the pixels is off grey. This avoids the
-    gray-world trap (a brown room or a lawn is not a cast). Very dark and very bright
-    pixels have meaningless chroma and are left out. With the acceptance reference,
-    ``color_shift`` is how far that neutral point moved since acceptance: a scene that is
-    warm by nature (a brick street under sodium light) was warm then too.
+    gray-world trap (a brown room or a lawn is not a cast). With the acceptance reference,
+    ``color_shift`` is how far the mean (a, b) of the same view moved since acceptance:
+    a scene that is warm by nature (a brick street under sodium light) was warm then too.
     """
-    now = neutral_offset(p)
-    if now is None:
-        return {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None if ref is None else 0.0}
-    da, db, chroma = now
-    out: dict[str, Optional[float]] = {"color_cast": chroma,
-                                       "cast_hue": math.degrees(math.atan2(db, da)) % 360.0}
+    lab = _lab_half(p)
+    now = neutral_offset(lab)
+    out: dict[str, Optional[float]] = {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None}
+    if now is not None:
+        da, db, chroma = now
+        out["color_cast"] = chroma
+        out["cast_hue"] = math.degrees(math.atan2(db, da)) % 360.0
     if ref is not None:
-        then = neutral_offset(ref)
-        out["color_shift"] = math.hypot(da - then[0], db - then[1]) if then else chroma
+        rlab = _lab_half(ref)
+        ok = _usable(lab) & _usable(rlab)
+        if blank is not None and blank.any():  # a cover's own colour is occlusion's business
+            ok &= cv2.resize(blank, (ok.shape[1], ok.shape[0]), interpolation=cv2.INTER_NEAREST) == 0
+        if ok.sum() >= 0.05 * ok.size:
+            a1 = lab[ok][:, 1:].astype(np.float32) - 128.0
+            a0 = rlab[ok][:, 1:].astype(np.float32) - 128.0
+            # fog, glare or a washed-out picture desaturate everything toward grey; a cast
+            # tints. Scale the reference's colour by the change in saturation first, so
+            # only a move in a direction counts.
+            sat = float(np.median(np.hypot(a1[:, 0], a1[:, 1]))) / max(
+                1.0, float(np.median(np.hypot(a0[:, 0], a0[:, 1]))))
+            v = a1.mean(axis=0) - min(1.5, max(0.2, sat)) * a0.mean(axis=0)
+            out["color_shift"] = float(math.hypot(float(v[0]), float(v[1])))
+        else:
+            out["color_shift"] = 0.0
     return out
 
 
@@ -415,6 +437,9 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320,
         sim = float((va * vb).sum()) / den if den > 0 else 0.0
     full_w = p.bgr.shape[1]
     k = full_w / width
+    if sim is None:  # nothing to align on either: the shift would be noise
+        return {"scene_similarity": None, "scene_shift_px": None, "scene_shift_pct": None,
+                "scene_dx_px": None, "scene_dy_px": None, "scene_phase_response": float(response)}
     shift_px = math.hypot(dx, dy) * k
     return {"scene_similarity": None if sim is None else max(0.0, sim), "scene_shift_px": float(shift_px),
             "scene_shift_pct": float(100.0 * shift_px / full_w),
