@@ -8,8 +8,8 @@ How it works
   of one interval lets that one run. `max_instances=1`: a run of a tier never overlaps the
   previous run of the same tier (a run that is still busy makes the next one be skipped).
 - A run does not probe every device at once: devices are placed on the interval by a
-  stable hash of their serial ("phase") and dispatched in slices over `spread` of the
-  interval, so the load is flat and each device is probed at the same point of every
+  stable hash of their serial ("phase") and dispatched in slices (one every `slice_s`,
+  at least `min_per_slice` devices each) over `spread` of the interval, so the load is flat and each device is probed at the same point of every
   interval. The trigger's jitter shifts whole runs so tiers do not fall into step.
 - A lease row in `scheduler_leases` (supervisor/lease.py) makes sure only one scheduler
   owns a database; a second copy is refused with `LeaseHeld` (the CLI prints who holds it
@@ -97,18 +97,20 @@ def phase(serial: str) -> float:
 
 
 def plan_slices(serials: Iterable[str], interval_s: float, *, spread: float = 0.9,
-                slice_s: float = 5.0) -> list[Slice]:
+                slice_s: float = 10.0, min_per_slice: int = 1) -> list[Slice]:
     """Split one run's devices into slices spaced evenly over `spread` of the interval.
 
-    A slice every `slice_s` seconds (at least one slice; never more slices than devices);
-    a device goes to the slice its phase falls in, so slices are about equal in size and a
-    device keeps its slot from run to run. Empty slices are dropped (their time is idle).
+    A slice every `slice_s` seconds (at least one slice), but no more slices than leave
+    `min_per_slice` devices in each (each slice is a sweep with its own overhead and
+    `sweep_runs` row); a device goes to the slice its phase falls in, so slices are about
+    equal in size and a device keeps its slot from run to run. Empty slices are dropped.
     """
     serials = list(dict.fromkeys(serials))
     if not serials:
         return []
     window = max(0.0, min(1.0, spread)) * interval_s
-    n = max(1, min(len(serials), int(window // slice_s) if slice_s > 0 else 1))
+    by_time = int(window // slice_s) if slice_s > 0 else 1
+    n = max(1, min(by_time, len(serials) // max(1, min_per_slice)))
     buckets: list[list[str]] = [[] for _ in range(n)]
     for serial in serials:
         buckets[min(n - 1, int(phase(serial) * n))].append(serial)
@@ -180,14 +182,17 @@ class SchedulerService:
     def __init__(self, app: Flask, *, tiers: Sequence[TierSchedule] | None = None,
                  runner: SweepRunner | None = None, devices: DeviceLister | None = None,
                  lease_ttl_s: float | None = None, spread: float | None = None,
-                 slice_s: float | None = None, persistent: bool = True):
+                 slice_s: float | None = None, min_per_slice: int | None = None,
+                 persistent: bool = True):
         cfg = app.config
         self.app = app
         self.tiers = {t.name: t for t in (tiers or tiers_from_config(cfg))}
         self.runner = runner or default_runner
         self.devices = devices or default_devices
         self.spread = float(spread if spread is not None else cfg.get("SCHEDULER_SPREAD", 0.9))
-        self.slice_s = float(slice_s if slice_s is not None else cfg.get("SCHEDULER_SLICE_S", 5.0))
+        self.slice_s = float(slice_s if slice_s is not None else cfg.get("SCHEDULER_SLICE_S", 10.0))
+        self.min_per_slice = int(cfg.get("SCHEDULER_MIN_SLICE", 50) if min_per_slice is None
+                                 else min_per_slice)
         ttl = float(lease_ttl_s if lease_ttl_s is not None else cfg.get("SCHEDULER_LEASE_TTL_S", 30))
         self.persistent = persistent
         with app.app_context():
@@ -325,7 +330,8 @@ class SchedulerService:
         with self.app.app_context():
             serials = self.devices(self.app, tier)
             db.session.remove()
-        slices = plan_slices(serials, schedule.interval_s, spread=self.spread, slice_s=self.slice_s)
+        slices = plan_slices(serials, schedule.interval_s, spread=self.spread, slice_s=self.slice_s,
+                             min_per_slice=self.min_per_slice)
         started = time.monotonic()
         handed = 0
         for part in slices:

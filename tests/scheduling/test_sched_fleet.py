@@ -38,6 +38,7 @@ def imported(app, fleet):
 
 def test_scheduler_runs_the_real_pipeline_paced(app, imported, wait_for):
     service = SchedulerService(app, tiers=[TierSchedule("fast", 3.0)], spread=0.6, slice_s=0.5,
+                               min_per_slice=1,
                                persistent=False, lease_ttl_s=10)
     service.start()
     try:

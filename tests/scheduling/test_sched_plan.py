@@ -38,6 +38,13 @@ def test_a_device_keeps_its_slot_when_others_come_and_go():
     assert 0 <= phase("SN000001") < 1 and phase("SN000001") == phase("SN000001")
 
 
+def test_small_fleets_get_fewer_bigger_slices():
+    # 300 devices, a slice every 10 s over 54 s would be 5 slices; 100 a slice at least: 3
+    assert len(plan_slices(serials(300), 60, slice_s=10, min_per_slice=100)) == 3
+    assert len(plan_slices(serials(20000), 60, slice_s=10, min_per_slice=50)) == 5
+    assert len(plan_slices(serials(30), 60, slice_s=10, min_per_slice=50)) == 1
+
+
 def test_small_and_degenerate_inputs():
     assert plan_slices([], 60) == []
     one = plan_slices(["A", "A"], 60)  # duplicates collapse

@@ -84,6 +84,7 @@ def test_a_run_is_paced_over_the_interval(app, recorder):
     service = scheduling.SchedulerService(
         app, tiers=[TierSchedule("fast", 2.0)], runner=recorder,
         devices=lambda a, t: [f"D{i:03d}" for i in range(40)], spread=0.5, slice_s=0.25,
+        min_per_slice=1,
         persistent=False)
     plan = scheduling.plan_slices([f"D{i:03d}" for i in range(40)], 2.0, spread=0.5, slice_s=0.25)
     started = time.monotonic()
@@ -105,6 +106,7 @@ def test_a_failing_slice_does_not_stop_the_run(app):
     service = scheduling.SchedulerService(
         app, tiers=[TierSchedule("fast", 1.0)], runner=runner,
         devices=lambda a, t: [f"D{i:03d}" for i in range(20)], spread=0.2, slice_s=0.05,
+        min_per_slice=1,
         persistent=False)
     assert service.run_tier("fast") == 20 and len(seen) == 4
 
