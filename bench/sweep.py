@@ -223,6 +223,10 @@ def bench_sweep(n_devices: int, tiers: list[str], rounds: int, tmp: Path, redis_
     from supervisor.extensions import db
     from supervisor.inventory import apply_plan, parse_upload
 
+    from supervisor.profiles import load_profile
+
+    # One profile for the whole bench, read before anything records its use.
+    profile = load_profile(check_in_use=False)
     app = _app(f"sqlite:///{tmp / 'sweep.db'}", tmp)
     with FleetProcess(devices=n_devices, seed=11, base_address="127.40.100.1",
                       control_port=19190, tmp_dir=tmp / "fleet", start_timeout=180) as fleet, \
@@ -247,11 +251,11 @@ def bench_sweep(n_devices: int, tiers: list[str], rounds: int, tmp: Path, redis_
                 results: dict[str, list[Any]] = {"local": [], "celery": []}
                 # warm-up: WSDLs parsed, connections opened, device_status rows created
                 for name, executor in runners:
-                    sweep.run_sweep(tier, executor=executor, trigger="bench")
+                    sweep.run_sweep(tier, executor=executor, trigger="bench", profile=profile)
                 for _ in range(rounds):  # alternate so both see the same machine state
                     for name, executor in runners:
                         results[name].append(sweep.run_sweep(tier, executor=executor,
-                                                             trigger="bench"))
+                                                             trigger="bench", profile=profile))
                 _print_sweep(tier, n_devices, rounds, results)
         finally:
             for w in workers:
