@@ -256,6 +256,25 @@ def _largest_share(mask: np.ndarray) -> float:
     return float(stats[1:, cv2.CC_STAT_AREA].max() / mask.size) if n > 1 else 0.0
 
 
+def _largest_new_blob(blank: np.ndarray, detail_then: np.ndarray, min_new: float = 0.4) -> float:
+    """Largest blank blob of which at least ``min_new`` had detail at acceptance.
+
+    A cover that also hides a patch of plain sky is still one cover: the blob is measured
+    whole, but only if most of it used to show something.
+    """
+    if not blank.any():
+        return 0.0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(blank, connectivity=8)
+    best = 0
+    for k in range(1, n):
+        area = int(stats[k, cv2.CC_STAT_AREA])
+        if area <= best:
+            continue
+        if float(detail_then[labels == k].mean()) >= min_new:
+            best = area
+    return float(best / blank.size)
+
+
 def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
               ref_noise: float = 0.0) -> dict[str, Optional[float]]:
     """Share of the view covered by the largest connected blank region.
@@ -272,16 +291,11 @@ def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
                            "_blank": blank}
     if ref is not None:
         rstats = block_stats(ref)
-        ref_blank = blank_blocks(ref, ref_noise, rstats)
-        if ref_blank.shape == blank.shape:
-            # blank then and now at about the same brightness = the same plain surface (sky,
-            # wall); blank now where there was detail, or another surface, = a cover
-            # bring the reference to today's light by the bright end of the scene, which a
-            # (dark, near) cover does not reach
-            gain = float(np.percentile(stats[0], 90)) / max(1.0, float(np.percentile(rstats[0], 90)))
-            expect = rstats[0] * min(3.0, max(0.3, gain))
-            same = np.abs(stats[0] - expect) < np.maximum(10.0, 0.2 * expect)
-            out["occlusion_new"] = _largest_share(blank & (1 - (ref_blank & same.astype(np.uint8))))
+        if rstats[1].shape == blank.shape:
+            # newly blank = blank now where the reference showed detail well above its own
+            # noise; a plain wall or sky was plain then too, whatever the noise of each day
+            detail_then = rstats[1] > 3.0 + 2.0 * ref_noise
+            out["occlusion_new"] = _largest_new_blob(blank, detail_then)
     return out
 
 
@@ -414,6 +428,12 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320,
     ax, ay, ea = _gradients(a)
     bx, by, eb = _gradients(b)
     win = cv2.createHanningWindow((width, h), cv2.CV_32F)
+    cover = None
+    if blank is not None and blank.any():
+        # a covered part of the view is occlusion's business, not evidence of a moved view:
+        # it takes no part in the alignment nor in the comparison
+        cover = cv2.resize(blank, (width, h), interpolation=cv2.INTER_NEAREST) > 0
+        win = win * (~cover).astype(np.float32)
     (dx, dy), response = cv2.phaseCorrelate(eb, ea, win)
     M = np.float32([[1, 0, dx], [0, 1, dy]])
     bxs = cv2.warpAffine(bx, M, (width, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -422,9 +442,7 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320,
                            borderValue=0) > 0.99
     valid[:4, :] = valid[-4:, :] = False
     valid[:, :4] = valid[:, -4:] = False
-    if blank is not None and blank.any():
-        # a covered part of the view is occlusion's business, not evidence of a moved view
-        cover = cv2.resize(blank, (width, h), interpolation=cv2.INTER_NEAREST) > 0
+    if cover is not None:
         valid &= ~cover
     # gradient-vector correlation: unrelated views score ~0 (directions don't agree), the
     # same view under other light scores high; coarse blur forgives sub-pixel residue
