@@ -39,6 +39,9 @@ class TierSpec(_Serial):
     onvif_recordings: bool = True
     # Frame: skip the RTSP fallback (PyAV) when False.
     rtsp_fallback: bool = True
+    # Frame: decode to pixels here (in a worker thread); False leaves decoding to the
+    # caller's process pool (``FrameResult.decode()``), size read from the JPEG header.
+    decode_frame: bool = True
     # Reach: also send an ICMP echo (only where the process may; loopback always answers).
     icmp: bool = False
 
@@ -80,7 +83,8 @@ class TierSpec(_Serial):
         return cls(name=name, checks=checks, timeouts=timeouts, retries=retries,
                    onvif_recordings=bool(spec.get("onvif_recordings", True)),
                    rtsp_fallback=bool(spec.get("rtsp_fallback", True)),
-                   icmp=bool(spec.get("icmp", False)))
+                   icmp=bool(spec.get("icmp", False)),
+                   decode_frame=bool(spec.get("decode_frame", True)))
 
 
 TIERS: dict[str, TierSpec] = {

@@ -39,7 +39,7 @@ def _decode_jpeg(data: bytes) -> Any:
 
 async def grab_frame(http: Any, target: DeviceTarget, snapshot_uri: Optional[str],
                      stream_uri: Optional[str], timeout: float, *,
-                     rtsp_fallback: bool = True) -> FrameResult:
+                     rtsp_fallback: bool = True, decode: bool = True) -> FrameResult:
     """Snapshot first; RTSP when there is no snapshot URI or the snapshot path is absent.
 
     A snapshot that fails for a reason the stream would share (auth, unreachable,
@@ -54,7 +54,7 @@ async def grab_frame(http: Any, target: DeviceTarget, snapshot_uri: Optional[str
                 "malformed", "snapshot URI is not a URL", "frame"))
         else:
             snap_result = await grab_snapshot(http, url, target.username, target.password,
-                                              timeout)
+                                              timeout, decode=decode)
         if snap_result.ok or not (rtsp_fallback and stream_uri) or (
                 snap_result.error and snap_result.error.kind not in ("unsupported", "malformed")):
             return snap_result
@@ -70,7 +70,7 @@ async def grab_frame(http: Any, target: DeviceTarget, snapshot_uri: Optional[str
 
 
 async def grab_snapshot(http: Any, url: str, user: Optional[str], password: Optional[str],
-                        timeout: float) -> FrameResult:
+                        timeout: float, *, decode: bool = True) -> FrameResult:
     import httpx
     result = FrameResult(ok=False, source="snapshot", uri=url)
     try:
@@ -101,7 +101,7 @@ async def grab_snapshot(http: Any, url: str, user: Optional[str], password: Opti
     result.content_type = response.headers.get("content-type", "")[:100] or None
     result.grabbed_at = datetime.now(timezone.utc)
     result.size_bytes = len(body)
-    return _finish(result, body)
+    return await _finish(result, body, decode)
 
 
 async def _get_capped(http: Any, url: str, auth: Any, timeout: float) -> tuple[Any, bytes]:
@@ -118,12 +118,56 @@ async def _get_capped(http: Any, url: str, auth: Any, timeout: float) -> tuple[A
         return response, b"".join(chunks)
 
 
-def _finish(result: FrameResult, jpeg: bytes) -> FrameResult:
+def jpeg_size(data: bytes) -> Optional[tuple[int, int]]:
+    """(width, height) from a JPEG's SOF marker without decoding; None if not a JPEG."""
+    if len(data) < 4 or data[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:                     # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        seg = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if pos + 9 > len(data):
+                return None
+            h = int.from_bytes(data[pos + 5:pos + 7], "big")
+            w = int.from_bytes(data[pos + 7:pos + 9], "big")
+            return (w, h) if w and h else None
+        if seg < 2:
+            return None
+        pos += 2 + seg
+    return None
+
+
+async def _finish(result: FrameResult, jpeg: bytes, decode: bool = True) -> FrameResult:
+    """Check and (optionally) decode the image.
+
+    Decoding runs in a worker thread (OpenCV releases the GIL), so a sweep's event loop
+    keeps serving sockets while pixels are unpacked. With ``decode=False`` the size comes
+    from the JPEG header and ``image`` stays None: probes.quality can decode in its own
+    process pool (``FrameResult.decode()`` does it on demand).
+    """
     if not jpeg:
         result.error = ProbeError("malformed", "empty image", "frame")
         return result
+    if not decode:
+        size = jpeg_size(jpeg)
+        if size is None or not jpeg.rstrip(b"\x00\r\n").endswith(b"\xff\xd9"):
+            result.error = ProbeError("malformed", "not a complete JPEG", "frame")
+            return result
+        result.jpeg = jpeg
+        result.width, result.height = size
+        result.ok = True
+        return result
     try:
-        image = _decode_jpeg(jpeg)
+        image = await asyncio.to_thread(_decode_jpeg, jpeg)
     except Exception as exc:  # noqa: BLE001 - a codec error is the device's fault
         image = None
         result.error = ProbeError("malformed", f"image does not decode: {exc}", "frame")

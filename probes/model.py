@@ -294,6 +294,15 @@ class FrameResult(_Serial):
     jpeg: Optional[bytes] = field(default=None, repr=False, metadata=_NO_JSON)
     image: Any = field(default=None, repr=False, metadata=_NO_JSON)   # numpy BGR array
 
+    def decode(self) -> Any:
+        """The BGR image (numpy), decoding ``jpeg`` if the grab did not (tier decode off)."""
+        if self.image is None and self.jpeg:
+            import cv2
+            import numpy as np
+            self.image = cv2.imdecode(np.frombuffer(self.jpeg, dtype=np.uint8),
+                                      cv2.IMREAD_COLOR)
+        return self.image
+
 
 @dataclass
 class ProbeResult(_Serial):

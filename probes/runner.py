@@ -104,7 +104,7 @@ async def _check_frame(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
         return FrameResult(ok=False, error=ProbeError(
             "unsupported", "no snapshot or stream URI known", "frame"))
     return await grab_frame(ctx.http(), target, snapshot, stream, spec.timeout("frame"),
-                            rtsp_fallback=spec.rtsp_fallback)
+                            rtsp_fallback=spec.rtsp_fallback, decode=spec.decode_frame)
 
 
 CHECK_FUNCS: dict[str, Check] = {"reach": _check_reach, "onvif": _check_onvif,

@@ -183,7 +183,17 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         ctx = cls(devices=30, seed=5, base_address=FLEET_BASE, control_port=FLEET_CONTROL_PORT,
                   tmp_dir=tmp, onvif_port=FLEET_ONVIF_PORT, snmp_port=FLEET_SNMP_PORT)
     with ctx as f:
+        pgid = getattr(getattr(f, "proc", None), "pid", None)
         yield f
+    # FleetProcess starts the simulator in its own session; its frame-rendering pool
+    # workers have outlived a SIGTERM here, so end whatever is left of that group.
+    if pgid:
+        import os
+        import signal
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @pytest.fixture(scope="session")
