@@ -33,8 +33,8 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE, CONTROL, ONVIF, SNMP = "127.14.0.1", 18897, 18280, 18281
-PEER_ADDR, PEER_PORT = "127.13.255.1", 18282
+BASE, CONTROL, ONVIF, SNMP = "127.10.160.1", 18897, 18280, 18281
+PEER_ADDR, PEER_PORT = "127.10.250.1", 18282
 
 PEER_CODE = r"""
 import sys
