@@ -72,16 +72,27 @@ def test_color_cast(scene, thresholds):
     d = diagnose(cast, reference=scene, thresholds=thresholds)
     assert "color_cast" in names(d) and d.measures["color_shift"] > 8
     assert "color_cast" not in names(diagnose(scene, reference=scene, thresholds=thresholds))
-    # without a reference only the absolute neutral-pixel chroma is there to judge
-    strong = np.clip(scene.astype(np.float32) * np.array([2.2, 1.0, 0.45]), 0, 255).astype(np.uint8)
-    assert "color_cast" in names(diagnose(strong, thresholds=thresholds))
+    # without a reference only the absolute neutral-pixel chroma is there to judge, and
+    # only a strong tint of a grey scene counts (a warm scene reads the same as a cast)
+    rng = np.random.default_rng(9)
+    h, w = 288, 512
+    base = 120 + 30 * np.sin(np.arange(w) / 40)[None, :] + rng.normal(0, 3, (h, w))
+    grey = cv2.cvtColor(np.clip(base, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    tinted = np.clip(grey.astype(np.float32) * np.array([1.6, 1.0, 0.6]), 0, 255).astype(np.uint8)
+    assert "color_cast" in names(diagnose(tinted, thresholds=thresholds))
+    assert "color_cast" not in names(diagnose(grey, thresholds=thresholds))
     assert "color_cast" not in names(diagnose(scene, thresholds=thresholds))
 
 
 def test_noise(scene, thresholds):
     rng = np.random.default_rng(5)
-    noisy = np.clip(scene + rng.normal(0, 25, scene.shape), 0, 255).astype(np.uint8)
-    assert "noise" in names(diagnose(jpeg(noisy, 90), thresholds=thresholds))
+    noisy = np.clip(scene + rng.normal(0, 12, scene.shape), 0, 255).astype(np.uint8)
+    d = diagnose(jpeg(noisy, 90), reference=jpeg(scene), thresholds=thresholds)
+    assert "noise" in names(d) and d.measures["noise_vs_reference"] > 0.7
+    assert "noise" not in names(diagnose(jpeg(scene), reference=jpeg(scene), thresholds=thresholds))
+    # alone, only strong noise counts (fine texture reads the same)
+    snow = np.clip(scene + rng.normal(0, 45, scene.shape), 0, 255).astype(np.uint8)
+    assert "noise" in names(diagnose(jpeg(snow, 90), thresholds=thresholds))
 
 
 def _cover(img: np.ndarray, share: float, level: float = 40.0) -> np.ndarray:
