@@ -37,6 +37,7 @@ bp.add_app_template_global(timeline.describe_reason, "describe_reason")
 
 FAULT_STATES = (DeviceState.DEGRADED, DeviceState.OFFLINE)
 FAULT_LIMIT = 1000  # rows shown; the count above the table is exact
+TIMELINE_LIMIT = 3000  # intervals drawn per device page
 
 
 def _now() -> dt.datetime:
@@ -72,7 +73,9 @@ def device(device_id: int):
         select(StateInterval).where(
             StateInterval.device_id == device.id, StateInterval.start_at < until,
             or_(StateInterval.end_at.is_(None), StateInterval.end_at > since))
-        .order_by(StateInterval.start_at)).all()
+        .order_by(StateInterval.start_at.desc()).limit(TIMELINE_LIMIT + 1)).all()[::-1]
+    truncated = len(rows) > TIMELINE_LIMIT
+    rows = rows[-TIMELINE_LIMIT:]  # a flapping device: the newest intervals, page stays light
     intervals = [timeline.Interval(r.state, r.cause, r.reasons or [], r.flapping, r.start_at,
                                    r.end_at) for r in rows]
     figure = timeline.figure(intervals, since, until, now, labels=_state_labels())
@@ -88,7 +91,8 @@ def device(device_id: int):
         "health/device.html", device=device, status=status, span=span, spans=timeline.SPANS,
         since=since, until=until, figure_json=json.dumps(figure), intervals=intervals[::-1],
         totals=timeline.totals(intervals, since, until, now), events=events, frame=frame,
-        diagnosis=timeline.diagnosis_rows(frame.diagnosis if frame else None), now=now)
+        diagnosis=timeline.diagnosis_rows(frame.diagnosis if frame else None), now=now,
+        truncated=truncated, limit=TIMELINE_LIMIT)
 
 
 @bp.get("/frames/<int:frame_id>.jpg")

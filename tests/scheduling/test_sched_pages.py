@@ -234,3 +234,19 @@ def test_timeline_clips_to_the_window_and_totals_are_exact():
     assert bars["ok"]["base"] == [since.isoformat()]
     assert "reach refused" in bars["offline"]["hovertext"][0]
     assert timeline.duration_text(90061) == "1d 1h 1m"
+
+
+def test_a_flapping_device_page_stays_bounded(app, world, monkeypatch):
+    from supervisor.web import health_pages
+
+    monkeypatch.setattr(health_pages, "TIMELINE_LIMIT", 50)
+    start = utcnow() - dt.timedelta(hours=20)
+    for i in range(120):  # a flapping camera: 120 short intervals within the day
+        db.session.add(StateInterval(device_id=world["cam_b"], state="ok" if i % 2 else "offline",
+                                     start_at=start + dt.timedelta(minutes=i),
+                                     end_at=start + dt.timedelta(minutes=i + 1), reasons=[]))
+    db.session.commit()
+    html = client_for(app, "police").get(f"/health/devices/{world['cam_b']}").get_data(as_text=True)
+    figure = json.loads(unescape(re.search(r'data-figure="([^"]*)"', html).group(1)))
+    assert sum(len(t["x"]) for t in figure["data"]) == 50
+    assert 'id="truncated"' in html
