@@ -113,6 +113,26 @@ class BatchItem:
     result: Optional[dict[str, Any]]   # ProbeResult.to_dict(), or None to keep it small
 
 
+def _existing_samples(session: Session, items: Sequence[BatchItem]) -> set[tuple[int, str, dt.datetime]]:
+    """Keys of this batch's samples already stored (replays after a crash)."""
+    ps = ProbeSample.__table__
+    keys = {(i.device_id, i.tier, i.obs.at) for i in items}
+    found: set[tuple[int, str, dt.datetime]] = set()
+    devs = sorted({k[0] for k in keys})
+    times = sorted({k[2] for k in keys})
+    for chunk in (devs[i:i + 500] for i in range(0, len(devs), 500)):
+        q = sa.select(ps.c.device_id, ps.c.tier, ps.c.at).where(
+            ps.c.device_id.in_(chunk), ps.c.at >= times[0], ps.c.at <= times[-1])
+        found |= {tuple(r) for r in session.execute(q)} & keys  # type: ignore[arg-type]
+    return found
+
+
+_STATUS_COLUMNS = (
+    "state", "since", "cause", "reasons", "flapping", "candidate_state", "candidate_cause",
+    "candidate_since", "candidate_count", "candidate_reasons", "recent_flips", "last_sample_at",
+    "last_observed", "last_rtt_ms", "last_clock_offset_s", "faults", "last_uptime_s", "updated_at")
+
+
 def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[BatchItem],
                 stored: Mapping[int, StoredStatus], rules: HealthRules, now: dt.datetime,
                 windows: Mapping[int, Sequence[tuple[dt.datetime, dt.datetime]]] | None = None
@@ -120,22 +140,27 @@ def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[Batch
     """Write one batch (the caller commits). Returns the number of transitions.
 
     Items of one device must be in probe-time order. Raises StaleStatus when a status
-    row moved since `stored` was loaded.
+    row moved since `stored` was loaded. Samples and status rows go in executemany
+    statements (one round of SQL per table per batch); transitions are rare and row by row.
     """
+    if not items:
+        return 0
     windows = windows or {}
     transitions = 0
-    sample_table = ProbeSample.__table__
+    done = _existing_samples(session, items)
+    samples: list[dict[str, Any]] = []
     touched: dict[int, tuple[StoredStatus, Status, list[dict[str, Any]], Optional[float], Observation]] = {}
     for item in items:
         obs = item.obs
-        ins = _insert(session, sample_table).values(
+        key = (item.device_id, item.tier, obs.at)
+        if key in done:
+            continue  # this very sample was already applied: a replay after a crash
+        done.add(key)
+        samples.append(dict(
             device_id=item.device_id, at=obs.at, tier=item.tier, sweep_id=sweep_id,
             observed=obs.state, rtt_ms=obs.rtt_ms, clock_offset_s=obs.clock_offset_s,
             error_kind=obs.error_kind, faults=list(obs.faults) or None,
-            reasons=list(obs.reasons) or None, result=item.result,
-        ).on_conflict_do_nothing(index_elements=["device_id", "tier", "at"])
-        if session.execute(ins).rowcount == 0:
-            continue  # this very sample was already applied: a replay after a crash
+            reasons=list(obs.reasons) or None, result=item.result))
         base = stored[item.device_id]
         prev = touched.get(item.device_id)
         status = prev[1] if prev else base.status
@@ -152,8 +177,11 @@ def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[Batch
             _apply_transition(session, item.device_id, t, now)
             transitions += 1
         touched[item.device_id] = (base, new, findings, uptime, obs)
-    for device_id, (base, new, findings, uptime, obs) in touched.items():
-        _save_status(session, device_id, base, new, findings, uptime, obs, rules, now)
+    if samples:
+        ins = _insert(session, ProbeSample.__table__).on_conflict_do_nothing(
+            index_elements=["device_id", "tier", "at"])
+        session.execute(ins, samples)
+    _save_statuses(session, touched, rules, now)
     return transitions
 
 
@@ -176,35 +204,53 @@ def _apply_transition(session: Session, device_id: int, t: Any, now: dt.datetime
     ).on_conflict_do_nothing(index_elements=["device_id", "at"]))
 
 
-def _save_status(session: Session, device_id: int, base: StoredStatus, new: Status,
-                 findings: list[dict[str, Any]], uptime: Optional[float], obs: Observation,
-                 rules: HealthRules, now: dt.datetime) -> None:
-    values = dict(
-        state=new.state, since=new.since, cause=new.cause,
-        reasons=status_reasons(new, rules) or None, flapping=new.flapping,
-        candidate_state=new.candidate_state, candidate_cause=new.candidate_cause,
-        candidate_since=new.candidate_since, candidate_count=new.candidate_count,
-        candidate_reasons=new.candidate_reasons or None,
-        recent_flips=[t.isoformat() for t in new.recent_flips] or None,
-        last_sample_at=new.last_sample_at, last_observed=new.last_observed,
-        last_rtt_ms=obs.rtt_ms, last_clock_offset_s=obs.clock_offset_s,
-        faults=findings or None, last_uptime_s=uptime, updated_at=now,
-    )
+def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: HealthRules,
+                   now: dt.datetime) -> None:
+    """Insert new status rows, compare-and-set the others on last_sample_at (executemany;
+    the summed rowcount must match, else someone else moved a row: StaleStatus)."""
     table = DeviceStatus.__table__
-    if new.flapping:
+    fresh, by_old, from_null, flapping = [], [], [], []
+    for device_id, (base, new, findings, uptime, obs) in touched.items():
+        values = dict(
+            state=new.state, since=new.since, cause=new.cause,
+            reasons=status_reasons(new, rules) or None, flapping=new.flapping,
+            candidate_state=new.candidate_state, candidate_cause=new.candidate_cause,
+            candidate_since=new.candidate_since, candidate_count=new.candidate_count,
+            candidate_reasons=new.candidate_reasons or None,
+            recent_flips=[t.isoformat() for t in new.recent_flips] or None,
+            last_sample_at=new.last_sample_at, last_observed=new.last_observed,
+            last_rtt_ms=obs.rtt_ms, last_clock_offset_s=obs.clock_offset_s,
+            faults=findings or None, last_uptime_s=uptime, updated_at=now)
+        if new.flapping:
+            flapping.append(device_id)
+        if not base.exists:
+            fresh.append(dict(device_id=device_id, **values))
+        elif base.status.last_sample_at is None:
+            from_null.append(dict(b_device_id=device_id, **values))
+        else:
+            by_old.append(dict(b_device_id=device_id, b_old=base.status.last_sample_at, **values))
+    if flapping:
         ivs = StateInterval.__table__
-        session.execute(ivs.update().where(ivs.c.device_id == device_id, ivs.c.end_at.is_(None))
+        session.execute(ivs.update().where(ivs.c.device_id.in_(flapping), ivs.c.end_at.is_(None))
                         .values(flapping=True))
-    if not base.exists:
-        ins = _insert(session, table).values(device_id=device_id, **values)
-        if session.execute(ins.on_conflict_do_nothing(index_elements=["device_id"])).rowcount == 0:
-            raise StaleStatus(device_id)
-        return
-    old = base.status.last_sample_at
-    cond = table.c.last_sample_at.is_(None) if old is None else table.c.last_sample_at == old
-    res = session.execute(table.update().where(table.c.device_id == device_id, cond).values(**values))
-    if res.rowcount != 1:
-        raise StaleStatus(device_id)
+    if fresh:
+        # RETURNING counts the rows really inserted (a batched multi-VALUES insert does not
+        # report a reliable rowcount on every driver).
+        ins = _insert(session, table).on_conflict_do_nothing(
+            index_elements=["device_id"]).returning(table.c.device_id)
+        if len(session.connection().execute(ins, fresh).all()) != len(fresh):
+            raise StaleStatus("a status row was created meanwhile")
+    setters = {c: sa.bindparam(c) for c in _STATUS_COLUMNS}
+    for rows, cond in ((by_old, table.c.last_sample_at == sa.bindparam("b_old")),
+                       (from_null, table.c.last_sample_at.is_(None))):
+        if not rows:
+            continue
+        upd = table.update().where(table.c.device_id == sa.bindparam("b_device_id"), cond).values(setters)
+        # Core executemany on the session's connection: the ORM's bulk-update path would
+        # want primary keys by name and would not give us the summed rowcount.
+        res = session.connection().execute(upd, rows)
+        if res.rowcount != len(rows):
+            raise StaleStatus("a status row moved meanwhile")
 
 
 # --------------------------------------------------------------------------- rollups

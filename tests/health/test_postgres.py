@@ -20,3 +20,9 @@ def test_outage_and_replay_on_postgresql(pg_app, inventory):
         ("offline", "upstream", naive(T0 + 5 * MIN), naive(T0 + 12 * MIN)),
         ("ok", None, naive(T0 + 12 * MIN), None)]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample)) == 64
+
+
+def test_stale_status_detected_on_postgresql(pg_app, inventory):
+    from test_sweep_store import check_stale_status_detected
+
+    check_stale_status_detected(inventory)

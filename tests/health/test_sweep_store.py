@@ -230,3 +230,31 @@ def test_two_level_upstream_when_the_root_reports_last(app, inventory):
         assert st.state == "offline" and st.cause == "upstream", serial
         assert st.reasons[0]["upstream"] == "NVR1"
     assert db.session.get(DeviceStatus, nvr.id).cause == "unreachable"
+
+
+def check_stale_status_detected(inventory):
+    """A status row moved by another writer after we loaded it: the batch is refused."""
+    import pytest
+
+    from supervisor.health import Observation
+    from supervisor.health_store import BatchItem, StaleStatus, load_statuses, write_batch
+
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 2)
+    ids = list(inventory.values())
+    stale = load_statuses(db.session, ids)
+    db.session.rollback()
+    sweeps(ex, 1, start=2)  # another writer moves every row
+    items = [BatchItem(d, "fast", Observation(at=naive(T0 + 3 * MIN), state="ok"), None) for d in ids]
+    with pytest.raises(StaleStatus):
+        write_batch(db.session, None, items, stale, HealthRules(), naive(T0 + 3 * MIN))
+    db.session.rollback()
+    # with fresh rows the same batch goes through
+    fresh = load_statuses(db.session, ids)
+    write_batch(db.session, None, items, fresh, HealthRules(), naive(T0 + 3 * MIN))
+    db.session.commit()
+    assert db.session.get(DeviceStatus, ids[0]).last_sample_at == naive(T0 + 3 * MIN)
+
+
+def test_stale_status_detected(app, inventory):
+    check_stale_status_detected(inventory)
