@@ -40,6 +40,7 @@ test-scale: venv services
 	$(BIN)/python -m pytest -q -m scale $(PYTEST_ARGS)
 
 bench: venv services
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Re-extract page strings and update the zh_CN catalog (then translate the new msgstr lines
