@@ -9,12 +9,14 @@ How it works
   previous run of the same tier (a run that is still busy makes the next one be skipped).
 - A run does not probe every device at once: devices are placed on the interval by a
   stable hash of their serial ("phase") and dispatched in slices (one every `slice_s`,
-  at least `min_per_slice` devices each) over `spread` of the interval, so the load is flat and each device is probed at the same point of every
-  interval. The trigger's jitter shifts whole runs so tiers do not fall into step.
+  at least `min_per_slice` devices each) over `spread` of the interval, so the load is
+  flat and each device is probed at the same point of every interval. The trigger's
+  jitter shifts whole runs so tiers do not fall into step.
 - A lease row in `scheduler_leases` (supervisor/lease.py) makes sure only one scheduler
   owns a database; a second copy is refused with `LeaseHeld` (the CLI prints who holds it
-  and exits with status 3). The owner renews the lease from its own thread; if renewal
-  fails it stops scheduling at once, because another process may have taken over.
+  and exits with status 3, or waits as a standby with `--wait`). The owner renews the
+  lease from its own thread; if a renewal finds another owner, or the lease runs out
+  before a renewal gets through, it stops scheduling at once.
 
 Used by `flask scheduler run` (foreground, SIGTERM/Ctrl-C stop it cleanly) and by
 `start(app)` (background, for `make demo`). The sweep itself is supervisor/sweep.py's.
