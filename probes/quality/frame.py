@@ -39,7 +39,7 @@ def decode_bytes(data: bytes) -> np.ndarray:
         raise FrameError("empty frame: 0 bytes")
     _check_jpeg_complete(data)
     buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)  # 8-bit BGR whatever the file holds
     if img is None:
         head = bytes(data[:8])
         raise FrameError(f"cannot decode frame ({len(data)} bytes, starts {head!r}): "
@@ -58,6 +58,8 @@ def as_bgr(arr: np.ndarray) -> np.ndarray:
                 raise FrameError("frame holds NaN or infinite values")
             scale = 255.0 if float(a.max(initial=0.0)) <= 1.0 else 1.0
             a = np.clip(a * scale, 0, 255).astype(np.uint8)
+        elif a.dtype == np.uint16:  # 16-bit PNG/sensor dumps: keep the top 8 bits
+            a = (a >> 8).astype(np.uint8)
         elif a.dtype.kind in "iub":
             a = np.clip(a, 0, 255).astype(np.uint8)
         else:

@@ -75,3 +75,19 @@ def test_night_is_chosen_by_local_capture_time():
     # 15:30 UTC is 23:30 in the profile's zone (Asia/Shanghai)
     assert th.is_night(datetime(2026, 6, 1, 15, 30, tzinfo=timezone.utc))
     assert not th.is_night(None)
+
+
+def test_odd_frames_never_crash_and_give_strict_json():
+    import json
+
+    rng = np.random.default_rng(11)
+    frames = [rng.integers(0, 256, (37, 53, 3), dtype=np.uint8),
+              np.zeros((90, 160, 3), np.uint8),
+              np.full((72, 128), 255, np.uint8),
+              (rng.integers(0, 2, (120, 300, 3)) * 255).astype(np.uint8),
+              rng.integers(0, 65536, (64, 96, 3)).astype(np.uint16),
+              rng.random((80, 80, 4)).astype(np.float32)]
+    for img in frames:
+        for prev, ref in [(None, None), (img, img), (np.zeros((50, 70, 3), np.uint8), frames[0])]:
+            d = diagnose(img, prev, ref)
+            json.dumps(d.as_dict(), allow_nan=False)  # None for "not judged", never NaN
