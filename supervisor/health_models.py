@@ -31,8 +31,9 @@ class ProbeSample(db.Model):
     __tablename__ = "probe_samples"
     __table_args__ = (
         # Idempotent writes: a re-run of the same sweep cannot add the same sample twice.
+        # Also the index for "this device's samples": a device_id prefix (an index on
+        # (device_id, at) as well cost ~18% of the table's size for no query of ours).
         UniqueConstraint("device_id", "tier", "at", name="uq_probe_samples_device_tier_at"),
-        Index("ix_probe_samples_device_at", "device_id", "at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
