@@ -106,7 +106,7 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     ``flat_fraction``: share of pixels whose 3x3 neighbourhood is exactly flat (within
     JPEG rounding) – a black/blue/grey "no video" screen or colour bars are flat almost
     everywhere, a real sensor never is (noise). Clipped white is left out, it is exposure.
-    ``bars``: how well every column is constant (colour bars): 1 - column std / total std.
+    ``bars``: how well every column is constant (colour bars): 1 - p90(column std) / total std.
     """
     s = p.small
     blur = cv2.blur(s, (3, 3))
@@ -116,7 +116,9 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     if total < 1e-3:
         bars = 0.0
     else:
-        bars = max(0.0, 1.0 - float(s.std(axis=0).mean()) / total)
+        # every column constant (90th percentile), not just most: a cover from one side
+        # also makes its own columns constant
+        bars = max(0.0, 1.0 - float(np.percentile(s.std(axis=0), 90)) / total)
     # Colour bars: each column constant AND several distinct levels across the frame.
     bars_score = bars if total > 30 else 0.0
     return {"flat_fraction": flat_fraction, "bars": bars_score,

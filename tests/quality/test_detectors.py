@@ -147,6 +147,17 @@ def test_signal_loss_screens_mask_other_faults(thresholds):
     assert "signal_loss" in names(diagnose(black, thresholds=thresholds))
 
 
+def test_colour_bars_are_signal_loss_but_a_side_cover_is_not(scene, thresholds):
+    bars = np.zeros((288, 512, 3), np.uint8)
+    for i, c in enumerate([(192, 192, 192), (0, 192, 192), (192, 192, 0), (0, 192, 0),
+                           (192, 0, 192), (0, 0, 192), (192, 0, 0)]):
+        bars[:, i * 512 // 7:(i + 1) * 512 // 7] = c
+    d = diagnose(jpeg(bars), thresholds=thresholds)
+    assert "signal_loss" in names(d) and d.measures["bars"] > 0.9
+    covered = _cover(scene, 0.6)
+    assert diagnose(covered, thresholds=thresholds).measures["bars"] < 0.5
+
+
 def test_frozen_vs_moving_scene(scene, thresholds):
     frame = jpeg(scene)
     assert "frozen" in names(diagnose(frame, previous=frame, thresholds=thresholds))
