@@ -1,4 +1,4 @@
-"""`flask users create | list | set-password`: managing people from the shell.
+"""`flask users create | list | set-password | set-active`: managing people from the shell.
 
 Passwords are asked for (hidden, confirmed) or generated and printed once; they are never
 taken from the command line by default, where they would land in the shell history.
@@ -90,6 +90,22 @@ def set_password_command(username: str, generate_password: bool) -> None:
     click.echo(f"password set for {user.username}")
     if generated:
         click.echo(f"password (shown once): {password}")
+
+
+@users_cli.command("set-active")
+@click.argument("username")
+@click.option("--active/--inactive", required=True, help="Allow or refuse this user's logins.")
+def set_active_command(username: str, active: bool) -> None:
+    """Allow or refuse a user's logins (users are never deleted: the audit log names them)."""
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    if user.active != active:
+        audit.record(audit.cli_actor(), "update", "user", user.username,
+                     before={"active": user.active}, after={"active": active})
+        user.active = active
+        db.session.commit()
+    click.echo(f"{user.username}: {'active' if active else 'inactive'}")
 
 
 def init_app(app: Flask) -> None:

@@ -40,11 +40,11 @@ def _error(code: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from . import api, auth, communities, devices, imports, reports
+    from . import account, api, auth, communities, devices, imports, reports
     from .helpers import register_template_helpers
 
     app.register_blueprint(bp)
-    for module in (auth, communities, devices, imports, api, reports):
+    for module in (auth, account, communities, devices, imports, api, reports):
         app.register_blueprint(module.bp)
     from . import health_pages  # timelines, current faults, sweep status (issue 7)
 
