@@ -199,7 +199,12 @@ def main(argv: list[str] | None = None) -> int:
         print(flush=True)
         if not args.no_scheduler:
             scheduler = start_scheduler(app)
-        server = make_server("127.0.0.1", args.port, app, threaded=True)
+        try:
+            server = make_server("127.0.0.1", args.port, app, threaded=True)
+        except OSError as exc:
+            _say(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); "
+                 f"pick another port with --port or FSP_DEMO_PORT")
+            return 2
         _say(f"serving at http://127.0.0.1:{args.port}  (Ctrl-C stops everything)")
 
         def _on_term(*_: Any) -> None:  # SIGTERM behaves like Ctrl-C: a clean stop
