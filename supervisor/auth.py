@@ -26,9 +26,16 @@ from .extensions import db, login_manager
 from .models import Contractor, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong
-# password and response time does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
+_dummy: dict[PasswordHasher, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a
+    wrong password and response time does not reveal which usernames exist. Made on first
+    use (not at import: every CLI command would pay for it)."""
+    if _hasher not in _dummy:
+        _dummy[_hasher] = _hasher.hash("not a real password")
+    return _dummy[_hasher]
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -49,7 +56,7 @@ def check_password(user: User | None, plain: str) -> bool:
     """True when `plain` is the user's password; rehashes in place if parameters moved on."""
     if user is None or not user.password_hash:
         try:
-            _hasher.verify(_DUMMY_HASH, plain)
+            _hasher.verify(_dummy_hash(), plain)
         except VerificationError:
             pass
         return False
