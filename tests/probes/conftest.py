@@ -229,3 +229,49 @@ def faulted(fleet: Any) -> Iterator[Any]:
     yield set_
     for serial in touched:
         fleet.clear_faults(serial)
+
+
+# ---------------------------------------------------------------- an RTSP camera stand-in
+
+RTSP_HOST = "127.20.5.1"
+
+
+@pytest.fixture(scope="session")
+def rtsp_url() -> Iterator[str]:
+    """GStreamer's RTSP server (Debian gir1.2-gst-rtsp-server-1.0) serving an MJPEG pattern."""
+    system_python = "/usr/bin/python3"
+    check = subprocess.run([system_python, "-c", "import gi; gi.require_version('GstRtspServer',"
+                            " '1.0'); from gi.repository import GstRtspServer"],
+                           capture_output=True)
+    if check.returncode != 0:
+        pytest.skip("gst-rtsp-server not installed (make sysdeps)")
+    port = None
+    for p in range(18960, 18970):
+        with socket.socket() as s:
+            try:
+                s.bind((RTSP_HOST, p))
+            except OSError:
+                continue
+            port = p
+            break
+    assert port is not None
+    proc = subprocess.Popen([system_python, str(Path(__file__).with_name("rtsp_server.py")),
+                             RTSP_HOST, str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stdout.readline().strip()
+            if line:
+                break
+        if line != "ready":
+            pytest.fail(f"RTSP server did not start: {line!r}")
+        yield f"rtsp://{RTSP_HOST}:{port}/test"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
