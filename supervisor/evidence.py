@@ -6,7 +6,7 @@ judged against it), `latest` (the newest frame per camera, and the one before it
 atomically (temp + rename) as `<device_id>/<kind>-<UTC stamp>.jpg`; rows in
 `evidence_frames` carry the relative path, size and diagnosis.
 
-`prune()` drops `latest` frames beyond the newest two per device, `ticket` frames older than
+`prune()` (commits its own deletions) drops `latest` frames beyond the newest two per device, `ticket` frames older than
 `retention.evidence_days`, then, while the folder is over `retention.evidence_mb`, the
 oldest non-reference frames. Reference frames are never pruned.
 """
@@ -79,7 +79,9 @@ def latest_paths(session: Session, root: Path | str, device_ids: list[int]
 
 def prune(session: Session, root: Path | str, now: dt.datetime, max_mb: float,
           max_days: float, keep_latest: int = 2) -> dict[str, int]:
-    """Apply the retention rules; deletes files after their rows (the caller commits)."""
+    """Apply the retention rules. Commits the row deletions, THEN unlinks the files, so a
+    failed commit never leaves rows pointing at deleted files (a crash in between leaves
+    at worst orphan files, which cost disk but no correctness)."""
     root = Path(root)
     ef = EvidenceFrame.__table__
     doomed: list[tuple[int, str]] = []
@@ -113,6 +115,7 @@ def prune(session: Session, root: Path | str, now: dt.datetime, max_mb: float,
             total -= size or 0
     for chunk in (doomed[i:i + 500] for i in range(0, len(doomed), 500)):
         session.execute(ef.delete().where(ef.c.id.in_([fid for fid, _ in chunk])))
+    session.commit()
     removed = 0
     for _, rel in doomed:
         path = _safe_path(root, rel)

@@ -99,6 +99,21 @@ class HealthRules:
         return {OFFLINE: self.to_offline, OK: self.to_ok, DEGRADED: self.to_degraded}.get(state, 1)
 
 
+@dataclass
+class RulesBook:
+    """Rules per device: each device is judged by its contract's profile version."""
+
+    default: HealthRules
+    by_device: dict[int, HealthRules] = field(default_factory=dict)
+
+    def for_device(self, device_id: int) -> HealthRules:
+        return self.by_device.get(device_id, self.default)
+
+
+def rules_for(rules: "HealthRules | RulesBook", device_id: int) -> HealthRules:
+    return rules.for_device(device_id) if isinstance(rules, RulesBook) else rules
+
+
 # --------------------------------------------------------------------------- judging
 
 @dataclass(frozen=True)

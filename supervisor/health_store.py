@@ -18,9 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .health import (
-    OFFLINE, UNKNOWN, HealthRules, Observation, Status, findings_after, naive_utc,
-    seconds_by_state, status_reasons, step,
+    OFFLINE, UNKNOWN, HealthRules, Observation, RulesBook, Status, findings_after, naive_utc,
+    rules_for, seconds_by_state, status_reasons, step,
 )
+
+Rules = HealthRules | RulesBook
 from .health_models import (
     DailyRollup, DeviceStatus, MaintenanceWindow, ProbeSample, StateEvent, StateInterval,
 )
@@ -134,7 +136,7 @@ _STATUS_COLUMNS = (
 
 
 def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[BatchItem],
-                stored: Mapping[int, StoredStatus], rules: HealthRules, now: dt.datetime,
+                stored: Mapping[int, StoredStatus], rules: Rules, now: dt.datetime,
                 windows: Mapping[int, Sequence[tuple[dt.datetime, dt.datetime]]] | None = None
                 ) -> int:
     """Write one batch (the caller commits). Returns the number of transitions.
@@ -167,7 +169,7 @@ def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[Batch
         findings = prev[2] if prev else base.findings
         uptime = prev[3] if prev else base.last_uptime_s
         window = window_at(windows.get(item.device_id, ()), obs.at)
-        new, flips = step(status, obs, rules, maintenance=window)
+        new, flips = step(status, obs, rules_for(rules, item.device_id), maintenance=window)
         # A sample older than the last applied one (a slow tier finishing late) leaves the
         # state machine alone (step ignores it) but its sub-check findings still count.
         findings = findings_after(obs, findings) if obs.state != UNKNOWN else findings
@@ -204,7 +206,7 @@ def _apply_transition(session: Session, device_id: int, t: Any, now: dt.datetime
     ).on_conflict_do_nothing(index_elements=["device_id", "at"]))
 
 
-def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: HealthRules,
+def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: Rules,
                    now: dt.datetime) -> None:
     """Insert new status rows, compare-and-set the others on last_sample_at (executemany;
     the summed rowcount must match, else someone else moved a row: StaleStatus)."""
@@ -213,7 +215,7 @@ def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: Health
     for device_id, (base, new, findings, uptime, obs) in touched.items():
         values = dict(
             state=new.state, since=new.since, cause=new.cause,
-            reasons=status_reasons(new, rules) or None, flapping=new.flapping,
+            reasons=status_reasons(new, rules_for(rules, device_id)) or None, flapping=new.flapping,
             candidate_state=new.candidate_state, candidate_cause=new.candidate_cause,
             candidate_since=new.candidate_since, candidate_count=new.candidate_count,
             candidate_reasons=new.candidate_reasons or None,
@@ -255,7 +257,7 @@ def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: Health
 
 # --------------------------------------------------------------------------- rollups
 
-def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: HealthRules,
+def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: Rules,
                device_ids: Optional[Sequence[int]] = None) -> int:
     """(Re)compute the daily rollup of `day` (UTC) for every device with data. Idempotent."""
     lo = dt.datetime.combine(day, dt.time())
@@ -287,7 +289,8 @@ def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: HealthRu
         a["failed"] += int(row.observed == OFFLINE)
         if row.clock_offset_s is not None:
             a["clock"] += 1
-            a["clock_ok"] += int(abs(row.clock_offset_s) <= rules.clock_tolerance_s)
+            tol = rules_for(rules, row.device_id).clock_tolerance_s
+            a["clock_ok"] += int(abs(row.clock_offset_s) <= tol)
             if a["worst"] is None or abs(row.clock_offset_s) > abs(a["worst"]):
                 a["worst"] = row.clock_offset_s
         for f in row.faults or []:
@@ -309,7 +312,7 @@ def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: HealthRu
     return len(per)
 
 
-def prune_samples(session: Session, now: dt.datetime, raw_days: float, rules: HealthRules) -> int:
+def prune_samples(session: Session, now: dt.datetime, raw_days: float, rules: Rules) -> int:
     """Drop samples older than raw_days, after making sure their days are rolled up."""
     cutoff = now - dt.timedelta(days=raw_days)
     ps = ProbeSample.__table__
@@ -328,7 +331,7 @@ def prune_samples(session: Session, now: dt.datetime, raw_days: float, rules: He
     return session.execute(ps.delete().where(ps.c.at < cutoff)).rowcount or 0
 
 
-def housekeeping(session: Session, now: dt.datetime, rules: HealthRules, raw_days: float) -> dict[str, int]:
+def housekeeping(session: Session, now: dt.datetime, rules: Rules, raw_days: float) -> dict[str, int]:
     """Roll up yesterday and today, drop expired samples. Idempotent; the caller commits."""
     today = now.date()
     out = {"rolled_yesterday": rollup_day(session, today - dt.timedelta(days=1), now, rules),

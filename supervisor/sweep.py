@@ -34,13 +34,14 @@ from . import evidence
 from .choices import Lifecycle
 from .extensions import db
 from .health import (
-    OFFLINE, OK, HealthRules, Observation, attribute_upstream, carry_findings, judge, naive_utc,
+    OFFLINE, OK, HealthRules, Observation, RulesBook, attribute_upstream, carry_findings, judge,
+    naive_utc,
 )
 from .health_models import DeviceStatus, SweepRun
 from .health_store import (
     BatchItem, StaleStatus, load_statuses, maintenance_lookup, write_batch,
 )
-from .models import Device, utcnow
+from .models import Contract, Device, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,35 @@ def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Opt
             if onvif.get("snapshot_uri") or onvif.get("stream_uri"):
                 out[dev] = (onvif.get("snapshot_uri"), onvif.get("stream_uri"))
     return out
+
+
+def rules_book(session: Any, profile: Any, device_ids: Optional[list[int]] = None) -> RulesBook:
+    """Each device judged by its contract's profile version; the given profile otherwise.
+
+    A contract profile that can't be loaded (missing, or edited after first use) falls back
+    to the default with a logged error: the sweep must go on, the profile check reports it.
+    """
+    from .profiles import ProfileError, load_profile
+
+    book = RulesBook(HealthRules.from_profile(profile))
+    q = sa.select(Device.id, Contract.profile_name, Contract.profile_version).join(
+        Contract, Contract.id == Device.contract_id)
+    if device_ids is not None:
+        q = q.where(Device.id.in_(device_ids))
+    cache: dict[tuple[str, int], HealthRules] = {}
+    for dev, name, version in session.execute(q):
+        key = (name, int(version))
+        if key == (getattr(profile, "name", None), getattr(profile, "version", None)):
+            continue
+        if key not in cache:
+            try:
+                cache[key] = HealthRules.from_profile(load_profile(name, version))
+            except ProfileError as exc:
+                log.error("contract profile %s@%s unusable, judging by %s: %s", name, version,
+                          book.default.profile, exc)
+                cache[key] = book.default
+        book.by_device[dev] = cache[key]
+    return book
 
 
 def _target(dev: Device) -> DeviceTarget:
@@ -194,8 +224,8 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     from .profiles import load_profile
 
     session = db.session
+    per_contract = profile is None  # an explicit profile (tests, benches) judges every device
     profile = profile if profile is not None else load_profile()
-    rules = HealthRules.from_profile(profile)
     spec, limits, interval_s = tier_settings(profile, tier)
     executor = executor or get_executor(current_app.config.get("PROBE_EXECUTOR", "local"))
     iq = getattr(profile, "image_quality", None)
@@ -225,6 +255,9 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
             upstream_of.setdefault(did, up)
             if up is not None and up not in upstream_of:
                 outside.add(up)
+    rules = (rules_book(session, profile, None if serials is None else [d.id for d in devices])
+             if per_contract
+             else RulesBook(HealthRules.from_profile(profile)))
     targets = [_target(d) for d in devices]
     if "frame" in spec.checks and "onvif" not in spec.checks:
         # A frame-only tier needs the snapshot/stream URI an earlier ONVIF probe found.
@@ -288,7 +321,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
                 obs = {}
                 for dev, res in items:
                     st = stored[dev]
-                    o = judge(res, rules, diagnosis=diagnoses.get(dev),
+                    o = judge(res, rules.for_device(dev), diagnosis=diagnoses.get(dev),
                               previous_uptime_s=st.last_uptime_s)
                     obs[dev] = carry_findings(o, st.findings)
                 # Upstreams judged in earlier batches, or stored when not in this sweep.
@@ -376,9 +409,11 @@ def housekeeping(now: Optional[dt.datetime] = None, profile: Any = None) -> dict
     from .profiles import load_profile
 
     now = now or utcnow()
+    per_contract = profile is None
     profile = profile if profile is not None else load_profile()
     ret = profile.retention
-    out = store_housekeeping(db.session, now, HealthRules.from_profile(profile), float(ret.raw_days))
+    rules = rules_book(db.session, profile) if per_contract else HealthRules.from_profile(profile)
+    out = store_housekeeping(db.session, now, rules, float(ret.raw_days))
     pruned = evidence.prune(db.session, current_app.config["EVIDENCE_DIR"], now,
                             float(ret.evidence_mb), float(ret.evidence_days))
     out.update({f"evidence_{k}": v for k, v in pruned.items()})

@@ -258,3 +258,36 @@ def check_stale_status_detected(inventory):
 
 def test_stale_status_detected(app, inventory):
     check_stale_status_detected(inventory)
+
+
+def test_each_device_is_judged_by_its_contracts_profile(app, inventory, tmp_path):
+    import shutil
+
+    import yaml
+
+    from supervisor.models import Contract, Contractor, Device
+    from supervisor.profiles import profile_dir
+
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    shutil.copy(profile_dir() / "default-v1.yaml", folder / "default-v1.yaml")
+    strict = yaml.safe_load((folder / "default-v1.yaml").read_text(encoding="utf-8"))
+    strict.update(name="strict", version=1, supersedes=None)
+    strict["hysteresis"]["to_offline"] = 1
+    (folder / "strict-v1.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
+    app.config["PROFILE_DIR"] = str(folder)
+    co = Contractor(name="ACME")
+    db.session.add(co)
+    db.session.flush()
+    ct = Contract(code="C-STRICT", contractor_id=co.id, start_month=T0.date().replace(day=1),
+                  profile_name="strict", profile_version=1)
+    db.session.add(ct)
+    db.session.flush()
+    db.session.get(Device, inventory["CAM1"]).contract_id = ct.id
+    db.session.commit()
+
+    ex = ScriptedExecutor(lambda s, at: not (s in ("CAM1", "CAM2") and at == T0 + 3 * MIN))
+    sweeps(ex, 7)
+    cam1 = [(i.state, i.start_at, i.end_at) for i in rows(StateInterval, device_id=inventory["CAM1"])]
+    assert cam1[1] == ("offline", naive(T0 + 3 * MIN), naive(T0 + 4 * MIN))  # one probe is enough
+    assert [i.state for i in rows(StateInterval, device_id=inventory["CAM2"])] == ["ok"]  # default: 3
