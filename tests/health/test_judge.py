@@ -1,0 +1,76 @@
+"""Judging one ProbeResult against the rules: each check's failure becomes a reason."""
+from __future__ import annotations
+
+import datetime as dt
+
+from probes.model import (
+    FrameResult, OnvifResult, PoePort, ProbeError, ProbeResult, ReachResult, RecordingSummary,
+    SnmpResult,
+)
+from supervisor.health import DEGRADED, OFFLINE, OK, UNKNOWN, HealthRules, judge
+
+T = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
+RULES = HealthRules(clock_tolerance_s=1.0, nvr_retention_days=30)
+
+
+def result(**parts) -> ProbeResult:
+    parts.setdefault("reach", ReachResult(ok=True, rtt_ms=0.5, ports_open=[80]))
+    return ProbeResult(serial="X", tier="full", started_at=T, finished_at=T, **parts)
+
+
+def codes(obs):
+    return [r["code"] for r in obs.reasons]
+
+
+def test_healthy_full_probe_is_ok_and_naive_utc():
+    o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=0.3),
+                     snmp=SnmpResult(ok=True, sys_uptime_s=100.0)), RULES)
+    assert o.state == OK and o.reasons == () and o.at == T.replace(tzinfo=None)
+    assert o.clock_offset_s == 0.3 and o.uptime_s == 100.0 and o.checks == ("reach", "onvif", "snmp")
+
+
+def test_unreachable_is_offline_with_the_error_kind():
+    o = judge(result(reach=ReachResult(ok=False, error=ProbeError("refused", "port 80", "reach"))), RULES)
+    assert (o.state, o.cause, o.error_kind) == (OFFLINE, "unreachable", "refused")
+
+
+def test_never_probed_is_unknown():
+    r = ProbeResult(serial="X", tier="fast", started_at=T, finished_at=T,
+                    error=ProbeError("timeout", "batch deadline"))
+    assert judge(r, RULES).state == UNKNOWN
+
+
+def test_each_sub_check_degrades_with_its_reason():
+    o = judge(result(onvif=OnvifResult(ok=False, error=ProbeError("auth", "401"))), RULES)
+    assert (o.state, o.cause) == (DEGRADED, "auth_failed")
+    o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=-3.5)), RULES)
+    assert o.cause == "clock_drift" and o.reasons[0]["value"] == -3.5 and o.reasons[0]["limit"] == 1.0
+    o = judge(result(onvif=OnvifResult(ok=True, serial_mismatch=True, serial_number="OTHER")), RULES)
+    assert o.cause == "serial_mismatch"
+    o = judge(result(onvif=OnvifResult(ok=True, recordings=RecordingSummary(
+        count=3, recording_now=False, span_days=12.0))), RULES)
+    assert codes(o) == ["not_recording", "retention_short"] and o.reasons[1]["value"] == 12.0
+    o = judge(result(snmp=SnmpResult(ok=True, poe=[PoePort(index=3, detection_status="fault")])), RULES)
+    assert o.cause == "poe_fault" and o.reasons[0]["value"] == [3]
+    o = judge(result(frame=FrameResult(ok=False, error=ProbeError("timeout", "snapshot"))), RULES)
+    assert o.cause == "frame_failed"
+
+
+def test_image_faults_and_corrupt_frames():
+    diag = {"faults": [{"fault": "blur", "value": 0.01, "threshold": 0.05, "severity": "major"}]}
+    o = judge(result(frame=FrameResult(ok=True)), RULES, diagnosis=diag)
+    assert o.cause == "image_fault" and o.faults == ("blur",) and o.reasons[0]["limit"] == 0.05
+    o = judge(result(frame=FrameResult(ok=True)), RULES, diagnosis={"error": "FrameError: truncated", "faults": []})
+    assert o.cause == "frame_corrupt"
+
+
+def test_reboot_is_information_not_degradation():
+    o = judge(result(snmp=SnmpResult(ok=True, sys_uptime_s=5.0)), RULES, previous_uptime_s=9000.0)
+    assert o.state == OK and codes(o) == ["rebooted"]
+
+
+def test_most_actionable_cause_names_the_interval():
+    o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=9.0),
+                     frame=FrameResult(ok=True)), RULES,
+              diagnosis={"faults": [{"fault": "too_dark", "value": 10, "threshold": 30}]})
+    assert o.cause == "image_fault" and set(codes(o)) == {"clock_drift", "image_fault"}
