@@ -516,7 +516,7 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             s.flush()
             contractor_id[ctr_name] = ctr.id
             log("create", "contractor", ctr_name, None, {"name": ctr_name})
-        start = dt.date.today().replace(day=1)
+        start = now.date().replace(day=1)  # the import's clock, UTC
         con = Contract(code=code, contractor_id=contractor_id[ctr_name], start_month=start,
                        term_months=60, profile_name=profile_name, profile_version=profile_version)
         s.add(con)

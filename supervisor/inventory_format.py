@@ -137,12 +137,26 @@ def _read_csv(data: bytes) -> tuple[list[tuple[int, list[Any]]], str]:
     first = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first.count) if first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(n, row) for n, row in enumerate(reader, start=1)], encoding
+    rows = []
+    try:
+        for n, row in enumerate(reader, start=1):
+            rows.append((n, row))
+    except csv.Error as exc:  # an over-long field, a stray NUL...
+        raise ValueError(f"row {len(rows) + 1}: unreadable CSV ({exc})") from None
+    return rows, encoding
+
+
+MAX_XLSX_UNPACKED = 256 * 1024 * 1024  # a workbook that inflates beyond this is refused
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
+    import zipfile
+
     import openpyxl
 
+    with zipfile.ZipFile(io.BytesIO(data)) as z:  # refuse a zip bomb before inflating it
+        if sum(i.file_size for i in z.infolist()) > MAX_XLSX_UNPACKED:
+            raise ValueError("workbook too large once unpacked")
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         ws = wb.worksheets[0]
@@ -159,6 +173,10 @@ def read_table(filename: str, data: bytes) -> tuple[list[tuple[int, list[Any]]],
     if data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
         try:
             return _read_xlsx(data), "xlsx"
+        except ValueError as exc:
+            if "too large" in str(exc):
+                raise ValueError(f"not a readable .xlsx workbook: {exc}") from None
+            raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
         except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file
             raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -111,6 +111,7 @@ def test_unknown_column_and_unreadable_files(app, runner, contracts, tmp_path):
         ("x.csv", b"", "the file is empty"),
         ("x.csv", b"\x00\x01\x02binary", "binary data"),
         ("x.csv", b"a,b\n\x81\x30\xff\xff", "neither UTF-8 nor GB18030/GBK"),
+        ("x.csv", b"a,b\n" + b"x" * 200_000 + b",y\n", "row 2: unreadable CSV"),
     ]:
         path = write(tmp_path, name, data)
         result = runner.invoke(args=["inventory", "import", str(path)])
@@ -151,3 +152,12 @@ def test_apply_refuses_a_plan_with_errors(app, contracts):
     with pytest.raises(inventory.ImportRejected):
         inventory.apply_plan(plan, "tester")
     assert db.session.scalar(select(func.count()).select_from(Device)) == 0
+
+
+def test_a_workbook_that_inflates_too_far_is_refused(app, contracts, monkeypatch):
+    from supervisor import inventory, inventory_format
+
+    monkeypatch.setattr(inventory_format, "MAX_XLSX_UNPACKED", 10_000)  # a real bomb is 100s of MB
+    plan = inventory.parse_upload("x.xlsx", to_xlsx(good_rows(), HEADERS))
+    assert [str(e) for e in plan.errors] == [
+        "row 1, column -: not a readable .xlsx workbook: workbook too large once unpacked"]
