@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, insert, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .choices import Lifecycle
@@ -456,6 +457,13 @@ def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None
             raise ImportRejected(errors)
         counts = _write(plan, ctx, actor, progress)
         s.commit()
+    except IntegrityError as exc:
+        # Another writer (a second import, the web form) got in between our read and write:
+        # a unique serial/name/code now collides. Nothing was written; running again re-plans.
+        s.rollback()
+        what = str(exc.orig).splitlines()[0][:200] if exc.orig else type(exc).__name__
+        raise ImportRejected([RowError(1, "-", f"the database changed during the import "
+                                               f"({what}); nothing was written, import again")])
     except BaseException:
         s.rollback()
         raise

@@ -178,3 +178,30 @@ def test_an_address_used_twice_is_a_warning_not_an_error(app, runner, contracts,
     assert ("warning: row 4, column ip: 127.31.0.1 is also the address of stored device SW-0001"
             in result.output)
     assert "created 3" in result.output
+
+
+def test_a_concurrent_writer_makes_the_import_fail_cleanly(app, contracts, monkeypatch):
+    """Someone adds the same serial between our check and our write: rejected, nothing written."""
+    from supervisor.models import Community
+
+    plan = inventory.parse_upload("a.csv", to_csv(good_rows()[:1], HEADERS))
+    assert plan.ok
+    real_load = inventory._load_context
+
+    def load_then_race():
+        ctx = real_load()  # our view of the database...
+        c = Community(name="别处", district="d", type="open")  # ...then another writer commits
+        db.session.add(c)
+        db.session.flush()
+        db.session.add(Device(serial="SW-0001", name="x", kind="switch", ip="127.31.9.9",
+                              community_id=c.id))
+        db.session.flush()
+        return ctx
+
+    monkeypatch.setattr(inventory, "_load_context", load_then_race)
+    try:
+        inventory.apply_plan(plan, "tester")
+        raise AssertionError("collision not reported")
+    except inventory.ImportRejected as exc:
+        assert "the database changed during the import" in str(exc)
+    assert db.session.scalars(select(Device)).all() == []
