@@ -436,12 +436,6 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
 
 # ---------------------------------------------------------------- writing
 
-def _default_profile_key() -> tuple[str, int]:
-    from .profiles import load_profile
-
-    return "default", load_profile("default").version
-
-
 def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None) -> ImportCounts:
     """Writes a valid plan in one transaction (re-checked against the database first)."""
     if plan.errors:
