@@ -1,20 +1,17 @@
-"""One simulated fleet per test session (a subprocess on 127.10.20.0/24), faults cleared
-after every test. Ports: control 18820, ONVIF 18180, SNMP 18181."""
+"""One simulated fleet per test session (a subprocess on 127.10.(20+slot).0/24, see
+sim_helpers.fleet_args), faults cleared after every test."""
 from __future__ import annotations
 
 import pytest
 
+from sim_helpers import fleet_args
 from simulator.testing import FleetProcess
-
-BASE = "127.10.20.1"
-CONTROL, ONVIF, SNMP = 18820, 18180, 18181
 
 
 @pytest.fixture(scope="session")
 def fleet(tmp_path_factory):
-    with FleetProcess(devices=16, seed=7, communities=1, base_address=BASE, control_port=CONTROL,
-                      onvif_port=ONVIF, snmp_port=SNMP,
-                      tmp_dir=tmp_path_factory.mktemp("fleet")) as f:
+    with FleetProcess(devices=16, seed=7, communities=1, tmp_dir=tmp_path_factory.mktemp("fleet"),
+                      **fleet_args("session")) as f:
         yield f
 
 

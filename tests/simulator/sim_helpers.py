@@ -2,10 +2,44 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import time
+from functools import lru_cache
 
 import httpx
 from onvif import ONVIFCamera
+
+
+SLOTS = 6
+
+
+@lru_cache(maxsize=1)
+def slot() -> int:
+    """A slot held for this test process (a lock file), so two pytest runs of these tests
+    at the same time (a helper's and the whole suite's) use different addresses/ports."""
+    for i in range(SLOTS):
+        fd = os.open(f"/tmp/fsp-simulator-tests-slot{i}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return i     # fd stays open (and locked) until the process exits
+        except BlockingIOError:
+            os.close(fd)
+    raise RuntimeError(f"all {SLOTS} simulator test slots are busy")
+
+
+# Fleets of one test run, each: (last octet of its first address, control-port offset).
+FLEETS = {"session": (1, 0), "scenario": (101, 1), "bad_scenario": (121, 2), "latency": (131, 3),
+          "wildcard": (141, 4)}
+
+
+def fleet_args(name: str) -> dict:
+    """base_address / control_port / onvif_port / snmp_port for one of this run's fleets:
+    127.10.(20+slot).x, control ports 18820 + 5*slot + k (all inside this area's ranges)."""
+    s = slot()
+    host, k = FLEETS[name]
+    return {"base_address": f"127.10.{20 + s}.{host}", "control_port": 18820 + 5 * s + k,
+            "onvif_port": 18180, "snmp_port": 18200 + s if name == "wildcard" else 18181}
 
 
 def pick(fleet, kind: str, **match) -> dict:

@@ -13,6 +13,7 @@ from simulator.fleet import ROLES, generate
 from simulator.inventory import COLUMNS
 from simulator.latency import Latency, parse_dist
 from simulator.scenario import ScenarioError, build_timeline
+from sim_helpers import fleet_args
 from simulator.testing import FleetProcess
 
 
@@ -107,8 +108,7 @@ def test_scenario_file_drives_faults_and_truth(tmp_path):
     scen = tmp_path / "scenario.yaml"
     scen.write_text("events:\n  - at: 0.3\n    select: {kind: switch}\n    faults: [offline]\n    for: 1.0\n",
                     encoding="utf-8")
-    with FleetProcess(devices=6, seed=2, communities=1, base_address="127.10.30.1", control_port=18830,
-                      onvif_port=18190, snmp_port=18191, tmp_dir=tmp_path,
+    with FleetProcess(devices=6, seed=2, communities=1, tmp_dir=tmp_path, **fleet_args("scenario"),
                       extra_args=["--scenario", str(scen)]) as f:
         sw = next(d for d in f.devices() if d["kind"] == "switch")
         cam = f.device(sw["downstream"][0])
@@ -130,8 +130,8 @@ def test_bad_scenario_fails_fast(tmp_path):
     scen = tmp_path / "bad.yaml"
     scen.write_text("events:\n  - at: 0\n    device: NOPE\n    faults: [offline]\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="selects no device"):
-        FleetProcess(devices=3, seed=1, base_address="127.10.31.1", control_port=18831, onvif_port=18192,
-                     snmp_port=18193, tmp_dir=tmp_path, extra_args=["--scenario", str(scen)]).start()
+        FleetProcess(devices=3, seed=1, tmp_dir=tmp_path, **fleet_args("bad_scenario"),
+                     extra_args=["--scenario", str(scen)]).start()
 
 
 def test_platform_importer_accepts_the_inventory(fleet, runner):
@@ -144,8 +144,7 @@ def test_platform_importer_accepts_the_inventory(fleet, runner):
 def test_latency_flag_delays_answers(tmp_path):
     from sim_helpers import run, soap_time
     from test_sim_snmp import SYS_NAME, _get
-    with FleetProcess(devices=3, seed=2, base_address="127.10.32.1", control_port=18833, onvif_port=18196,
-                      snmp_port=18197, tmp_dir=tmp_path,
+    with FleetProcess(devices=3, seed=2, tmp_dir=tmp_path, **fleet_args("latency"),
                       extra_args=["--latency", "onvif=fixed:300ms,snmp=250ms"]) as f:
         d = f.devices()[0]
         t0 = time.monotonic()

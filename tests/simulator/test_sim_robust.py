@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from sim_helpers import pick, run, soap_time
+from sim_helpers import fleet_args, pick, run, soap_time
 from simulator.testing import FleetProcess
 from test_sim_snmp import SYS_NAME, _get
 
@@ -39,8 +39,7 @@ def test_garbage_http_and_snmp_do_not_hurt(fleet):
 
 
 def test_wildcard_snmp_answers_from_each_device_address(tmp_path):
-    with FleetProcess(devices=8, seed=4, communities=1, base_address="127.10.40.1", control_port=18832,
-                      onvif_port=18194, snmp_port=18195, tmp_dir=tmp_path,
+    with FleetProcess(devices=8, seed=4, communities=1, tmp_dir=tmp_path, **fleet_args("wildcard"),
                       extra_args=["--snmp-bind", "wildcard"]) as f:
         devs = f.devices()
         for d in devs[:4]:

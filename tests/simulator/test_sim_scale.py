@@ -14,7 +14,7 @@ from simulator.testing import FleetProcess
 @pytest.mark.timeout(400)
 def test_ten_thousand_devices_start_and_answer(tmp_path):
     t0 = time.monotonic()
-    with FleetProcess(devices=10000, seed=11, base_address="127.10.100.1", control_port=18840,
+    with FleetProcess(devices=10000, seed=11, base_address="127.10.100.1", control_port=18810,
                       onvif_port=18290, snmp_port=18291, tmp_dir=tmp_path, start_timeout=300) as f:
         startup = time.monotonic() - t0
         with open(f.inventory_path, encoding="utf-8", newline="") as fh:
