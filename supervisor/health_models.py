@@ -47,6 +47,9 @@ class ProbeSample(db.Model):
     faults: Mapped[list[Any] | None] = mapped_column(JSON)  # image faults / failed checks
     reasons: Mapped[list[Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ProbeResult.to_dict()
+    # How many probes this row stands for: ok fast-tier probes that agree with an ok state
+    # are thinned (HEALTH_FAST_SAMPLE_EVERY_S) and counted into the next stored row.
+    weight: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class StateInterval(db.Model):
@@ -113,6 +116,9 @@ class DeviceStatus(db.Model):
     # For deltas on the next probe: SNMP uptime (reboot detection) and error counters.
     last_uptime_s: Mapped[float | None] = mapped_column(Float)
     last_counters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Sample thinning: the last stored fast-tier sample, and ok probes skipped since.
+    last_kept_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    fast_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .health import (
-    OFFLINE, UNKNOWN, HealthRules, Observation, RulesBook, Status, findings_after, naive_utc,
+    OFFLINE, OK, UNKNOWN, HealthRules, Observation, RulesBook, Status, findings_after, naive_utc,
     rules_for, seconds_by_state, status_reasons, step,
 )
 
@@ -40,6 +40,8 @@ class StoredStatus:
     findings: list[dict[str, Any]]
     last_uptime_s: Optional[float]
     exists: bool
+    last_kept_at: Optional[dt.datetime] = None   # last stored fast-tier sample
+    fast_skipped: int = 0                        # ok fast probes not stored since
 
 
 def _insert(session: Session, table: sa.Table):
@@ -78,7 +80,8 @@ def load_statuses(session: Session, device_ids: Iterable[int]) -> dict[int, Stor
                     candidate_reasons=list(row.candidate_reasons or []),
                     recent_flips=_times(row.recent_flips), last_sample_at=row.last_sample_at,
                     last_observed=row.last_observed),
-                findings=list(row.faults or []), last_uptime_s=row.last_uptime_s, exists=True)
+                findings=list(row.faults or []), last_uptime_s=row.last_uptime_s, exists=True,
+                last_kept_at=row.last_kept_at, fast_skipped=row.fast_skipped or 0)
     return out
 
 
@@ -132,18 +135,34 @@ def _existing_samples(session: Session, items: Sequence[BatchItem]) -> set[tuple
 _STATUS_COLUMNS = (
     "state", "since", "cause", "reasons", "flapping", "candidate_state", "candidate_cause",
     "candidate_since", "candidate_count", "candidate_reasons", "recent_flips", "last_sample_at",
-    "last_observed", "last_rtt_ms", "last_clock_offset_s", "faults", "last_uptime_s", "updated_at")
+    "last_observed", "last_rtt_ms", "last_clock_offset_s", "faults", "last_uptime_s", "updated_at",
+    "last_kept_at", "fast_skipped")
+
+
+def _thin(status: Status, new: Status, obs: Observation, tier: str, flips: list,
+          kept: Optional[dt.datetime], keep_every_s: float) -> bool:
+    """True when this sample may be left out: an ok fast probe agreeing with a settled ok
+    state, within `keep_every_s` of the last stored one and on the same UTC day."""
+    return (keep_every_s > 0 and tier == "fast" and obs.state == OK and not flips
+            and new.state == OK and new.candidate_state is None and new is not status
+            and kept is not None and kept.date() == obs.at.date()
+            and (obs.at - kept).total_seconds() < keep_every_s)
 
 
 def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[BatchItem],
                 stored: Mapping[int, StoredStatus], rules: Rules, now: dt.datetime,
-                windows: Mapping[int, Sequence[tuple[dt.datetime, dt.datetime]]] | None = None
-                ) -> int:
+                windows: Mapping[int, Sequence[tuple[dt.datetime, dt.datetime]]] | None = None,
+                keep_every_s: float = 0.0) -> int:
     """Write one batch (the caller commits). Returns the number of transitions.
 
     Items of one device must be in probe-time order. Raises StaleStatus when a status
     row moved since `stored` was loaded. Samples and status rows go in executemany
     statements (one round of SQL per table per batch); transitions are rare and row by row.
+
+    `keep_every_s` > 0 thins the fast tier: an ok probe that agrees with a settled ok state
+    is stored only every `keep_every_s` (and the first of each UTC day); the probes left
+    out are counted in the next stored row's `weight`, so rollup probe counts stay exact.
+    Every observation still goes through the state machine: intervals are unaffected.
     """
     if not items:
         return 0
@@ -151,23 +170,19 @@ def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[Batch
     transitions = 0
     done = _existing_samples(session, items)
     samples: list[dict[str, Any]] = []
-    touched: dict[int, tuple[StoredStatus, Status, list[dict[str, Any]], Optional[float], Observation]] = {}
+    touched: dict[int, tuple] = {}
     for item in items:
         obs = item.obs
         key = (item.device_id, item.tier, obs.at)
         if key in done:
             continue  # this very sample was already applied: a replay after a crash
         done.add(key)
-        samples.append(dict(
-            device_id=item.device_id, at=obs.at, tier=item.tier, sweep_id=sweep_id,
-            observed=obs.state, rtt_ms=obs.rtt_ms, clock_offset_s=obs.clock_offset_s,
-            error_kind=obs.error_kind, faults=list(obs.faults) or None,
-            reasons=list(obs.reasons) or None, result=item.result))
         base = stored[item.device_id]
         prev = touched.get(item.device_id)
         status = prev[1] if prev else base.status
         findings = prev[2] if prev else base.findings
         uptime = prev[3] if prev else base.last_uptime_s
+        kept, skipped = (prev[5], prev[6]) if prev else (base.last_kept_at, base.fast_skipped)
         window = window_at(windows.get(item.device_id, ()), obs.at)
         new, flips = step(status, obs, rules_for(rules, item.device_id), maintenance=window)
         # A sample older than the last applied one (a slow tier finishing late) leaves the
@@ -178,7 +193,23 @@ def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[Batch
         for t in flips:
             _apply_transition(session, item.device_id, t, now)
             transitions += 1
-        touched[item.device_id] = (base, new, findings, uptime, obs)
+        if _thin(status, new, obs, item.tier, flips, kept, keep_every_s):
+            skipped += 1
+        elif keep_every_s > 0 and item.tier == "fast" and obs.state == OK and new is status:
+            # Ignored by the state machine (at or before the last applied probe): with
+            # thinning on, this may be the replay of a probe already counted as skipped,
+            # so it is neither stored nor counted (at worst one probe uncounted in a race).
+            pass
+        else:
+            weight = 1
+            if item.tier == "fast" and new is not status:
+                weight, skipped, kept = 1 + skipped, 0, obs.at
+            samples.append(dict(
+                device_id=item.device_id, at=obs.at, tier=item.tier, sweep_id=sweep_id,
+                observed=obs.state, rtt_ms=obs.rtt_ms, clock_offset_s=obs.clock_offset_s,
+                error_kind=obs.error_kind, faults=list(obs.faults) or None,
+                reasons=list(obs.reasons) or None, result=item.result, weight=weight))
+        touched[item.device_id] = (base, new, findings, uptime, obs, kept, skipped)
     if samples:
         ins = _insert(session, ProbeSample.__table__).on_conflict_do_nothing(
             index_elements=["device_id", "tier", "at"])
@@ -212,7 +243,7 @@ def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: Rules,
     the summed rowcount must match, else someone else moved a row: StaleStatus)."""
     table = DeviceStatus.__table__
     fresh, by_old, from_null, flapping = [], [], [], []
-    for device_id, (base, new, findings, uptime, obs) in touched.items():
+    for device_id, (base, new, findings, uptime, obs, kept, skipped) in touched.items():
         values = dict(
             state=new.state, since=new.since, cause=new.cause,
             reasons=status_reasons(new, rules_for(rules, device_id)) or None, flapping=new.flapping,
@@ -222,7 +253,8 @@ def _save_statuses(session: Session, touched: Mapping[int, tuple], rules: Rules,
             recent_flips=[t.isoformat() for t in new.recent_flips] or None,
             last_sample_at=new.last_sample_at, last_observed=new.last_observed,
             last_rtt_ms=obs.rtt_ms, last_clock_offset_s=obs.clock_offset_s,
-            faults=findings or None, last_uptime_s=uptime, updated_at=now)
+            faults=findings or None, last_uptime_s=uptime, updated_at=now,
+            last_kept_at=kept, fast_skipped=skipped)
         if new.flapping:
             flapping.append(device_id)
         if not base.exists:
@@ -266,7 +298,7 @@ def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: Rules,
     q = sa.select(ivs.c.device_id, ivs.c.state, ivs.c.cause, ivs.c.start_at, ivs.c.end_at).where(
         ivs.c.start_at < hi, sa.or_(ivs.c.end_at.is_(None), ivs.c.end_at > lo))
     ps = ProbeSample.__table__
-    sq = sa.select(ps.c.device_id, ps.c.observed, ps.c.clock_offset_s, ps.c.faults).where(
+    sq = sa.select(ps.c.device_id, ps.c.observed, ps.c.clock_offset_s, ps.c.faults, ps.c.weight).where(
         ps.c.at >= lo, ps.c.at < hi)
     ev = StateEvent.__table__
     eq = sa.select(ev.c.device_id, sa.func.count()).where(
@@ -285,7 +317,7 @@ def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: Rules,
         acc(row.device_id)["intervals"].append(row._mapping)
     for row in session.execute(sq):
         a = acc(row.device_id)
-        a["probes"] += 1
+        a["probes"] += row.weight or 1   # thinned ok probes ride on the next stored row
         a["failed"] += int(row.observed == OFFLINE)
         if row.clock_offset_s is not None:
             a["clock"] += 1

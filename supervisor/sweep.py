@@ -286,6 +286,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     done = 0
     mono0 = time.monotonic()
     ev_root = Path(current_app.config["EVIDENCE_DIR"])
+    keep_every_s = float(current_app.config.get("HEALTH_FAST_SAMPLE_EVERY_S", 600) or 0)
 
     def flush(items: list[tuple[int, ProbeResult]], final: bool) -> None:
         nonlocal deferred
@@ -337,7 +338,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
                     keep = res.to_dict() if (res.tier != "fast" or o.state != OK) else None
                     batch.append(BatchItem(dev, tier, o, keep))
                 summary.transitions += write_batch(session, run_id, batch, stored, rules,
-                                                   clock(), windows)
+                                                   clock(), windows, keep_every_s)
                 for dev, res in items:
                     if dev in diagnoses and res.frame is not None and res.frame.jpeg:
                         evidence.save_frame(session, ev_root, dev, "latest", res.frame.jpeg,

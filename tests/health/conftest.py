@@ -15,7 +15,8 @@ from supervisor.models import Community, Device
 
 @pytest.fixture
 def inventory(request):
-    request.getfixturevalue("pg_app" if "pg_app" in request.fixturenames else "app")
+    app = request.getfixturevalue("pg_app" if "pg_app" in request.fixturenames else "app")
+    app.config["HEALTH_FAST_SAMPLE_EVERY_S"] = 0  # keep every sample: counts easy to check
     return _inventory()
 
 

@@ -16,7 +16,8 @@ from app import create_app  # noqa: E402
 def main() -> None:
     uri, profiles, evidence = sys.argv[1:4]
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "x", "EVIDENCE_DIR": evidence,
-                      "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4="})
+                      "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4=",
+                      "HEALTH_FAST_SAMPLE_EVERY_S": 0})
     with app.app_context():
         from supervisor.profiles import load_profile
         from supervisor.sweep import run_sweep

@@ -291,3 +291,29 @@ def test_each_device_is_judged_by_its_contracts_profile(app, inventory, tmp_path
     cam1 = [(i.state, i.start_at, i.end_at) for i in rows(StateInterval, device_id=inventory["CAM1"])]
     assert cam1[1] == ("offline", naive(T0 + 3 * MIN), naive(T0 + 4 * MIN))  # one probe is enough
     assert [i.state for i in rows(StateInterval, device_id=inventory["CAM2"])] == ["ok"]  # default: 3
+
+
+def test_fast_samples_are_thinned_but_counted(app, inventory):
+    """Ok fast probes agreeing with ok are stored every 10 min only; failures, changes and
+    the candidate's probes are always stored; rollup probe counts stay exact."""
+    app.config["HEALTH_FAST_SAMPLE_EVERY_S"] = 600
+    ex = ScriptedExecutor(switch_outage)
+    sweeps(ex, 30)
+    kept = dict(db.session.execute(sa.select(ProbeSample.device_id, sa.func.count())
+                                   .group_by(ProbeSample.device_id)).all())
+    assert kept[inventory["CAM3"]] < 30 / 3
+    failed = db.session.scalar(sa.select(sa.func.count()).select_from(ProbeSample).where(
+        ProbeSample.device_id == inventory["SW1"], ProbeSample.observed == "offline"))
+    assert failed == 7  # every failure kept
+    # intervals exactly as without thinning
+    sw = rows(StateInterval, device_id=inventory["SW1"])
+    assert [(i.state, i.start_at, i.end_at) for i in sw][1] == (
+        "offline", naive(T0 + 5 * MIN), naive(T0 + 12 * MIN))
+    # replaying minutes 20..25 neither stores nor counts anything twice
+    sweeps(ex, 6, start=20)
+    now = naive(T0 + 30 * MIN)
+    rollup_day(db.session, now.date(), now, HealthRules())
+    for dev in inventory.values():
+        r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=dev)).one()
+        st = db.session.get(DeviceStatus, dev)
+        assert r.probes + st.fast_skipped == 30, (dev, r.probes, st.fast_skipped)
