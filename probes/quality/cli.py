@@ -135,7 +135,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("frame", nargs="?", help="frame file (JPEG/PNG)")
     ap.add_argument("--previous", help="previous frame of the same camera (enables frozen)")
     ap.add_argument("--reference", help="reference frame kept at acceptance (enables scene_change)")
-    ap.add_argument("--captured-at", help="ISO capture time (picks day or night thresholds)")
+    ap.add_argument("--captured-at", help="ISO capture time, naive = UTC (picks day or night thresholds)")
     ap.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     ap.add_argument("--profile", default=str(DEFAULT_PROFILE),
                     help="profile YAML holding an image_quality section (default: %(default)s)")

@@ -5,7 +5,7 @@ be replaced by the local standard's)::
 
     image_quality:
       analysis_width: 640
-      timezone: Asia/Shanghai          # used when a capture time carries a zone
+      timezone: Asia/Shanghai          # the cameras' clock; naive capture times are UTC
       night: {start: "19:00", end: "07:00", clause: ..., default: true}
       rules:
         too_dark: {measure: brightness, op: below, day: 30, night: 8,
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -199,11 +199,18 @@ class Thresholds:
         return cls.from_yaml(DEFAULT_PROFILE)
 
     def is_night(self, captured_at: Optional[datetime]) -> bool:
-        """Night by the capture's local clock; a capture time with a zone is moved to ours."""
+        """Night by the camera's local clock (the section's ``timezone``).
+
+        Platform convention: a naive capture time is UTC (that is what sweeps store); it is
+        moved to ``timezone`` before the clock is read. Without a ``timezone`` the time is
+        read as it is.
+        """
         if captured_at is None:
             return False
         t = captured_at
-        if t.tzinfo is not None and self.timezone:
+        if self.timezone:
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=timezone.utc)
             t = t.astimezone(ZoneInfo(self.timezone))
         clock = t.time().replace(tzinfo=None)
         if self.night_start <= self.night_end:

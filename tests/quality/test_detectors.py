@@ -50,8 +50,9 @@ def test_too_dark_by_day_but_not_a_night_scene_with_lights(scene, thresholds):
     night = dark + 255 * glow[:, :, None] * np.array([0.55, 0.8, 1.0], np.float32)
     night = np.clip(night + rng.normal(0, 2, night.shape), 0, 255).astype(np.uint8)
     assert night.mean() < 30
-    by_day = diagnose(night, thresholds=thresholds, captured_at=datetime(2026, 6, 1, 11, 0))
-    at_night = diagnose(night, thresholds=thresholds, captured_at=datetime(2026, 6, 1, 23, 30))
+    # naive times are UTC (platform convention): 03:00Z is 11:00 and 15:30Z 23:30 in Shanghai
+    by_day = diagnose(night, thresholds=thresholds, captured_at=datetime(2026, 6, 1, 3, 0))
+    at_night = diagnose(night, thresholds=thresholds, captured_at=datetime(2026, 6, 1, 15, 30))
     assert "too_dark" in names(by_day)
     assert at_night.night and "too_dark" not in names(at_night)
 

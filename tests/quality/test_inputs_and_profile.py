@@ -1,7 +1,7 @@
 """Bad input gives clear errors; thresholds are data with day/night and overrides."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -71,9 +71,13 @@ def test_per_camera_override_merges_over_profile(scene):
 
 def test_night_is_chosen_by_local_capture_time():
     th = Thresholds.default()
-    assert th.is_night(datetime(2026, 6, 1, 23, 0)) and not th.is_night(datetime(2026, 6, 1, 12, 0))
-    # 15:30 UTC is 23:30 in the profile's zone (Asia/Shanghai)
+    # 15:30 UTC is 23:30 in the profile's zone (Asia/Shanghai); naive times are UTC
     assert th.is_night(datetime(2026, 6, 1, 15, 30, tzinfo=timezone.utc))
+    assert th.is_night(datetime(2026, 6, 1, 15, 30))
+    assert not th.is_night(datetime(2026, 6, 1, 4, 0))
+    shanghai = timezone(timedelta(hours=8))
+    assert th.is_night(datetime(2026, 6, 1, 23, 0, tzinfo=shanghai))
+    assert not th.is_night(datetime(2026, 6, 1, 12, 0, tzinfo=shanghai))
     assert not th.is_night(None)
 
 
