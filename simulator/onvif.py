@@ -278,12 +278,14 @@ class OnvifContext:
         return out
 
     def recording_summary(self, d: DeviceState, now: float) -> str:
-        recs = self.recordings(d, now)
-        if not recs:
+        if d.spec.kind != "nvr":
             raise SoapError("ter:ActionNotSupported", "no recording service on this device")
+        recs = self.recordings(d, now)
+        first = min((r[2] for r in recs), default=d.boot_time)
+        last = max((r[3] for r in recs), default=d.boot_time)
         return ("<tse:GetRecordingSummaryResponse><tse:Summary>"
-                f"<tt:DataFrom>{_iso(min(r[2] for r in recs))}</tt:DataFrom>"
-                f"<tt:DataUntil>{_iso(max(r[3] for r in recs))}</tt:DataUntil>"
+                f"<tt:DataFrom>{_iso(first)}</tt:DataFrom>"
+                f"<tt:DataUntil>{_iso(last)}</tt:DataUntil>"
                 f"<tt:NumberRecordings>{len(recs)}</tt:NumberRecordings>"
                 "</tse:Summary></tse:GetRecordingSummaryResponse>")
 

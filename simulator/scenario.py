@@ -131,9 +131,16 @@ def build_timeline(data: dict[str, Any], specs: list[DeviceSpec], seed: int) -> 
         lo, hi = (float(d[0]), float(d[1])) if isinstance(d, (list, tuple)) else (float(d), float(d))
         if rate <= 0 or not pool:
             continue
+        busy_until: dict[str, float] = {}
         t = rng.expovariate(rate)
         while t < until:
-            add(t, rng.choice(pool).serial, [rng.choice(faults)], _params(rnd, where), rng.uniform(lo, hi))
+            serial = rng.choice(pool).serial
+            fault, dur = rng.choice(faults), rng.uniform(lo, hi)
+            # A device already in a random fault is left alone: overlapping intervals on
+            # one device would make the first clear end the second early.
+            if busy_until.get(serial, -1.0) < t:
+                add(t, serial, [fault], _params(rnd, where), dur)
+                busy_until[serial] = t + dur
             t += rng.expovariate(rate)
     return sorted(actions)
 

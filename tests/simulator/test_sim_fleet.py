@@ -86,6 +86,15 @@ def test_scenario_timeline_is_seeded_and_validated():
     sets = [a for a in t1 if a.set]
     assert 2 + 30 <= len(sets) <= 2 + 100          # ~60 random arrivals expected
     assert all(any(c.serial == s.serial and not c.set and c.at > s.at for c in t1) for s in sets)
+    # random faults never overlap on one device
+    opened: dict[str, float] = {}
+    for a in sorted(t1):
+        if a.faults[0] in ("blur", "frozen"):
+            if a.set:
+                assert a.serial not in opened, a
+                opened[a.serial] = a.at
+            else:
+                opened.pop(a.serial)
     with pytest.raises(ScenarioError):
         build_timeline({"events": [{"at": 0, "device": "NOPE", "faults": ["offline"]}]}, specs, 1)
     with pytest.raises(ScenarioError):
