@@ -111,7 +111,7 @@ def apply_fault(img: np.ndarray, fault: str, rng: np.random.Generator) -> np.nda
         return np.clip(out, 0, 255).astype(np.uint8)
     if fault == "noise":
         n = np.empty(img.shape, np.int16)
-        cv2.randn(n, 0, 45)                      # cheaper than numpy floats at 1280x720x3
+        cv2.randn(n, (0, 0, 0), (45, 45, 45))    # cheaper than numpy floats at 1280x720x3
         return cv2.add(img.astype(np.int16), n).clip(0, 255).astype(np.uint8)
     if fault == "occlusion":
         out = img.copy()
