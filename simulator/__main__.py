@@ -46,6 +46,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.error("--base-address must be a loopback address (127.0.0.0/8)")
     except ValueError:
         p.error("--base-address is not an IPv4 address")
+    try:
+        Latency(a.latency)
+    except (ValueError, IndexError) as exc:
+        p.error(f"--latency: {exc}")
     return a
 
 
