@@ -174,11 +174,17 @@ async def _run_check(name: str, target: DeviceTarget, spec: TierSpec, ctx: Probe
 
 async def probe_device(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
                        gates: Optional[_Gates] = None,
-                       stats: Optional[BatchStats] = None) -> ProbeResult:
-    """Run the tier's checks on one device, in order, one connection at a time."""
+                       stats: Optional[BatchStats] = None,
+                       result: Optional[ProbeResult] = None) -> ProbeResult:
+    """Run the tier's checks on one device, in order, one connection at a time.
+
+    Parts are stored on ``result`` as they finish, so a caller that cancels the probe
+    (batch deadline) still holds what was learnt before.
+    """
     gates = gates or _Gates(ctx.limits)
-    result = ProbeResult(serial=target.serial, tier=spec.name, started_at=_now(),
-                         finished_at=_now())
+    if result is None:
+        result = ProbeResult(serial=target.serial, tier=spec.name, started_at=_now(),
+                             finished_at=_now())
     try:
         async with await gates.host(target.host):
             for name in spec.checks:
@@ -229,7 +235,7 @@ async def run_batch(targets: Iterable[DeviceTarget],
     loop = asyncio.get_running_loop()
     deadline = loop.time() + deadline_s if deadline_s else None
     source = iter(targets)
-    pending: dict[asyncio.Task, tuple[DeviceTarget, datetime]] = {}
+    pending: dict[asyncio.Task, tuple[DeviceTarget, datetime, ProbeResult]] = {}
     exhausted = False
     try:
         while True:
@@ -240,8 +246,11 @@ async def run_batch(targets: Iterable[DeviceTarget],
                 except StopIteration:
                     exhausted = True
                     break
-                task = asyncio.create_task(probe_device(target, spec, ctx, gates, stats))
-                pending[task] = (target, _now())
+                started = _now()
+                partial = ProbeResult(target.serial, spec.name, started, started)
+                task = asyncio.create_task(probe_device(target, spec, ctx, gates, stats,
+                                                        partial))
+                pending[task] = (target, started, partial)
                 stats.total_started += 1
             stats.in_flight = len(pending)
             stats.peak_in_flight = max(stats.peak_in_flight, len(pending))
@@ -251,7 +260,7 @@ async def run_batch(targets: Iterable[DeviceTarget],
             done, _ = await asyncio.wait(pending, timeout=wait_for,
                                          return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                target, started = pending.pop(task)
+                target, started, _partial = pending.pop(task)
                 if task.exception() is not None:
                     now = _now()
                     res = ProbeResult(target.serial, spec.name, started, now,
@@ -267,8 +276,9 @@ async def run_batch(targets: Iterable[DeviceTarget],
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            for task, (target, started) in list(pending.items()):
-                res = _deadline_result(target, spec, started, deadline_s or 0)
+            for task, (target, started, partial) in list(pending.items()):
+                # Keep the checks that finished before the deadline (e.g. reach).
+                res = _deadline_result(target, spec, started, deadline_s or 0, partial)
                 stats.deadline_hit += 1
                 stats.record(res)
                 yield res

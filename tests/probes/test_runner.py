@@ -121,14 +121,18 @@ def test_batch_deadline_yields_a_timeout_for_every_unfinished_target():
         async with SlowHttp(["127.20.3.1", "127.20.3.2"], delay=None):
             targets = [DeviceTarget(f"S{i}", f"127.20.3.{1 + i % 2}", onvif_port=PORT)
                        for i in range(6)]
+            spec = TierSpec("t", ["reach", "onvif"], timeouts={"reach": 5, "onvif": 60})
             t0 = time.monotonic()
             out: list[ProbeResult] = [r async for r in run_batch(
-                targets, onvif_tier(60), limits=Limits(global_limit=2), deadline_s=1.0)]
+                targets, spec, limits=Limits(global_limit=2), deadline_s=1.0)]
             return out, time.monotonic() - t0
     out, elapsed = run(go(), 15)
     assert sorted(r.serial for r in out) == [f"S{i}" for i in range(6)]
     assert all(r.error is not None and r.error.kind == "timeout" for r in out)
     assert "deadline" in out[0].error.message
+    started = [r for r in out if r.reach is not None]
+    assert len(started) == 2                       # two were in flight when time ran out
+    assert all(r.reach.ok and r.onvif is None for r in started)   # reach result kept
     assert elapsed < 6.0          # the deadline, not the 60 s check timeout
 
 
