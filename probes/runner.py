@@ -198,7 +198,6 @@ async def probe_device(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
         raise
     except Exception as exc:  # noqa: BLE001
         result.error = classify(exc)
-        result.error.kind = "internal" if result.error.kind == "internal" else result.error.kind
     result.finished_at = _now()
     return result
 
