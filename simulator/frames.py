@@ -32,7 +32,7 @@ def _photos() -> list[np.ndarray]:
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             continue
-        out.append(img)       # kept at its own (small) size: views are cut, then scaled
+        out.append(img)       # scaled once, in _canvases
     if not out:
         raise RuntimeError("no scikit-image photographs found")
     return out
@@ -42,29 +42,36 @@ def _photo_of(scene_id: int, n: int) -> int:
     return random.Random(scene_id).randrange(n)
 
 
-@lru_cache(maxsize=24)
-def scene(scene_id: int) -> np.ndarray:
-    """A camera's fixed view: a deterministic crop window of one photograph."""
-    photos = _photos()
+VIEW_SHARE = 0.8    # a camera's view spans this share of its photograph's width
+
+
+@lru_cache(maxsize=1)
+def _canvases() -> list[np.ndarray]:
+    """Each photograph scaled once so a 1280x720 window covers VIEW_SHARE of it, and
+    unsharp-masked (the photographs are small, so scaling softens them; the mask gives
+    the crispness of a focused camera, so that only the blur fault reads as blurred).
+    Views are then zero-copy windows: no per-camera image is ever stored."""
+    out = []
+    for img in _photos():
+        h, w = img.shape[:2]
+        scale = max(WIDTH / VIEW_SHARE / w, HEIGHT / VIEW_SHARE / h)
+        big = cv2.resize(img, (int(w * scale) + 1, int(h * scale) + 1), interpolation=cv2.INTER_CUBIC)
+        soft = cv2.GaussianBlur(big, (0, 0), 3)
+        big = cv2.addWeighted(big, 1.8, soft, -0.8, 0)
+        big.setflags(write=False)
+        out.append(big)
+    return out
+
+
+def scene(scene_id: int) -> tuple[np.ndarray, bool]:
+    """A camera's fixed view: (a 1280x720 window of one photograph, mirrored?)."""
+    canvases = _canvases()
     rng = random.Random(scene_id)
-    img = photos[rng.randrange(len(photos))]
-    h, w = img.shape[:2]
-    cw = rng.randint(int(w * 0.7), w)
-    ch = int(cw * HEIGHT / WIDTH)
-    if ch > h:
-        ch = h
-        cw = int(ch * WIDTH / HEIGHT)
-    x = rng.randrange(0, w - cw + 1)
-    y = rng.randrange(0, h - ch + 1)
-    view = cv2.resize(img[y:y + ch, x:x + cw], (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
-    # The photographs are small, so the scaled view is soft; an unsharp mask gives it the
-    # crispness of a focused camera, so that only the blur fault reads as blurred.
-    soft = cv2.GaussianBlur(view, (0, 0), 3)
-    view = cv2.addWeighted(view, 1.8, soft, -0.8, 0)
-    if rng.random() < 0.5:
-        view = cv2.flip(view, 1)
-    view.setflags(write=False)
-    return view
+    big = canvases[rng.randrange(len(canvases))]     # first draw: see _photo_of
+    h, w = big.shape[:2]
+    x = rng.randrange(0, w - WIDTH + 1)
+    y = rng.randrange(0, h - HEIGHT + 1)
+    return big[y:y + HEIGHT, x:x + WIDTH], rng.random() < 0.5
 
 
 @lru_cache(maxsize=1)
@@ -73,8 +80,9 @@ def _noise_fields() -> list[np.ndarray]:
     return [np.clip(8 + g.normal(0, 2.0, (HEIGHT, WIDTH, 3)), 0, 16).astype(np.uint8) for _ in range(8)]
 
 
-def _natural(frame: np.ndarray, rng: np.random.Generator, now: float) -> np.ndarray:
+def _natural(view: tuple[np.ndarray, bool], rng: np.random.Generator, now: float) -> np.ndarray:
     """Mild capture-to-capture variation: light level, sensor noise, a passer-by."""
+    frame = cv2.flip(view[0], 1) if view[1] else view[0]
     out = cv2.convertScaleAbs(frame, alpha=1.0 + rng.uniform(-0.015, 0.015), beta=rng.uniform(-2, 2))
     # Sensor noise: one of a few precomputed fields (centred on 8), in uint8 arithmetic
     # because float conversions of a 1280x720 frame cost more than the JPEG encoding.
