@@ -110,78 +110,12 @@ FLEET_ONVIF_PORT = 18080
 FLEET_SNMP_PORT = 18161
 
 
-class _Launcher:
-    """Fallback with FleetProcess's interface, used until simulator/testing.py exists."""
-
-    def __init__(self, devices: int, seed: int, base_address: str, control_port: int,
-                 tmp_dir: Path, extra_args: list[str]) -> None:
-        self.n, self.seed, self.base, self.control_port = devices, seed, base_address, control_port
-        self.tmp, self.extra = Path(tmp_dir), extra_args
-        self.inventory_path = self.tmp / "fleet.csv"
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> "_Launcher":
-        import sys
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--devices", str(self.n), "--seed", str(self.seed),
-             "--inventory", str(self.inventory_path), "--base-address", self.base,
-             "--control-port", str(self.control_port), "--quiet", *self.extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not self.inventory_path.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError("simulator did not start")
-            time.sleep(0.1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        import json
-        import urllib.request
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.control_port}{path}", data=data,
-                                     method=method, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read() or b"null")
-
-    def devices(self) -> list[dict]:
-        return self._call("GET", "/devices")
-
-    def set_faults(self, serial: str, faults: list[str], **params: float) -> Any:
-        return self._call("POST", f"/devices/{serial}/faults", {"faults": faults, **params})
-
-    def clear_faults(self, serial: str) -> Any:
-        return self._call("DELETE", f"/devices/{serial}/faults")
-
-
-def _fleet_class() -> Any:
-    try:
-        from simulator.testing import FleetProcess
-        return FleetProcess
-    except ImportError:
-        return _Launcher
-
-
 @pytest.fixture(scope="session")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    cls = _fleet_class()
-    tmp = tmp_path_factory.mktemp("fleet")
-    if cls is _Launcher:
-        ctx = cls(devices=30, seed=5, base_address=FLEET_BASE, control_port=FLEET_CONTROL_PORT,
-                  tmp_dir=tmp, extra_args=["--onvif-port", str(FLEET_ONVIF_PORT),
-                                           "--snmp-port", str(FLEET_SNMP_PORT)])
-    else:
-        ctx = cls(devices=30, seed=5, base_address=FLEET_BASE, control_port=FLEET_CONTROL_PORT,
-                  tmp_dir=tmp, onvif_port=FLEET_ONVIF_PORT, snmp_port=FLEET_SNMP_PORT)
+    from simulator.testing import FleetProcess
+    ctx = FleetProcess(devices=30, seed=5, base_address=FLEET_BASE,
+                       control_port=FLEET_CONTROL_PORT, tmp_dir=tmp_path_factory.mktemp("fleet"),
+                       onvif_port=FLEET_ONVIF_PORT, snmp_port=FLEET_SNMP_PORT)
     with ctx as f:
         pgid = getattr(getattr(f, "proc", None), "pid", None)
         yield f
