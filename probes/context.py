@@ -3,7 +3,8 @@
 Created lazily so the fast tier (reach only) never imports zeep, httpx or pysnmp.
 A scheduler may keep one ``ProbeContext`` across batches (connection pools and the
 parsed WSDLs then survive between sweeps); ``run_batch`` makes and closes its own
-when none is given.
+when none is given. A context belongs to the event loop it was first used on (its
+sockets and sessions do): keep one per loop, not across ``asyncio.run`` calls.
 """
 from __future__ import annotations
 
