@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clock-warn", type=float, default=1.0,
                    help="WARNING when |clock offset| exceeds this (s; GB/T 28181 asks 1 s)")
     p.add_argument("--icmp", action="store_true", help="also ICMP echo (if permitted)")
+    p.add_argument("--ptz", action="store_true",
+                   help="full tier + PTZ check (pans a little and back; moves the camera!)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--save-frame", metavar="FILE", help="write the grabbed JPEG here")
     return p
@@ -101,6 +103,8 @@ def judge(res: ProbeResult, clock_warn: float = 1.0) -> tuple[int, list[str]]:
             crit.append(line)
         elif err.check == "frame" and err.kind == "unsupported":
             warn.append(line)
+        elif err.check == "ptz":
+            warn.append(line)            # PTZ failing degrades a camera that still sees
         else:
             crit.append(line)
     o = res.onvif
@@ -182,6 +186,10 @@ def report(res: ProbeResult, status: int, reasons: list[str]) -> str:
     if f is not None:
         lines.append(f"frame: {'ok' if f.ok else 'FAILED'} {f.source} {f.width}x{f.height} "
                      f"{f.size_bytes} bytes at {f.grabbed_at}")
+    z = res.ptz
+    if z is not None:
+        lines.append(f"ptz: {'ok' if z.ok else 'FAILED'} moved {z.moved} (change "
+                     f"{z.change_moved}) returned {z.returned} (change {z.change_back})")
     return "\n".join(lines)
 
 
@@ -206,6 +214,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.timeout:
         spec.timeouts = {c: float(a.timeout) for c in spec.timeouts}
     spec.icmp = bool(a.icmp)
+    if a.ptz:
+        if "onvif" not in spec.checks:
+            spec.checks.append("onvif")
+        spec.checks.append("ptz")
     try:
         res = asyncio.run(_probe(target, spec))
     except TimeoutError:

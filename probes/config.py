@@ -11,8 +11,9 @@ from typing import Any, Mapping, Optional
 
 from probes.model import CHECKS, _Serial
 
-DEFAULT_TIMEOUTS: dict[str, float] = {"reach": 2.0, "onvif": 8.0, "snmp": 2.0, "frame": 10.0}
-DEFAULT_RETRIES: dict[str, int] = {"reach": 0, "onvif": 0, "snmp": 1, "frame": 0}
+DEFAULT_TIMEOUTS: dict[str, float] = {"reach": 2.0, "onvif": 8.0, "snmp": 2.0, "frame": 10.0,
+                                      "ptz": 20.0}
+DEFAULT_RETRIES: dict[str, int] = {"reach": 0, "onvif": 0, "snmp": 1, "frame": 0, "ptz": 0}
 
 
 @dataclass
@@ -22,7 +23,8 @@ class Limits(_Serial):
     global_limit: int = 200
     per_host: int = 1
     per_protocol: dict[str, int] = field(
-        default_factory=lambda: {"reach": 500, "onvif": 200, "snmp": 100, "frame": 50})
+        default_factory=lambda: {"reach": 500, "onvif": 200, "snmp": 100, "frame": 50,
+                                 "ptz": 20})
 
     def for_protocol(self, check: str) -> int:
         return max(1, int(self.per_protocol.get(check, self.global_limit)))

@@ -32,7 +32,7 @@ ERROR_KINDS: tuple[str, ...] = (
 )
 TRANSIENT_KINDS = frozenset({"timeout", "refused", "unreachable", "reset"})
 
-CHECKS: tuple[str, ...] = ("reach", "onvif", "snmp", "frame")
+CHECKS: tuple[str, ...] = ("reach", "onvif", "snmp", "frame", "ptz")
 
 _NO_JSON = {"json": False}          # field metadata: never serialised
 _SECRET = {"secret": True}          # field metadata: hidden from repr, redactable
@@ -233,6 +233,7 @@ class OnvifResult(_Serial):
     ntp_servers: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)  # namespaces from GetServices
     capabilities: list[str] = field(default_factory=list)  # e.g. media, ptz, recording
+    service_addresses: dict[str, str] = field(default_factory=dict)  # short name -> XAddr
     profiles: list[MediaProfile] = field(default_factory=list)
     snapshot_uri: Optional[str] = None
     stream_uri: Optional[str] = None
@@ -305,6 +306,20 @@ class FrameResult(_Serial):
 
 
 @dataclass
+class PtzResult(_Serial):
+    """Optional PTZ check: moved a little, did the picture move, did it come back."""
+
+    ok: bool
+    error: Optional[ProbeError] = None
+    moved: Optional[bool] = None
+    returned: Optional[bool] = None
+    change_moved: Optional[float] = None      # mean |grey difference| first vs moved
+    change_back: Optional[float] = None       # first vs after moving back
+    position_before: Optional[list[float]] = None
+    position_after: Optional[list[float]] = None
+
+
+@dataclass
 class ProbeResult(_Serial):
     serial: str
     tier: str
@@ -315,6 +330,7 @@ class ProbeResult(_Serial):
     snmp: Optional[SnmpResult] = None
     frame: Optional[FrameResult] = None
     error: Optional[ProbeError] = None         # batch-level: deadline passed, internal crash
+    ptz: Optional[PtzResult] = None            # only when the tier asks for "ptz"
 
     @property
     def duration_s(self) -> float:
@@ -340,7 +356,8 @@ class ProbeResult(_Serial):
         """True/False from the reach check, else inferred from any answering protocol."""
         if self.reach is not None:
             return self.reach.ok
-        answered = [p.ok for p in (self.onvif, self.snmp, self.frame) if p is not None]
+        answered = [p.ok for p in (self.onvif, self.snmp, self.frame, self.ptz)
+                    if p is not None]
         return any(answered) if answered else None
 
     @property

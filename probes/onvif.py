@@ -377,6 +377,7 @@ async def _service_addresses(dev: Any, target: DeviceTarget, port: int,
             if addr:
                 xaddrs[key] = addr
     result.capabilities = sorted(k for k in xaddrs if k != "devicemgmt")
+    result.service_addresses = dict(xaddrs)
     return xaddrs
 
 

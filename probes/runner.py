@@ -19,13 +19,13 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, O
 from probes.config import Limits, TierSpec, resolve_tier
 from probes.context import ProbeContext
 from probes.errors import classify
-from probes.model import (FrameResult, OnvifResult, ProbeError, ProbeResult, ReachResult,
-                          SnmpResult, DeviceTarget, TRANSIENT_KINDS)
+from probes.model import (FrameResult, OnvifResult, ProbeError, ProbeResult, PtzResult,
+                          ReachResult, SnmpResult, DeviceTarget, TRANSIENT_KINDS)
 
-Part = Union[ReachResult, OnvifResult, SnmpResult, FrameResult]
+Part = Union[ReachResult, OnvifResult, SnmpResult, FrameResult, PtzResult]
 Check = Callable[[DeviceTarget, TierSpec, ProbeContext, ProbeResult], Awaitable[Part]]
 _PART_TYPES = {"reach": ReachResult, "onvif": OnvifResult, "snmp": SnmpResult,
-               "frame": FrameResult}
+               "frame": FrameResult, "ptz": PtzResult}
 
 
 def _now() -> datetime:
@@ -107,8 +107,27 @@ async def _check_frame(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
                             rtsp_fallback=spec.rtsp_fallback, decode=spec.decode_frame)
 
 
+async def _check_ptz(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
+                     so_far: ProbeResult) -> Optional[PtzResult]:
+    """Optional: only when the tier lists "ptz", only for cameras whose ONVIF probe
+    (earlier in the same tier) found a PTZ service."""
+    onvif = so_far.onvif
+    if target.kind != "camera" or onvif is None or not onvif.ok:
+        return None
+    if "ptz" not in onvif.service_addresses:
+        return PtzResult(ok=False, error=ProbeError("unsupported", "no PTZ service", "ptz"))
+    from probes.frame import pin_host
+    from probes.ptz import check_ptz
+    snap = target.snapshot_uri or onvif.snapshot_uri
+    token = onvif.profiles[0].token if onvif.profiles else None
+    return await check_ptz(ctx.onvif(), ctx.http(), target, onvif.service_addresses["ptz"],
+                           token, pin_host(snap, target.host, 80) if snap else None,
+                           frame_timeout=max(1.0, spec.timeout("frame")))
+
+
 CHECK_FUNCS: dict[str, Check] = {"reach": _check_reach, "onvif": _check_onvif,
-                                  "snmp": _check_snmp, "frame": _check_frame}
+                                  "snmp": _check_snmp, "frame": _check_frame,
+                                  "ptz": _check_ptz}
 
 
 # ---------------------------------------------------------------- one device
