@@ -233,3 +233,18 @@ def test_picture_faults_still_yield_a_decoded_frame(fleet_devices, faulted, faul
     faulted(cam["serial"], [fault])
     res = run(probe_one(sim_target(cam), tier(["onvif", "frame"])), BOUND)
     assert res.frame.ok and res.frame.image is not None and res.frame.width > 0
+
+
+def test_wsdls_are_parsed_once_per_process_and_shared(fleet_devices):
+    from onvif.client import _DOCUMENT_CACHE
+    from probes.runner import run_batch
+    cams = [sim_target(d) for d in fleet_devices["camera"][:6]]
+
+    async def sweep():
+        return [r async for r in run_batch(cams, tier(["onvif"]), deadline_s=20)]
+    first = run(sweep(), 30)
+    docs = {k: id(v) for k, v in _DOCUMENT_CACHE.items()}
+    second = run(sweep(), 30)
+    assert all(r.onvif.ok for r in first + second)
+    assert docs and {k: id(v) for k, v in _DOCUMENT_CACHE.items()} == docs
+    assert len(docs) <= 4          # devicemgmt, media (+ recording, search for NVRs)
