@@ -369,7 +369,19 @@ def housekeeping(session: Session, now: dt.datetime, rules: Rules, raw_days: flo
     out = {"rolled_yesterday": rollup_day(session, today - dt.timedelta(days=1), now, rules),
            "rolled_today": rollup_day(session, today, now, rules)}
     out["samples_dropped"] = prune_samples(session, now, raw_days, rules)
+    out["sweep_runs_dropped"] = prune_sweep_runs(session, now, raw_days)
     return out
+
+
+def prune_sweep_runs(session: Session, now: dt.datetime, raw_days: float) -> int:
+    """Sweep-run rows are operational history (the status page): kept as long as raw samples.
+    The scheduler writes one per slice, thousands a day, so without this the table only grows."""
+    from .health_models import SweepRun
+
+    cutoff = naive_utc(now) - dt.timedelta(days=raw_days)
+    res = session.execute(sa.delete(SweepRun).where(SweepRun.started_at < cutoff,
+                                                    SweepRun.status != "running"))
+    return res.rowcount or 0
 
 
 def intervals(session: Session, since: Optional[dt.datetime] = None,

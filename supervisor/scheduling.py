@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 JOB_PREFIX = "sweep:"
+HOUSEKEEPING_JOB = "housekeeping"
+HOUSEKEEPING_INTERVAL_S = 3600  # rollups of today stay fresh; the job is idempotent
 EXIT_REFUSED = 3  # `flask scheduler run` when another scheduler owns the database
 
 # APScheduler's job store table, declared here (as APScheduler 3.11 declares it) so that the
@@ -178,6 +180,13 @@ def run_tier_job(tier: str) -> None:
     service.run_tier(tier)
 
 
+def run_housekeeping_job() -> None:
+    """Rollups, sample retention, evidence pruning (supervisor.sweep.housekeeping)."""
+    service = _SERVICE
+    if service is not None:
+        service.run_housekeeping()
+
+
 class SchedulerService:
     """APScheduler + lease + paced sweeps for one Flask app (one database)."""
 
@@ -197,6 +206,7 @@ class SchedulerService:
                                  else min_per_slice)
         ttl = float(lease_ttl_s if lease_ttl_s is not None else cfg.get("SCHEDULER_LEASE_TTL_S", 30))
         self.persistent = persistent
+        self.housekeeping_s = float(cfg.get("SCHEDULER_HOUSEKEEPING_S", HOUSEKEEPING_INTERVAL_S))
         with app.app_context():
             self.engine = db.engine
         self.lease = Lease(self.engine, LEASE_NAME, ttl)
@@ -290,8 +300,20 @@ class SchedulerService:
         for job_id in existing:
             if job_id.startswith(JOB_PREFIX) and job_id[len(JOB_PREFIX):] not in self.tiers:
                 self.scheduler.remove_job(job_id)
+        if self.housekeeping_s and HOUSEKEEPING_JOB not in existing:
+            self.scheduler.add_job(
+                run_housekeeping_job, IntervalTrigger(seconds=self.housekeeping_s,
+                                                      timezone=dt.timezone.utc),
+                id=HOUSEKEEPING_JOB, name="housekeeping", replace_existing=True,
+                coalesce=True, max_instances=1, misfire_grace_time=int(self.housekeeping_s),
+                # first run soon after start, so a fresh install has today's rollups
+                next_run_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60))
+        elif not self.housekeeping_s and HOUSEKEEPING_JOB in existing:
+            self.scheduler.remove_job(HOUSEKEEPING_JOB)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
+        if not event.job_id.startswith(JOB_PREFIX):
+            return
         tier = event.job_id[len(JOB_PREFIX):]
         counter = self.skipped if event.code == EVENT_JOB_MAX_INSTANCES else self.missed
         counter[tier] = counter.get(tier, 0) + 1
@@ -350,6 +372,22 @@ class SchedulerService:
                 log.exception("sweep %s: a slice of %d devices failed", tier, len(part.serials))
             handed += len(part.serials)
         return handed
+
+
+    def run_housekeeping(self) -> dict[str, int] | None:
+        if self.stopped.is_set():
+            return None
+        from . import sweep
+
+        try:
+            with self.app.app_context():
+                out = sweep.housekeeping()
+                db.session.remove()
+        except Exception:  # a failed run is retried by the next one
+            log.exception("housekeeping failed")
+            return None
+        log.info("housekeeping: %s", out)
+        return out
 
 
 def _grace(tier: TierSchedule) -> int:

@@ -76,7 +76,8 @@ def test_a_changed_interval_replaces_the_stored_job(app, make_service, recorder)
     second = make_service(tiers=[TierSchedule("full", 120.0)], runner=recorder, devices=lister,
                           spread=0.0)
     jobs = {j.id: j for j in second.scheduler.get_jobs()}
-    assert set(jobs) == {"sweep:full"}
+    assert {j for j in jobs if j.startswith("sweep:")} == {"sweep:full"}
+    assert scheduling.HOUSEKEEPING_JOB in jobs  # rollups/retention run on the schedule too
     assert jobs["sweep:full"].trigger.interval == dt.timedelta(seconds=120)
 
 
@@ -145,3 +146,23 @@ def test_unrenewable_lease_stops_the_owner_when_it_runs_out(app, make_service, r
     started = time.monotonic()
     assert owner.wait(timeout=10) and owner.lease_lost.is_set()
     assert time.monotonic() - started >= 0.9 * 0.6  # not before the lease could have run out
+
+
+def test_housekeeping_job_rolls_up_and_prunes_old_sweep_runs(app, recorder):
+    from supervisor.health_models import SweepRun
+    from supervisor.profiles import load_profile
+
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    raw_days = load_profile().retention.raw_days
+    old = now - dt.timedelta(days=raw_days + 1)
+    db.session.add_all([
+        SweepRun(tier="fast", status="done", started_at=old, finished_at=old),
+        SweepRun(tier="fast", status="done", started_at=now, finished_at=now),
+    ])
+    db.session.commit()
+    service = scheduling.SchedulerService(app, tiers=[TierSchedule("fast", 60.0)],
+                                          runner=recorder, devices=lister, persistent=False)
+    out = service.run_housekeeping()
+    assert out is not None and out["sweep_runs_dropped"] == 1
+    db.session.expire_all()
+    assert [r.started_at for r in db.session.query(SweepRun)] == [now]
