@@ -98,6 +98,14 @@ async def _check_frame(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
     onvif = so_far.onvif
     snapshot = target.snapshot_uri or (onvif.snapshot_uri if onvif else None)
     stream = target.stream_uri or (onvif.stream_uri if onvif else None)
+    if not snapshot and not stream and onvif is None and target.onvif_port:
+        # A frame-only tier normally reuses the URIs of the last full probe; before the first
+        # one (a fresh install, a new camera) ask the camera itself instead of giving up.
+        from probes.onvif import probe_onvif
+        learned = await probe_onvif(ctx.onvif(), target, spec, spec.timeout("onvif"))
+        if not learned.ok:
+            return FrameResult(ok=False, error=learned.error)
+        snapshot, stream = learned.snapshot_uri, learned.stream_uri
     if not snapshot and not stream:
         if onvif is not None and not onvif.ok:
             return None      # ONVIF already failed and says why; no URI to try

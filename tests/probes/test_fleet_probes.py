@@ -50,6 +50,15 @@ def test_healthy_camera_full_tier(fleet_devices):
     assert f.jpeg[:2] == b"\xff\xd8" and f.grabbed_at is not None
 
 
+def test_frame_only_tier_learns_the_snapshot_uri_when_none_is_known(fleet_devices):
+    cam = fleet_devices["camera"][0]
+    t = sim_target(cam)
+    t.snapshot_uri = t.stream_uri = None  # a fresh install: no full probe has run yet
+    res = run(probe_one(t, tier(["reach", "frame"])), BOUND)
+    assert res.onvif is None, "the frame tier does not report an ONVIF result of its own"
+    assert res.frame.ok and res.frame.source == "snapshot" and res.frame.width > 0
+
+
 def test_serial_mismatch_is_flagged(fleet_devices):
     cam = fleet_devices["camera"][0]
     t = sim_target(cam)
