@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .fleet import DeviceSpec
+from .ptz import PtzHead
 
 REACH_FAULTS = ("offline", "refused", "flap", "reboot")
 HTTP_FAULTS = ("slow", "malformed_xml", "non_utf8_xml", "truncated_http", "bad_credentials")
 CLOCK_FAULTS = ("clock_drift", "wrong_timezone")
 PICTURE_FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast",
                   "color_cast", "noise", "occlusion", "stripes", "frozen", "scene_change")
-OTHER_FAULTS = ("recording_loss",)
+OTHER_FAULTS = ("recording_loss", "ptz_stuck")
 ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS
 
 # Parameters a fault may carry, with defaults (seconds unless named otherwise).
@@ -73,6 +74,20 @@ class DeviceState:
     upstream_state: "DeviceState | None" = None
     # Set by the fleet when the device's sockets are in a given mode.
     applied_reach: str = "up"
+    ptz: PtzHead | None = None                # PTZ cameras only (spec.ptz)
+    stuck_view: tuple[float, float] | None = None   # optical pan/tilt under ptz_stuck
+
+    def __post_init__(self) -> None:
+        if self.spec.ptz and self.ptz is None:
+            self.ptz = PtzHead()
+
+    def view_position(self, now: float) -> tuple[float, float] | None:
+        """Where the lens points (pan, tilt), or None for a fixed camera."""
+        if self.ptz is None:
+            return None
+        if "ptz_stuck" in self.faults and self.stuck_view is not None:
+            return self.stuck_view
+        return self.ptz.position(now)
 
     def param(self, name: str) -> float:
         return float(self.params.get(name, DEFAULT_PARAMS[name]))

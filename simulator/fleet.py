@@ -100,6 +100,7 @@ class DeviceSpec:
     scene: int = 0                     # index into the scene catalogue (cameras)
     alt_scene: int = 1                 # what the camera sees after being knocked
     firmware: str = "V5.7.3 build 230512"
+    ptz: bool = False                  # a pan/tilt dome (every road camera)
     downstream: list[str] = field(default_factory=list)
 
 
@@ -206,6 +207,9 @@ def generate(devices: int, seed: int, communities: int | None = None,
                 contractor=CONTRACTORS[(ci % n_contracts) % len(CONTRACTORS)],
             )
             if kind == "camera":
+                # Road cameras are PTZ domes (patrolling a street); set without a
+                # random draw, so the rest of the seeded fleet is unchanged.
+                dev.ptz = role == "road"
                 dev.scene = rng.randrange(1 << 30)
                 dev.alt_scene = rng.randrange(1 << 30)
             # Switches and NVRs always speak v3 authPriv; some cameras too.

@@ -74,6 +74,34 @@ def scene(scene_id: int) -> tuple[np.ndarray, bool]:
     return big[y:y + HEIGHT, x:x + WIDTH], rng.random() < 0.5
 
 
+# PTZ: how far the view moves per generic unit. A dome pans 360 degrees over -1..1 and
+# sees ~60 degrees, so 0.05 of pan is 9 degrees, 15 % of the width (192 px); tilt spans
+# ~90 degrees, 0.05 = 2.25 degrees of a ~34 degree view (48 px).
+PAN_PX_PER_UNIT = WIDTH * 3.0
+TILT_PX_PER_UNIT = HEIGHT * 1.33
+
+
+def _reflect(coords: np.ndarray, size: int) -> np.ndarray:
+    """Indices into [0, size) for an endless mirror-tiled plane (seamless at the joins)."""
+    c = np.mod(coords, 2 * size)
+    return np.where(c >= size, 2 * size - 1 - c, c)
+
+
+def ptz_view(scene_id: int, pan: float, tilt: float) -> tuple[np.ndarray, bool]:
+    """A PTZ camera's view at (pan, tilt): the same 1280x720 window as `scene`, moved
+    across its photograph mirror-tiled into an endless panorama (a copy, ~3 MB)."""
+    canvases = _canvases()
+    rng = random.Random(scene_id)
+    big = canvases[rng.randrange(len(canvases))]
+    h, w = big.shape[:2]
+    x = rng.randrange(0, w - WIDTH + 1) + int(round(pan * PAN_PX_PER_UNIT))
+    y = rng.randrange(0, h - HEIGHT + 1) - int(round(tilt * TILT_PX_PER_UNIT))
+    rows = _reflect(np.arange(y, y + HEIGHT), h)
+    cols = _reflect(np.arange(x, x + WIDTH), w)
+    # Never mirrored: panning right must move the picture the way a real lens does.
+    return np.ascontiguousarray(big[rows][:, cols]), False
+
+
 @lru_cache(maxsize=1)
 def _noise_fields() -> list[np.ndarray]:
     g = np.random.default_rng(12345)
@@ -139,9 +167,9 @@ PICTURE_ORDER = ("scene_change", "occlusion", "blur", "too_dark", "too_bright", 
 
 
 def render_jpeg(scene_id: int, alt_scene_id: int, faults: set[str], now: float | None = None,
-                quality: int = 85) -> bytes:
+                quality: int = 85, pan_tilt: tuple[float, float] | None = None) -> bytes:
     """One capture from this camera now, with its picture faults (not frozen: the caller
-    keeps the bytes for that)."""
+    keeps the bytes for that). ``pan_tilt`` points a PTZ camera's lens."""
     now = time.time() if now is None else now
     rng = np.random.default_rng()
     sid = scene_id
@@ -152,7 +180,8 @@ def render_jpeg(scene_id: int, alt_scene_id: int, faults: set[str], now: float |
         n = len(_photos())
         while n > 1 and _photo_of(sid, n) == _photo_of(scene_id, n):
             sid += 1
-    img = _natural(scene(sid), rng, now)
+    view = scene(sid) if pan_tilt is None else ptz_view(sid, *pan_tilt)
+    img = _natural(view, rng, now)
     for fault in PICTURE_ORDER:
         if fault in faults and fault != "scene_change":
             img = apply_fault(img, fault, rng)

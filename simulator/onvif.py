@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from . import ptz
 from .faults import DeviceState
 
 NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
@@ -27,6 +28,7 @@ NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
 NS_RECORDING = "http://www.onvif.org/ver10/recording/wsdl"
 NS_SEARCH = "http://www.onvif.org/ver10/search/wsdl"
+NS_PTZ = ptz.NS_PTZ
 PRE_AUTH = {"GetSystemDateAndTime"}
 MEDIA_OPS = {"GetProfiles", "GetSnapshotUri", "GetStreamUri"}
 
@@ -38,6 +40,7 @@ ENVELOPE = (
     'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" '
     'xmlns:trc="http://www.onvif.org/ver10/recording/wsdl" '
     'xmlns:tse="http://www.onvif.org/ver10/search/wsdl" '
+    'xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl" '
     'xmlns:ter="http://www.onvif.org/ver10/error">'
     '<s:Body>{body}</s:Body></s:Envelope>'
 )
@@ -138,6 +141,8 @@ class OnvifContext:
         items = [(NS_DEVICE, "/onvif/device_service", 2, 60)]
         if d.spec.kind in ("camera", "nvr"):
             items.append((NS_MEDIA, "/onvif/media_service", 2, 60))
+        if d.ptz is not None:
+            items.append((NS_PTZ, "/onvif/ptz_service", 2, 60))
         if d.spec.kind == "nvr":
             items += [(NS_RECORDING, "/onvif/recording_service", 2, 42),
                       (NS_SEARCH, "/onvif/search_service", 2, 42)]
@@ -162,6 +167,8 @@ class OnvifContext:
             media = (f"<tt:Media><tt:XAddr>{base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities>"
                      "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
                      "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>")
+        if d.ptz is not None:
+            media += f"<tt:PTZ><tt:XAddr>{base}/onvif/ptz_service</tt:XAddr></tt:PTZ>"
         return ("<tds:GetCapabilitiesResponse><tds:Capabilities>"
                 f"<tt:Device><tt:XAddr>{base}/onvif/device_service</tt:XAddr>"
                 "<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration>"
@@ -231,7 +238,8 @@ class OnvifContext:
                 '<tt:H264><tt:GovLength>50</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>'
                 '<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address>'
                 '</tt:Address><tt:Port>0</tt:Port><tt:TTL>5</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>'
-                '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:Profiles>')
+                '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>'
+                + (ptz.configuration() if d.ptz is not None else "") + '</trt:Profiles>')
         return "<trt:GetProfilesResponse>" + "".join(out) + "</trt:GetProfilesResponse>"
 
     def _token(self, d: DeviceState, op: etree._Element) -> str:
@@ -379,6 +387,14 @@ class OnvifContext:
         }
         if op_name in MEDIA_OPS and d.spec.kind not in ("camera", "nvr"):
             raise SoapError("ter:ActionNotSupported", "no media service on this device")
+        if op_name in ptz.PTZ_OPS and etree.QName(op).namespace == NS_PTZ:
+            if d.ptz is None:
+                raise SoapError("ter:ActionNotSupported", "no PTZ service on this device")
+            try:
+                return ptz.answer(d.ptz, op_name, op, now, d.device_clock(now),
+                                  {p[0] for p in self._profiles(d)})
+            except ptz.PtzError as err:
+                raise SoapError(err.subcode, err.reason) from None
         if op_name in simple:
             return simple[op_name](d, now)
         if op_name in with_op:

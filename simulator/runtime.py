@@ -213,6 +213,8 @@ class Fleet:
         badp = [p for p in params if p not in DEFAULT_PARAMS]
         if badp:
             raise ValueError(f"unknown parameter(s): {', '.join(badp)}")
+        if "ptz_stuck" in faults and st.ptz is None:
+            raise ValueError(f"ptz_stuck: {serial} has no PTZ head")
         st.params.update({k: float(v) for k, v in params.items()})
         for f in faults:
             if f in st.faults and f != "reboot":
@@ -223,6 +225,8 @@ class Fleet:
                 st.boot_time = now + st.param("reboot_s")
             if f == "frozen":
                 st.frozen_jpeg = None
+            if f == "ptz_stuck":
+                st.stuck_view = st.view_position(now)
             st.faults[f] = now
             self.truth.write(serial, f, now, None, **self._truth_params(st, f))
         if st.time_dependent():
@@ -241,6 +245,8 @@ class Fleet:
                     st.boot_time = now      # booted early
                 if f == "frozen":
                     st.frozen_jpeg = None
+                if f == "ptz_stuck":
+                    st.stuck_view = None
                 self.truth.write(serial, f, start, now, **self._truth_params(st, f))
         if faults is None:
             st.params.clear()
@@ -335,7 +341,7 @@ class Fleet:
         loop = asyncio.get_running_loop()
         scene = st.spec.scene if st.spec.kind == "camera" else st.spec.index * 7919
         jpeg = await loop.run_in_executor(self.pool, frames.render_jpeg, scene, st.spec.alt_scene,
-                                          faults, now)
+                                          faults, now, 85, st.view_position(now))
         if "frozen" in st.faults:
             st.frozen_jpeg = st.frozen_jpeg or jpeg
             jpeg = st.frozen_jpeg
@@ -364,4 +370,6 @@ class Fleet:
             "faults": sorted(st.faults), "params": dict(st.params),
             "reach": st.reach(now), "uptime_s": round(st.uptime_s(now), 3),
             "clock_offset_s": round(st.device_clock(now) - now, 3),
+            "ptz": st.ptz is not None,
+            "ptz_position": None if st.ptz is None else [round(v, 6) for v in st.ptz.position(now)],
         }

@@ -1,6 +1,7 @@
-"""The optional PTZ check. The simulator has no PTZ service, so the moving camera here is
-a small stand-in over real loopback HTTP (ONVIF PTZ GetStatus/RelativeMove + a snapshot
-that pans with the position); the simulator's cameras give the "no PTZ" case."""
+"""The optional PTZ check: against the simulator's PTZ domes (its road cameras: ONVIF PTZ
+service, a snapshot that pans with the head, the ptz_stuck fault), its fixed cameras (the
+"no PTZ" case), and a small stand-in over real loopback HTTP kept for the probe's own
+bookkeeping (moves counted, head left where it was)."""
 from __future__ import annotations
 
 import re
@@ -85,8 +86,31 @@ def test_stuck_ptz_is_a_fault():
     assert not res.ok and res.moved is False and res.error.kind == "fault"
 
 
+PTZ_SPEC = TierSpec("ptz", ["onvif", "ptz"], timeouts={"onvif": 5, "ptz": 15, "frame": 5})
+
+
 def test_camera_without_ptz_is_unsupported(fleet_devices):
-    cam = fleet_devices["camera"][14]
-    spec = TierSpec("ptz", ["onvif", "ptz"], timeouts={"onvif": 5, "ptz": 10})
-    res = run(probe_one(sim_target(cam), spec), 20)
+    cam = next(d for d in fleet_devices["camera"] if not d["ptz"])
+    res = run(probe_one(sim_target(cam), PTZ_SPEC), 20)
     assert res.onvif.ok and res.ptz.error.kind == "unsupported"
+
+
+def test_fleet_dome_moves_and_returns(fleet, fleet_devices):
+    dome = next(d for d in fleet_devices["camera"] if d["ptz"])
+    res = run(probe_one(sim_target(dome), PTZ_SPEC), 30)
+    assert res.onvif.ok and "ptz" in res.onvif.service_addresses
+    assert res.ptz.ok, res.ptz.error
+    assert res.ptz.position_after == [0.05, 0.0]
+    assert res.ptz.change_moved > 2 * res.ptz.change_back
+    assert fleet.device(dome["serial"])["ptz_position"] == [0.0, 0.0]   # moved back
+
+
+def test_fleet_dome_stuck_is_a_fault(fleet, fleet_devices, faulted):
+    dome = next(d for d in fleet_devices["camera"] if d["ptz"])
+    faulted(dome["serial"], ["ptz_stuck"])
+    res = run(probe_one(sim_target(dome), PTZ_SPEC), 30)
+    assert res.onvif.ok
+    assert not res.ptz.ok and res.ptz.moved is False and res.ptz.error.kind == "fault"
+    # The head reported the move (the firmware believes it), only the picture tells.
+    assert res.ptz.position_after == [0.05, 0.0]
+    assert fleet.device(dome["serial"])["ptz_position"] == [0.0, 0.0]
