@@ -83,7 +83,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     if previous is not None:
         out["frozen"] = M.frozen(p, previous)
     if reference is not None:
-        out.update(M.scene_change(p, reference, blank=blank))
+        out.update(M.scene_change(p, r, blank=blank))
     return out
 
 

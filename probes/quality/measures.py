@@ -27,9 +27,81 @@ class Prepared:
 
     bgr: np.ndarray          # full resolution
     gray: np.ndarray         # full resolution, uint8
-    small_bgr: np.ndarray    # analysis copy (~640 wide)
-    small: np.ndarray        # analysis copy, gray float32
+    small_bgr: np.ndarray    # analysis copy (~640 wide), on-screen text filled in
+    small: np.ndarray        # analysis copy, gray float32, on-screen text filled in
     scale: float             # full width / analysis width
+    osd: Optional[np.ndarray] = None  # analysis-size mask of burned-in text (uint8 0/1)
+
+
+_OSD_K = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+_OSD_ROW = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3))
+
+
+def osd_mask(gray: np.ndarray) -> np.ndarray:
+    """Burned-in on-screen text (clock, camera name, "NO VIDEO"): thin strokes much
+    brighter (or, for outlined fonts, darker) than their surroundings, laid out in rows.
+
+    Real cameras draw this after the lens, so it stays sharp on a blurred picture, stays
+    when the lens is covered, and sits on a black "no signal" screen: every measure must
+    look past it. Round bright spots (lamps, headlights) are not rows and are kept.
+    """
+    top = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, _OSD_K)
+    # OSD is drawn in (near) full white: JPEG leaves its cores at 225 or more
+    strokes = ((top > 60) & (gray >= 225)).astype(np.uint8)
+    if not strokes.any():
+        return strokes
+    rows = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, _OSD_ROW)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(rows, connectivity=8)
+    h, w = gray.shape
+    keep = np.zeros(n, np.uint8)
+    ink = np.bincount(lab.ravel(), weights=strokes.ravel(), minlength=n)
+    for k in range(1, n):
+        x0, y0 = st[k, cv2.CC_STAT_LEFT], st[k, cv2.CC_STAT_TOP]
+        bw, bh = st[k, cv2.CC_STAT_WIDTH], st[k, cv2.CC_STAT_HEIGHT]
+        fill = ink[k] / float(bw * bh)  # glyph strokes cover part of their box only
+        # a line of text: wider than tall, no taller than a big caption
+        if not (bw >= 3 * bh and 4 <= bh <= 0.12 * h and bw >= 0.05 * w and 0.08 <= fill <= 0.7):
+            continue
+        cy = y0 + bh / 2.0
+        if cy < 0.2 * h or cy > 0.8 * h:
+            keep[k] = 1  # where cameras put the clock and the name
+            continue
+        # elsewhere only on a plain background (a "NO VIDEO" caption on a blank screen);
+        # bright texture (grass blades, a fence in the sun) is not text
+        box = gray[y0:y0 + bh, x0:x0 + bw]
+        bg = box[strokes[y0:y0 + bh, x0:x0 + bw] == 0]
+        if bg.size and float(bg.std()) < 25.0 and float(np.median(bg)) < 150:
+            keep[k] = 1
+    text = keep[lab]
+    if not text.any():
+        return text
+    # take in the glyphs' outline and anti-aliasing too
+    return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+
+
+def _fill(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Replace masked pixels by a normalised blur of the unmasked ones around them."""
+    keep = (1 - mask).astype(np.float32)
+    f = img.astype(np.float32)
+    if f.ndim == 3:
+        num = cv2.GaussianBlur(f * keep[:, :, None], (0, 0), 6.0)
+        den = cv2.GaussianBlur(keep, (0, 0), 6.0)[:, :, None]
+    else:
+        num = cv2.GaussianBlur(f * keep, (0, 0), 6.0)
+        den = cv2.GaussianBlur(keep, (0, 0), 6.0)
+    filled = num / np.maximum(den, 1e-3)
+    m = mask.astype(bool)
+    out = f.copy()
+    out[m] = filled[m]
+    return out
+
+
+def _clean_osd(small_bgr: np.ndarray, small_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mask = osd_mask(small_gray)
+    if not mask.any():
+        return small_bgr, small_gray.astype(np.float32), mask
+    bgr = np.clip(_fill(small_bgr, mask) + 0.5, 0, 255).astype(np.uint8)
+    return bgr, _fill(small_gray, mask), mask
 
 
 def prepare(bgr: np.ndarray, analysis_width: int = 640) -> Prepared:
@@ -42,15 +114,17 @@ def prepare(bgr: np.ndarray, analysis_width: int = 640) -> Prepared:
         scale = w / analysis_width
     else:
         small_bgr, small_gray, scale = bgr, gray, 1.0
-    return Prepared(bgr, gray, small_bgr, small_gray.astype(np.float32), scale)
+    small_bgr, small, mask = _clean_osd(small_bgr, small_gray)
+    return Prepared(bgr, gray, small_bgr, small, scale, mask)
 
 
 def prepare_like(bgr: np.ndarray, like: Prepared) -> Prepared:
     """Another frame (the acceptance reference) brought to ``like``'s analysis size."""
     sh, sw = like.small.shape
     small_bgr = cv2.resize(bgr, (sw, sh), interpolation=cv2.INTER_AREA)
-    small = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
-    return Prepared(bgr, small, small_bgr, small.astype(np.float32), like.scale)
+    small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+    small_bgr, small, mask = _clean_osd(small_bgr, small_gray)
+    return Prepared(bgr, small_gray, small_bgr, small, like.scale, mask)
 
 
 # --- exposure ---------------------------------------------------------------------------
@@ -415,7 +489,7 @@ def _gradients(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return gx / local, gy / local, np.sqrt(m / local)
 
 
-def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320,
+def scene_change(p: Prepared, ref: Prepared, width: int = 320,
                  blank: Optional[np.ndarray] = None) -> dict[str, Optional[float]]:
     """Similarity with the acceptance reference after undoing a translation, and that shift.
 
@@ -423,10 +497,11 @@ def scene_change(p: Prepared, ref_bgr: np.ndarray, width: int = 320,
     translation (small vibration or a nudged mount), then the normalised cross-correlation
     of the aligned edge maps says whether it is still the same view.
     """
-    ref_gray = cv2.cvtColor(ref_bgr, cv2.COLOR_BGR2GRAY)
+    # both with their burned-in text filled in: the same clock in the same place on two
+    # different views would otherwise look like agreement
     h = max(16, int(round(p.small.shape[0] * width / p.small.shape[1])))
     a = cv2.resize(p.small, (width, h), interpolation=cv2.INTER_AREA)
-    b = cv2.resize(ref_gray, (width, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    b = cv2.resize(ref.small, (width, h), interpolation=cv2.INTER_AREA)
     ax, ay, ea = _gradients(a)
     bx, by, eb = _gradients(b)
     win = cv2.createHanningWindow((width, h), cv2.CV_32F)

@@ -110,16 +110,21 @@ def night_lights(rng, img):
     return sensor_noise(rng, out, float(rng.uniform(2.0, 4.0)))
 
 
-def rain(rng, img):
+def rain(rng, img, held=True):
+    """Rain streaks over a greyer, lifted picture. Held-out: long slanted streaks; dev: a
+    finer, shorter vertical drizzle."""
     h, w = img.shape[:2]
     layer = np.zeros((h, w), np.float32)
-    n = int(h * w / 400)
+    n = int(h * w / (400 if held else 300))
     xs, ys = rng.integers(0, w, n), rng.integers(0, h, n)
     for x, y in zip(xs, ys):
-        ln = int(rng.integers(6, 16))
-        cv2.line(layer, (int(x), int(y)), (int(x) + ln // 4, int(y) + ln), 1.0, 1)
+        ln = int(rng.integers(6, 16)) if held else int(rng.integers(3, 8))
+        cv2.line(layer, (int(x), int(y)), (int(x) + (ln // 4 if held else 0), int(y) + ln), 1.0, 1)
     layer = cv2.GaussianBlur(layer, (0, 0), 0.7)
-    out = img.astype(np.float32) * 0.85 + 40 + 60 * layer[:, :, None]
+    if held:
+        out = img.astype(np.float32) * 0.85 + 40 + 60 * layer[:, :, None]
+    else:
+        out = img.astype(np.float32) * 0.9 + 20 + 45 * layer[:, :, None]
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
@@ -139,10 +144,163 @@ def plain_wall(rng, size):
     return img
 
 
-def clean_variant(rng, base, kind):
+# --- what real city cameras add to every picture ------------------------------------------
+
+_CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+_PLACES_DEV = ["CAM-0412 NORTH GATE", "IPC 17 Jiefang Rd", "CH03 PARKING B2", "Camera 21"]
+_PLACES_HELD = ["人民路与解放路交叉口 东向西", "滨江公园 3号门", "地铁站B出口", "CH12 学府路"]
+
+
+def _stamp(when: str, held: bool, rng) -> str:
+    d, t = when[:10], when[11:19]
+    s = int(rng.integers(0, 60))
+    t = f"{t[:6]}{s:02d}"
+    if held:
+        y, m, dd = d.split("-")
+        return f"{y}年{m}月{dd}日 星期一 {t}"
+    return f"{d} {t}"
+
+
+def osd_overlay(rng, img, when: str, held: bool) -> np.ndarray:
+    """Burn in the date/time and the camera name, as real cameras do on every frame.
+
+    Dev: OpenCV's Hershey font, white, top-left clock and bottom-left name. Held-out: a
+    CJK TrueType font with a black outline, clock top-right, name bottom-left or right,
+    another size (what Chinese city cameras show)."""
+    h, w = img.shape[:2]
+    if not held:
+        out = img.copy()
+        sc = float(rng.uniform(0.45, 0.75)) * w / 640
+        th = 1 if sc < 0.6 else 2
+        cv2.putText(out, _stamp(when, False, rng), (int(8 * sc), int(28 * sc)), cv2.FONT_HERSHEY_SIMPLEX,
+                    sc, (255, 255, 255), th, cv2.LINE_AA)
+        name = _PLACES_DEV[int(rng.integers(len(_PLACES_DEV)))]
+        cv2.putText(out, name, (int(8 * sc), h - int(12 * sc)), cv2.FONT_HERSHEY_SIMPLEX, sc,
+                    (255, 255, 255), th, cv2.LINE_AA)
+        return out
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = int(rng.integers(14, 24) * w / 640)
+    font = ImageFont.truetype(_CJK_FONT, max(10, size))
+    pil = Image.fromarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    dr = ImageDraw.Draw(pil)
+    stamp = _stamp(when, True, rng)
+    tw = dr.textlength(stamp, font=font)
+    dr.text((w - tw - 10, 8), stamp, font=font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(0, 0, 0))
+    name = _PLACES_HELD[int(rng.integers(len(_PLACES_HELD)))]
+    nw = dr.textlength(name, font=font)
+    x = 10 if rng.random() < 0.5 else int(w - nw - 10)
+    dr.text((x, h - size - 14), name, font=font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(0, 0, 0))
+    return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
+
+
+def ir_night(rng, img, held: bool) -> np.ndarray:
+    """IR night mode: the IR-cut filter is out, the picture is monochrome, lit by the
+    camera's own IR (bright centre, fall-off). Held-out: a faint residual tint some
+    sensors keep in IR mode, and stronger IR hot-spot."""
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    h, w = g.shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = ((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2
+    spot = 1.0 - (0.45 if held else 0.3) * np.clip(d, 0, 2) / 2
+    g = g * float(rng.uniform(0.6, 0.9)) * spot
+    out = cv2.cvtColor(np.clip(g, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    if held:
+        out = tint(out, *rng.uniform(0.97, 1.03, 3))
+    return sensor_noise(rng, out, float(rng.uniform(2.0, 4.0)))
+
+
+def low_bitrate(rng, img, held: bool) -> np.ndarray:
+    """H.264-like blocking at low bitrate: flat 8x8 (dev) or 16x16 (held-out, macroblock)
+    areas lose their fine detail and show block steps; the JPEG quality is also low."""
+    b = 16 if held else 8
+    h, w = img.shape[:2]
+    f = img.astype(np.float32)
+    hh, ww = h // b * b, w // b * b
+    blocks = cv2.resize(cv2.resize(f[:hh, :ww], (ww // b, hh // b), interpolation=cv2.INTER_AREA),
+                        (ww, hh), interpolation=cv2.INTER_NEAREST)
+    std = cv2.resize(cv2.resize(cv2.cvtColor(np.abs(f[:hh, :ww] - blocks), cv2.COLOR_BGR2GRAY),
+                                (ww // b, hh // b), interpolation=cv2.INTER_AREA), (ww, hh),
+                     interpolation=cv2.INTER_NEAREST)
+    keep = np.clip(std / 12.0, 0.0, 1.0)[:, :, None]  # flat blocks collapse to their mean
+    out = f.copy()
+    out[:hh, :ww] = f[:hh, :ww] * keep + blocks * (1 - keep)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def fisheye(img, held: bool) -> np.ndarray:
+    """A wide/fisheye lens: barrel distortion; a full fisheye (held-out) also shows the
+    black corners outside its image circle."""
+    h, w = img.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    nx, ny = (x - w / 2) / (w / 2), (y - h / 2) / (w / 2)
+    r2 = nx * nx + ny * ny
+    k = 0.35 if held else 0.2
+    f = 1.0 + k * r2
+    mx, my = (nx / f) * (w / 2) + w / 2, (ny / f) * (w / 2) + h / 2
+    mx = w / 2 + (mx - w / 2) / (1 / (1 + k * 0.6))  # fill the frame after compression
+    my = h / 2 + (my - h / 2) / (1 / (1 + k * 0.6))
+    out = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if held:
+        circle = np.sqrt(((x - w / 2) / (w * 0.56)) ** 2 + ((y - h / 2) / (h * 0.75)) ** 2) > 1.0
+        out[circle] = 0
+    return out
+
+
+def sodium_night(rng, img, held: bool) -> np.ndarray:
+    """A street under high-pressure sodium lamps: dark, strongly orange, noisy."""
+    dark = gain_gamma(img, float(rng.uniform(0.45, 0.7)), float(rng.uniform(1.1, 1.4)))
+    out = tint(dark, float(rng.uniform(0.35, 0.5)), float(rng.uniform(0.75, 0.85)), 1.25)
+    if held:  # lamp heads in the frame with their glow
+        h, w = img.shape[:2]
+        glow = np.zeros((h, w), np.float32)
+        for _ in range(int(rng.integers(2, 5))):
+            cv2.circle(glow, (int(rng.integers(0, w)), int(rng.integers(0, h // 3 + 1))), 4, 1.0, -1)
+        glow = np.clip(cv2.GaussianBlur(glow, (0, 0), 12) * 6, 0, 1)
+        out = np.clip(out + 255 * glow[:, :, None] * np.array([0.45, 0.8, 1.0], np.float32), 0, 255).astype(np.uint8)
+    return sensor_noise(rng, out, float(rng.uniform(2.0, 3.5)))
+
+
+def fog(rng, img, held: bool) -> np.ndarray:
+    """Light fog or haze (clean: the scene is still readable). Held-out: denser far away
+    (top of the frame) than near."""
+    h, w = img.shape[:2]
+    a = float(rng.uniform(0.2, 0.4))
+    veil = float(rng.uniform(170, 210))
+    if held:
+        depth = np.linspace(1.3, 0.5, h, dtype=np.float32)[:, None, None]
+        a_map = np.clip(a * depth, 0, 0.55)
+    else:
+        a_map = a
+    out = img.astype(np.float32) * (1 - a_map) + veil * a_map
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def headlights(rng, img, held: bool) -> np.ndarray:
+    """Night traffic: a dark street with a pair of headlights glaring into the lens (dev:
+    round blooms; held-out: blooms with a horizontal lens streak)."""
+    dark = gain_gamma(img, float(rng.uniform(0.3, 0.5)), float(rng.uniform(1.2, 1.5)))
+    h, w = img.shape[:2]
+    glow = np.zeros((h, w), np.float32)
+    cx, cy = int(rng.uniform(0.25, 0.75) * w), int(rng.uniform(0.55, 0.85) * h)
+    gap = int(w * rng.uniform(0.06, 0.12))
+    for x in (cx - gap, cx + gap):
+        cv2.circle(glow, (x, cy), int(rng.integers(4, 9)), 1.0, -1)
+    glow = cv2.GaussianBlur(glow, (0, 0), float(rng.uniform(10, 25))) * float(rng.uniform(6, 12))
+    if held:
+        streak = np.zeros_like(glow)
+        cv2.line(streak, (0, cy), (w, cy), 1.0, 2)
+        glow += cv2.GaussianBlur(streak, (0, 0), 3.0) * 0.8
+    glow = np.clip(glow, 0, 1)
+    out = dark.astype(np.float32) * (1 - glow[:, :, None]) + 255.0 * glow[:, :, None] * np.array([0.9, 0.95, 1.0], np.float32)
+    return sensor_noise(rng, np.clip(out, 0, 255).astype(np.uint8), float(rng.uniform(2.0, 3.5)))
+
+
+def clean_variant(rng, base, kind, held=False):
     """Apply one realistic (not faulty) variation; returns (frame, captured_at)."""
     img = base
     when = DAY
+    own_noise = {"night_lights", "ir", "sodium", "headlights"}
     if kind == "plain":
         img = img
     elif kind == "dusk":
@@ -150,12 +308,24 @@ def clean_variant(rng, base, kind):
     elif kind == "night_lights":
         img, when = night_lights(rng, img), NIGHT
     elif kind == "rain":
-        img = rain(rng, img)
+        img = rain(rng, img, held)
     elif kind == "vignette":
         img = vignette(img, float(rng.uniform(0.2, 0.45)))
     elif kind == "wb":
         img = tint(img, *rng.uniform(0.92, 1.08, 3))
-    if kind != "night_lights":
+    elif kind == "ir":
+        img, when = ir_night(rng, img, held), NIGHT
+    elif kind == "blocking":
+        img = low_bitrate(rng, img, held)
+    elif kind == "fisheye":
+        img = img  # the caller distorts the base view (the reference shares the lens)
+    elif kind == "sodium":
+        img, when = sodium_night(rng, img, held), NIGHT
+    elif kind == "fog":
+        img = fog(rng, img, held)
+    elif kind == "headlights":
+        img, when = headlights(rng, img, held), NIGHT
+    if kind not in own_noise:
         img = sensor_noise(rng, img, float(rng.uniform(0.8, 3.0)))
     return img, when
 
@@ -214,10 +384,14 @@ def f_low_contrast(rng, img, sev, held):
         m = f.mean()
         out = m + (f - m) * (1 - a)
         kind = "squeeze"
-    else:  # fog / dirty dome: a bright veil over the picture
+    elif rng.random() < 0.6:  # fog / dirty dome: a bright veil over the picture
         veil = float(rng.uniform(170, 210))
         out = f * (1 - a) + veil * a
         kind = "fog"
+    else:  # a grey veil (dirty dome at dusk, misadjusted gain): no bright haze
+        veil = float(rng.uniform(90, 130))
+        out = f * (1 - a) + veil * a
+        kind = "greyveil"
     return _with_noise(rng, np.clip(out, 0, 255).astype(np.uint8)), f"{kind}{a}"
 
 
@@ -239,6 +413,13 @@ def f_noise(rng, img, sev, held):
         mask = rng.random(img.shape[:2]) < p
         out[mask] = rng.integers(0, 256, (int(mask.sum()), 3), dtype=np.uint8)
         return out, f"snow{p}"
+    if rng.random() < 0.35:  # salt-and-pepper dropouts (bad cable, failing sensor)
+        p = [0.02, 0.04, 0.08, 0.15][sev]
+        out = sensor_noise(rng, img, 2.0)
+        mask = rng.random(img.shape[:2])
+        out[mask < p / 2] = 0
+        out[(mask >= p / 2) & (mask < p)] = 255
+        return out, f"saltpepper{p}"
     s = [8.0, 12.0, 20.0, 32.0][sev]
     return sensor_noise(rng, img, s), f"gauss{s}"
 
@@ -294,23 +475,34 @@ def f_stripes(rng, img, sev, held):
 
 
 def f_signal_loss(rng, size, sev, held):
+    """A DVR/encoder's "no video" screen; real ones still burn in the OSD clock and name."""
     w, h = size
     if held:
-        if sev % 2 == 0:  # colour bars (SMPTE-like), as a DVR shows for a dead input
+        kind = ["bars", "black_cjk", "bars_osd", "blue_cjk"][sev]
+        if kind.startswith("bars"):  # colour bars (SMPTE-like), as a DVR shows for a dead input
             cols = [(192, 192, 192), (0, 192, 192), (192, 192, 0), (0, 192, 0),
                     (192, 0, 192), (0, 0, 192), (192, 0, 0)]
             img = np.zeros((h, w, 3), np.uint8)
             for i, c in enumerate(cols):
                 img[:, i * w // 7:(i + 1) * w // 7] = c
-            return img, "bars"
-        img = np.zeros((h, w, 3), np.uint8)  # black with an OSD channel name and clock
-        cv2.putText(img, "CH07 2026-06-01 11:00:00", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
-        return img, "black_osd"
-    kind = ["blue", "black", "gray", "blue_text"][sev]
-    colour = {"blue": (255, 0, 0), "black": (0, 0, 0), "gray": (128, 128, 128), "blue_text": (200, 60, 20)}[kind]
+        else:
+            img = np.full((h, w, 3), (0, 0, 0) if kind == "black_cjk" else (140, 30, 10), np.uint8)
+        if kind != "bars":
+            img = osd_overlay(rng, img, DAY, True)
+        if kind == "blue_cjk":
+            from PIL import Image, ImageDraw, ImageFont
+            pil = Image.fromarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            ImageDraw.Draw(pil).text((w // 3, h // 2 - 16), "视频丢失", font=ImageFont.truetype(_CJK_FONT, 32),
+                                     fill=(255, 255, 255))
+            img = cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
+        return img, kind
+    kind = ["blue", "black_osd", "gray", "blue_text"][sev]
+    colour = {"blue": (255, 0, 0), "black_osd": (0, 0, 0), "gray": (128, 128, 128), "blue_text": (200, 60, 20)}[kind]
     img = np.full((h, w, 3), colour, np.uint8)
     if kind == "blue_text":
         cv2.putText(img, "NO SIGNAL", (w // 3, h // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+    if kind == "black_osd":
+        img = osd_overlay(rng, img, DAY, False)
     return img, kind
 
 
@@ -373,10 +565,14 @@ def build(out: Path, seed: int = 20261126) -> int:
     rng = np.random.default_rng(seed)
     wr = Writer(out)
     photos = {n: _load(n) for n in DEV_SOURCES + HELDOUT_SOURCES}
-    plan = [("dev", DEV_SOURCES, 50, 2), ("heldout", HELDOUT_SOURCES, 25, 1)]
+    plan = [("dev", DEV_SOURCES, 50, 2), ("heldout", HELDOUT_SOURCES, 35, 2)]
     for split, sources, n_clean_per_kind, reps in plan:
         held = split == "heldout"
-        clean_kinds = ["plain", "dusk", "night_lights", "vignette", "wb"] + (["rain", "wall"] if held else ["wall"])
+        clean_kinds = ["plain", "dusk", "night_lights", "vignette", "wb", "wall", "rain", "ir", "blocking",
+                       "fisheye", "sodium", "fog", "headlights"]
+
+        def burn(img, when, on):  # real cameras burn in a clock and a name (most do)
+            return osd_overlay(rng, img, when, held) if on else img
         bases = []
         for i in range(n_clean_per_kind * 2):
             src = sources[i % len(sources)]
@@ -387,8 +583,12 @@ def build(out: Path, seed: int = 20261126) -> int:
             if kind == "wall":
                 base = plain_wall(rng, (base.shape[1], base.shape[0]))
                 src = "wall"
-            img, when = clean_variant(rng, base, kind)
-            q = int(rng.integers(45, 95))
+            if kind == "fisheye":  # the lens is part of the view: the reference has it too
+                base = fisheye(base, held)
+            img, when = clean_variant(rng, base, kind, held)
+            on = rng.random() < 0.85
+            img = burn(img, when, on)
+            q = int(rng.integers(20, 36)) if kind == "blocking" else int(rng.integers(45, 95))
             tag = f"{split}_clean_{i:03d}"
             frame = wr.save(tag, img, q)
             prev = ref = None
@@ -397,10 +597,10 @@ def build(out: Path, seed: int = 20261126) -> int:
                 ph, pw = moved.shape[0] // 6, moved.shape[1] // 8
                 y0, x0 = int(rng.integers(0, moved.shape[0] - ph)), int(rng.integers(0, moved.shape[1] - pw))
                 moved[y0:y0 + ph, x0:x0 + pw] = np.roll(moved[y0:y0 + ph, x0:x0 + pw], 7, axis=1)
-                pimg, _ = clean_variant(rng, moved, kind)
-                prev = wr.save(tag + "_prev", pimg, q)
+                pimg, _ = clean_variant(rng, moved, kind, held)
+                prev = wr.save(tag + "_prev", burn(pimg, when, on), q)
             if rng.random() < 0.8:  # most cameras in service have an acceptance reference
-                ref = wr.save(tag + "_ref", reference_of(rng, base), 85)
+                ref = wr.save(tag + "_ref", burn(reference_of(rng, base), DAY, on), 85)
             # A view of nothing but an evenly lit wall has, physically, a low contrast: that
             # verdict is tolerated there (not counted as a false alarm); blur, occlusion or
             # noise on a wall are false alarms.
@@ -419,12 +619,13 @@ def build(out: Path, seed: int = 20261126) -> int:
                     if src == "hubble" and fault in ("too_dark", "low_contrast", "too_bright"):
                         src, base = bases[(j * 7 + 4) % len(bases)]  # a night sky is dark by nature
                     img, variant = fn(rng, base, sev, held)
+                    on = rng.random() < 0.85
                     q = int(rng.integers(55, 95))
                     tag = f"{split}_{fault}_{r}{sev}"
-                    frame = wr.save(tag, img, q)
+                    frame = wr.save(tag, burn(img, DAY, on), q)
                     ref = None
                     if rng.random() < 0.8:
-                        ref = wr.save(tag + "_ref", reference_of(rng, base), 85)
+                        ref = wr.save(tag + "_ref", burn(reference_of(rng, base), DAY, on), 85)
                     allow = list(ALLOW[fault]) + (["scene_change"] if ref else [])
                     wr.case(split, f"{fault}:{variant}:{src}", frame, [fault], DAY, None, ref, allow)
         for r in range(reps):
@@ -441,7 +642,7 @@ def build(out: Path, seed: int = 20261126) -> int:
             for sev in range(4):
                 src, base = bases[(j * 3 + 2) % len(bases)]
                 j += 1
-                img, when = clean_variant(rng, base, ["plain", "dusk", "wb", "night_lights"][sev])
+                img, when = clean_variant(rng, base, ["plain", "dusk", "wb", "night_lights"][sev], held)
                 q = int(rng.integers(55, 95))
                 tag = f"{split}_frozen_{r}{sev}"
                 if held:  # re-encoded with a ticking on-screen clock
@@ -449,7 +650,7 @@ def build(out: Path, seed: int = 20261126) -> int:
                     frame = wr.save(tag, osd(img, "2026-06-01 11:00:07"), q)
                     variant = "osd_clock"
                 else:
-                    frame = wr.save(tag, img, q)
+                    frame = wr.save(tag, burn(img, when, True), q)
                     prev = frame
                     variant = "same_jpeg"
                 wr.case(split, f"frozen:{variant}:{src}", frame, ["frozen"], when, prev, None)
@@ -459,7 +660,8 @@ def build(out: Path, seed: int = 20261126) -> int:
                 k = (j * 11 + 5) % len(bases)
                 j += 1
                 src, base = bases[k]
-                ref = wr.save(f"{split}_scene_{r}{sev}_ref", reference_of(rng, base), 85)
+                on = rng.random() < 0.85
+                ref = wr.save(f"{split}_scene_{r}{sev}_ref", burn(reference_of(rng, base), DAY, on), 85)
                 if held:  # rotated and zoomed (mount knocked)
                     hh, ww = base.shape[:2]
                     ang = [8, 12, 20, 35][sev]
@@ -476,7 +678,7 @@ def build(out: Path, seed: int = 20261126) -> int:
                     M = np.float32([[1, 0, dx if rng.random() < 0.5 else -dx], [0, 1, 0]])
                     img = cv2.warpAffine(base, M, (ww, hh), borderMode=cv2.BORDER_REFLECT)
                     variant = f"pan{sev}"
-                img = _with_noise(rng, img)
+                img = burn(_with_noise(rng, img), DAY, on)
                 frame = wr.save(f"{split}_scene_{r}{sev}", img, int(rng.integers(55, 95)))
                 wr.case(split, f"scene_change:{variant}:{src}", frame, ["scene_change"], DAY, None, ref)
     with open(out / "cases.jsonl", "w", encoding="utf-8") as fh:
