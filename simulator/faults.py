@@ -21,7 +21,9 @@ HTTP_FAULTS = ("slow", "malformed_xml", "non_utf8_xml", "truncated_http", "bad_c
 CLOCK_FAULTS = ("clock_drift", "wrong_timezone")
 PICTURE_FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast",
                   "color_cast", "noise", "occlusion", "stripes", "frozen", "scene_change")
-OTHER_FAULTS = ("recording_loss", "ptz_stuck")
+# poe_fault: the switch port powering the device reports a PoE fault
+# (pethPsePortDetectionStatus = fault(4)) and cuts its power, so the device drops.
+OTHER_FAULTS = ("recording_loss", "ptz_stuck", "poe_fault")
 ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS
 
 # Parameters a fault may carry, with defaults (seconds unless named otherwise).
@@ -32,6 +34,15 @@ DEFAULT_PARAMS: dict[str, float] = {
     "flap_period_s": 4.0,         # flap: alternately up and down for this long
     "reboot_s": 5.0,              # reboot: ports closed this long, then uptime restarts
 }
+
+
+def fault_misfit(spec: DeviceSpec, fault: str) -> str | None:
+    """Why ``fault`` cannot happen on this device, or None when it can."""
+    if fault == "ptz_stuck" and not spec.ptz:
+        return f"ptz_stuck: {spec.serial} has no PTZ head"
+    if fault == "poe_fault" and (not spec.upstream or spec.switch_port is None):
+        return f"poe_fault: {spec.serial} is not powered from a switch port"
+    return None
 
 
 def utc_iso(ts: float) -> str:
@@ -98,7 +109,7 @@ class DeviceState:
     def own_reach(self, now: float) -> str:
         """'up', 'drop' (no answer at all) or 'refuse' (RST), from own faults only."""
         f = self.faults
-        if "offline" in f:
+        if "offline" in f or "poe_fault" in f:
             return "drop"
         if "refused" in f:
             return "refuse"

@@ -20,7 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import digest, frames
-from .faults import ALL_FAULTS, DEFAULT_PARAMS, PICTURE_FAULTS, DeviceState, TruthLog
+from .faults import (ALL_FAULTS, DEFAULT_PARAMS, PICTURE_FAULTS, DeviceState, TruthLog,
+                     fault_misfit)
 from .fleet import DeviceSpec
 from .httpd import HttpProtocol, Request, Response
 from .latency import Latency
@@ -184,14 +185,18 @@ class Fleet:
     def _derived_truth(self, st: DeviceState, now: float) -> None:
         """Truth lines for down time that no fault of the device's own names: behind a
         switch that is down ("cause": "upstream:<serial>") and the off phases of a flap
-        ("cause": "flap"), both as "fault": "offline"."""
+        ("cause": "flap") and power cut by a faulty PoE port ("cause": "poe_fault"), all
+        as "fault": "offline"."""
         serial = st.spec.serial
         own = st.own_reach(now)
         causes = set()
         if own == "up" and st.reach(now) != "up":
             causes.add(f"upstream:{st.spec.upstream}")
-        if own == "drop" and "offline" not in st.faults and "flap" in st.faults:
-            causes.add("flap")
+        if own == "drop" and "offline" not in st.faults:
+            if "poe_fault" in st.faults:
+                causes.add("poe_fault")       # unpowered by its switch port
+            elif "flap" in st.faults:
+                causes.add("flap")
         open_ = self.derived.get(serial, {})
         for cause in [c for c in open_ if c not in causes]:
             self.truth.write(serial, "offline", open_.pop(cause), now, cause=cause)
@@ -213,8 +218,9 @@ class Fleet:
         badp = [p for p in params if p not in DEFAULT_PARAMS]
         if badp:
             raise ValueError(f"unknown parameter(s): {', '.join(badp)}")
-        if "ptz_stuck" in faults and st.ptz is None:
-            raise ValueError(f"ptz_stuck: {serial} has no PTZ head")
+        misfits = [m for m in (fault_misfit(st.spec, f) for f in faults) if m]
+        if misfits:
+            raise ValueError("; ".join(misfits))
         st.params.update({k: float(v) for k, v in params.items()})
         for f in faults:
             if f in st.faults and f != "reboot":

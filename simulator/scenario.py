@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from .faults import ALL_FAULTS, DEFAULT_PARAMS
+from .faults import ALL_FAULTS, DEFAULT_PARAMS, fault_misfit
 from .fleet import DeviceSpec
 
 
@@ -119,7 +119,11 @@ def build_timeline(data: dict[str, Any], specs: list[DeviceSpec], seed: int) -> 
             raise ScenarioError(f"{where}: selects no device")
         dur = float(ev["for"]) if ev.get("for") is not None else None
         for s in targets:
-            add(float(ev.get("at", 0)), s.serial, _faults(ev, where), _params(ev, where), dur)
+            faults = _faults(ev, where)
+            misfit = next((m for m in (fault_misfit(s, f) for f in faults) if m), None)
+            if misfit:
+                raise ScenarioError(f"{where}: {misfit}")
+            add(float(ev.get("at", 0)), s.serial, faults, _params(ev, where), dur)
 
     for i, rnd in enumerate(data.get("random", []) or []):
         where = f"random[{i}]"
@@ -134,11 +138,13 @@ def build_timeline(data: dict[str, Any], specs: list[DeviceSpec], seed: int) -> 
         busy_until: dict[str, float] = {}
         t = rng.expovariate(rate)
         while t < until:
-            serial = rng.choice(pool).serial
+            spec = rng.choice(pool)
+            serial = spec.serial
             fault, dur = rng.choice(faults), rng.uniform(lo, hi)
             # A device already in a random fault is left alone: overlapping intervals on
-            # one device would make the first clear end the second early.
-            if busy_until.get(serial, -1.0) < t:
+            # one device would make the first clear end the second early. A fault the
+            # device cannot have (ptz_stuck on a fixed camera) is skipped the same way.
+            if busy_until.get(serial, -1.0) < t and fault_misfit(spec, fault) is None:
                 add(t, serial, [fault], _params(rnd, where), dur)
                 busy_until[serial] = t + dur
             t += rng.expovariate(rate)

@@ -145,6 +145,8 @@ class MibView:
             dev = self.port_device(d, port)
             if dev is None:
                 return rfc1902.Integer(2 if port != s.ports else 1)   # searching / disabled
+            if "poe_fault" in dev.faults:
+                return rfc1902.Integer(4)       # fault: the PSE cut the port's power
             return rfc1902.Integer(3 if dev.own_reach(now) != "drop" else 2)
         if oid[:11] == PETH_MAIN:
             col = oid[11]
@@ -160,7 +162,8 @@ class MibView:
         dev = self.port_device(d, idx)
         if dev is None:
             return 0
-        starts = [t for f, t in dev.faults.items() if f in ("offline", "flap") and t > d.boot_time]
+        starts = [t for f, t in dev.faults.items()
+                  if f in ("offline", "flap", "poe_fault") and t > d.boot_time]
         if not starts:
             return 0
         return int((max(starts) - d.boot_time) * 100) % (1 << 32)

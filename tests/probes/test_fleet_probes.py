@@ -225,6 +225,26 @@ def test_camera_down_shows_as_switch_port_down_and_poe_not_delivering(fleet_devi
     assert poe[port].detection_status != "deliveringPower"
 
 
+def test_poe_fault_on_a_switch_port(fleet_devices, faulted, fleet):
+    from probes.deltas import poe_faults
+    sw = fleet_devices["switch"][0]
+    cam = next(d for d in fleet.devices() if d.get("upstream") == sw["serial"]
+               and d.get("switch_port") and d["kind"] == "camera")
+    port = cam["switch_port"]
+    before = run(probe_one(sim_target(sw), tier(["snmp"])), BOUND)
+    assert before.snmp.ok and port not in poe_faults(before.snmp)
+    faulted(cam["serial"], ["poe_fault"])
+    res = run(probe_one(sim_target(sw), tier(["snmp"])), BOUND)
+    assert res.snmp.ok
+    poe = {p.index: p for p in res.snmp.poe}
+    assert poe[port].detection_status == "fault" and poe[port].faulty
+    assert poe_faults(res.snmp) == [port]
+    assert {p.index: p for p in res.snmp.ports}[port].oper_status == "down"
+    # The camera behind it has lost power: unreachable, not refused.
+    cres = run(probe_one(sim_target(cam), tier(["reach"])), BOUND)
+    assert not cres.reach.ok and cres.reach.error.kind == "timeout"
+
+
 def test_recording_loss_on_an_nvr(fleet_devices, faulted):
     nvr = fleet_devices["nvr"][0]
     faulted(nvr["serial"], ["recording_loss"])

@@ -181,3 +181,22 @@ def test_ptz_on_a_fixed_camera_is_refused(fleet):
             await cam.close()
     with pytest.raises((ONVIFError, Fault), match="(?i)not supported|no PTZ"):
         run(go())
+
+
+def test_scenarios_give_device_faults_only_to_devices_that_can_have_them():
+    from simulator.fleet import generate
+    from simulator.scenario import ScenarioError, build_timeline
+    specs = generate(60, seed=11)
+    fixed = next(s for s in specs if s.kind == "camera" and not s.ptz)
+    with pytest.raises(ScenarioError, match="no PTZ head"):
+        build_timeline({"events": [{"device": fixed.serial, "faults": ["ptz_stuck"]}]}, specs, 1)
+    sw = next(s for s in specs if s.kind == "switch")
+    with pytest.raises(ScenarioError, match="not powered from a switch port"):
+        build_timeline({"events": [{"device": sw.serial, "faults": ["poe_fault"]}]}, specs, 1)
+    acts = build_timeline({"random": [{"faults": ["ptz_stuck", "poe_fault"], "rate_per_hour": 3600,
+                                       "duration_s": 1, "until": 600}]}, specs, 1)
+    by_serial = {s.serial: s for s in specs}
+    hit = {(a.faults[0], a.serial) for a in acts if a.set}
+    assert {f for f, _ in hit} == {"ptz_stuck", "poe_fault"}
+    assert all(by_serial[s].ptz for f, s in hit if f == "ptz_stuck")
+    assert all(by_serial[s].switch_port for f, s in hit if f == "poe_fault")

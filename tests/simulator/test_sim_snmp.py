@@ -93,6 +93,34 @@ def test_switch_ports_map_to_cameras_and_follow_them(fleet):
     assert len(run(_walk(sw, IF_IN_ERR))) == sw["ports"]
 
 
+def test_poe_fault_reports_fault_and_cuts_the_camera(fleet):
+    sw = pick(fleet, "switch")
+    cam = fleet.device(sw["downstream"][1])
+    port = cam["switch_port"]
+    assert int(run(_walk(sw, PETH_DETECT))[f"{PETH_DETECT}.{port}"]) == 3
+    fleet.set_faults(cam["serial"], ["poe_fault"])
+    poe = run(_walk(sw, PETH_DETECT))
+    oper = run(_walk(sw, IF_OPER))
+    assert int(poe[f"{PETH_DETECT}.{port}"]) == 4        # fault(4), POWER-ETHERNET-MIB
+    assert int(oper[f"{IF_OPER}.{port}"]) == 2           # unpowered: link down
+    assert fleet.device(cam["serial"])["reach"] == "drop"
+    err, _s, _v = run(_get(cam, SYS_UPTIME, timeout=0.5))
+    assert err is not None                               # the camera itself is silent
+    import socket
+    with pytest.raises(OSError):                         # and its ONVIF port drops SYNs
+        socket.create_connection((cam["ip"], cam["onvif_port"]), timeout=0.5).close()
+    fleet.clear_faults(cam["serial"])
+    assert int(run(_walk(sw, PETH_DETECT))[f"{PETH_DETECT}.{port}"]) == 3
+    truth = [t for t in fleet.truth() if t["serial"] == cam["serial"]]
+    assert any(t["fault"] == "poe_fault" and t["end"] for t in truth)
+    assert any(t["fault"] == "offline" and t.get("cause") == "poe_fault" and t["end"] for t in truth)
+
+
+def test_poe_fault_needs_a_switch_port(fleet):
+    with pytest.raises(RuntimeError, match="400"):
+        fleet.set_faults(pick(fleet, "switch")["serial"], ["poe_fault"])
+
+
 def test_switch_down_silences_its_cameras_snmp(fleet):
     sw = pick(fleet, "switch")
     cam = fleet.device(sw["downstream"][0])
