@@ -57,7 +57,8 @@ from .inventory_export import export_devices, export_rows, template  # noqa: F40
 from .inventory_format import (  # noqa: F401  (API: columns and cell parsers live there)
     COLUMNS, DEVICE_FIELDS, EXPORT_COLUMNS, IGNORED, IGNORED_COLUMNS, SECRET_COLUMNS, SPEC,
     ColumnSpec, RowError, _cell_text, _parse_row, match_header, parse_date, parse_ip, parse_mac,
-    parse_port, read_table)
+    parse_port)
+from .inventory_read import Table, read_table  # noqa: F401  (API)
 from .models import (AuditEntry, Community, Contract, Contractor, Device, contract_communities,
                      utcnow)
 from .secretbox import decrypt
@@ -101,6 +102,7 @@ class PlanRow:
 class ImportPlan:
     filename: str
     encoding: str = ""
+    sheet: str | None = None                            # the worksheet read (XLSX)
     header_language: str = ""
     columns: list[str] = field(default_factory=list)   # canonical keys present in the file
     headers: dict[str, str] = field(default_factory=dict)  # key -> header as written
@@ -212,9 +214,13 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
         text = _cell_text(cell)
         if text is None:
             continue
+        text = " ".join(text.split())  # a header cell with line breaks: one line in messages
         hit = match_header(text)
         if hit is None:
-            plan.errors.append(RowError(header_no, text, "unknown column"))
+            # Real sheets carry extra columns (立杆编号, 维保电话...): refusing them would make
+            # people delete columns before every import. Ignored, and said so, since a
+            # misspelt known column would otherwise go unnoticed.
+            plan.warnings.append(RowError(header_no, text, "unknown column, ignored"))
             continue
         key, lang = hit
         if key in IGNORED:
@@ -234,7 +240,11 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
     if plan.errors:
         return
     plan.columns = [c.key for c in COLUMNS if c.key in positions]  # set: the header is good
-    rows = body[1:]
+    # A row with nothing in the inventory's columns is not a device: a pre-numbered 序号 with
+    # no data, a remark under the table, a formatted-but-empty row.
+    data_at = list(positions.values())
+    rows = [(n, cells) for n, cells in body[1:]
+            if any(p < len(cells) and _cell_text(cells[p]) for p in data_at)]
     if len(rows) > MAX_ROWS:
         plan.errors.append(RowError(header_no, "-", f"more than {MAX_ROWS} rows"))
         return
@@ -415,7 +425,7 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
     plan = ImportPlan(filename=filename, create_contracts=create_contracts,
                       contractor=(contractor or "").strip() or None)
     try:
-        table, plan.encoding = read_table(filename, data)
+        table, plan.encoding, plan.sheet = read_table(filename, data)
     except (ValueError, UnicodeDecodeError) as exc:
         plan.errors.append(RowError(1, "-", str(exc)))
         return plan

@@ -52,15 +52,16 @@ def import_cmd(file: Path, dry_run: bool, create_contracts: bool, contractor: st
     started = time.monotonic()
     plan = inventory.parse_upload(file.name, file.read_bytes(), create_contracts=create_contracts,
                                   contractor=contractor, progress=progress)
+    for w in plan.warnings[:inventory.MAX_ERRORS]:
+        click.echo(f"warning: {w}", err=True)
+    source = plan.encoding + (f", sheet {plan.sheet!r}" if plan.sheet else "")
     if not plan.ok:
         for line in plan.error_lines():
             click.echo(line, err=True)
         click.echo(f"{file.name}: {len(plan.errors)} problem(s); nothing was imported", err=True)
         raise SystemExit(1)
-    for w in plan.warnings[:inventory.MAX_ERRORS]:
-        click.echo(f"warning: {w}", err=True)
     if dry_run:
-        click.echo(f"dry run ({plan.encoding}, {plan.header_language} headers, "
+        click.echo(f"dry run ({source}, {plan.header_language} headers, "
                    f"{len(plan.rows)} rows): would be {plan.counts}")
         return
     try:
@@ -70,7 +71,7 @@ def import_cmd(file: Path, dry_run: bool, create_contracts: bool, contractor: st
             click.echo(str(e), err=True)
         click.echo(f"{file.name}: nothing was imported", err=True)
         raise SystemExit(1)
-    click.echo(f"imported {file.name} ({plan.encoding}, {len(plan.rows)} rows, "
+    click.echo(f"imported {file.name} ({source}, {len(plan.rows)} rows, "
                f"{time.monotonic() - started:.1f} s): {counts}")
 
 

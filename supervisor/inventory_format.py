@@ -1,16 +1,16 @@
-"""Inventory files: the columns (English/Chinese headers), reading CSV/XLSX in any of the
-encodings Chinese offices produce, and parsing each cell into a canonical value.
+"""Inventory files: the columns (English/Chinese headers) and parsing each cell into a
+canonical value, as real-world Chinese spreadsheets write them.
 
-No database here: supervisor/inventory.py validates and applies; docs/inventory-columns.md
-documents the columns.
+No database and no file reading here: inventory_read.py reads CSV/XLSX into raw cells,
+supervisor/inventory.py validates and applies; docs/inventory-columns.md documents the columns.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import ipaddress
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -53,6 +53,12 @@ COLUMNS: tuple[ColumnSpec, ...] = (
 IGNORED_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("accepted_on", "验收日期"), ColumnSpec("lifecycle", "生命周期", aliases=("状态阶段",)),
     ColumnSpec("state", "状态", aliases=("当前状态",)),
+    # Columns Chinese sheets commonly carry that the inventory has no field for: ignored
+    # silently (any other unknown column is ignored with a warning, see inventory.py).
+    ColumnSpec("index", "序号", aliases=("no", "no.", "#", "编号序号")),
+    ColumnSpec("remarks", "备注", aliases=("说明", "note", "notes", "remark")),
+    ColumnSpec("longitude", "经度", aliases=("lng", "lon")),
+    ColumnSpec("latitude", "纬度", aliases=("lat",)),
 )
 IGNORED = {c.key for c in IGNORED_COLUMNS}
 SPEC = {c.key: c for c in COLUMNS + IGNORED_COLUMNS}
@@ -82,7 +88,10 @@ MAX_LEN = {"community": 200, "district": 100, "name": 200, "vendor": 100, "model
 
 
 def _norm_header(text: str) -> str:
-    return re.sub(r"[\s_\-]+", "", text.strip().lstrip("\ufeff").lower())
+    # NFKC folds full-width letters/brackets (ＩＰ地址, （端口）); "*" marks required columns in
+    # many Chinese templates (*设备名称); spaces, newlines, "_" and "-" are ignored.
+    text = unicodedata.normalize("NFKC", text).lstrip("\ufeff").lower()
+    return re.sub(r"[\s_\-*※:]+", "", text)
 
 
 _HEADER_INDEX: dict[str, tuple[str, str]] = {}  # normalised header -> (key, language)
@@ -99,7 +108,8 @@ def match_header(text: str) -> tuple[str, str] | None:
     hit = _HEADER_INDEX.get(_norm_header(text))
     if hit:
         return hit
-    for part in re.split(r"[/|()（）]", text):
+    # 'ONVIF端口（默认80）', 'IP地址\n[必填]', 'serial / 序列号': try each part.
+    for part in re.split(r"[/|()\[\]【】]", unicodedata.normalize("NFKC", text)):
         if part.strip() and (hit := _HEADER_INDEX.get(_norm_header(part))):
             return hit
     return None
@@ -114,112 +124,97 @@ class RowError(NamedTuple):
         return f"row {self.row}, column {self.column}: {self.message}"
 
 
-# ---------------------------------------------------------------- reading
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"  # a superset of GBK, as Chinese Excel writes
-    except UnicodeDecodeError:
-        raise ValueError("the file is neither UTF-8 nor GB18030/GBK text "
-                         "(save it as \"CSV UTF-8\" or .xlsx)") from None
-
-
-def _read_csv(data: bytes) -> tuple[list[tuple[int, list[Any]]], str]:
-    text, encoding = _decode(data)
-    first = text.split("\n", 1)[0]
-    delimiter = max(",\t;", key=first.count) if first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
-    try:
-        for n, row in enumerate(reader, start=1):
-            rows.append((n, row))
-    except csv.Error as exc:  # an over-long field, a stray NUL...
-        raise ValueError(f"row {len(rows) + 1}: unreadable CSV ({exc})") from None
-    return rows, encoding
-
-
-MAX_XLSX_UNPACKED = 256 * 1024 * 1024  # a workbook that inflates beyond this is refused
-
-
-def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
-    import zipfile
-
-    import openpyxl
-
-    with zipfile.ZipFile(io.BytesIO(data)) as z:  # refuse a zip bomb before inflating it
-        if sum(i.file_size for i in z.infolist()) > MAX_XLSX_UNPACKED:
-            raise ValueError("workbook too large once unpacked")
-    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        return [(n, list(row)) for n, row in enumerate(ws.iter_rows(values_only=True), start=1)]
-    finally:
-        wb.close()
-
-
-def read_table(filename: str, data: bytes) -> tuple[list[tuple[int, list[Any]]], str]:
-    """(numbered rows, encoding or 'xlsx'); raises ValueError with a readable reason."""
-    name = (filename or "").lower()
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ValueError("this is an old .xls workbook: save it as .xlsx or CSV")
-    if data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
-        try:
-            return _read_xlsx(data), "xlsx"
-        except ValueError as exc:
-            if "too large" in str(exc):
-                raise ValueError(f"not a readable .xlsx workbook: {exc}") from None
-            raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
-        except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file
-            raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValueError("binary data: expected a CSV text file or an .xlsx workbook")
-    return _read_csv(data)
-
-
 # ---------------------------------------------------------------- cell parsing
+#
+# Spreadsheets from the field carry more than values: numbers Excel made of serials, MACs and
+# dates, full-width characters typed with a Chinese IME, non-breaking spaces pasted from web
+# pages, "/" or "无" for "nothing here". Each is either read as what the person meant or
+# refused with a message that says how to fix the sheet.
+
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")  # zero-width, BOM inside a cell
+_SPACE_RE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")  # NBSP, 全角空格...
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# How Excel's General format shows a long number: 1.23457E+13, 1E+15.
+_EXCEL_SCI_RE = re.compile(r"^[+-]?\d(?:\.\d+)?E\+\d{2,3}$", re.IGNORECASE)
+EXCEL_EXACT = 10 ** 15  # Excel keeps 15 significant digits: integers below this are exact
+TEXT_HINT = "format the column as text (设置单元格格式 → 文本) and type the values again"
+# Written in optional cells to mean "none"; read as blank.
+PLACEHOLDERS = {"/", "-", "--", "—", "——", "无", "暂无", "空", "n/a", "na", "none", "null"}
+# Columns whose values are ASCII by nature: full-width forms are folded (ＳＮ１２ → SN12).
+FOLDED_COLUMNS = {"serial", "upstream", "contract"}
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's (1900) date system, leap bug included
+# Excel day numbers accepted as dates: 1990-01-01 .. 2099-12-31 (others are typos, not dates).
+SERIAL_DAYS = ((dt.date(1990, 1, 1) - EXCEL_EPOCH).days, (dt.date(2099, 12, 31) - EXCEL_EPOCH).days)
+
+
+def _tidy(text: str) -> str:
+    return _SPACE_RE.sub(" ", _INVISIBLE_RE.sub("", text)).strip()
+
+
+def _fold(text: str) -> str:
+    """Full-width forms folded to ASCII (１９２．１６８ → 192.168, ： → :, 。 → .)."""
+    return unicodedata.normalize("NFKC", text).replace("。", ".").strip()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 def _cell_text(value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < EXCEL_EXACT:
         value = int(value)  # Excel stores 8000 or a numeric serial as 8000.0
     if isinstance(value, dt.datetime):
         value = value.date() if value.time() == dt.time() else value
-    text = str(value).strip().replace("\u3000", " ").strip()
+    text = _tidy(str(value))
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
         text = text[1:]  # our own CSV export guards formula-like text with a quote
     return text or None
 
 
+def excel_number_problem(value: Any) -> str | None:
+    """Why a cell's number can't be trusted: Excel already dropped digits of it."""
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXCEL_EXACT:
+        return (f"Excel stored this as the number {value:.5E} and kept only 15 digits: "
+                + TEXT_HINT)
+    if isinstance(value, str) and _EXCEL_SCI_RE.match(text := _fold(_tidy(value))):
+        return (f"{text!r} is a number Excel shortened to scientific notation (digits lost): "
+                + TEXT_HINT)
+    return None
+
+
 _MAC_RE = re.compile(r"^[0-9a-f]{12}$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse_mac(text: str) -> str:
-    hexes = re.sub(r"[:\-.\s]", "", text.lower())
+    folded = _fold(text).lower()
+    hexes = re.sub(r"[:\-.\s]", "", folded)
+    if folded.isdigit() and len(folded) != 12:
+        raise ValueError(f"{text!r} has {len(hexes)} digits, a MAC has 12 (did Excel make it a "
+                         f"number and drop leading zeros?): " + TEXT_HINT)
     if not _MAC_RE.match(hexes):
         raise ValueError(f"{text!r} is not a MAC address (e.g. 00:11:22:aa:bb:cc)")
     return ":".join(hexes[i:i + 2] for i in range(0, 12, 2))
 
 
+_DOTTED_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
 def parse_ip(text: str) -> str:
+    folded = re.sub(r"\s+", "", _fold(text))
+    if _DOTTED_RE.fullmatch(folded):  # 192.168.001.010: zero-padded octets are decimal here
+        folded = ".".join(str(int(p)) for p in folded.split("."))
     try:
-        return ipaddress.ip_address(text).compressed
+        return ipaddress.ip_address(folded).compressed
     except ValueError:
         raise ValueError(f"{text!r} is not an IP address") from None
 
 
 def parse_port(text: str) -> int:
+    folded = _fold(text)
     try:
-        n = int(float(text)) if re.fullmatch(r"\d+(\.0+)?", text) else None
+        n = int(float(folded)) if re.fullmatch(r"\d+(\.0+)?", folded) else None
     except ValueError:
         n = None
     if n is None or not 1 <= n <= 65535:
@@ -227,27 +222,82 @@ def parse_port(text: str) -> int:
     return n
 
 
+_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                      r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+
+
+def _from_serial(days: float) -> dt.date | None:
+    if SERIAL_DAYS[0] <= days <= SERIAL_DAYS[1]:
+        return EXCEL_EPOCH + dt.timedelta(days=int(days))
+    return None
+
+
 def parse_date(value: Any) -> dt.date:
+    """A date from an XLSX date cell, an Excel day number (45356), 2024-03-05, 2024/3/5,
+    2024.03.05, 2024年3月5日 or 20240305 (a time of day after it is ignored)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    text = str(value).strip()
-    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?", text)
-    if m:
+    if _is_number(value):
+        if (d := _from_serial(value)) is not None:
+            return d
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD, or an Excel date "
+                         f"from 1990 to 2099)")
+    text = _fold(_tidy(str(value)))
+    parts = None
+    if m := _DATE_RE.fullmatch(text):
+        parts = m.groups()
+    elif m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text):
+        parts = m.groups()
+    elif re.fullmatch(r"\d{5}(?:\.\d+)?", text):  # a date cell saved to CSV as its day number
+        if (d := _from_serial(float(text))) is not None:
+            return d
+    if parts:
         try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            return dt.date(*(int(p) for p in parts))
         except ValueError:
             pass
     raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
 
 
+# Words inside a longer Chinese value that decide it (网络高清摄像机 → camera, 小区东门出入口 →
+# entrance). A value matching words of two different choices is refused as ambiguous.
+CHOICE_KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "kind": (("录像机", "nvr"), ("nvr", "nvr"), ("交换机", "switch"), ("音柱", "speaker"),
+             ("喇叭", "speaker"), ("音箱", "speaker"), ("广播", "speaker"), ("摄像", "camera"),
+             ("球机", "camera"), ("枪机", "camera"), ("半球", "camera"), ("ipc", "camera")),
+    "role": (("出入口", "entrance"), ("入口", "entrance"), ("大门", "entrance"),
+             ("道路", "road"), ("路口", "road"), ("周界", "perimeter"), ("围墙", "perimeter"),
+             ("高空", "high_altitude"), ("抛物", "high_altitude"), ("消防", "fire_lane"),
+             ("室内", "interior"), ("楼内", "interior")),
+    "community_type": (("开放", "open"), ("封闭", "closed"), ("单栋", "single_building"),
+                       ("单体", "single_building"), ("独栋", "single_building")),
+}
+
+
 def parse_choice(column: str, text: str) -> str:
-    low = text.strip().lower()
-    value = CHOICE_ALIASES.get(column, {}).get(text.strip(), low)
+    folded = re.sub(r"\s+", " ", _fold(text)).lower()
+    compact = folded.replace(" ", "")
+    value = CHOICE_ALIASES.get(column, {}).get(compact) \
+        or folded.replace(" ", "_").replace("-", "_")
+    if value not in CHOICES[column]:
+        hits = {code for word, code in CHOICE_KEYWORDS.get(column, ()) if word in compact}
+        if len(hits) == 1:
+            value = hits.pop()
+        elif len(hits) > 1:
+            raise ValueError(f"{column} {text!r} is ambiguous ({' or '.join(sorted(hits))})")
     if value not in CHOICES[column]:
         raise ValueError(f"unknown {column} {text!r} (one of: {', '.join(CHOICES[column])})")
     return value
+
+
+def _numeric_mac(cell: Any) -> str | None:
+    """A MAC of decimal digits that Excel stored as a number lost only its leading zeros:
+    the 12-digit form is exact again."""
+    if _is_number(cell) and float(cell).is_integer() and 0 <= cell < 10 ** 12:
+        return str(int(cell)).zfill(12)
+    return None
 
 
 def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -255,8 +305,15 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
     out: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for key, cell in raw.items():
-        is_date_cell = isinstance(cell, (dt.date, dt.datetime))  # an XLSX date cell
+        secret = key in SECRET_COLUMNS
+        if not secret and (problem := excel_number_problem(cell)):
+            problems.append((key, problem))
+            out[key] = None
+            continue
         text = _cell_text(cell)
+        if text is not None and not secret and not SPEC[key].required \
+                and text.lower() in PLACEHOLDERS:
+            text = None
         if text is None:
             out[key] = None
             if SPEC[key].required:
@@ -268,13 +325,14 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
             elif key == "ip":
                 value = parse_ip(text)
             elif key == "mac":
-                value = parse_mac(text)
+                value = parse_mac(_numeric_mac(cell) or text)
             elif key in ("onvif_port", "snmp_port"):
                 value = parse_port(text)
             elif key == "installed_on":
-                value = parse_date(cell if is_date_cell else text)
+                value = parse_date(cell if isinstance(cell, dt.date) or _is_number(cell)
+                                   else text)
             else:
-                value = text
+                value = _fold(text) if key in FOLDED_COLUMNS else text
                 if _CONTROL_RE.search(value):
                     raise ValueError("contains a control character")
                 limit = MAX_LEN.get(key)
