@@ -49,6 +49,25 @@ def pg_url() -> str:
 
 
 @pytest.fixture
+def pg_database(pg_url: str):
+    """The URL of a fresh, empty PostgreSQL database on the test server; dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"fsp_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield pg_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
 def redis_url() -> str:
     url = os.environ.get("FSP_TEST_REDIS_URL")
     if not url:

@@ -41,29 +41,17 @@ def _inventory():
 
 
 @pytest.fixture
-def pg_app(pg_url, tmp_path):
+def pg_app(pg_database, tmp_path):
     """An app on a fresh PostgreSQL database built by the migrations (dropped after)."""
-    import uuid
-
-    import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from app import create_app
 
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"fsp_health_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_url.rsplit("/", 1)[0] + f"/{name}",
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_database,
                       "SECRET_KEY": "x", "EVIDENCE_DIR": str(tmp_path / "evidence"),
                       "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4="})
-    try:
-        with app.app_context():
-            upgrade()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()

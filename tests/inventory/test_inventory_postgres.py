@@ -1,7 +1,6 @@
 """The same import on PostgreSQL (production): bulk insert/update paths and the rejection."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -12,29 +11,19 @@ KEY = "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4="
 
 
 @pytest.fixture
-def pg_app(pg_url):
+def pg_app(pg_database):
     from flask_migrate import upgrade
 
     from app import create_app
     from supervisor.extensions import db
 
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"fsp_inv_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = pg_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x",
-                          "DEVICE_SECRET_KEY": KEY})
-        with app.app_context():
-            upgrade()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": pg_database, "SECRET_KEY": "x",
+                      "DEVICE_SECRET_KEY": KEY})
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.mark.postgres

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -74,20 +73,13 @@ def test_ttl_must_be_positive(app):
 
 
 @pytest.fixture
-def pg_engine(pg_url):
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"fsp_lease_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(pg_url.rsplit("/", 1)[0] + f"/{name}", pool_size=10)
+def pg_engine(pg_database):
+    engine = sa.create_engine(pg_database, pool_size=10)
     SchedulerLease.__table__.create(engine)
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres

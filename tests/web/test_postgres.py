@@ -2,10 +2,8 @@
 join and export, against a scratch database on the server `make test` starts."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import insert, select
 
 from supervisor.extensions import db
@@ -17,29 +15,20 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def app(pg_url, tmp_path):
+def app(pg_database, tmp_path):
     """Overrides the SQLite `app` of this folder: a fresh PostgreSQL database, migrated."""
     from flask_migrate import upgrade
 
     from app import create_app
 
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"fsp_web_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": pg_url.rsplit("/", 1)[0] + f"/{name}",
-                          "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")})
-        with app.app_context():
-            upgrade()
-            build_world_template()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": pg_database,
+                      "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")})
+    with app.app_context():
+        upgrade()
+        build_world_template()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_scoping_search_pages_and_export_on_postgresql(as_user, world):
