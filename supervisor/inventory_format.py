@@ -175,7 +175,8 @@ def _cell_text(value: Any) -> str | None:
 
 def excel_number_problem(value: Any) -> str | None:
     """Why a cell's number can't be trusted: Excel already dropped digits of it."""
-    if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXCEL_EXACT:
+    # Also an int: Excel writes a rounded 16-digit number without a decimal point.
+    if _is_number(value) and math.isfinite(value) and abs(value) >= EXCEL_EXACT:
         return (f"Excel stored this as the number {value:.5E} and kept only 15 digits: "
                 + TEXT_HINT)
     if isinstance(value, str) and _EXCEL_SCI_RE.match(text := _fold(_tidy(value))):
