@@ -73,6 +73,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     ref_sigma = M.noise_sigma(r) if r is not None else 0.0
     # noise added since acceptance: texture (foliage, gravel) was there then too
     out["noise_vs_reference"] = sigma - ref_sigma if r is not None else None
+    out.update(M.impulses(p, r))
     out.update(M.signal_loss(p))
     out.update(M.blur(p, sigma))
     occ = M.occlusion(p, sigma, r, ref_sigma)
@@ -80,6 +81,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.color_cast(p, r, blank))
     out.update(occ)
     out.update(M.stripes(p, r))
+    out.update(M.bars(p, r))
     if previous is not None:
         out["frozen"] = M.frozen(p, previous)
     if reference is not None:

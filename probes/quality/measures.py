@@ -124,7 +124,7 @@ def prepare_like(bgr: np.ndarray, like: Prepared) -> Prepared:
     small_bgr = cv2.resize(bgr, (sw, sh), interpolation=cv2.INTER_AREA)
     small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
     small_bgr, small, mask = _clean_osd(small_bgr, small_gray)
-    return Prepared(bgr, small_gray, small_bgr, small, like.scale, mask)
+    return Prepared(bgr, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), small_bgr, small, like.scale, mask)
 
 
 # --- exposure ---------------------------------------------------------------------------
@@ -170,6 +170,31 @@ def noise_sigma(p: Prepared, block: int = 16) -> float:
     ok = (mb > 6) & (mb < 249)
     vals = (rb / (1.0 + 0.5 * gb))[ok] if ok.sum() >= 4 else rb.ravel()
     return float(np.percentile(vals, 20))
+
+
+def impulses(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
+    """Share of pixels that are isolated spikes ("snow", salt-and-pepper dropouts).
+
+    A pixel far (> 50 gray levels) from the median of its 3x3 neighbourhood: sensor noise
+    and JPEG never go that far, and the smoothing noise measure above averages such sparse
+    spikes away. Taken at full resolution (the sub-stream copy would average them out
+    too), burned-in text left out. ``impulses_new``: the rise since acceptance.
+    """
+    def share(q: Prepared) -> float:
+        g = q.gray
+        med = cv2.medianBlur(g, 3)
+        # not where the picture is clipped: a shadow speck in burnt-out white is scene
+        spikes = ((cv2.absdiff(g, med) > 50) & (med < 230)).astype(np.float32)
+        sh, sw = q.small.shape
+        if spikes.shape != (sh, sw):
+            spikes = cv2.resize(spikes, (sw, sh), interpolation=cv2.INTER_AREA)
+        if q.osd is not None and q.osd.any():
+            keep = q.osd == 0
+            return float(spikes[keep].mean()) if keep.any() else 0.0
+        return float(spikes.mean())
+
+    now = share(p)
+    return {"impulses": now, "impulses_new": (now - share(ref)) if ref is not None else None}
 
 
 # --- signal loss ------------------------------------------------------------------------
@@ -371,7 +396,11 @@ def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
             # newly blank = blank now where the reference showed detail well above its own
             # noise; a plain wall or sky was plain then too, whatever the noise of each day
             detail_then = rstats[1] > 3.0 + 2.0 * ref_noise
-            out["occlusion_new"] = _largest_new_blob(blank, detail_then)
+            # a cover over what was plain (sky, a wall) hides no detail, but it changes
+            # that part's brightness far more than the light changed the rest of the view
+            lr = np.log((stats[0] + 4.0) / (rstats[0] + 4.0))
+            changed = np.abs(lr - float(np.median(lr))) > math.log(1.6)
+            out["occlusion_new"] = _largest_new_blob(blank, detail_then | changed)
     return out
 
 
@@ -457,6 +486,85 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
     f = math.hypot(fy, fx)
     period = (1.0 / f) * p.scale if f > 0 else 0.0
     return {"stripes": max(0.0, value), "stripe_period_px": float(period)}
+
+
+def _profile_spectra(g: np.ndarray, strips: int) -> np.ndarray:
+    """Complex spectra of the row-mean profile of ``strips`` vertical strips of ``g``."""
+    h, w = g.shape
+    sw = w // strips
+    prof = g[:, : sw * strips].reshape(h, strips, sw).mean(axis=2).T  # (strips, h)
+    # remove the scene's slow layout (sky above road) before looking for a tone
+    prof = prof - cv2.GaussianBlur(prof.astype(np.float32), (0, 0), sigmaX=12.0, sigmaY=0.01)
+    win = np.hanning(h).astype(np.float32)
+    return np.fft.rfft(prof * win, axis=1) * (2.0 / float(win.sum()))
+
+
+def _coherent_tone(g: np.ndarray, strips: int = 8) -> tuple[float, float, np.ndarray]:
+    """Strongest tone shared, in phase, by the row profiles of every vertical strip.
+
+    An interference bar runs across the whole width: every strip's row profile carries the
+    same tone with the same phase, so the mean of their complex spectra keeps its full
+    amplitude. Scene rows (a horizon, a car) differ from strip to strip and average away.
+    Returns (amplitude in gray levels, frequency in cycles/pixel, the per-frequency
+    coherent amplitudes for comparison with the reference).
+    """
+    h = g.shape[0]
+    C = _profile_spectra(g, strips)
+    coh = np.abs(C.mean(axis=0))
+    power = np.sqrt((np.abs(C) ** 2).mean(axis=0)) + 1e-6
+    freqs = np.fft.rfftfreq(h)
+    # a tone, not the layout: periods from 3 px to a quarter of the frame
+    ok = (freqs >= 4.0 / h) & (freqs <= 0.33)
+    # JPEG/H.264 block edges repeat every 8 (or 16) pixels in step across the frame
+    for k in range(1, 9):
+        ok &= np.abs(freqs - k / 16.0) > 1.5 / h
+    # in phase across strips (coherence near 1), and a strong 2nd harmonic means thin
+    # periodic lines of the scene (brick courses, blinds), not a tone
+    score = np.where(ok & (coh >= 0.8 * power), coh, 0.0)
+    n = len(coh)
+    for i in np.argsort(score)[::-1][:6]:
+        if score[i] <= 0:
+            break
+        # a tone stands above the neighbouring frequencies; a single line or edge across
+        # the frame (a kerb, a lens streak) is coherent too, but broadband
+        side = np.concatenate([coh[max(0, i - 8):max(0, i - 1)], coh[i + 2:i + 9]])
+        if side.size and coh[i] < 2.5 * float(np.median(side)):
+            continue
+        # thin periodic lines of the scene (brick courses, blinds) bring a strong 2nd
+        # harmonic; an interference tone does not
+        i2 = 2 * i
+        if i2 < n and coh[max(0, i2 - 1):i2 + 2].max() > 0.5 * coh[i]:
+            continue
+        return float(score[i]), float(freqs[i]), coh
+    return 0.0, 0.0, coh
+
+
+def bars(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
+    """Axis-aligned interference bars (horizontal and vertical): the amplitude, in gray
+    levels, of the strongest tone coherent across the frame (see ``_coherent_tone``);
+    ``bars_new`` subtracts what the reference has at that frequency (a fence was there
+    then too). The spectral-peak measure catches slanted patterns; this one catches
+    low-frequency bars the scene's own spectrum hides."""
+    out: dict[str, Optional[float]] = {"bars": 0.0, "bars_new": None}
+    best, best_new = 0.0, 0.0
+    # the reference was taken under other light: scale its tones by the change in contrast
+    gain = 1.0
+    if ref is not None:
+        gain = min(2.0, max(0.5, float(p.small.std()) / max(1.0, float(ref.small.std()))))
+    for axis in (0, 1):
+        g = p.small if axis == 0 else p.small.T
+        amp, f, _ = _coherent_tone(np.ascontiguousarray(g))
+        best = max(best, amp)
+        if ref is not None:
+            rg = ref.small if axis == 0 else ref.small.T
+            _, _, rcoh = _coherent_tone(np.ascontiguousarray(rg))
+            i = int(round(f * g.shape[0]))
+            then = float(rcoh[max(0, i - 1):i + 2].max()) if amp > 0 else 0.0
+            best_new = max(best_new, amp - 1.25 * gain * then)
+    out["bars"] = best
+    if ref is not None:
+        out["bars_new"] = max(0.0, best_new)
+    return out
 
 
 # --- frozen -----------------------------------------------------------------------------
