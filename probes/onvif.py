@@ -253,6 +253,23 @@ class _Step:
             return None
 
 
+AUTH_OFFSET_MIN_S = 1.0
+
+
+def auth_time_offset(clock_offset_s: Optional[float]) -> Optional[timedelta]:
+    """The shift for WS-Security Created times, from the measured device clock offset.
+
+    Cameras refuse a UsernameToken whose Created is more than their window (a few
+    seconds to minutes) away from *their* clock, with the same NotAuthorized as a wrong
+    password. Every authenticated call therefore stamps Created in the device's time
+    (onvif-zeep-async's UsernameDigestTokenDtDiff adds the shift). Offsets under a second
+    are within the measurement's own error and left alone.
+    """
+    if clock_offset_s is None or abs(clock_offset_s) < AUTH_OFFSET_MIN_S:
+        return None
+    return timedelta(seconds=clock_offset_s)
+
+
 async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
                       timeout: float) -> OnvifResult:
     """Device information, clock, services, media profiles + URIs, NVR recordings.
@@ -282,9 +299,7 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
             sdt = await auth_dev.GetSystemDateAndTime()
         rtt = time.perf_counter() - t0
         _read_clock(result, sdt, t0_wall, rtt)
-        dt_diff = (timedelta(seconds=result.clock_offset_s)
-                   if result.clock_offset_s is not None and abs(result.clock_offset_s) > 5
-                   else None)
+        dt_diff = auth_time_offset(result.clock_offset_s)
 
         # 2. Who is it (authenticated: this is where bad credentials show).
         what = "GetDeviceInformation"

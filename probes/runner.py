@@ -125,12 +125,14 @@ async def _check_ptz(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
     if "ptz" not in onvif.service_addresses:
         return PtzResult(ok=False, error=ProbeError("unsupported", "no PTZ service", "ptz"))
     from probes.frame import pin_host
+    from probes.onvif import auth_time_offset
     from probes.ptz import check_ptz
     snap = target.snapshot_uri or onvif.snapshot_uri
     token = onvif.profiles[0].token if onvif.profiles else None
     return await check_ptz(ctx.onvif(), ctx.http(), target, onvif.service_addresses["ptz"],
                            token, pin_host(snap, target.host, 80) if snap else None,
-                           frame_timeout=max(1.0, spec.timeout("frame")))
+                           frame_timeout=max(1.0, spec.timeout("frame")),
+                           dt_diff=auth_time_offset(onvif.clock_offset_s))
 
 
 CHECK_FUNCS: dict[str, Check] = {"reach": _check_reach, "onvif": _check_onvif,

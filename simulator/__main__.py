@@ -37,10 +37,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="e.g. onvif=lognormal:80ms,snapshot=lognormal:250ms,snmp=5ms (off by default)")
     p.add_argument("--snmp-bind", choices=("auto", "per-address", "wildcard"), default="auto",
                    help="one UDP socket per address, or one on 0.0.0.0 bound to lo (auto: >2000 devices)")
+    p.add_argument("--wsse-window", type=float, default=60.0, metavar="S",
+                   help="seconds a WS-Security Created time may differ from the device "
+                        "clock (0: not checked)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     if a.devices < 1:
         p.error("--devices must be at least 1")
+    if not 0 <= a.wsse_window < float("inf"):
+        p.error("--wsse-window must be a number of seconds >= 0")
     try:
         if ipaddress.IPv4Address(a.base_address) not in ipaddress.IPv4Network("127.0.0.0/8"):
             p.error("--base-address must be a loopback address (127.0.0.0/8)")
@@ -97,7 +102,8 @@ async def run(a: argparse.Namespace) -> int:
             print(f"error: scenario {a.scenario}: {exc}", file=sys.stderr)
             return 2
     wildcard = {"auto": None, "per-address": False, "wildcard": True}[a.snmp_bind]
-    fleet = Fleet(specs, Latency(a.latency, a.seed), TruthLog(a.truth), a.seed, wildcard)
+    fleet = Fleet(specs, Latency(a.latency, a.seed), TruthLog(a.truth), a.seed, wildcard,
+                  wsse_window_s=a.wsse_window)
     await fleet.start(progress=not a.quiet)
     runner = web.AppRunner(make_app(fleet), access_log=None)
     await runner.setup()

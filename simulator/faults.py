@@ -33,6 +33,9 @@ DEFAULT_PARAMS: dict[str, float] = {
     "slow_s": 3.0,                # slow: extra delay before every answer
     "flap_period_s": 4.0,         # flap: alternately up and down for this long
     "reboot_s": 5.0,              # reboot: ports closed this long, then uptime restarts
+    # Not a fault: this device's WS-Security Created window (the fleet's --wsse-window
+    # applies when unset); the value here is only the fallback for param().
+    "wsse_window_s": 60.0,
 }
 
 

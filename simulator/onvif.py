@@ -5,8 +5,11 @@ follows the ONVIF schemas, so zeep (onvif-zeep-async) accepts them unchanged. Re
 are parsed with lxml; WS-Security UsernameToken PasswordDigest is checked as cameras do:
 digest = Base64(SHA1(nonce + created + password)). A wrong password gives a SOAP fault
 (ter:NotAuthorized, HTTP 400), never a hang. GetSystemDateAndTime needs no auth.
-The token's Created time is not compared with the device clock (many cameras do, and
-then only clients that compensate the offset get in): a drifted clock stays observable.
+A digest token's Created time must lie within ``wsse_window_s`` (fleet-wide, default 60 s,
+per device through the ``wsse_window_s`` param; 0 turns the check off) of the *device's*
+clock, as real cameras check it: with clock drift only clients that compensate the offset
+(read GetSystemDateAndTime first, shift Created) get in, and the refusal looks exactly
+like a wrong password (ter:NotAuthorized), as it does in the field.
 """
 from __future__ import annotations
 
@@ -75,8 +78,24 @@ def parse_request(body: bytes) -> tuple[str, etree._Element, etree._Element | No
     return etree.QName(op).localname, op, token
 
 
-def check_token(token: etree._Element | None, username: str, password: str) -> bool:
-    """True when the UsernameToken carries this user and a valid digest (or text)."""
+def created_offset(token: etree._Element, device_clock: float) -> float | None:
+    """Created minus the device clock in seconds, or None when Created is missing/bad."""
+    text = (token.findtext(f"{{{NS_WSU}}}Created") or "").strip()
+    if not text:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.timestamp() - device_clock
+
+
+def check_token(token: etree._Element | None, username: str, password: str,
+                device_clock: float | None = None, window_s: float = 0.0) -> bool:
+    """True when the UsernameToken carries this user and a valid digest (or text), and,
+    when ``window_s`` > 0, a digest's Created is within ``window_s`` of ``device_clock``."""
     if token is None:
         return False
     user = token.findtext(f"{{{NS_WSSE}}}Username") or ""
@@ -93,7 +112,13 @@ def check_token(token: etree._Element | None, username: str, password: str) -> b
     except ValueError:
         return False
     digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest())
-    return hmac.compare_digest(digest, given.encode())
+    if not hmac.compare_digest(digest, given.encode()):
+        return False
+    if window_s > 0 and device_clock is not None:
+        off = created_offset(token, device_clock)
+        if off is None or abs(off) > window_s:
+            return False
+    return True
 
 
 def _dt_xml(t: dt.datetime) -> str:
@@ -109,8 +134,9 @@ def _iso(ts: float) -> str:
 class OnvifContext:
     """What the answers need beyond the device: fleet lookups and clocks."""
 
-    def __init__(self, states: dict[str, DeviceState]):
+    def __init__(self, states: dict[str, DeviceState], wsse_window_s: float = 60.0):
         self.states = states
+        self.wsse_window_s = wsse_window_s
 
     # -- device service -------------------------------------------------------
     def device_information(self, d: DeviceState, now: float) -> str:
@@ -356,7 +382,9 @@ class OnvifContext:
         try:
             op_name, op, token = parse_request(body)
             if op_name not in PRE_AUTH:
-                ok = check_token(token, d.spec.username, d.spec.password) and password_ok
+                window = float(d.params.get("wsse_window_s", self.wsse_window_s))
+                ok = check_token(token, d.spec.username, d.spec.password,
+                                 d.device_clock(now), window) and password_ok
                 if not ok:
                     raise SoapError("ter:NotAuthorized", "Sender not Authorized")
             body_xml = self._dispatch(d, path, op_name, op, now)

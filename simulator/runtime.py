@@ -34,7 +34,7 @@ log = logging.getLogger("simulator")
 class Fleet:
     def __init__(self, specs: list[DeviceSpec], latency: Latency | None = None,
                  truth: TruthLog | None = None, seed: int = 0,
-                 snmp_wildcard: bool | None = None):
+                 snmp_wildcard: bool | None = None, wsse_window_s: float = 60.0):
         self.specs = specs
         self.states: dict[str, DeviceState] = {s.serial: DeviceState(s) for s in specs}
         for st in self.states.values():
@@ -43,7 +43,7 @@ class Fleet:
         self.by_ip = {s.spec.ip: s for s in self.states.values()}
         self.latency = latency or Latency()
         self.truth = truth or TruthLog(None)
-        self.onvif = OnvifContext(self.states)
+        self.onvif = OnvifContext(self.states, wsse_window_s)
         self.seed = seed
         self.servers: dict[str, asyncio.base_events.Server] = {}
         self.pending: dict[str, socket.socket] = {}     # listening, serving not yet started

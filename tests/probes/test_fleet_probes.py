@@ -276,4 +276,7 @@ def test_wsdls_are_parsed_once_per_process_and_shared(fleet_devices):
     second = run(sweep(), 30)
     assert all(r.onvif.ok for r in first + second)
     assert docs and {k: id(v) for k, v in _DOCUMENT_CACHE.items()} == docs
-    assert len(docs) <= 4          # devicemgmt, media (+ recording, search for NVRs)
+    # devicemgmt, media (+ recording, search for NVRs; ptz once a PTZ test ran in this
+    # process): one document per service, however many devices and sweeps.
+    from pathlib import Path
+    assert {Path(k).stem for k in docs} <= {"devicemgmt", "media", "recording", "search", "ptz"}
