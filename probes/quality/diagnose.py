@@ -81,7 +81,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.color_cast(p, r, blank))
     out.update(occ)
     out.update(M.stripes(p, r))
-    out.update(M.bars(p, r))
+    out.update(M.stripe_tone(p, r))
     if previous is not None:
         out["frozen"] = M.frozen(p, previous)
     if reference is not None:

@@ -539,13 +539,13 @@ def _coherent_tone(g: np.ndarray, strips: int = 8) -> tuple[float, float, np.nda
     return 0.0, 0.0, coh
 
 
-def bars(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
+def stripe_tone(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
     """Axis-aligned interference bars (horizontal and vertical): the amplitude, in gray
     levels, of the strongest tone coherent across the frame (see ``_coherent_tone``);
-    ``bars_new`` subtracts what the reference has at that frequency (a fence was there
+    ``stripe_tone_new`` subtracts what the reference has at that frequency (a fence was there
     then too). The spectral-peak measure catches slanted patterns; this one catches
     low-frequency bars the scene's own spectrum hides."""
-    out: dict[str, Optional[float]] = {"bars": 0.0, "bars_new": None}
+    out: dict[str, Optional[float]] = {"stripe_tone": 0.0, "stripe_tone_new": None}
     best, best_new = 0.0, 0.0
     # the reference was taken under other light: scale its tones by the change in contrast
     gain = 1.0
@@ -561,9 +561,9 @@ def bars(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[floa
             i = int(round(f * g.shape[0]))
             then = float(rcoh[max(0, i - 1):i + 2].max()) if amp > 0 else 0.0
             best_new = max(best_new, amp - 1.25 * gain * then)
-    out["bars"] = best
+    out["stripe_tone"] = best
     if ref is not None:
-        out["bars_new"] = max(0.0, best_new)
+        out["stripe_tone_new"] = max(0.0, best_new)
     return out
 
 

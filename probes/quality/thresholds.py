@@ -28,7 +28,7 @@ FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "colo
           "noise", "occlusion", "stripes", "frozen", "scene_change")
 MEASURES = ("signal_loss", "blur", "brightness", "contrast", "contrast_range", "contrast_ratio",
             "color_cast", "color_shift", "noise", "noise_vs_reference", "occlusion",
-            "occlusion_new", "stripes", "stripes_new", "bars", "bars_new", "impulses", "impulses_new",
+            "occlusion_new", "stripes", "stripes_new", "stripe_tone", "stripe_tone_new", "impulses", "impulses_new",
             "frozen", "scene_similarity", "scene_shift_pct")
 NEEDS = ("always", "reference", "no_reference")
 SEVERITIES = ("minor", "major", "critical")

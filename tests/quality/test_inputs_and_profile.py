@@ -59,7 +59,7 @@ def test_unknown_names_and_bad_numbers_are_refused():
 
 
 def test_per_camera_override_merges_over_profile(scene):
-    dim = (scene.astype(np.float32) * 0.25).astype(np.uint8)  # mean around 25
+    dim = (scene.astype(np.float32) * 0.2).astype(np.uint8)  # mean around 24
     th = Thresholds.default()
     assert "too_dark" in diagnose(dim, thresholds=th).fault_names
     alley = Thresholds.from_yaml(DEFAULT_PROFILE, {"too_dark": {"day": 10}})
