@@ -42,7 +42,6 @@ Rules (decided here; docs/inventory-columns.md lists the columns):
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any

@@ -7,49 +7,75 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import aliased
 
+from .choices import DeviceState
 from .extensions import db
 from .inventory_format import _CONTROL_RE, COLUMNS, EXPORT_COLUMNS, SPEC
-from .models import Community, Contract, Contractor, Device
+from .models import Community, Contract, Contractor, Device, DeviceStatus
 
-def export_rows(query: Select | None = None) -> Iterator[dict[str, Any]]:
-    """Device rows in import terms (never secrets), limited to ``query``'s devices."""
+# Read-only columns the device pages' export adds: the import accepts and ignores them, so
+# such a file can be edited and imported back.
+STATUS_COLUMNS = ("accepted_on", "lifecycle", "state")
+
+
+def _ids(query: Select) -> Any:
+    return query.with_only_columns(Device.id).order_by(None).scalar_subquery()
+
+
+def export_rows(query: Select | None = None, *, scope: Select | None = None,
+                status: bool = False) -> Iterator[dict[str, Any]]:
+    """Device rows in import terms (never secrets), limited to ``query``'s devices.
+
+    ``scope`` (default: ``query``) is what the reader may see: an upstream device outside it
+    is left blank, so no other tenant's serial leaks out, while one merely outside a filter
+    (an NVR when exporting kind=camera) is still named. ``status`` adds STATUS_COLUMNS.
+    """
     Up = aliased(Device)
+    columns = EXPORT_COLUMNS + (STATUS_COLUMNS if status else ())
     stmt = (select(Device.serial, Device.name, Device.kind, Device.role, Device.vendor,
                    Device.model, Device.mac, Device.ip, Device.onvif_port, Device.snmp_port,
-                   Device.username, Device.installed_on,
+                   Device.username, Device.installed_on, Device.accepted_on, Device.lifecycle,
+                   func.coalesce(DeviceStatus.state, literal(DeviceState.UNKNOWN)).label("state"),
                    Community.name.label("community"), Community.district,
                    Community.type.label("community_type"), Contract.code.label("contract"),
                    Contractor.name.label("contractor"), Up.serial.label("upstream"))
             .join(Community, Device.community_id == Community.id)
             .outerjoin(Contract, Device.contract_id == Contract.id)
             .outerjoin(Contractor, Contract.contractor_id == Contractor.id)
+            .outerjoin(DeviceStatus, DeviceStatus.device_id == Device.id)
             .order_by(Community.name, Device.serial))
-    if query is None:
+    scope = query if scope is None else scope
+    if scope is None:
         stmt = stmt.outerjoin(Up, Device.upstream_id == Up.id)
     else:
-        ids = query.with_only_columns(Device.id).order_by(None).scalar_subquery()
-        # An upstream outside the scope stays blank: no other tenant's serials leak out.
-        stmt = stmt.outerjoin(Up, (Device.upstream_id == Up.id) & Up.id.in_(ids)) \
-            .where(Device.id.in_(ids))
+        stmt = stmt.outerjoin(Up, (Device.upstream_id == Up.id) & Up.id.in_(_ids(scope)))
+    if query is not None:
+        stmt = stmt.where(Device.id.in_(_ids(query)))
     for r in db.session.execute(stmt):
-        yield {k: getattr(r, k) for k in EXPORT_COLUMNS}
+        yield {k: getattr(r, k) for k in columns}
 
 
 def _guard(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading quote (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    """Text that a spreadsheet would run as a formula gets a leading quote (CSV injection;
+    a leading tab or CR is how the OWASP list smuggles one past a trim)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
 
-def export_devices(fmt: str = "csv", *, query: Select | None = None, lang: str = "en") -> bytes:
-    """The inventory as CSV (UTF-8 with BOM, so Excel shows Chinese) or XLSX bytes."""
-    headers = [SPEC[k].zh if lang == "zh" else k for k in EXPORT_COLUMNS]
+def export_devices(fmt: str = "csv", *, query: Select | None = None,
+                   scope: Select | None = None, lang: str = "en",
+                   status: bool = False) -> bytes:
+    """The inventory as CSV (UTF-8 with BOM, so Excel shows Chinese) or XLSX bytes.
+
+    ``query``/``scope``/``status`` as in ``export_rows``; ``lang`` picks the header language.
+    """
+    keys = EXPORT_COLUMNS + (STATUS_COLUMNS if status else ())
+    headers = [SPEC[k].zh if lang == "zh" else k for k in keys]
     rows = ([("" if (x := r[k]) is None else x.isoformat() if isinstance(x, dt.date) else x)
-             for k in EXPORT_COLUMNS] for r in export_rows(query))
+             for k in keys] for r in export_rows(query, scope=scope, status=status))
     if fmt == "csv":
         buf = io.StringIO(newline="")
         w = csv.writer(buf, lineterminator="\r\n")

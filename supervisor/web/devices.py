@@ -5,8 +5,6 @@ edit form accepts a new value, and exports and the API never carry them.
 """
 from __future__ import annotations
 
-import csv
-import io
 import ipaddress
 import logging
 
@@ -18,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import audit
+from .. import audit, inventory
 from ..auth import operators_only, police_only
 from ..choices import CameraRole, DeviceKind, Lifecycle
 from ..extensions import db
@@ -29,12 +27,6 @@ from .helpers import LABELS
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
-
-# What an export carries: the import columns minus every credential, plus lifecycle/state.
-EXPORT_COLUMNS = ("community", "district", "community_type", "name", "kind", "role", "vendor",
-                  "model", "serial", "mac", "ip", "onvif_port", "snmp_port", "upstream",
-                  "contract", "installed_on", "accepted_on", "lifecycle", "state")
-
 
 def _filter_options() -> dict:
     communities = db.session.execute(
@@ -145,61 +137,20 @@ def edit(device_id: int):
     return render_template("devices/edit.html", device=device, form=form), (400 if form.errors else 200)
 
 
-def _cell(value) -> object:
-    """A value safe for a spreadsheet: text that starts like a formula gets a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _export_rows(filters: device_query.DeviceFilters):
-    serials: dict[int, str] = {}
-    for device, state in device_query.all_rows(current_user, filters):
-        serials[device.id] = device.serial
-        upstream = None
-        if device.upstream_id is not None:
-            upstream = serials.get(device.upstream_id)
-            if upstream is None:
-                # Upstream outside this user's scope stays blank: no leak of other tenants' serials.
-                upstream = db.session.scalar(devices_for(current_user).where(
-                    Device.id == device.upstream_id).with_only_columns(Device.serial))
-        c = device.community
-        yield [_cell(v) for v in (
-            c.name, c.district, c.type, device.name, device.kind, device.role, device.vendor,
-            device.model, device.serial, device.mac, device.ip, device.onvif_port, device.snmp_port,
-            upstream, device.contract.code if device.contract else None,
-            device.installed_on.isoformat() if device.installed_on else None,
-            device.accepted_on.isoformat() if device.accepted_on else None,
-            device.lifecycle, state)]
-
-
 @bp.get("/export.<fmt>")
 @operators_only
 def export(fmt: str):
+    """The filtered list as CSV/XLSX through the inventory's one exporter (never a secret;
+    formula-like text guarded), plus the read-only accepted_on/lifecycle/state columns."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
     filters = device_query.DeviceFilters.from_args(request.args)
+    lang = "zh" if request.args.get("lang") == "zh" else "en"
     audit.record(current_user, "export", "device", fmt, note=str(filters.as_args()))
     db.session.commit()
-    if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")  # BOM so Chinese Excel opens UTF-8 correctly
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(_export_rows(filters))
-        return Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=devices.csv"})
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("devices")
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in _export_rows(filters):
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=devices.xlsx"})
+    data = inventory.export_devices(fmt, query=device_query.filtered(current_user, filters),
+                                    scope=devices_for(current_user), lang=lang, status=True)
+    mimetype = ("text/csv" if fmt == "csv" else
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename=devices.{fmt}"})
