@@ -198,13 +198,14 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
     if not body:
         plan.errors.append(RowError(1, "-", "the file is empty: expected a header row"))
         return
-    # Chinese templates often put a title row (e.g. "某区设备清单") above the header: the
-    # header is the first of the first few rows in which at least 3 cells are known columns.
-    start = 0
-    for j, (_, cells) in enumerate(body[:5]):
-        if sum(1 for c in cells if (t := _cell_text(c)) and match_header(t)) >= 3:
-            start = j
-            break
+    # Chinese templates often put a title row (e.g. "某区设备清单") or a two-row header (a
+    # group cell "网络信息" over "IP地址 | MAC地址") above the real header: the header is the row,
+    # among the first ten, with the most known column names (at least 3; the first on a tie).
+    start, best = 0, 2
+    for j, (_, cells) in enumerate(body[:10]):
+        known = sum(1 for c in cells if (t := _cell_text(c)) and match_header(t))
+        if known > best:
+            start, best = j, known
     body = body[start:]
     header_no, header = body[0]
     positions: dict[str, int] = {}

@@ -64,9 +64,17 @@ def _delimiter(text: str) -> str:
     return best
 
 
+_SEP_LINE_RE = re.compile(r"sep=(.)\r?\n")
+
+
 def _read_csv(data: bytes) -> Table:
     text, encoding = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # Excel's "sep=;" first line names the separator; Excel hides it, so rows count after it.
+    if m := _SEP_LINE_RE.match(text):
+        delimiter, text = m.group(1), text[m.end():]
+    else:
+        delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: Rows = []
     try:
         # One record per spreadsheet row, even when a quoted cell holds a line break.
@@ -80,7 +88,7 @@ def _read_csv(data: bytes) -> Table:
 # ---------------------------------------------------------------- XLSX
 
 def _looks_like_header(rows: list[list[Any]]) -> bool:
-    body = [r for r in rows if any(_cell_text(c) for c in r)][:5]
+    body = [r for r in rows if any(_cell_text(c) for c in r)][:10]
     return any(sum(1 for c in r if (t := _cell_text(c)) and match_header(t)) >= 3 for r in body)
 
 
@@ -94,7 +102,7 @@ def _pick_sheet(wb: Any) -> Any:
     ordered = sorted(visible, key=lambda ws: not _SHEET_NAME_RE.search(ws.title))
     for ws in ordered:
         head = []
-        for row in ws.iter_rows(max_row=12, values_only=True):
+        for row in ws.iter_rows(max_row=20, values_only=True):
             head.append(list(row))
         if _looks_like_header(head):
             return ws

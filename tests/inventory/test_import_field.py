@@ -324,3 +324,35 @@ def test_gb18030_file_with_characters_outside_gbk(app, runner, contracts, tmp_pa
     assert "(gb18030," in result.output
     dev = db.session.scalar(select(Device).where(Device.serial == "CAM-0002"))
     assert dev.community.name == name and dev.name == "䶮路口"
+
+
+def test_two_row_header_with_merged_group_cells(app, contracts):
+    """Row 1 groups columns (网络信息 over IP/MAC/ports) and the other headers are merged down
+    over both rows: the header is row 2, data starts at row 3."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    zh = zh_headers(HEADERS)
+    network = [COL[k] for k in ("mac", "ip", "onvif_port", "snmp_port")]
+    ws.append([("网络信息" if i == network[0] else None) if i in network else h
+               for i, h in enumerate(zh)])
+    ws.append([zh[i] if i in network else None for i in range(len(zh))])
+    for r in good_rows():
+        ws.append(list(r))
+    ws.merge_cells(start_row=1, start_column=network[0] + 1, end_row=1,
+                   end_column=network[-1] + 1)
+    for i in range(len(zh)):
+        if i not in network:
+            ws.merge_cells(start_row=1, start_column=i + 1, end_row=2, end_column=i + 1)
+    plan = _plan("two.xlsx", _save(wb))
+    assert plan.ok, _errors(plan)
+    assert [r.row for r in plan.rows] == [3, 4, 5, 6, 7]
+    assert _values(plan, "ip")[0] == "127.31.0.1" and _values(plan, "serial")[0] == "SW-0001"
+
+
+def test_csv_with_excel_sep_line(app, contracts):
+    lines = ["sep=;", ";".join(HEADERS)] + [";".join(r) for r in good_rows()]
+    rows = [list(r) for r in good_rows()]
+    lines[3] = ";".join(rows[1][:COL["ip"]] + ["not-an-ip"] + rows[1][COL["ip"] + 1:])
+    plan = _plan("x.csv", ("\n".join(lines) + "\n").encode("gb18030"))
+    # Excel hides the sep line: the header is row 1, NVR-0001 is row 3.
+    assert _errors(plan) == ["row 3, column ip: 'not-an-ip' is not an IP address"]
