@@ -12,6 +12,7 @@ with ``flask users ...`` (supervisor/users_cli.py).
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -43,9 +44,11 @@ MIN_PASSWORD_LENGTH = 10
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    # A deactivated user's open session ends at their next request, not at its expiry.
+    return user if user is not None and user.active else None
 
 
 def hash_password(plain: str) -> str:
@@ -74,6 +77,11 @@ def password_problem(plain: str) -> str | None:
     if len(plain) < MIN_PASSWORD_LENGTH:
         return f"at least {MIN_PASSWORD_LENGTH} characters"
     return None
+
+
+def generate_password() -> str:
+    """A random password for a new user or a reset, shown once to whoever made it."""
+    return secrets.token_urlsafe(12)  # 16 characters, ~96 bits
 
 
 def find_user(username: str) -> User | None:
@@ -123,6 +131,21 @@ def set_password(user: User, password: str, *, actor: Any = None) -> None:
     # Secret fields are masked by audit.record: the row says the password changed, no more.
     audit.record(actor, "set-password", "user", user.username,
                  before={"password": "old"}, after={"password": "new"})
+
+
+def set_active(user: User, active: bool, *, actor: Any = None) -> bool:
+    """Allow or refuse a user's logins (users are never deleted: the audit log names them).
+
+    Audited; returns False when nothing changed (no row written). The caller commits.
+    """
+    from . import audit
+
+    if user.active == active:
+        return False
+    audit.record(actor, "update", "user", user.username,
+                 before={"active": user.active}, after={"active": active})
+    user.active = active
+    return True
 
 
 def roles_required(*roles: str) -> Callable:

@@ -5,7 +5,6 @@ taken from the command line by default, where they would land in the shell histo
 """
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -14,16 +13,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from . import audit
-from .auth import create_user, find_user, set_password
+from .auth import create_user, find_user, generate_password, set_active, set_password
 from .choices import Role
 from .extensions import db
 from .models import Contractor, User
 
 users_cli = AppGroup("users", help="Manage the people who log in.")
-
-
-def generate_password() -> str:
-    return secrets.token_urlsafe(12)  # 16 characters, ~96 bits
 
 
 def _read_password(generate: bool) -> tuple[str, bool]:
@@ -100,10 +95,7 @@ def set_active_command(username: str, active: bool) -> None:
     user = find_user(username)
     if user is None:
         raise click.ClickException(f"no user {username!r}")
-    if user.active != active:
-        audit.record(audit.cli_actor(), "update", "user", user.username,
-                     before={"active": user.active}, after={"active": active})
-        user.active = active
+    if set_active(user, active, actor=audit.cli_actor()):
         db.session.commit()
     click.echo(f"{user.username}: {'active' if active else 'inactive'}")
 

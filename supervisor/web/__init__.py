@@ -49,6 +49,9 @@ def init_app(app: Flask) -> None:
     from . import health_pages  # timelines, current faults, sweep status (issue 7)
 
     app.register_blueprint(health_pages.bp)
+    from . import admin  # audit log, users, maintenance windows (police only)
+
+    app.register_blueprint(admin.bp)
     register_template_helpers(app)
 
     @app.after_request

@@ -1,0 +1,29 @@
+"""The admin area: police only, every page renders, the layout links to it for police."""
+from __future__ import annotations
+
+import pytest
+
+PAGES = ("/admin/audit", "/admin/users", "/admin/maintenance", "/admin/users/new", "/admin/audit.csv")
+
+
+def test_police_sees_every_admin_page_and_the_nav_link(as_user):
+    client = as_user("police")
+    for url in PAGES:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.get_data(as_text=True)[:2000])
+    assert 'href="/admin/audit"' in client.get("/devices/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["alpha", "official"])
+def test_others_get_403_and_no_link(as_user, who):
+    client = as_user(who)
+    for url in PAGES:
+        assert client.get(url).status_code == 403, url
+    for url in ("/admin/maintenance", "/admin/users/new"):
+        assert client.post(url, data={}).status_code in (400, 403)
+    assert 'href="/admin/audit"' not in client.get("/reports/").get_data(as_text=True)
+
+
+def test_anonymous_is_sent_to_login(app):
+    response = app.test_client().get("/admin/users")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
