@@ -46,8 +46,17 @@ def osd_mask(gray: np.ndarray) -> np.ndarray:
     look past it. Round bright spots (lamps, headlights) are not rows and are kept.
     """
     top = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, _OSD_K)
-    # OSD is drawn in (near) full white: JPEG leaves its cores at 225 or more
-    strokes = ((top > 60) & (gray >= 225)).astype(np.uint8)
+    # two passes: crisp white cores (big fonts, on busy scenes) and fainter thin strokes
+    # (small fonts after JPEG), each kept only where its rows look like text
+    text = _text_rows(gray, ((top > 60) & (gray >= 225)).astype(np.uint8))
+    text |= _text_rows(gray, ((top > 50) & (gray >= 160)).astype(np.uint8))
+    if not text.any():
+        return text
+    # take in the glyphs' outline and anti-aliasing too
+    return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+
+
+def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     if not strokes.any():
         return strokes
     rows = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, _OSD_ROW)
@@ -72,11 +81,7 @@ def osd_mask(gray: np.ndarray) -> np.ndarray:
         bg = box[strokes[y0:y0 + bh, x0:x0 + bw] == 0]
         if bg.size and float(bg.std()) < 25.0 and float(np.median(bg)) < 150:
             keep[k] = 1
-    text = keep[lab]
-    if not text.any():
-        return text
-    # take in the glyphs' outline and anti-aliasing too
-    return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    return keep[lab]
 
 
 def _fill(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -210,7 +215,13 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     s = p.small
     blur = cv2.blur(s, (3, 3))
     flat = (np.abs(s - blur) < 0.75) & (s < 245)
-    flat_fraction = float(flat.mean())
+    if p.osd is not None and p.osd.any():
+        # burned-in text is no evidence of a sensor picture: judge the rest, leaving out
+        # the JPEG ringing of the text's 8x8 blocks as well
+        keep = cv2.dilate(p.osd, np.ones((9, 9), np.uint8)) == 0
+        flat_fraction = float(flat[keep].mean()) if keep.mean() > 0.5 else float(flat.mean())
+    else:
+        flat_fraction = float(flat.mean())
     total = float(s.std())
     if total < 1e-3:
         bars = 0.0
@@ -249,6 +260,13 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
     floor = 6.0 + 3.0 * noise
     p97 = float(np.percentile(g, 97))
     sel = g >= max(floor, p97)
+    # glare (lamps, headlights, their bloom and lens streaks) is soft by physics, not by
+    # focus: edges near bright light sources are left out unless light fills the view
+    glare = (p.small >= 230).astype(np.uint8)
+    if glare.any():
+        near = cv2.dilate(glare, np.ones((21, 21), np.uint8)).astype(bool)
+        if near.mean() < 0.3:
+            sel &= ~near
     n = int(sel.sum())
     edge_share = n / g.size
     # coarse structure: contrast that survives a strong blur (scene content, not noise)
