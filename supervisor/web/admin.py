@@ -242,7 +242,7 @@ def _window_message(exc: maintenance.WindowError) -> str:
 
 
 class WindowForm(FlaskForm):
-    target = RadioField(_l("For"), choices=[("device", _l("one device")),
+    target = RadioField(_l("Applies to"), choices=[("device", _l("one device")),
                                             ("community", _l("a whole community"))],
                         default="device")
     device = StringField(_l("Device serial"), validators=[Optional(), Length(max=100)])
