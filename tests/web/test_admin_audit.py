@@ -6,12 +6,23 @@ import datetime as dt
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from supervisor.extensions import db
 from supervisor.models import AuditEntry
 
 from .conftest import DEVICE_PASSWORD, csrf_from
+
+
+@pytest.fixture
+def as_en(as_user):
+    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
+    def make(username: str):
+        client = as_user(username)
+        client.get("/lang/en")
+        return client
+    return make
 
 NEW_PASSWORD = "Audit-view-pw-5150"
 
@@ -30,8 +41,8 @@ def _csv(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_password_change_shows_changed_never_the_value(as_user, world):
-    police = as_user("police")
+def test_password_change_shows_changed_never_the_value(as_en, world):
+    police = as_en("police")
     _change_device_password(police, world.alpha_devices[2])
     page = police.get("/admin/audit?entity=device&action=update").get_data(as_text=True)
     assert "*** (changed)" in page
@@ -55,8 +66,8 @@ def _seed(rows: list[tuple[str, str, str, str, dt.datetime]]) -> None:
     db.session.commit()
 
 
-def test_filters_by_actor_entity_action_key_and_local_dates(as_user, world):
-    police = as_user("police")
+def test_filters_by_actor_entity_action_key_and_local_dates(as_en, world):
+    police = as_en("police")
     # 2026-03-01 17:30 UTC is 2026-03-02 01:30 in Asia/Shanghai: it belongs to the 2nd locally.
     _seed([("kim", "update", "device", "D-1", dt.datetime(2026, 3, 1, 17, 30)),
            ("kim", "create", "user", "u1", dt.datetime(2026, 3, 1, 15, 59)),
@@ -84,8 +95,8 @@ def test_filters_by_actor_entity_action_key_and_local_dates(as_user, world):
         AuditEntry.entity == "audit_log", AuditEntry.action == "export")) >= 8
 
 
-def test_keyset_pages_walk_every_row_once_both_ways(as_user, world):
-    police = as_user("police")
+def test_keyset_pages_walk_every_row_once_both_ways(as_en, world):
+    police = as_en("police")
     base = dt.datetime(2026, 4, 1)
     # 130 rows, several sharing a timestamp (the cursor must break ties by id)
     _seed([("pager", "update", "device", f"K-{i:03d}", base + dt.timedelta(minutes=i // 3))
@@ -113,8 +124,8 @@ def test_keyset_pages_walk_every_row_once_both_ways(as_user, world):
     assert link(pages[0], "prev") is None
 
 
-def test_malformed_parameters_are_ignored(as_user, world):
-    police = as_user("police")
+def test_malformed_parameters_are_ignored(as_en, world):
+    police = as_en("police")
     for query in ("older=garbage", "newer=2026-13-01_x", "since=yesterday&until=%00", "older=_",
                   "actor=" + "x" * 500):
         assert police.get("/admin/audit?" + query).status_code == 200, query

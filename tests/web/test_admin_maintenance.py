@@ -17,6 +17,16 @@ from supervisor.web import admin
 
 from .conftest import csrf_from
 
+
+@pytest.fixture
+def as_en(as_user):
+    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
+    def make(username: str):
+        client = as_user(username)
+        client.get("/lang/en")
+        return client
+    return make
+
 # The clock the pages read, pinned: 2026-03-01 00:07 UTC is 08:07 in Asia/Shanghai.
 NOW = dt.datetime(2026, 3, 1, 0, 7)
 
@@ -70,8 +80,8 @@ def _state(serial: str) -> str | None:
     return status.state if status else None
 
 
-def test_window_from_the_page_is_stored_utc_and_honoured_by_the_next_sweep(app, as_user, world, clock):
-    police = as_user("police")
+def test_window_from_the_page_is_stored_utc_and_honoured_by_the_next_sweep(app, as_en, world, clock):
+    police = as_en("police")
     response = _create(police, device="CAM-A-1")
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     window = db.session.scalar(select(MaintenanceWindow))
@@ -116,8 +126,8 @@ def test_window_from_the_page_is_stored_utc_and_honoured_by_the_next_sweep(app, 
     assert _state("CAM-B-1") != "maintenance" and _state("CAM-A-1") == "maintenance"
 
 
-def test_errors_beside_fields_and_nothing_stored(as_user, world, clock):
-    police = as_user("police")
+def test_errors_beside_fields_and_nothing_stored(as_en, world, clock):
+    police = as_en("police")
     cases = [
         ({"device": "NO-SUCH"}, "device", "serial"),
         ({"device": ""}, "device", "serial"),
@@ -137,8 +147,8 @@ def test_errors_beside_fields_and_nothing_stored(as_user, world, clock):
     assert db.session.scalar(select(MaintenanceWindow)) is None
 
 
-def test_cancel_shorten_rules(as_user, world, clock):
-    police = as_user("police")
+def test_cancel_shorten_rules(as_en, world, clock):
+    police = as_en("police")
     # upcoming (09:00–10:00 local) and running (08:00 started 07:59… created at 07:55)
     clock["now"] = dt.datetime(2026, 2, 28, 23, 55)
     assert _create(police, device="CAM-A-0", start="2026-03-01T08:00",

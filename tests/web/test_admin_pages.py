@@ -27,3 +27,11 @@ def test_others_get_403_and_no_link(as_user, who):
 def test_anonymous_is_sent_to_login(app):
     response = app.test_client().get("/admin/users")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_pages_are_translated_and_say_the_time_zone(as_user):
+    client = as_user("police")  # zh_CN is the default locale
+    assert "审计日志" in client.get("/admin/audit").get_data(as_text=True)
+    page = client.get("/admin/maintenance").get_data(as_text=True)
+    assert "维护窗口" in page and "Asia/Shanghai" in page and "以 UTC 存储" in page
+    assert "新建用户" in client.get("/admin/users").get_data(as_text=True)
