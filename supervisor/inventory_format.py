@@ -148,11 +148,15 @@ SERIAL_DAYS = ((dt.date(1990, 1, 1) - EXCEL_EPOCH).days, (dt.date(2099, 12, 31) 
 
 
 def _tidy(text: str) -> str:
+    if text.isascii():  # the common case, ~20x cheaper than the two substitutions
+        return text.strip()
     return _SPACE_RE.sub(" ", _INVISIBLE_RE.sub("", text)).strip()
 
 
 def _fold(text: str) -> str:
     """Full-width forms folded to ASCII (１９２．１６８ → 192.168, ： → :, 。 → .)."""
+    if text.isascii():
+        return text.strip()
     return unicodedata.normalize("NFKC", text).replace("。", ".").strip()
 
 
@@ -179,7 +183,8 @@ def excel_number_problem(value: Any) -> str | None:
     if _is_number(value) and math.isfinite(value) and abs(value) >= EXCEL_EXACT:
         return (f"Excel stored this as the number {value:.5E} and kept only 15 digits: "
                 + TEXT_HINT)
-    if isinstance(value, str) and _EXCEL_SCI_RE.match(text := _fold(_tidy(value))):
+    if isinstance(value, str) and ("+" in value or "＋" in value) \
+            and _EXCEL_SCI_RE.match(text := _fold(_tidy(value))):
         return (f"{text!r} is a number Excel shortened to scientific notation (digits lost): "
                 + TEXT_HINT)
     return None
