@@ -89,8 +89,8 @@ def audit_log():
 @police_only
 def audit_export():
     filters = audit_query.AuditFilters.from_args(request.args)
-    # The export is itself a read of sensitive history: it leaves a row (before streaming,
-    # so the file does not contain its own row unless asked for exports).
+    # The export is itself a read of sensitive history: it leaves a row, committed before
+    # the rows are read (so the file lists it too when the filters match exports).
     audit.record(current_user, "export", "audit_log", "csv", note=str(filters.as_args()))
     db.session.commit()
 
@@ -119,7 +119,7 @@ class UserForm(FlaskForm):
         DataRequired(), Length(max=80),
         Regexp(r"^[\w.@-]+$", message=_l("Letters, digits and . _ @ - only."))])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(r, LABELS[r]) for r in Role.values()])
+    role = SelectField(_l("User role"), choices=[(r, LABELS[r]) for r in Role.values()])
     contractor = SelectField(_l("Contractor"), choices=[], validate_choice=False)
 
 

@@ -105,7 +105,7 @@ def test_keyset_pages_walk_every_row_once_both_ways(as_en, world):
     assert len(expected) == 130
 
     def page_keys(html: str) -> list[str]:
-        return re.findall(r'<td class="mono">(K-\d{3})</td>', html)
+        return re.findall(r'>(K-\d{3})</a></td>', html)
 
     def link(html: str, rel: str) -> str | None:
         m = re.search(rf'<a rel="{rel}" href="([^"]+)"', html)

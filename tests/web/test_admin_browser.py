@@ -1,0 +1,115 @@
+"""The admin pages in a real headless Chromium: a maintenance window typed into the
+browser's own datetime-local inputs, and a user created with the password shown once."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from supervisor.extensions import db
+from supervisor.health_models import MaintenanceWindow
+from supervisor.models import User
+from supervisor.web import admin
+
+from .conftest import PASSWORDS
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PORTS = range(19300, 19400)  # the admin area's loopback ports
+NOW = dt.datetime(2026, 3, 1, 0, 7)  # 08:07 in Asia/Shanghai
+SHOTS = os.environ.get("ADMIN_SCREENSHOTS")  # a folder: save what the pages looked like
+
+
+@pytest.fixture
+def live_server(app, world, monkeypatch):
+    monkeypatch.setattr(admin, "_now", lambda: NOW)
+    server = None
+    for port in PORTS:
+        try:
+            server = make_server("127.0.0.1", port, app, threaded=True)
+            break
+        except OSError:
+            continue
+    assert server is not None, "no free port in 19300-19399"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        yield tab
+        context.close()
+        browser.close()
+
+
+def _shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def _login(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_maintenance_window_through_the_browser(live_server, page):
+    _login(page, live_server, "police", PASSWORDS["police"])
+    page.goto(f"{live_server}/admin/maintenance?device=CAM-B-2")
+    assert page.input_value("input[name=device]") == "CAM-B-2"
+    page.fill("input[name=start]", "2026-03-01T09:30")
+    page.fill("input[name=end]", "2026-03-01T11:00")
+    page.fill("textarea[name=reason]", "更换镜头")
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_load_state()
+    _shot(page, "maintenance")
+    upcoming = page.inner_text("#windows-upcoming")
+    assert "CAM-B-2" in upcoming and "2026-03-01 09:30" in upcoming and "更换镜头" in upcoming
+    db.session.expire_all()
+    window = db.session.scalar(select(MaintenanceWindow))
+    assert (window.start_at, window.end_at) == (dt.datetime(2026, 3, 1, 1, 30), dt.datetime(2026, 3, 1, 3, 0))
+
+
+def test_create_user_through_the_browser_and_log_in_with_it(live_server, page):
+    _login(page, live_server, "police", PASSWORDS["police"])
+    page.goto(f"{live_server}/admin/users/new")
+    page.fill("input[name=username]", "duty-officer")
+    page.select_option("select[name=role]", "police")
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_load_state()
+    password = page.inner_text("#password").strip()
+    _shot(page, "password_once")
+    assert len(password) >= 16
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.username == "duty-officer")).role == "police"
+    page.click("header form button")  # log out
+    page.wait_for_load_state()
+    _login(page, live_server, "duty-officer", password)
+    page.goto(f"{live_server}/admin/audit")
+    _shot(page, "audit")
+    assert "duty-officer" in page.inner_text("table.grid")
+    page.goto(f"{live_server}/admin/users")
+    _shot(page, "users")
