@@ -27,17 +27,18 @@ class ColumnSpec:
 
 
 COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("community", "小区", True, ("小区名称", "所属小区", "社区")),
-    ColumnSpec("district", "区县", True, ("行政区", "区", "所属区县", "辖区")),
+    ColumnSpec("community", "小区", True, ("小区名称", "所属小区", "社区", "社区名称", "小区名")),
+    ColumnSpec("district", "区县", True, ("行政区", "区", "所属区县", "辖区", "所属区域", "区域")),
     ColumnSpec("community_type", "小区类型", True, ("社区类型",)),
-    ColumnSpec("name", "设备名称", True, ("名称", "点位名称")),
+    ColumnSpec("name", "设备名称", True, ("名称", "点位名称", "设备名", "点位")),
     ColumnSpec("kind", "设备类型", True, ("类型", "设备种类")),
     ColumnSpec("role", "点位用途", False, ("用途", "摄像机用途", "监控用途")),
-    ColumnSpec("vendor", "厂商", False, ("品牌", "生产厂商")),
-    ColumnSpec("model", "型号", False, ("设备型号",)),
-    ColumnSpec("serial", "序列号", True, ("设备序列号", "sn")),
-    ColumnSpec("mac", "MAC地址", False, ("mac 地址", "物理地址")),
-    ColumnSpec("ip", "IP地址", True, ("ip 地址", "ip_address")),
+    ColumnSpec("vendor", "厂商", False, ("品牌", "生产厂商", "厂家", "设备厂家", "设备品牌")),
+    ColumnSpec("model", "型号", False, ("设备型号", "规格型号")),
+    ColumnSpec("serial", "序列号", True, ("设备序列号", "sn", "serial no", "serial number",
+                                            "序列号(sn)")),
+    ColumnSpec("mac", "MAC地址", False, ("mac 地址", "物理地址", "设备mac")),
+    ColumnSpec("ip", "IP地址", True, ("ip 地址", "ip_address", "设备ip", "管理ip", "ipv4地址")),
     ColumnSpec("onvif_port", "ONVIF端口", False, ("onvif 端口",)),
     ColumnSpec("snmp_port", "SNMP端口", False, ("snmp 端口",)),
     ColumnSpec("snmp_community", "SNMP团体名", False, ("snmp 团体名", "团体名")),
@@ -45,7 +46,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("password", "密码", False, ("登录密码",)),
     ColumnSpec("upstream", "上级设备", False, ("上联设备", "上级设备序列号")),
     ColumnSpec("contract", "合同编号", False, ("合同", "所属合同")),
-    ColumnSpec("installed_on", "安装日期", False, ("安装时间",)),
+    ColumnSpec("installed_on", "安装日期", False, ("安装时间", "建设日期", "安装完成日期")),
     ColumnSpec("contractor", "承建单位", False, ("承建商", "施工单位")),
 )
 # Read-only columns that exports (ours or the web page's) may carry: accepted by the import and
@@ -91,7 +92,7 @@ def _norm_header(text: str) -> str:
     # NFKC folds full-width letters/brackets (ＩＰ地址, （端口）); "*" marks required columns in
     # many Chinese templates (*设备名称); spaces, newlines, "_" and "-" are ignored.
     text = unicodedata.normalize("NFKC", text).lstrip("\ufeff").lower()
-    return re.sub(r"[\s_\-*※:]+", "", text)
+    return re.sub(r"[\s_\-*※:.]+", "", text)
 
 
 _HEADER_INDEX: dict[str, tuple[str, str]] = {}  # normalised header -> (key, language)

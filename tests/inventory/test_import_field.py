@@ -356,3 +356,14 @@ def test_csv_with_excel_sep_line(app, contracts):
     plan = _plan("x.csv", ("\n".join(lines) + "\n").encode("gb18030"))
     # Excel hides the sep line: the header is row 1, NVR-0001 is row 3.
     assert _errors(plan) == ["row 3, column ip: 'not-an-ip' is not an IP address"]
+
+
+def test_header_spellings_seen_in_the_field(app, contracts):
+    spelled = dict(zip(HEADERS, zh_headers(HEADERS)))
+    spelled.update(community="*小区名称", district="所属区域", serial="Serial No.", ip="设备IP",
+                   vendor="厂家", model="规格型号", mac="MAC", installed_on="安装时间")
+    plan = _plan("x.csv", to_csv(good_rows(), [spelled[k] for k in HEADERS]))
+    assert plan.ok, _errors(plan)
+    assert plan.header_language == "mixed" and len(plan.rows) == 5
+    assert {k: plan.headers[k] for k in ("serial", "ip", "vendor", "mac")} == {
+        "serial": "Serial No.", "ip": "设备IP", "vendor": "厂家", "mac": "MAC"}
