@@ -21,11 +21,18 @@ def zone_name() -> str:
         return DEFAULT_ZONE
 
 
-def zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(zone_name())
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
+# China has kept UTC+8 without daylight saving since 1991: the fallback when a machine has
+# no time zone database (a slim container without tzdata).
+_SHANGHAI_FIXED = dt.timezone(dt.timedelta(hours=8), DEFAULT_ZONE)
+
+
+def zone() -> dt.tzinfo:
+    for name in (zone_name(), DEFAULT_ZONE):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return _SHANGHAI_FIXED
 
 
 def to_local(utc_naive: dt.datetime | None) -> dt.datetime | None:
