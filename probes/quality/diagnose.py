@@ -68,6 +68,9 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     r = M.prepare_like(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
+    # contrast kept since acceptance: a plain wall was low in contrast then too
+    out["contrast_vs_reference"] = (out["contrast_ratio"] / max(0.05, M.exposure(r)["contrast_ratio"])
+                                    if r is not None else None)
     sigma = M.noise_sigma(p)
     out["noise"] = sigma
     ref_sigma = M.noise_sigma(r) if r is not None else 0.0
@@ -76,6 +79,10 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.impulses(p, r))
     out.update(M.signal_loss(p))
     out.update(M.blur(p, sigma))
+    # how much softer than at acceptance: some views (and lenses) are never crisp
+    ref_blur = M.blur(r, ref_sigma)["blur"] if r is not None else None
+    out["blur_vs_reference"] = (out["blur"] - ref_blur) if (
+        out["blur"] is not None and ref_blur is not None) else None
     occ = M.occlusion(p, sigma, r, ref_sigma)
     blank = occ.pop("_blank")
     out.update(M.color_cast(p, r, blank))

@@ -77,9 +77,13 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
             continue
         # elsewhere only on a plain background (a "NO VIDEO" caption on a blank screen);
         # bright texture (grass blades, a fence in the sun) is not text
-        box = gray[y0:y0 + bh, x0:x0 + bw]
-        bg = box[strokes[y0:y0 + bh, x0:x0 + bw] == 0]
-        if bg.size and float(bg.std()) < 25.0 and float(np.median(bg)) < 150:
+        # the background is read on a ring just outside the line's box
+        ya, yb, xa, xb = max(0, y0 - 6), min(h, y0 + bh + 6), max(0, x0 - 6), min(w, x0 + bw + 6)
+        ring = gray[ya:yb, xa:xb].astype(np.float32)
+        inner = np.zeros(ring.shape, bool)
+        inner[y0 - ya:y0 - ya + bh, x0 - xa:x0 - xa + bw] = True
+        bg = ring[~inner]
+        if bg.size and float(bg.std()) < 12.0 and float(np.median(bg)) < 150:
             keep[k] = 1
     return keep[lab]
 
@@ -215,13 +219,19 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     s = p.small
     blur = cv2.blur(s, (3, 3))
     flat = (np.abs(s - blur) < 0.75) & (s < 245)
+    keep = np.ones(s.shape, bool)
     if p.osd is not None and p.osd.any():
         # burned-in text is no evidence of a sensor picture: judge the rest, leaving out
         # the JPEG ringing of the text's 8x8 blocks as well
         keep = cv2.dilate(p.osd, np.ones((9, 9), np.uint8)) == 0
-        flat_fraction = float(flat[keep].mean()) if keep.mean() > 0.5 else float(flat.mean())
-    else:
-        flat_fraction = float(flat.mean())
+        if keep.mean() < 0.5:
+            keep[:] = True
+    flat_fraction = float(flat[keep].mean())
+    # A generated screen is ONE level (or a few bars); a dark plain view that JPEG has
+    # flattened still spreads over many levels: share of pixels near the commonest level
+    hist = cv2.calcHist([np.clip(s, 0, 255).astype(np.uint8)], [0], keep.astype(np.uint8), [256], [0, 256]).ravel()
+    mode = int(np.argmax(hist))
+    mode_share = float(hist[max(0, mode - 3):mode + 4].sum() / max(1.0, float(hist.sum())))
     total = float(s.std())
     if total < 1e-3:
         bars = 0.0
@@ -231,8 +241,8 @@ def signal_loss(p: Prepared) -> dict[str, float]:
         bars = max(0.0, 1.0 - float(np.percentile(s.std(axis=0), 90)) / total)
     # Colour bars: each column constant AND several distinct levels across the frame.
     bars_score = bars if total > 30 else 0.0
-    return {"flat_fraction": flat_fraction, "bars": bars_score,
-            "signal_loss": max(flat_fraction, bars_score)}
+    return {"flat_fraction": flat_fraction, "bars": bars_score, "mode_share": mode_share,
+            "signal_loss": max(min(flat_fraction, mode_share), bars_score)}
 
 
 # --- blur -------------------------------------------------------------------------------
@@ -454,6 +464,9 @@ def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dic
     return out
 
 
+_MIN_STRIPE_AMP = 1.0  # below: a bump in an empty spectrum (blank cover 0.05, plain wall 0.1-0.2; stripes of 5 levels >= 6)
+
+
 def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, float]:
     """Strength of an isolated peak in the frequency domain (interference bars, rolling).
 
@@ -498,12 +511,20 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
                 continue
         value, py, px = float(scores[idx]), y, x
         break
+    # the tone's amplitude in gray levels (windowed FFT: A = 2 sqrt(P) / sum(window)),
+    # from the peak and its leakage into the neighbouring bins
+    amp = 0.0
+    if value > 0:
+        pk = 10.0 ** (L[max(0, py - 1):py + 2, max(0, px - 1):px + 2] / 10.0)
+        amp = 2.0 * math.sqrt(float(pk.sum())) / (float(np.hanning(size).sum()) ** 2)
+        if amp < _MIN_STRIPE_AMP:  # a bump in an empty spectrum (a blank cover, a wall)
+            value = 0.0
     # bins of the square resized spectrum -> cycles per analysis pixel along y and x
     sh, sw = p.small.shape
     fy, fx = (py - cy) / sh, px / sw
     f = math.hypot(fy, fx)
     period = (1.0 / f) * p.scale if f > 0 else 0.0
-    return {"stripes": max(0.0, value), "stripe_period_px": float(period)}
+    return {"stripes": max(0.0, value), "stripe_period_px": float(period), "stripe_amp": amp}
 
 
 def _profile_spectra(g: np.ndarray, strips: int) -> np.ndarray:

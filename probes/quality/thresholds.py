@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "color_cast",
           "noise", "occlusion", "stripes", "frozen", "scene_change")
-MEASURES = ("signal_loss", "blur", "brightness", "contrast", "contrast_range", "contrast_ratio",
+MEASURES = ("signal_loss", "blur", "blur_vs_reference", "brightness", "contrast", "contrast_range", "contrast_ratio", "contrast_vs_reference",
             "color_cast", "color_shift", "noise", "noise_vs_reference", "occlusion",
             "occlusion_new", "stripes", "stripes_new", "stripe_tone", "stripe_tone_new", "impulses", "impulses_new",
             "frozen", "scene_similarity", "scene_shift_pct")
