@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from .choices import CameraRole, CommunityType, DeviceKind
@@ -180,10 +181,12 @@ def _cell_text(value: Any) -> str | None:
 
 def excel_number_problem(value: Any) -> str | None:
     """Why a cell's number can't be trusted: Excel already dropped digits of it."""
-    # Also an int: Excel writes a rounded 16-digit number without a decimal point.
-    if _is_number(value) and math.isfinite(value) and abs(value) >= EXCEL_EXACT:
-        return (f"Excel stored this as the number {value:.5E} and kept only 15 digits: "
-                + TEXT_HINT)
+    # Also an int: Excel writes a rounded 16-digit number without a decimal point. (Decimal,
+    # not float: a 400-digit int in a crafted file must not overflow.)
+    if _is_number(value) and (isinstance(value, int) or math.isfinite(value)) \
+            and abs(value) >= EXCEL_EXACT:
+        return (f"Excel stored this as the number {Decimal(value):.5E} and kept only 15 "
+                f"digits: " + TEXT_HINT)
     if isinstance(value, str) and ("+" in value or "＋" in value) \
             and _EXCEL_SCI_RE.match(text := _fold(_tidy(value))):
         return (f"{text!r} is a number Excel shortened to scientific notation (digits lost): "

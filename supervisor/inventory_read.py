@@ -23,8 +23,14 @@ MAX_XLSX_UNPACKED = 256 * 1024 * 1024  # a workbook that inflates beyond this is
 # A sheet formatted down to row 1,048,576 has that many empty <row> elements: stop reading
 # after this many blank rows in a row (data after such a gap is not read; documented).
 MAX_BLANK_RUN = 10_000
+MAX_MERGE_COLUMNS = 256      # a merge across all 16,384 columns fills only this far
+MAX_MERGE_FILLS = 5_000_000  # cells filled from merges, in all; beyond it the file is refused
 _SHEET_NAME_RE = re.compile(r"设备|清单|台账|devices?|inventory", re.IGNORECASE)
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+
+
+class WorkbookRefused(ValueError):
+    """A workbook we read but refuse; the message says why."""
 
 
 class Table(NamedTuple):
@@ -98,9 +104,10 @@ def _pick_sheet(wb: Any) -> Any:
     problems are then reported). Hidden and very hidden sheets are never read."""
     visible = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
     if not visible:
-        raise ValueError("the workbook has no visible worksheet")
+        raise WorkbookRefused("the workbook has no visible worksheet")
     ordered = sorted(visible, key=lambda ws: not _SHEET_NAME_RE.search(ws.title))
     for ws in ordered:
+        ws.reset_dimensions()  # some writers store a wrong <dimension>: read every cell there is
         head = []
         for row in ws.iter_rows(max_row=20, values_only=True):
             head.append(list(row))
@@ -132,7 +139,11 @@ def _merged_ranges(data: bytes, sheet_path: str | None) -> list[tuple[int, int, 
 def _fill_merges(rows: Rows, ranges: list[tuple[int, int, int, int]]) -> None:
     """Each cell of a merged range gets the range's top-left value -- what the reader sees --
     within the range only (a blank cell outside any merge stays blank)."""
+    if not rows:
+        return
     by_row = {n: cells for n, cells in rows}
+    last_row = rows[-1][0]
+    budget = MAX_MERGE_FILLS
     # A merge that runs past the last device (a community cell merged down over blank rows)
     # must not turn blank rows into half-filled ones: only rows with a value of their own.
     own = {n for n, cells in rows if any(c is not None and c != "" for c in cells)}
@@ -143,7 +154,13 @@ def _fill_merges(rows: Rows, ranges: list[tuple[int, int, int, int]]) -> None:
         value = top[min_col - 1]
         if value is None:
             continue
-        for r in range(min_row, max_row + 1):
+        max_col = min(max_col, MAX_MERGE_COLUMNS)
+        if min_col > max_col:
+            continue
+        for r in range(min_row, min(max_row, last_row) + 1):
+            budget -= 1 + max_col - min_col  # bounds the work a crafted file can ask for
+            if budget < 0:
+                raise WorkbookRefused("too many merged cells")
             cells = by_row.get(r)
             if cells is None or r not in own:
                 continue
@@ -159,11 +176,11 @@ def _read_xlsx(data: bytes) -> Table:
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:  # refuse a zip bomb before inflating it
         if sum(i.file_size for i in z.infolist()) > MAX_XLSX_UNPACKED:
-            raise ValueError("workbook too large once unpacked")
+            raise WorkbookRefused("workbook too large once unpacked")
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         ws = _pick_sheet(wb)
-        ws.reset_dimensions()  # some writers store a wrong <dimension>: read every cell there is
+        ws.reset_dimensions()
         rows: Rows = []
         blank_run = 0
         for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -192,7 +209,7 @@ def read_table(filename: str, data: bytes) -> Table:
         try:
             return _read_xlsx(data)
         except ValueError as exc:
-            if "too large" in str(exc) or "visible" in str(exc):
+            if isinstance(exc, WorkbookRefused):
                 raise ValueError(f"not a readable .xlsx workbook: {exc}") from None
             raise ValueError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
         except Exception as exc:  # zipfile/openpyxl raise many kinds for a damaged file

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -367,3 +368,54 @@ def test_header_spellings_seen_in_the_field(app, contracts):
     assert plan.header_language == "mixed" and len(plan.rows) == 5
     assert {k: plan.headers[k] for k in ("serial", "ip", "vendor", "mac")} == {
         "serial": "Serial No.", "ip": "设备IP", "vendor": "厂家", "mac": "MAC"}
+
+
+def _patch_sheet_xml(data: bytes, patch) -> bytes:
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = patch(body)
+            dst.writestr(item, body)
+    return out.getvalue()
+
+
+def test_crafted_workbooks_are_refused_or_read_not_crashed(app, contracts):
+    rows = _rows(**{"4_serial": 123454321})  # becomes a 401-digit number in the XML
+    data = _patch_sheet_xml(to_xlsx(rows, HEADERS), lambda b: b.replace(
+        b"<v>123454321</v>", b"<v>1" + b"0" * 400 + b"</v>"))
+    plan = _plan("x.xlsx", data)
+    assert _errors(plan) == [
+        "row 6, column serial: Excel stored this as the number 1.00000E+400 and kept only 15 "
+        "digits: format the column as text (设置单元格格式 → 文本) and type the values again"]
+    # A wrong <dimension> (some writers store "A1"): every cell is still read.
+    good = to_xlsx(good_rows(), HEADERS)
+    wrong = _patch_sheet_xml(good, lambda b: re.sub(rb'<dimension ref="[^"]+"/>',
+                                                    b'<dimension ref="A1"/>', b))
+    plan = _plan("x.xlsx", wrong)
+    assert plan.ok and len(plan.rows) == 5 and _values(plan, "ip")[4] == "127.31.0.5"
+    # A merge over the whole sheet: bounded work (rows up to the last one read, 256 columns),
+    # then the filled blanks are judged like any cell -- row errors, not a hang or a crash.
+    huge = _patch_sheet_xml(good, lambda b: b.replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A2:XFD1048576"/>'
+                         b"</mergeCells>"))
+    plan = _plan("x.xlsx", huge)
+    assert len(plan.rows) == 5 and plan.errors
+    assert {e.row for e in plan.errors} <= {2, 3, 4, 5, 6}
+    assert "row 2, column role: unknown role '阳光花园'" in "\n".join(_errors(plan))
+
+
+def test_too_many_merged_cells_refuse_the_workbook(app, contracts, monkeypatch):
+    from supervisor import inventory_read
+
+    monkeypatch.setattr(inventory_read, "MAX_MERGE_FILLS", 10)  # a real limit is millions
+    wb = openpyxl.Workbook()
+    _zh_sheet(wb.active, [list(r) for r in good_rows()], title=None)
+    wb.active.merge_cells("A2:C6")  # 3 cells on each of 5 rows > 10
+    plan = _plan("x.xlsx", _save(wb))
+    assert _errors(plan) == ["row 1, column -: not a readable .xlsx workbook: too many merged "
+                             "cells"]
