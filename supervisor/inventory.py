@@ -622,7 +622,7 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             s.execute(insert(contract_communities), new_links)
     log("import", "inventory", plan.filename[:200], None,
         {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
-         "rows": total, "encoding": plan.encoding})
+         "rows": total, "encoding": plan.encoding, "sheet": plan.sheet})
     for chunk in _chunks(audits, 5000):
         s.execute(insert(AuditEntry.__table__), chunk)
     if progress:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from supervisor import inventory
 from supervisor.extensions import db
-from supervisor.models import Device
+from supervisor.models import AuditEntry, Device
 
 from inventory_helpers import HEADERS, good_rows, to_csv, to_xlsx, write, zh_headers
 
@@ -239,6 +239,8 @@ def test_merged_community_cells_fill_down_within_the_merge_only(app, runner, con
     path = write(tmp_path, "m.xlsx", _save(wb))
     result = runner.invoke(args=["inventory", "import", str(path)])
     assert result.exit_code == 0, result.output
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import"))
+    assert (entry.after["encoding"], entry.after["sheet"]) == ("xlsx", "Sheet")
     cams = {d.serial: d.community.name for d in db.session.scalars(select(Device))}
     assert cams == {"SW-0001": "阳光花园", "NVR-0001": "阳光花园", "CAM-0001": "阳光花园",
                     "CAM-0002": "幸福里", "SPK-0001": "幸福里"}
