@@ -322,7 +322,7 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
             continue
         text = _cell_text(cell)
         if text is not None and not secret and not SPEC[key].required \
-                and text.lower() in PLACEHOLDERS:
+                and _fold(text).lower() in PLACEHOLDERS:
             text = None
         if text is None:
             out[key] = None

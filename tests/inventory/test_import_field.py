@@ -145,7 +145,7 @@ def test_mac_forms_are_normalised_to_one(app, contracts, mac):
 
 
 def test_placeholders_for_nothing_are_blank_in_optional_cells(app, contracts):
-    rows = _rows(**{"4_mac": "无", "4_onvif_port": "/", "4_vendor": "-", "4_installed_on": "—",
+    rows = _rows(**{"4_mac": "无", "4_onvif_port": "／", "4_vendor": "-", "4_installed_on": "—",
                     "3_upstream": "/"})
     plan = _plan("x.csv", to_csv(rows, HEADERS))
     assert plan.ok, _errors(plan)
