@@ -68,7 +68,8 @@ def _check_span(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
     if end <= start:
         raise WindowError("end_before_start", "The end must be after the start.", "end")
     if start < now - START_GRACE:
-        raise WindowError("start_past", "The start is in the past: windows cannot be approved afterwards.",
+        raise WindowError("start_past",
+                          "The start is in the past: windows cannot be approved afterwards.",
                           "start")
     if end - start > MAX_LENGTH:
         raise WindowError("too_long", f"A window lasts at most {MAX_LENGTH.days} days.", "end")
@@ -122,7 +123,8 @@ def shorten_window(window: MaintenanceWindow, new_end: dt.datetime, *, actor: An
         raise WindowError("not_earlier", "The new end must be earlier than the current end "
                           "(a longer window is a new approval).", "end")
     if new_end <= now:
-        raise WindowError("end_past", "The new end must be in the future (use Cancel to end it now).", "end")
+        raise WindowError("end_past",
+                          "The new end must be in the future (use Cancel to end it now).", "end")
     if new_end <= window.start_at:
         raise WindowError("end_before_start", "The new end must be after the start.", "end")
     before = audit_fields(window)

@@ -232,7 +232,8 @@ WINDOW_MESSAGES = {
     "reason_blank": _l("Say why (the reason is kept with the window)."),
     "reason_long": _l("At most %(n)s characters.", n=maintenance.REASON_MAX),
     "ended": _l("This window has already ended."),
-    "not_earlier": _l("The new end must be earlier than the current end (a longer window is a new approval)."),
+    "not_earlier": _l("The new end must be earlier than the current end "
+                      "(a longer window is a new approval)."),
     "end_past": _l("The new end must be in the future (use Cancel to end it now)."),
 }
 
