@@ -17,12 +17,19 @@ from probes.model import DeviceTarget, ProbeError, PtzResult
 
 
 def frame_change(a: Any, b: Any) -> float:
-    """Mean absolute grey-level difference of two BGR frames, on 160x90 copies (0-255)."""
+    """Mean absolute grey-level difference of two BGR frames, on 160x90 copies (0-255),
+    after matching b's brightness and contrast to a's: auto-exposure and light change a
+    still picture by several grey levels between captures, which must not read as a move."""
     import cv2
     import numpy as np
-    ga = cv2.resize(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), (160, 90), interpolation=cv2.INTER_AREA)
-    gb = cv2.resize(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY), (160, 90), interpolation=cv2.INTER_AREA)
-    return float(np.mean(cv2.absdiff(ga, gb)))
+    ga = cv2.resize(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), (160, 90),
+                    interpolation=cv2.INTER_AREA).astype(np.float32)
+    gb = cv2.resize(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY), (160, 90),
+                    interpolation=cv2.INTER_AREA).astype(np.float32)
+    sa, sb = float(ga.std()), float(gb.std())
+    if sa > 1.0 and sb > 1.0:        # flat frames (signal loss) are compared as they are
+        gb = (gb - float(gb.mean())) * (sa / sb) + float(ga.mean())
+    return float(np.mean(np.abs(ga - gb)))
 
 
 def _pan_tilt(status: Any) -> Optional[list[float]]:

@@ -89,6 +89,7 @@ class DeviceState:
     # Set by the fleet when the device's sockets are in a given mode.
     applied_reach: str = "up"
     ptz: PtzHead | None = None                # PTZ cameras only (spec.ptz)
+    reboots: int = 0                          # reboot faults so far (snmpEngineBoots)
     stuck_view: tuple[float, float] | None = None   # optical pan/tilt under ptz_stuck
 
     def __post_init__(self) -> None:

@@ -26,7 +26,7 @@ from .fleet import DeviceSpec
 from .httpd import HttpProtocol, Request, Response
 from .latency import Latency
 from .onvif import OnvifContext
-from .snmp import FleetAgent
+from .snmp import FleetAgent, engine_id
 
 log = logging.getLogger("simulator")
 
@@ -229,6 +229,7 @@ class Fleet:
                 if "reboot" in st.faults:
                     self.truth.write(serial, "reboot", st.faults["reboot"], now)
                 st.boot_time = now + st.param("reboot_s")
+                st.reboots += 1
             if f == "frozen":
                 st.frozen_jpeg = None
             if f == "ptz_stuck":
@@ -363,6 +364,7 @@ class Fleet:
             "onvif_port": s.onvif_port, "snmp_port": s.snmp_port,
             "username": s.username, "password": s.password,
             "snmp_community": s.snmp_community,
+            "snmp_engine_id": engine_id(s.enterprise, s.serial).hex(),
             "snmp_v3": None if s.snmp_v3 is None else {
                 "user": s.snmp_v3.user, "auth_protocol": s.snmp_v3.auth_protocol,
                 "auth_key": s.snmp_v3.auth_key, "priv_protocol": s.snmp_v3.priv_protocol,

@@ -41,6 +41,7 @@ IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
 IFX_ENTRY = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
 PETH_PORT = (1, 3, 6, 1, 2, 1, 105, 1, 1, 1)
 PETH_MAIN = (1, 3, 6, 1, 2, 1, 105, 1, 3, 1, 1)
+SNMP_ENGINE = (1, 3, 6, 1, 6, 3, 10, 2, 1)    # SNMP-FRAMEWORK-MIB snmpEngine group
 IF_COLS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 16, 17, 19, 20)
 IFX_COLS = (1, 6, 10, 15, 18)
 PETH_COLS = (3, 6)
@@ -57,6 +58,7 @@ def oid_table(kind: str, ports: int) -> tuple[tuple[int, ...], ...]:
     if kind == "switch":
         oids += [PETH_PORT + (c, 1, p) for c in PETH_COLS for p in range(1, ports + 1)]
         oids += [PETH_MAIN + (c, 1) for c in (2, 3, 4)]
+    oids += [SNMP_ENGINE + (c, 0) for c in (1, 2, 3, 4)]
     return tuple(sorted(oids))
 
 
@@ -148,6 +150,11 @@ class MibView:
             if "poe_fault" in dev.faults:
                 return rfc1902.Integer(4)       # fault: the PSE cut the port's power
             return rfc1902.Integer(3 if dev.own_reach(now) != "drop" else 2)
+        if oid[:9] == SNMP_ENGINE:
+            return {1: lambda: rfc1902.OctetString(engine_id(s.enterprise, s.serial)),
+                    2: lambda: rfc1902.Integer(1 + d.reboots),              # snmpEngineBoots
+                    3: lambda: rfc1902.Integer(int(d.uptime_s(now)) % (1 << 31)),  # snmpEngineTime
+                    4: lambda: rfc1902.Integer(65507)}[oid[9]]()
         if oid[:11] == PETH_MAIN:
             col = oid[11]
             powered = sum(1 for p in range(1, s.ports) if self.link_up(d, p, now) and self.port_device(d, p))
@@ -173,10 +180,12 @@ class LoopbackUdpTransport(udp.UdpAsyncioTransport):
     """pysnmp transport fed from our own sockets, remembering which device address each
     request came to so the answer leaves from that address."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, gate: Callable[[str], bool]):
+    def __init__(self, loop: asyncio.AbstractEventLoop, gate: Callable[[str], bool],
+                 select: Callable[[str], None] = lambda ip: None):
         super().__init__(loop=loop)
         self.loop = loop
         self.gate = gate            # gate(ip) -> True when the device should hear it
+        self.select = select        # select(ip): make the engine speak as that device
         self.socks: dict[str, socket.socket] = {}
         self.wild: socket.socket | None = None
         self.port = 0
@@ -241,6 +250,7 @@ class LoopbackUdpTransport(udp.UdpAsyncioTransport):
         addr = udp.UdpTransportAddress(src).set_local_address((dst, self.port))
         if self._callback_function is not None:
             try:
+                self.select(dst)
                 self._callback_function(self, addr, data)
             except Exception:
                 pass    # a malformed datagram must never stop the agent
@@ -278,9 +288,12 @@ class FleetResponder(cmdrsp.CommandResponderBase):
             return
         super().release_state_information(stateReference)
 
-    def _send_later(self, snmp_engine, ref, status, index, varbinds) -> None:
+    def _send_later(self, snmp_engine, ref, status, index, varbinds, ip: str) -> None:
         self.deferred.discard(ref)
         try:
+            # Other datagrams were processed meanwhile: speak as this device again (the
+            # USM stamps the answer with the current snmpEngineID).
+            self.agent.select(ip)
             self.send_varbinds(snmp_engine, ref, status, index, varbinds)
         finally:
             super().release_state_information(ref)
@@ -297,6 +310,7 @@ class FleetResponder(cmdrsp.CommandResponderBase):
             if sec_name != self.agent.community_secname(dev.spec.snmp_community):
                 return              # another device's community: dropped, like a bad community
         elif model == 3:
+            # The USM already checked the user's keys against this device's engine ID.
             v3 = dev.spec.snmp_v3
             if v3 is None or sec_name != v3.user or level != 3:
                 return
@@ -332,7 +346,7 @@ class FleetResponder(cmdrsp.CommandResponderBase):
         if delay > 0:
             self.deferred.add(stateReference)
             asyncio.get_running_loop().call_later(delay, self._send_later, snmpEngine,
-                                                  stateReference, status, index, out)
+                                                  stateReference, status, index, out, ip)
         else:
             self.send_varbinds(snmpEngine, stateReference, status, index, out)
 
@@ -352,6 +366,13 @@ class FleetResponder(cmdrsp.CommandResponderBase):
         if i >= len(oids):
             return (v2c.ObjectIdentifier(key), rfc1905.endOfMibView)
         return (v2c.ObjectIdentifier(oids[i]), view.value(dev, oids[i], now))
+
+
+def engine_id(enterprise: int, serial: str) -> bytes:
+    """RFC 3411 SnmpEngineID of one device: the vendor's enterprise number with the high
+    bit set, format 4 (administratively assigned text), the serial: unique per device,
+    stable across restarts, as a real agent's is."""
+    return (0x80000000 | enterprise).to_bytes(4, "big") + b"\x04" + serial.encode("ascii")[:27]
 
 
 def master_key_sha1(passphrase: str) -> bytes:
@@ -378,6 +399,19 @@ class FleetAgent:
         self.engine = engine.SnmpEngine(rfc1902.OctetString(b"\x80\x00\x1f\x88\x05" + eid))
         self._secnames: dict[str, str] = {}
         self.transport: LoopbackUdpTransport | None = None
+        # One pysnmp engine serves every device; each device still has its own engine
+        # ID: the engine's snmpEngineID is switched to the addressed device's before a
+        # datagram is processed and before a delayed answer is sent (both synchronous on
+        # the one event loop), and USM users are registered per device engine ID.
+        self.engine_ids = {st.spec.ip: rfc1902.OctetString(engine_id(st.spec.enterprise, st.spec.serial))
+                           for st in states.values()}
+        (self._eid,) = self.engine.get_mib_builder().import_symbols(
+            "__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+
+    def select(self, ip: str) -> None:
+        eid = self.engine_ids.get(ip)
+        if eid is not None:
+            self._eid.syntax = eid
 
     def community_secname(self, community: str) -> str:
         return self._secnames.setdefault(community, "c" + hashlib.sha1(community.encode()).hexdigest()[:12])
@@ -399,12 +433,15 @@ class FleetAgent:
         phrases = sorted({k for u in users.values() for k in (u.auth_key, u.priv_key)})
         with ThreadPoolExecutor(max_workers=4) as pool:
             masters = dict(zip(phrases, pool.map(master_key_sha1, phrases)))
-        for v3 in users.values():
-            config.add_v3_user(eng, v3.user, config.USM_AUTH_HMAC96_SHA, masters[v3.auth_key],
-                               config.USM_PRIV_CFB128_AES, masters[v3.priv_key],
-                               authKeyType=config.USM_KEY_TYPE_MASTER,
-                               privKeyType=config.USM_KEY_TYPE_MASTER)
-        self.transport = LoopbackUdpTransport(loop, gate)
+        for st in self.states.values():
+            v3 = st.spec.snmp_v3
+            if v3 is not None:
+                config.add_v3_user(eng, v3.user, config.USM_AUTH_HMAC96_SHA, masters[v3.auth_key],
+                                   config.USM_PRIV_CFB128_AES, masters[v3.priv_key],
+                                   securityEngineId=self.engine_ids[st.spec.ip],
+                                   authKeyType=config.USM_KEY_TYPE_MASTER,
+                                   privKeyType=config.USM_KEY_TYPE_MASTER)
+        self.transport = LoopbackUdpTransport(loop, gate, self.select)
         if wildcard:
             self.transport.open_wildcard(port)
         else:
@@ -413,6 +450,9 @@ class FleetAgent:
         config.add_transport(eng, udp.DOMAIN_NAME, self.transport)
         self.context = context.SnmpContext(eng)
         self.responder = FleetResponder(eng, self.context, self)
+        # Requests name the addressed device's engine ID as contextEngineId: take any.
+        eng.message_dispatcher.register_context_engine_id(
+            b"", FleetResponder.SUPPORTED_PDU_TYPES, self.responder.process_pdu)
 
     def close(self) -> None:
         if self.transport is not None:

@@ -169,6 +169,49 @@ def test_netsnmp_snmpwalk_whole_mib_in_order(fleet):
         assert "OID not increasing" not in out.stderr
 
 
+ENGINE_ID = "1.3.6.1.6.3.10.2.1.1.0"
+
+
+def test_each_device_has_its_own_engine_id(fleet):
+    devs = [d for d in fleet.devices() if d["kind"] in ("switch", "nvr", "camera")][:6]
+    got = {d["serial"]: bytes(run(_get(d, ENGINE_ID))[2][0][1]).hex() for d in devs}
+    assert len(set(got.values())) == len(devs)
+    assert all(got[d["serial"]] == d["snmp_engine_id"] for d in devs)
+
+    # v3 to several devices from one client engine at once: each discovery and each
+    # key localisation is per device engine ID, and all succeed.
+    v3 = [d for d in fleet.devices() if d["snmp_v3"]]
+    assert len(v3) >= 3
+
+    async def all_v3():
+        eng = SnmpEngine()
+        out = []
+        for d in v3:
+            t = await UdpTransportTarget.create((d["ip"], d["snmp_port"]), timeout=2, retries=0)
+            out.append(get_cmd(eng, _auth(d, v3=True), t, ContextData(),
+                               ObjectType(ObjectIdentity(SYS_NAME))))
+        import asyncio
+        return await asyncio.gather(*out)
+    for d, (err, status, _i, vbs) in zip(v3, run(all_v3())):
+        assert err is None and not status and str(vbs[0][1]) == d["serial"]
+
+
+@needs_netsnmp
+def test_netsnmp_v3_keys_are_localised_to_the_device_engine_id(fleet):
+    a, b = [d for d in fleet.devices() if d["snmp_v3"]][:2]
+    u = a["snmp_v3"]
+
+    def get(engine_hex: str):
+        return subprocess.run(["snmpget", "-v3", "-l", "authPriv", "-u", u["user"], "-a", "SHA",
+                               "-A", u["auth_key"], "-x", "AES", "-X", u["priv_key"], "-e", engine_hex,
+                               "-t", "1", "-r", "0", "-On", f"{a['ip']}:{a['snmp_port']}", SYS_NAME],
+                              capture_output=True, text=True, timeout=10)
+    ok = get(a["snmp_engine_id"])
+    assert ok.returncode == 0 and a["serial"] in ok.stdout, ok.stderr
+    wrong = get(b["snmp_engine_id"])       # keys localised to another device's engine
+    assert wrong.returncode != 0 and a["serial"] not in wrong.stdout
+
+
 def test_uptime_grows_and_restarts_after_reboot(fleet):
     import time
     d = pick(fleet, "camera")
