@@ -134,14 +134,13 @@ def test_full_width_characters_and_invisible_spaces(app, contracts):
     assert plan.rows[2].values["upstream"] == "NVR-0001"  # folded, so the reference resolves
 
 
-@pytest.mark.parametrize("mac", ["00-11-22-33-44-03", "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff",
-                                 "AABBCCDDEEFF", "aa:bb:cc:dd:ee:ff", "AABB-CCDD-EEFF",
-                                 "ａａ：ｂｂ：ｃｃ：ｄｄ：ｅｅ：ｆｆ"])
-def test_mac_forms_are_normalised_to_one(app, contracts, mac):
-    plan = _plan("x.csv", to_csv(_rows(**{"2_mac": mac}), HEADERS))
-    assert plan.ok, _errors(plan)
-    expected = "00:11:22:33:44:03" if mac.startswith("00") else "aa:bb:cc:dd:ee:ff"
-    assert _values(plan, "mac")[2] == expected
+def test_mac_forms_are_normalised_to_one(app, contracts):
+    forms = ["AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff", "AABBCCDDEEFF", "aa:bb:cc:dd:ee:ff",
+             "AABB-CCDD-EEFF", "ａａ：ｂｂ：ｃｃ：ｄｄ：ｅｅ：ｆｆ", " AA BB CC DD EE FF "]
+    for mac in forms:
+        plan = _plan("x.csv", to_csv(_rows(**{"2_mac": mac}), HEADERS))
+        assert plan.ok, (mac, _errors(plan))
+        assert _values(plan, "mac")[2] == "aa:bb:cc:dd:ee:ff", mac
 
 
 def test_placeholders_for_nothing_are_blank_in_optional_cells(app, contracts):
