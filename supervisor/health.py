@@ -379,12 +379,15 @@ def _window_end(reasons: Iterable[Mapping[str, Any]]) -> Optional[dt.datetime]:
 
 
 def step(status: Status, obs: Observation, rules: HealthRules,
-         maintenance: Optional[tuple[dt.datetime, dt.datetime]] = None
+         maintenance: Optional[tuple[dt.datetime, dt.datetime]] = None,
+         maintenance_ended_at: Optional[dt.datetime] = None,
          ) -> tuple[Status, list[Transition]]:
     """Advance `status` by one observation. Returns the new status and its transitions.
 
     `maintenance` is the approved window [start, end) covering obs.at, if any.
-    The input status is not modified.
+    `maintenance_ended_at` is when the window the device is in actually ended, as stored now
+    (a window shortened or ended early after it began ends before the end recorded in the
+    reasons). The input status is not modified.
     """
     if status.last_sample_at is not None and obs.at <= status.last_sample_at:
         return status, []  # replay or out of order: already accounted for
@@ -415,7 +418,8 @@ def step(status: Status, obs: Observation, rules: HealthRules,
     # Leaving a maintenance window: the window's end is exact; after it we don't know
     # the state until the probes confirm one.
     if s.state == MAINTENANCE and maintenance is None:
-        confirm(min(_window_end(s.reasons) or obs.at, obs.at), UNKNOWN, None, [])
+        ended = maintenance_ended_at or _window_end(s.reasons) or obs.at
+        confirm(min(ended, obs.at), UNKNOWN, None, [])
 
     if maintenance is not None:
         if s.state != MAINTENANCE:

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .health import (
-    OFFLINE, OK, UNKNOWN, HealthRules, Observation, RulesBook, Status, findings_after, naive_utc,
+    MAINTENANCE, OFFLINE, OK, UNKNOWN, HealthRules, Observation, RulesBook, Status, findings_after,
+    naive_utc,
     rules_for, seconds_by_state, status_reasons, step,
 )
 
@@ -100,6 +101,23 @@ def maintenance_lookup(session: Session, device_community: Mapping[int, int], lo
             if dev in device_community:
                 out.setdefault(dev, []).append((w.start_at, w.end_at))
     return out
+
+
+def _maintenance_ended_at(session: Session, device_id: int, since: Optional[dt.datetime],
+                          until: dt.datetime) -> Optional[dt.datetime]:
+    """When the device's maintenance really ended: the latest end, in (since, until], of the
+    windows that cover it (its own or its community's). Only asked when a device leaves
+    maintenance, so one small query per exit."""
+    from .models import Device
+
+    community = sa.select(Device.community_id).where(Device.id == device_id).scalar_subquery()
+    q = sa.select(sa.func.max(MaintenanceWindow.end_at)).where(
+        sa.or_(MaintenanceWindow.device_id == device_id,
+               MaintenanceWindow.community_id == community),
+        MaintenanceWindow.end_at <= naive_utc(until))
+    if since is not None:
+        q = q.where(MaintenanceWindow.end_at > naive_utc(since))
+    return session.scalar(q)
 
 
 def window_at(windows: Sequence[tuple[dt.datetime, dt.datetime]], at: dt.datetime
@@ -184,7 +202,10 @@ def write_batch(session: Session, sweep_id: Optional[int], items: Sequence[Batch
         uptime = prev[3] if prev else base.last_uptime_s
         kept, skipped = (prev[5], prev[6]) if prev else (base.last_kept_at, base.fast_skipped)
         window = window_at(windows.get(item.device_id, ()), obs.at)
-        new, flips = step(status, obs, rules_for(rules, item.device_id), maintenance=window)
+        ended_at = (_maintenance_ended_at(session, item.device_id, status.since, obs.at)
+                    if window is None and status.state == MAINTENANCE else None)
+        new, flips = step(status, obs, rules_for(rules, item.device_id), maintenance=window,
+                          maintenance_ended_at=ended_at)
         # A sample older than the last applied one (a slow tier finishing late) leaves the
         # state machine alone (step ignores it) but its sub-check findings still count.
         findings = findings_after(obs, findings) if obs.state != UNKNOWN else findings

@@ -90,6 +90,15 @@ def test_maintenance_bypasses_hysteresis_and_ends_at_window_end():
     assert [(f.new, f.at) for f in flips] == [(OK, T0 + dt.timedelta(minutes=11))]
 
 
+def test_a_window_ended_early_ends_maintenance_at_its_new_end():
+    status, _ = run([OK, OK, OK])
+    w = (T0 + dt.timedelta(minutes=2, seconds=30), T0 + dt.timedelta(minutes=10))
+    status, _ = step(status, obs(3, OFFLINE), RULES, maintenance=w)
+    ended_early = T0 + dt.timedelta(minutes=4, seconds=20)  # "end now" on the admin page
+    status, flips = step(status, obs(5, OK), RULES, maintenance_ended_at=ended_early)
+    assert [(f.old, f.new, f.at) for f in flips] == [(MAINTENANCE, UNKNOWN, ended_early)]
+
+
 def test_upstream_attribution_names_the_topmost_offline_ancestor():
     # nvr(1) <- switch(2) <- camera(3); camera(4) behind switch(5) that answers
     o = {d: obs(0, OFFLINE) for d in (1, 2, 3, 4)}

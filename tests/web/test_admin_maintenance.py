@@ -124,12 +124,12 @@ def test_window_from_the_page_is_stored_utc_and_honoured_by_the_next_sweep(app, 
     assert db.session.get(MaintenanceWindow, community_window.id).end_at == clock["now"]
     sweep(ex, dt.datetime(2026, 3, 1, 0, 16))
     assert _state("CAM-B-1") != "maintenance" and _state("CAM-A-1") == "maintenance"
-    # The engine closes the maintenance interval at the first probe after the new end (it
-    # knows the end the window had when it began): late by at most one probe interval.
+    # The maintenance interval ends exactly when the window was ended, not at the next probe
+    # nor at the end the window had when it began.
     cam = db.session.scalar(select(Device.id).where(Device.serial == "CAM-B-1"))
     ended = db.session.scalar(select(StateInterval.end_at).where(
         StateInterval.device_id == cam, StateInterval.state == "maintenance"))
-    assert dt.datetime(2026, 3, 1, 0, 15) <= ended <= dt.datetime(2026, 3, 1, 0, 16)
+    assert ended == dt.datetime(2026, 3, 1, 0, 15)
 
 
 def test_errors_beside_fields_and_nothing_stored(as_en, world, clock):
