@@ -272,9 +272,12 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
     sel = g >= max(floor, p97)
     # glare (lamps, headlights, their bloom and lens streaks) is soft by physics, not by
     # focus: edges near bright light sources are left out unless light fills the view
-    glare = (p.small >= 230).astype(np.uint8)
+    # (a coloured lamp saturates one channel before the gray level gets there; its bloom
+    # reaches a few tens of pixels around the core)
+    b_, g_, r_ = cv2.split(p.small_bgr)
+    glare = (cv2.max(cv2.max(b_, g_), r_) >= 235).astype(np.uint8)
     if glare.any():
-        near = cv2.dilate(glare, np.ones((21, 21), np.uint8)).astype(bool)
+        near = cv2.dilate(glare, np.ones((41, 41), np.uint8)).astype(bool)
         if near.mean() < 0.3:
             sel &= ~near
     n = int(sel.sum())
