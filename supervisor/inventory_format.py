@@ -218,7 +218,11 @@ def parse_ip(text: str) -> str:
     try:
         return ipaddress.ip_address(folded).compressed
     except ValueError:
-        raise ValueError(f"{text!r} is not an IP address") from None
+        pass
+    if m := re.fullmatch(r"(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})", folded):  # "IP:port" in one cell
+        raise ValueError(f"{text!r} holds a port too: put {m.group(1)} here and {m.group(2)} "
+                         f"in the onvif_port (ONVIF端口) column")
+    raise ValueError(f"{text!r} is not an IP address")
 
 
 def parse_port(text: str) -> int:

@@ -151,8 +151,11 @@ def test_placeholders_for_nothing_are_blank_in_optional_cells(app, contracts):
     spk = plan.rows[4].values
     assert (spk["mac"], spk["onvif_port"], spk["vendor"], spk["installed_on"]) == (None,) * 4
     # ... but a required cell holding "/" is still missing data.
-    plan = _plan("x.csv", to_csv(_rows(**{"4_ip": "/"}), HEADERS))
-    assert _errors(plan) == ["row 6, column ip: '/' is not an IP address"]
+    plan = _plan("x.csv", to_csv(_rows(**{"4_ip": "/", "3_ip": "127.31.0.4：8000"}), HEADERS))
+    assert _errors(plan) == [
+        "row 5, column ip: '127.31.0.4：8000' holds a port too: put 127.31.0.4 here and 8000 in "
+        "the onvif_port (ONVIF端口) column",
+        "row 6, column ip: '/' is not an IP address"]
 
 
 # ---------------------------------------------------------------- headers and choices
