@@ -174,7 +174,7 @@ def _cell_text(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
         value = value.date() if value.time() == dt.time() else value
     text = _tidy(str(value))
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
         text = text[1:]  # our own CSV export guards formula-like text with a quote
     return text or None
 
