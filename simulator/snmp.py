@@ -29,6 +29,8 @@ from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp, context
 from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.api import v2c
+from pysnmp.proto.secmod.rfc3414 import SnmpUSMSecurityModel
+from pysnmp.smi.error import NoSuchInstanceError
 
 from .faults import DeviceState
 
@@ -375,6 +377,30 @@ def engine_id(enterprise: int, serial: str) -> bytes:
     return (0x80000000 | enterprise).to_bytes(4, "big") + b"\x04" + serial.encode("ascii")[:27]
 
 
+class FleetUsm(SnmpUSMSecurityModel):
+    """pysnmp's USM with the user table (the LCD) answered from the fleet: (engine ID,
+    user) -> that device's user with keys localised to its engine ID, computed on first
+    use and cached. Registering a USM row per device in pysnmp's MIB instead cost ~5 ms
+    and ~45 kB each (16 s and 140 MB for 3,200 v3 devices of a 10,000 fleet)."""
+
+    def __init__(self, agent: "FleetAgent"):
+        super().__init__()
+        self.agent = agent
+        self._local: dict[tuple[bytes, bytes], tuple] = {}
+
+    # Overrides the base class's private (name-mangled) static lookup; it is called
+    # as self.__get_user_info(mibInstrumController, securityEngineID, userName).
+    def _SnmpUSMSecurityModel__get_user_info(self, _mib, securityEngineID, userName):
+        key = (bytes(securityEngineID), bytes(userName))
+        hit = self._local.get(key)
+        if hit is None:
+            hit = self.agent.usm_user(*key)
+            if hit is None:
+                raise NoSuchInstanceError(name=(), idx=())
+            self._local[key] = hit
+        return hit
+
+
 def master_key_sha1(passphrase: str) -> bytes:
     """RFC 3414 A.2.2: SHA-1 over the passphrase repeated to 1 MiB."""
     pw = passphrase.encode("utf-8")
@@ -405,8 +431,28 @@ class FleetAgent:
         # the one event loop), and USM users are registered per device engine ID.
         self.engine_ids = {st.spec.ip: rfc1902.OctetString(engine_id(st.spec.enterprise, st.spec.serial))
                            for st in states.values()}
+        self.by_engine = {bytes(eid): self.by_ip[ip] for ip, eid in self.engine_ids.items()}
+        self.masters: dict[str, bytes] = {}
         (self._eid,) = self.engine.get_mib_builder().import_symbols(
             "__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+        self.engine.security_models[SnmpUSMSecurityModel.SECURITY_MODEL_ID] = FleetUsm(self)
+
+    def usm_user(self, eid: bytes, user: bytes) -> tuple | None:
+        """The LCD row of `user` at the device with engine ID `eid` (see FleetUsm)."""
+        st = self.by_engine.get(eid)
+        v3 = st.spec.snmp_v3 if st is not None else None
+        if v3 is None or v3.user.encode() != user:
+            return None
+        auth, priv = config.USM_AUTH_HMAC96_SHA, config.USM_PRIV_CFB128_AES
+        usm = SnmpUSMSecurityModel
+        engine_oid = rfc1902.OctetString(eid)
+        local_auth = usm.AUTH_SERVICES[auth].localize_key(
+            rfc1902.OctetString(self.masters[v3.auth_key]), engine_oid)
+        local_priv = usm.PRIV_SERVICES[priv].localize_key(
+            auth, rfc1902.OctetString(self.masters[v3.priv_key]), engine_oid)
+        name = rfc1902.OctetString(user)
+        return (name, name, rfc1902.ObjectIdentifier(auth), rfc1902.OctetString(local_auth),
+                rfc1902.ObjectIdentifier(priv), rfc1902.OctetString(local_priv))
 
     def select(self, ip: str) -> None:
         eid = self.engine_ids.get(ip)
@@ -432,15 +478,8 @@ class FleetAgent:
         # releases the GIL) and handed to pysnmp as master keys, which it only localizes.
         phrases = sorted({k for u in users.values() for k in (u.auth_key, u.priv_key)})
         with ThreadPoolExecutor(max_workers=4) as pool:
-            masters = dict(zip(phrases, pool.map(master_key_sha1, phrases)))
-        for st in self.states.values():
-            v3 = st.spec.snmp_v3
-            if v3 is not None:
-                config.add_v3_user(eng, v3.user, config.USM_AUTH_HMAC96_SHA, masters[v3.auth_key],
-                                   config.USM_PRIV_CFB128_AES, masters[v3.priv_key],
-                                   securityEngineId=self.engine_ids[st.spec.ip],
-                                   authKeyType=config.USM_KEY_TYPE_MASTER,
-                                   privKeyType=config.USM_KEY_TYPE_MASTER)
+            self.masters = dict(zip(phrases, pool.map(master_key_sha1, phrases)))
+        # No USM rows: FleetUsm localises each device's keys on its first v3 request.
         self.transport = LoopbackUdpTransport(loop, gate, self.select)
         if wildcard:
             self.transport.open_wildcard(port)
