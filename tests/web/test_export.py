@@ -52,6 +52,13 @@ def test_export_guards_formulas_and_speaks_chinese(app, as_user, world):
     body = alpha.get("/devices/export.xlsx").data
     sheet_xml = zipfile.ZipFile(io.BytesIO(body)).read("xl/worksheets/sheet1.xml")
     assert b"<f>" not in sheet_xml  # text cells, never formulas
+    plan = inventory.parse_upload("a.csv", text.encode("utf-8-sig"))
+    assert plan.ok and (plan.counts.updated, plan.counts.unchanged) == (0, 4)  # guard removed
+    plan = inventory.parse_upload("a.xlsx", body)  # unguarded text cells; the import trims the tab
+    assert plan.ok and [(r.values["serial"], r.changes) for r in plan.rows if r.changes] == [
+        ("CAM-A-1", ["model"])] and plan.rows[0].values["name"] is not None
+    assert [r.values["name"] for r in plan.rows if r.values["serial"] == "CAM-A-1"] == [
+        '=HYPERLINK("http://127.0.0.1/","x")']
     zh = _csv(alpha.get("/devices/export.csv?lang=zh").data)
     assert {"序列号", "小区", "验收日期", "生命周期", "状态"} <= set(zh[0])
     assert {r["序列号"] for r in zh} == {"SW-A-1", "CAM-A-0", "CAM-A-1", "CAM-A-2"}
