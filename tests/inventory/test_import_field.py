@@ -423,3 +423,56 @@ def test_too_many_merged_cells_refuse_the_workbook(app, contracts, monkeypatch):
     plan = _plan("x.xlsx", _save(wb))
     assert _errors(plan) == ["row 1, column -: not a readable .xlsx workbook: too many merged "
                              "cells"]
+
+
+def test_a_sheet_as_a_district_office_sends_it(app, runner, contracts, tmp_path):
+    """Many quirks at once, then export and re-import: nothing changes the second time."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "填写说明"
+    wb.active.append(["1. 带*为必填；2. 序列号列请设置为文本"])
+    hidden = wb.create_sheet("旧版")
+    hidden.sheet_state = "hidden"
+    ws = wb.create_sheet("前端设备清单")
+    ws.append(["新华区雪亮工程前端设备台账（2024年）"])
+    ws.merge_cells("A1:K1")
+    ws.append(["序号", "*小区名称", "所属区域", "小区类型", "点位名称", "设备类型", "用途",
+               "设备IP", "MAC", "序列号（SN）", "ONVIF端口\n（默认80）", "安装时间",
+               "合同编号", "上级设备", "立杆编号", "备注"])
+    data = [
+        [1, "阳光花园", "新华区", "开放式小区", "1号交换机", "POE交换机", "/", "127.31.0.1",
+         "00-11-22-33-44-01", "SW-0001", "/", 45356, "C-2026-001", "", "G-1", ""],
+        [2, None, None, None, "录像机", "NVR", "—", "１２７．３１．０．２", 1122334402,
+         "NVR-0001", 80.0, "2024/3/5", "C-2026-001", "SW-0001", "", "机房"],
+        [3, None, None, None, "南门\u00a0入口", "枪机", "小区南门出入口", " 127.31.0.3 ",
+         "0011.2233.4403", "CAM-0001", "８０", "2024年3月5日", "C-2026-001", "NVR-0001", "G-2",
+         ""],
+        [4, "幸福里", "桥西区", "封闭式", "高空抛物 1", "网络高清摄像机", "高空抛物", "127.31.0.4",
+         "", 12345678901234, 8000, dt.datetime(2024, 3, 5), "C-2026-002", "", "", ""],
+    ]
+    for r in data:
+        ws.append(r)
+    for col in ("B", "C", "D"):
+        ws.merge_cells(f"{col}3:{col}5")
+    for n in range(7, 40):
+        ws.cell(row=n, column=1, value=n - 2)  # pre-numbered, empty rows
+    path = write(tmp_path, "台账.xlsx", _save(wb))
+    result = runner.invoke(args=["inventory", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "sheet '前端设备清单'" in result.output and "created 4" in result.output
+    assert "warning: row 2, column 立杆编号: unknown column, ignored" in result.output
+    devices = {d.serial: d for d in db.session.scalars(select(Device))}
+    assert set(devices) == {"SW-0001", "NVR-0001", "CAM-0001", "12345678901234"}
+    cam = devices["CAM-0001"]
+    assert (cam.community.name, cam.community.district, cam.community.type) == (
+        "阳光花园", "新华区", "open")
+    assert (cam.kind, cam.role, cam.name, cam.ip, cam.mac, cam.onvif_port) == (
+        "camera", "entrance", "南门 入口", "127.31.0.3", "00:11:22:33:44:03", 80)
+    assert cam.upstream.serial == "NVR-0001" and cam.upstream.upstream.serial == "SW-0001"
+    assert devices["NVR-0001"].mac == "00:11:22:33:44:02"
+    assert {d.installed_on for d in devices.values()} == {dt.date(2024, 3, 5)}
+    assert devices["12345678901234"].role == "high_altitude"
+    for lang in ("zh", "en"):
+        out = tmp_path / f"export-{lang}.xlsx"
+        assert runner.invoke(args=["inventory", "export", str(out), "--lang", lang]).exit_code == 0
+        again = runner.invoke(args=["inventory", "import", "--dry-run", str(out)])
+        assert again.exit_code == 0 and "unchanged 4" in again.output, again.output
