@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wsse-window", type=float, default=60.0, metavar="S",
                    help="seconds a WS-Security Created time may differ from the device "
                         "clock (0: not checked)")
+    p.add_argument("--snmp-v3-keys", choices=("contract", "device"), default="contract",
+                   help="SNMPv3 passphrases shared per contract, or per device (each "
+                        "device's master keys are then derived on its first v3 request)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     if a.devices < 1:
@@ -91,7 +94,8 @@ async def _self_check(fleet: Fleet, concurrency: int = 64) -> int:
 async def run(a: argparse.Namespace) -> int:
     t0 = time.monotonic()
     _raise_fd_limit()
-    specs = generate(a.devices, a.seed, a.communities, a.base_address, a.onvif_port, a.snmp_port)
+    specs = generate(a.devices, a.seed, a.communities, a.base_address, a.onvif_port, a.snmp_port,
+                     v3_keys=a.snmp_v3_keys)
     scenario = None
     if a.scenario:
         from .scenario import ScenarioError, build_timeline, load_scenario

@@ -7,6 +7,7 @@ rely on them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import random
 import string
@@ -113,6 +114,15 @@ def _key(rng: random.Random) -> str:
     return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(16))
 
 
+def _device_v3(shared: SnmpV3User, seed: int, serial: str) -> SnmpV3User:
+    """Per-device passphrases derived by hash (no random draw: the seeded fleet stays the
+    same whichever key mode is chosen)."""
+    def k(what: str) -> str:
+        h = hashlib.sha256(f"{seed}/{serial}/{what}/{shared.auth_key}".encode()).digest()
+        return "".join(string.ascii_letters[b % 52] for b in h[:16])
+    return SnmpV3User(user=shared.user, auth_key=k("auth"), priv_key=k("priv"))
+
+
 def address_iter(base: str):
     """Loopback addresses from `base` on, skipping .0 and .255 host octets."""
     ip = ipaddress.IPv4Address(base)
@@ -133,9 +143,13 @@ def _community_sizes(devices: int, communities: int) -> list[int]:
 
 def generate(devices: int, seed: int, communities: int | None = None,
              base_address: str = "127.10.0.1", onvif_port: int = 8080,
-             snmp_port: int = 1161, v3_share: float = 0.2) -> list[DeviceSpec]:
+             snmp_port: int = 1161, v3_share: float = 0.2,
+             v3_keys: str = "contract") -> list[DeviceSpec]:
     """Build the fleet. Every community has a switch and an NVR (when it has room),
-    cameras with roles fitting its type, and a speaker beside each fire-lane camera."""
+    cameras with roles fitting its type, and a speaker beside each fire-lane camera.
+    ``v3_keys="device"`` gives every v3 device its own passphrases (same user name)."""
+    if v3_keys not in ("contract", "device"):
+        raise ValueError("v3_keys must be 'contract' or 'device'")
     if devices < 1:
         raise ValueError("need at least one device")
     if communities is None:
@@ -214,7 +228,7 @@ def generate(devices: int, seed: int, communities: int | None = None,
                 dev.alt_scene = rng.randrange(1 << 30)
             # Switches and NVRs always speak v3 authPriv; some cameras too.
             if kind in ("switch", "nvr") or (kind == "camera" and rng.random() < v3_share):
-                dev.snmp_v3 = v3
+                dev.snmp_v3 = v3 if v3_keys == "contract" else _device_v3(v3, seed, serial)
             if kind == "switch":
                 switch = dev
             elif kind == "nvr":

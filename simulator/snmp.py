@@ -437,6 +437,12 @@ class FleetAgent:
             "__SNMP-FRAMEWORK-MIB", "snmpEngineID")
         self.engine.security_models[SnmpUSMSecurityModel.SECURITY_MODEL_ID] = FleetUsm(self)
 
+    def _master(self, phrase: str) -> bytes:
+        m = self.masters.get(phrase)
+        if m is None:       # per-device keys: derived on first use (~2 ms each)
+            m = self.masters[phrase] = master_key_sha1(phrase)
+        return m
+
     def usm_user(self, eid: bytes, user: bytes) -> tuple | None:
         """The LCD row of `user` at the device with engine ID `eid` (see FleetUsm)."""
         st = self.by_engine.get(eid)
@@ -447,9 +453,9 @@ class FleetAgent:
         usm = SnmpUSMSecurityModel
         engine_oid = rfc1902.OctetString(eid)
         local_auth = usm.AUTH_SERVICES[auth].localize_key(
-            rfc1902.OctetString(self.masters[v3.auth_key]), engine_oid)
+            rfc1902.OctetString(self._master(v3.auth_key)), engine_oid)
         local_priv = usm.PRIV_SERVICES[priv].localize_key(
-            auth, rfc1902.OctetString(self.masters[v3.priv_key]), engine_oid)
+            auth, rfc1902.OctetString(self._master(v3.priv_key)), engine_oid)
         name = rfc1902.OctetString(user)
         return (name, name, rfc1902.ObjectIdentifier(auth), rfc1902.OctetString(local_auth),
                 rfc1902.ObjectIdentifier(priv), rfc1902.OctetString(local_priv))
@@ -465,18 +471,21 @@ class FleetAgent:
     def start(self, loop: asyncio.AbstractEventLoop, port: int, wildcard: bool,
               gate: Callable[[str], bool]) -> None:
         eng = self.engine
-        users = {}
         for st in self.states.values():
             comm = st.spec.snmp_community
             if comm not in self._secnames:
                 name = self.community_secname(comm)
                 config.add_v1_system(eng, name, comm)
-            v3 = st.spec.snmp_v3
-            if v3 is not None:
-                users.setdefault(v3.user, v3)
         # RFC 3414 password-to-key hashes 1 MiB per key: done on threads (hashlib
         # releases the GIL) and handed to pysnmp as master keys, which it only localizes.
-        phrases = sorted({k for u in users.values() for k in (u.auth_key, u.priv_key)})
+        # Shared (per-contract) passphrases are derived up front; with per-device ones
+        # (--snmp-v3-keys device) each is derived on the device's first v3 request.
+        count: dict[str, int] = {}
+        for st in self.states.values():
+            if st.spec.snmp_v3 is not None:
+                for k in (st.spec.snmp_v3.auth_key, st.spec.snmp_v3.priv_key):
+                    count[k] = count.get(k, 0) + 1
+        phrases = sorted(k for k, n in count.items() if n > 1 or len(count) <= 64)
         with ThreadPoolExecutor(max_workers=4) as pool:
             self.masters = dict(zip(phrases, pool.map(master_key_sha1, phrases)))
         # No USM rows: FleetUsm localises each device's keys on its first v3 request.

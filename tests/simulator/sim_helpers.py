@@ -42,6 +42,18 @@ def fleet_args(name: str) -> dict:
             "onvif_port": 18180, "snmp_port": 18200 + s if name == "wildcard" else 18181}
 
 
+# Fleets added in round 2, in this area's second range: 127.50.(slot).x, control ports
+# 19200 + 10*slot + k.
+EXTRA_FLEETS = {"v3_per_device": (1, 0)}
+
+
+def extra_fleet_args(name: str) -> dict:
+    s = slot()
+    host, k = EXTRA_FLEETS[name]
+    return {"base_address": f"127.50.{s}.{host}", "control_port": 19200 + 10 * s + k,
+            "onvif_port": 19280, "snmp_port": 19281}
+
+
 def pick(fleet, kind: str, **match) -> dict:
     for d in fleet.devices():
         if d["kind"] == kind and all(d.get(k) == v for k, v in match.items()):

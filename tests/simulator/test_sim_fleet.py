@@ -162,3 +162,13 @@ def test_latency_flag_delays_answers(tmp_path):
         err, _s, _v = run(_get(d, SYS_NAME, timeout=3))
         t2 = time.monotonic()
     assert t1 - t0 >= 0.3 and not err and t2 - t1 >= 0.25
+
+
+def test_per_device_v3_keys_leave_the_seeded_fleet_unchanged():
+    a = generate(120, seed=5, communities=8)
+    b = generate(120, seed=5, communities=8, v3_keys="device")
+    assert [(x.serial, x.password, x.ip, x.scene) for x in a] == [(x.serial, x.password, x.ip, x.scene) for x in b]
+    v3 = [(x, y) for x, y in zip(a, b) if x.snmp_v3]
+    assert v3 and all(y.snmp_v3 and y.snmp_v3.user == x.snmp_v3.user for x, y in v3)
+    assert len({y.snmp_v3.auth_key for _x, y in v3}) == len(v3)
+    assert len({x.snmp_v3.auth_key for x, _y in v3}) < len(v3)      # shared per contract

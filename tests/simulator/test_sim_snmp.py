@@ -240,3 +240,21 @@ def test_slow_delays_snmp_answers(fleet):
     t0 = time.monotonic()
     err, _s, _v = run(_get(d, SYS_UPTIME, timeout=3))
     assert not err and time.monotonic() - t0 >= 0.8
+
+
+def test_per_device_v3_keys(tmp_path):
+    from sim_helpers import extra_fleet_args
+    from simulator.testing import FleetProcess
+    with FleetProcess(devices=12, seed=9, communities=1, tmp_dir=tmp_path,
+                      extra_args=["--snmp-v3-keys", "device"],
+                      **extra_fleet_args("v3_per_device")) as f:
+        v3 = [d for d in f.devices() if d["snmp_v3"]]
+        assert len(v3) >= 2 and len({d["snmp_v3"]["user"] for d in v3}) == 1
+        assert len({d["snmp_v3"]["auth_key"] for d in v3}) == len(v3)
+        for d in v3:
+            err, status, vbs = run(_get(d, SYS_NAME, v3=True))
+            assert err is None and str(vbs[0][1]) == d["serial"]
+        a, b = v3[0], v3[1]
+        borrowed = dict(a, snmp_v3=b["snmp_v3"])       # b's keys tried on a
+        err, _s, _v = run(_get(borrowed, SYS_NAME, v3=True, timeout=1.0))
+        assert err is not None
