@@ -1,7 +1,8 @@
 """Image-quality diagnosis vs a BRISQUE "bad image" baseline, on the development set.
 
-``python -m bench.quality [--quick]`` prints:
-- our per-fault scores, macro-F1 and false-alarm rate (dev split, held-out split);
+``python -m bench.quality [--quick] [--other-seed SEED]`` prints:
+- our per-fault scores, macro-F1 and false-alarm rate (dev split, held-out split), and with
+  ``--other-seed`` both splits' figures on a rebuild of the set with another seed;
 - a binary "is this frame bad?" comparison with BRISQUE (the ``brisque`` PyPI package)
   thresholded at the value that maximises its own F1 on the dev split (generous to it),
   over the single-frame faults (frozen/scene_change need a second frame BRISQUE never sees);
@@ -76,9 +77,37 @@ def _time(fn, n: int) -> tuple[float, float]:
     return statistics.median(cpu), statistics.median(wall)
 
 
+def _other_seed(seed: int, th: Thresholds) -> None:
+    """Score a fresh build of the set (another seed): how much the figures owe to the samples."""
+    import tempfile
+    from datetime import datetime
+
+    from probes.quality.devset.make import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build(Path(tmp), seed=seed)
+        cases = load_cases(Path(tmp) / "cases.jsonl")
+        pred: dict[str, set[str]] = {}
+        for c in cases:
+            def opt(k: str):
+                return load_frame(Path(tmp) / c[k]) if c.get(k) else None
+            when = datetime.fromisoformat(c["captured_at"]) if c.get("captured_at") else None
+            pred[c["id"]] = set(diagnose(load_frame(Path(tmp) / c["frame"]), opt("previous"),
+                                         opt("reference"), th, when).fault_names)
+        for split in ("dev", "heldout"):
+            sub = [c for c in cases if c["split"] == split]
+            s = score(sub, pred)
+            print(f"-- ours, seed {seed} rebuild, {split} split ({len(sub)} cases): macro-F1 "
+                  f"{s['macro_f1']:.3f}, false alarms on clean frames {s['false_alarms']}/{s['clean']}"
+                  f" = {100 * s['false_alarm_rate']:.1f} %")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.quality")
     ap.add_argument("--quick", action="store_true", help="fewer timing runs, BRISQUE on a subset")
+    ap.add_argument("--other-seed", type=int, default=None, metavar="SEED",
+                    help="also rebuild the set with this seed in a temporary folder (same generators, "
+                         "other crops/variants, never used for tuning) and score both splits there")
     a = ap.parse_args(argv)
     cv2.setNumThreads(1)  # one core, as the target says
     import warnings
@@ -105,6 +134,8 @@ def main(argv: list[str]) -> int:
     for split in ("dev", "heldout"):
         sub = [c for c in cases if c["split"] == split]
         report(f"ours, {split} split ({len(sub)} cases)", score(sub, ours))
+    if a.other_seed is not None:
+        _other_seed(a.other_seed, th)
 
     # --- the peer: BRISQUE thresholded as "bad image" on single-frame faults -------------
     single = [c for c in cases if not c["labels"] or set(c["labels"]) <= SINGLE_FRAME]
