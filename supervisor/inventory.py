@@ -56,7 +56,7 @@ from .inventory_export import export_devices, export_rows, template  # noqa: F40
 from .inventory_format import (  # noqa: F401  (API: columns and cell parsers live there)
     COLUMNS, DEVICE_FIELDS, EXPORT_COLUMNS, IGNORED, IGNORED_COLUMNS, SECRET_COLUMNS, SPEC,
     ColumnSpec, RowError, _cell_text, _parse_row, match_header, parse_date, parse_ip, parse_mac,
-    parse_port)
+    parse_port, spelling_key)
 from .inventory_read import Table, read_table  # noqa: F401  (API)
 from .models import (AuditEntry, Community, Contract, Contractor, Device, contract_communities,
                      utcnow)
@@ -251,6 +251,7 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
     seen_serial: dict[str, int] = {}
     seen_address: dict[tuple[str, int | None], int] = {}
     communities: dict[str, tuple[int, str | None, str | None]] = {}
+    spelled: dict[str, tuple[str, int]] = {}
     contract_owner: dict[str, tuple[int, str]] = {}
     for i, (n, cells) in enumerate(rows):
         raw = {k: (cells[p] if p < len(cells) else None) for k, p in positions.items()}
@@ -276,6 +277,12 @@ def _validate_file(plan: ImportPlan, table: list[tuple[int, list[Any]]],
             else:
                 seen_address[addr] = n
         cname = values.get("community")
+        if cname and cname not in communities:
+            other = spelled.setdefault(spelling_key(cname), (cname, n))
+            if other[0] != cname:
+                plan.warnings.append(RowError(n, plan.headers["community"], (
+                    f"community {cname!r} differs from {other[0]!r} (row {other[1]}) only in "
+                    f"full-width/half-width forms or spaces: they are two communities")))
         if cname:
             d, t = values.get("district"), values.get("community_type")
             first = communities.setdefault(cname, (n, d, t))
@@ -334,6 +341,17 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
     counts.contracts_created = len(new_contracts)
+    stored_spelling = {spelling_key(name): name for name in ctx.communities}
+    warned: set[str] = set()
+    for r in plan.rows:
+        cname = r.values.get("community")
+        if cname and cname not in ctx.communities and cname not in warned:
+            twin = stored_spelling.get(spelling_key(cname))
+            if twin:
+                warned.add(cname)
+                plan.warnings.append(RowError(r.row, h["community"], (
+                    f"new community {cname!r}: the stored community {twin!r} differs only in "
+                    f"full-width/half-width forms or spaces")))
     if "ip" in plan.columns:
         stored_at = {}
         for serial, ex in ctx.devices.items():
@@ -453,7 +471,8 @@ def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None
     s = db.session
     try:
         ctx = _load_context()
-        in_file = [w for w in plan.warnings if "stored device" not in w.message]
+        # Warnings about the database are made again by the re-check below.
+        in_file = [w for w in plan.warnings if "stored " not in w.message]
         plan.warnings = in_file
         errors = _check_against(plan, ctx)  # the database may have moved since the preview
         if errors:

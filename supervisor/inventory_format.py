@@ -162,6 +162,12 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("。", ".").strip()
 
 
+def spelling_key(text: str) -> str:
+    """Two names with one key differ only in full-width/half-width forms, case or spaces
+    (阳光花园（一期） / 阳光花园(一期)): likely one place typed two ways."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

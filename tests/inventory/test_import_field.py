@@ -476,3 +476,26 @@ def test_a_sheet_as_a_district_office_sends_it(app, runner, contracts, tmp_path)
         assert runner.invoke(args=["inventory", "export", str(out), "--lang", lang]).exit_code == 0
         again = runner.invoke(args=["inventory", "import", "--dry-run", str(out)])
         assert again.exit_code == 0 and "unchanged 4" in again.output, again.output
+
+
+def test_community_names_typed_two_ways_are_flagged(app, runner, contracts, tmp_path):
+    """Full-width brackets or an extra space make a second community: kept as typed (names are
+    data), but warned about, in the file and against what is stored."""
+    rows = _rows(**{"0_community": "阳光花园（一期）", "1_community": "阳光花园（一期）",
+                    "2_community": "阳光花园(一期)"})
+    plan = _plan("x.csv", to_csv(rows, HEADERS))
+    assert plan.ok and [str(w) for w in plan.warnings] == [
+        "row 4, column community: community '阳光花园(一期)' differs from '阳光花园（一期）' "
+        "(row 2) only in full-width/half-width forms or spaces: they are two communities"]
+    path = write(tmp_path, "a.csv", to_csv(_rows(**{"0_community": "阳光花园（一期）",
+                                                    "1_community": "阳光花园（一期）",
+                                                    "2_community": "阳光花园（一期）"}), HEADERS))
+    assert runner.invoke(args=["inventory", "import", str(path)]).exit_code == 0
+    later = _rows(**{"3_community": "阳光花园 (一期)", "4_community": "阳光花园 (一期)",
+                     "3_district": "新华区", "4_district": "新华区",
+                     "3_community_type": "open", "4_community_type": "open"})
+    path = write(tmp_path, "b.csv", to_csv(later, HEADERS))
+    result = runner.invoke(args=["inventory", "import", str(path)])
+    assert result.exit_code == 0
+    assert result.output.count("warning: row 5, column community: new community '阳光花园 (一期)': "
+                               "the stored community '阳光花园（一期）' differs only in") == 1
