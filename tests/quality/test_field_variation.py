@@ -165,3 +165,21 @@ def test_plain_wall_is_not_low_contrast_against_its_own_reference(thresholds):
     img = cv2.cvtColor(np.clip(wall, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     d = diagnose(jpeg(noisy(img, 1.0, 1)), reference=jpeg(noisy(img, 1.0, 2)), thresholds=thresholds)
     assert "low_contrast" not in names(d) and d.measures["contrast_vs_reference"] > 0.8
+
+
+def test_osd_found_at_1080p_where_the_analysis_copy_is_downscaled(thresholds):
+    import skimage.data as skd
+
+    img = cv2.resize(cv2.cvtColor(skd.astronaut(), cv2.COLOR_RGB2BGR), (1920, 1080), interpolation=cv2.INTER_AREA)
+
+    def burn(x: np.ndarray) -> np.ndarray:
+        x = x.copy()
+        for y, text in ((64, "2026-06-01 11:00:27"), (1040, "CAM-0412 NORTH GATE")):
+            cv2.putText(x, text, (24, y), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3, cv2.LINE_AA)
+        return x
+
+    sharp, soft, black = burn(img), burn(cv2.GaussianBlur(img, (0, 0), 9)), burn(np.zeros_like(img))
+    assert M.prepare(sharp).osd.any()
+    assert "blur" not in names(diagnose(jpeg(sharp, 80), thresholds=thresholds))
+    assert "blur" in names(diagnose(jpeg(soft, 80), thresholds=thresholds))
+    assert names(diagnose(jpeg(black, 80), thresholds=thresholds)) == {"signal_loss"}
