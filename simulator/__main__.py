@@ -43,10 +43,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--snmp-v3-keys", choices=("contract", "device"), default="contract",
                    help="SNMPv3 passphrases shared per contract, or per device (each "
                         "device's master keys are then derived on its first v3 request)")
+    p.add_argument("--rtsp", type=int, default=0, metavar="N",
+                   help="serve RTSP (gst-rtsp-server helper) for the first N cameras")
+    p.add_argument("--rtsp-port", type=int, default=8554)
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     if a.devices < 1:
         p.error("--devices must be at least 1")
+    if not 0 <= a.rtsp <= 64:
+        p.error("--rtsp must be between 0 and 64 (one helper process serves them all)")
     if not 0 <= a.wsse_window < float("inf"):
         p.error("--wsse-window must be a number of seconds >= 0")
     try:
@@ -109,12 +114,27 @@ async def run(a: argparse.Namespace) -> int:
     fleet = Fleet(specs, Latency(a.latency, a.seed), TruthLog(a.truth), a.seed, wildcard,
                   wsse_window_s=a.wsse_window)
     await fleet.start(progress=not a.quiet)
+    streams = None
+    if a.rtsp:
+        from .rtsp import RtspStreams
+        cams = [st for st in fleet.states.values() if st.spec.kind == "camera"][:a.rtsp]
+        streams = RtspStreams(cams, a.rtsp_port, fleet.pool)
+        try:
+            await streams.start()
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            await fleet.stop()
+            return 1
+        for st in cams:
+            st.rtsp_port = a.rtsp_port
     runner = web.AppRunner(make_app(fleet), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", a.control_port).start()
     bad = await _self_check(fleet)
     if bad:
         print(f"error: {bad} devices did not answer; inventory not written", file=sys.stderr)
+        if streams is not None:
+            streams.stop()
         await fleet.stop()
         return 1
     write_atomic(a.inventory, specs)
@@ -133,6 +153,8 @@ async def run(a: argparse.Namespace) -> int:
     if scenario_task:
         scenario_task.cancel()
     await runner.cleanup()
+    if streams is not None:
+        streams.stop()
     await fleet.stop()
     return 0
 

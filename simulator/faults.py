@@ -23,7 +23,9 @@ PICTURE_FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast
                   "color_cast", "noise", "occlusion", "stripes", "frozen", "scene_change")
 # poe_fault: the switch port powering the device reports a PoE fault
 # (pethPsePortDetectionStatus = fault(4)) and cuts its power, so the device drops.
-OTHER_FAULTS = ("recording_loss", "ptz_stuck", "poe_fault")
+# no_snapshot: firmware without snapshots (GetSnapshotUri not supported, the URL 404s):
+# a client must fall back to the RTSP stream.
+OTHER_FAULTS = ("recording_loss", "ptz_stuck", "poe_fault", "no_snapshot")
 ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS
 
 # Parameters a fault may carry, with defaults (seconds unless named otherwise).
@@ -43,6 +45,8 @@ def fault_misfit(spec: DeviceSpec, fault: str) -> str | None:
     """Why ``fault`` cannot happen on this device, or None when it can."""
     if fault == "ptz_stuck" and not spec.ptz:
         return f"ptz_stuck: {spec.serial} has no PTZ head"
+    if fault == "no_snapshot" and spec.kind not in ("camera", "nvr"):
+        return f"no_snapshot: {spec.serial} has no video"
     if fault == "poe_fault" and (not spec.upstream or spec.switch_port is None):
         return f"poe_fault: {spec.serial} is not powered from a switch port"
     return None
@@ -90,6 +94,7 @@ class DeviceState:
     applied_reach: str = "up"
     ptz: PtzHead | None = None                # PTZ cameras only (spec.ptz)
     reboots: int = 0                          # reboot faults so far (snmpEngineBoots)
+    rtsp_port: int | None = None              # set when the RTSP helper streams this camera
     stuck_view: tuple[float, float] | None = None   # optical pan/tilt under ptz_stuck
 
     def __post_init__(self) -> None:

@@ -279,6 +279,8 @@ class OnvifContext:
 
     def snapshot_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
         token = self._token(d, op)
+        if "no_snapshot" in d.faults:
+            raise SoapError("ter:ActionNotSupported", "snapshots are not supported")
         return ("<trt:GetSnapshotUriResponse><trt:MediaUri>"
                 f"<tt:Uri>{self._base(d)}/onvif/snapshot?profile={token}</tt:Uri>"
                 "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
@@ -288,7 +290,7 @@ class OnvifContext:
     def stream_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
         token = self._token(d, op)
         return ("<trt:GetStreamUriResponse><trt:MediaUri>"
-                f"<tt:Uri>rtsp://{d.spec.ip}:554/Streaming/Channels/{token[-1]}01</tt:Uri>"
+                f"<tt:Uri>rtsp://{d.spec.ip}:{d.rtsp_port or 554}/Streaming/Channels/{token[-1]}01</tt:Uri>"
                 "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
                 "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout>"
                 "</trt:MediaUri></trt:GetStreamUriResponse>")

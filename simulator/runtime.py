@@ -334,8 +334,8 @@ class Fleet:
         return Response(status, body, "application/soap+xml; charset=utf-8")
 
     async def _snapshot(self, st: DeviceState, req: Request, now: float) -> Response:
-        if st.spec.kind not in ("camera", "nvr"):
-            return Response(404, b"no video on this device")
+        if st.spec.kind not in ("camera", "nvr") or "no_snapshot" in st.faults:
+            return Response(404, b"no snapshot on this device")
         realm = f"IP Camera({st.spec.serial[-8:]})"
         auth = req.headers.get("authorization", "")
         if "bad_credentials" in st.faults or not digest.verify(
@@ -379,5 +379,7 @@ class Fleet:
             "reach": st.reach(now), "uptime_s": round(st.uptime_s(now), 3),
             "clock_offset_s": round(st.device_clock(now) - now, 3),
             "ptz": st.ptz is not None,
+            "rtsp_uri": (f"rtsp://{s.ip}:{st.rtsp_port}/Streaming/Channels/101"
+                         if st.rtsp_port else None),
             "ptz_position": None if st.ptz is None else [round(v, 6) for v in st.ptz.position(now)],
         }
