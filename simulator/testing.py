@@ -30,7 +30,10 @@ GET /devices returns a JSON list; each device is an object:
      "ports": 16 | null,                 # switches: port count, the last is the uplink
      "downstream": ["<serial>", ...],    # switches: device on port k is downstream[k-1]
      "faults": ["blur", ...], "params": {"clock_offset_s": 3600.0},
-     "reach": "up|drop|refuse", "uptime_s": 12.3, "clock_offset_s": 0.0}
+     "reach": "up|drop|refuse", "uptime_s": 12.3, "clock_offset_s": 0.0,
+     "snmp_engine_id": "80009dfd04484b43...",   # hex, this device's own SNMP engine ID
+     "ptz": false, "ptz_position": null | [pan, tilt],   # road cameras are PTZ domes
+     "rtsp_uri": null | "rtsp://127.10.1.3:8554/Streaming/Channels/101"}   # with --rtsp N
 
 SNMP v3 keys are passphrases for USM HMAC-SHA-96 / CFB128-AES (authPriv).
 """
