@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import time
 from functools import lru_cache
 
 import httpx
