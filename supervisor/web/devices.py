@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import Community, Contract, Device, DeviceStatus
 from ..scoping import communities_for, contracts_for, devices_for
 from . import device_query
-from .helpers import LABELS
+from .helpers import LABELS, scoped_device_or_404
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
@@ -55,18 +55,10 @@ def index():
                            options=_filter_options(), page_sizes=device_query.PAGE_SIZES)
 
 
-def _scoped_device(device_id: int) -> Device:
-    """The device if this user may see it; otherwise 404 (not 403: don't confirm it exists)."""
-    device = db.session.scalar(devices_for(current_user).where(Device.id == device_id))
-    if device is None:
-        abort(404)
-    return device
-
-
 @bp.get("/<int:device_id>")
 @operators_only
 def detail(device_id: int):
-    device = _scoped_device(device_id)
+    device = scoped_device_or_404(device_id)
     status = db.session.get(DeviceStatus, device.id)
     upstream = None
     if device.upstream_id is not None:
@@ -111,7 +103,7 @@ def _audit_view(device: Device) -> dict:
 @bp.route("/<int:device_id>/edit", methods=["GET", "POST"])
 @police_only
 def edit(device_id: int):
-    device = _scoped_device(device_id)
+    device = scoped_device_or_404(device_id)
     form = DeviceForm(obj=device if request.method == "GET" else None)
     if request.method == "GET":
         form.password.data = None

@@ -30,6 +30,7 @@ from ..health_models import DeviceStatus, EvidenceFrame, StateEvent, StateInterv
 from ..models import Community, Contract, Device
 from ..scoping import communities_for, contracts_for, devices_for
 from . import timeline
+from .helpers import scoped_device_or_404
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 bp.add_app_template_global(timeline.duration_text, "duration_text")
@@ -51,19 +52,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _scoped_device(device_id: int) -> Device:
-    device = db.session.scalar(devices_for(current_user).where(Device.id == device_id))
-    if device is None:
-        abort(404)
-    return device
-
-
 # ---------------------------------------------------------------- device timeline
 
 @bp.get("/devices/<int:device_id>")
 @operators_only
 def device(device_id: int):
-    device = _scoped_device(device_id)
+    device = scoped_device_or_404(device_id)
     span = request.args.get("span", "day")
     if span not in timeline.SPANS:
         span = "day"
@@ -101,7 +95,7 @@ def frame_image(frame_id: int):
     frame = db.session.get(EvidenceFrame, frame_id)
     if frame is None:
         abort(404)
-    _scoped_device(frame.device_id)  # 404 for another tenant's frame
+    scoped_device_or_404(frame.device_id)  # 404 for another tenant's frame
     root = Path(current_app.config["EVIDENCE_DIR"]).resolve()
     path = (root / frame.path).resolve()
     if root not in path.parents or not path.is_file():

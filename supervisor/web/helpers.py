@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, abort, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..choices import CameraRole, CommunityType, DeviceKind, DeviceState, Lifecycle, Role
+from ..extensions import db
+from ..models import Device
+from ..scoping import devices_for
 
 # Display labels for the vocabulary (values stay English in the database, URLs and exports).
 LABELS: dict[str, Any] = {
@@ -25,6 +28,15 @@ LABELS: dict[str, Any] = {
     Lifecycle.ACCEPTED: _l("accepted"), Lifecycle.RETIRED: _l("retired"),
     Role.POLICE: _l("police"), Role.CONTRACTOR: _l("contractor"), Role.OFFICIAL: _l("official"),
 }
+
+
+def scoped_device_or_404(device_id: int) -> Device:
+    """The device if the current user may see it; otherwise 404 (not 403: don't confirm that
+    another tenant's device exists)."""
+    device = db.session.scalar(devices_for(current_user).where(Device.id == device_id))
+    if device is None:
+        abort(404)
+    return device
 
 
 def label(value: Any) -> Any:

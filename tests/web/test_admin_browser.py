@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from supervisor.extensions import db
 from supervisor.health_models import MaintenanceWindow
 from supervisor.models import User
 from supervisor.web import admin
 
+from .browser import chromium_tab, serve
 from .conftest import PASSWORDS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PORTS = range(19300, 19400)  # the admin area's loopback ports
 NOW = dt.datetime(2026, 3, 1, 0, 7)  # 08:07 in Asia/Shanghai
 SHOTS = os.environ.get("ADMIN_SCREENSHOTS")  # a folder: save what the pages looked like
@@ -32,35 +27,14 @@ SHOTS = os.environ.get("ADMIN_SCREENSHOTS")  # a folder: save what the pages loo
 @pytest.fixture
 def live_server(app, world, monkeypatch):
     monkeypatch.setattr(admin, "_now", lambda: NOW)
-    server = None
-    for port in PORTS:
-        try:
-            server = make_server("127.0.0.1", port, app, threaded=True)
-            break
-        except OSError:
-            continue
-    assert server is not None, "no free port in 19300-19399"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, PORTS) as base:
+        yield base
 
 
 @pytest.fixture
 def page():
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with chromium_tab(viewport={"width": 1400, "height": 1000}) as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 def _shot(page, name: str) -> None:

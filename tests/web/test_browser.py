@@ -2,60 +2,32 @@
 /usr/bin/chromium driven by Playwright), against a real server thread on 127.0.0.1."""
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from supervisor.extensions import db
 from supervisor.models import Device
 
+from .browser import chromium_tab, serve
 from .conftest import PASSWORDS
 from .test_import_page import GOOD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PORTS = range(15000, 15100)  # this area's loopback ports
 
 
 @pytest.fixture
 def live_server(app, world):
-    server = None
-    for port in PORTS:
-        try:
-            server = make_server("127.0.0.1", port, app, threaded=True)
-            break
-        except OSError:
-            continue
-    assert server is not None, "no free port in 15000-15099"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, PORTS) as base:
+        yield base
 
 
 @pytest.fixture
 def page():
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=30_000)
-        context = browser.new_context(locale="zh-CN")
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
+    with chromium_tab() as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 def _login(page, base: str, username: str, password: str) -> None:
