@@ -26,7 +26,23 @@ PICTURE_FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast
 # no_snapshot: firmware without snapshots (GetSnapshotUri not supported, the URL 404s):
 # a client must fall back to the RTSP stream.
 OTHER_FAULTS = ("recording_loss", "ptz_stuck", "poe_fault", "no_snapshot")
-ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS
+# Quirks: not faults but ways real firmwares differ from the ONVIF happy path, opt-in per
+# device so clients are tested against them over real sockets (simulator/quirks.py).
+QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-Security ignored
+          "local_time_only",       # GetSystemDateAndTime: LocalDateTime only, TZ "CST-8"
+          "local_time_iana",       # the same with an IANA TZ ("Asia/Shanghai")
+          "media2_only",           # GetServices lists ver20 media only; ver10 media refused
+          "no_get_services",       # GetServices -> ActionNotSupported
+          "no_get_capabilities",   # GetCapabilities -> ActionNotSupported
+          "foreign_xaddr",         # XAddrs/URIs name another host (NAT) and other paths
+          "soap11_faults",         # faults as SOAP 1.1 envelopes with HTTP 500
+          "plain_http_errors",     # faults as plain text: 401 (auth) / 400 (others)
+          "html_login",            # every SOAP request answered 200 with an HTML login page
+          "snapshot_basic",        # snapshot needs Basic auth, not Digest
+          "snapshot_uri_creds",    # snapshot URI carries user:password@
+          "snapshot_wrong_ctype")  # JPEG served as text/plain
+VIDEO_QUIRKS = ("media2_only", "snapshot_basic", "snapshot_uri_creds", "snapshot_wrong_ctype")
+ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS + QUIRKS
 
 # Parameters a fault may carry, with defaults (seconds unless named otherwise).
 DEFAULT_PARAMS: dict[str, float] = {
@@ -45,6 +61,8 @@ def fault_misfit(spec: DeviceSpec, fault: str) -> str | None:
     """Why ``fault`` cannot happen on this device, or None when it can."""
     if fault == "ptz_stuck" and not spec.ptz:
         return f"ptz_stuck: {spec.serial} has no PTZ head"
+    if fault in VIDEO_QUIRKS and spec.kind not in ("camera", "nvr"):
+        return f"{fault}: {spec.serial} has no video"
     if fault == "no_snapshot" and spec.kind not in ("camera", "nvr"):
         return f"no_snapshot: {spec.serial} has no video"
     if fault == "poe_fault" and (not spec.upstream or spec.switch_port is None):

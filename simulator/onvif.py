@@ -29,11 +29,15 @@ NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-se
 NS_WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
+NS_MEDIA2 = "http://www.onvif.org/ver20/media/wsdl"
 NS_RECORDING = "http://www.onvif.org/ver10/recording/wsdl"
 NS_SEARCH = "http://www.onvif.org/ver10/search/wsdl"
 NS_PTZ = ptz.NS_PTZ
 PRE_AUTH = {"GetSystemDateAndTime"}
 MEDIA_OPS = {"GetProfiles", "GetSnapshotUri", "GetStreamUri"}
+# foreign_xaddr quirk: the address a NATed camera believes it has. Loopback (nothing
+# listens there), so a client that wrongly follows it gets "refused", never leaves the host.
+FOREIGN_HOST = "127.80.255.254"
 
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -44,6 +48,7 @@ ENVELOPE = (
     'xmlns:trc="http://www.onvif.org/ver10/recording/wsdl" '
     'xmlns:tse="http://www.onvif.org/ver10/search/wsdl" '
     'xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl" '
+    'xmlns:tr2="http://www.onvif.org/ver20/media/wsdl" '
     'xmlns:ter="http://www.onvif.org/ver10/error">'
     '<s:Body>{body}</s:Body></s:Envelope>'
 )
@@ -152,6 +157,15 @@ class OnvifContext:
         clock = d.device_clock(now)
         utc = dt.datetime.fromtimestamp(clock, dt.timezone.utc)
         local = utc + dt.timedelta(hours=8)       # the city's zone, China Standard Time
+        if "local_time_only" in d.faults or "local_time_iana" in d.faults:
+            # Firmwares that report only their wall clock and a zone to interpret it by.
+            tz = "Asia/Shanghai" if "local_time_iana" in d.faults else "CST-8"
+            return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+                    "<tt:DateTimeType>Manual</tt:DateTimeType>"
+                    "<tt:DaylightSavings>false</tt:DaylightSavings>"
+                    f"<tt:TimeZone><tt:TZ>{tz}</tt:TZ></tt:TimeZone>"
+                    f"<tt:LocalDateTime>{_dt_xml(local)}</tt:LocalDateTime>"
+                    "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
         return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
                 "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
                 "<tt:TimeZone><tt:TZ>CST-8:00:00</tt:TZ></tt:TimeZone>"
@@ -160,18 +174,30 @@ class OnvifContext:
                 "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
 
     def _base(self, d: DeviceState) -> str:
+        if "foreign_xaddr" in d.faults:
+            return f"http://{FOREIGN_HOST}:{d.spec.onvif_port}"
         return f"http://{d.spec.ip}:{d.spec.onvif_port}"
+
+    def _path(self, d: DeviceState, service: str) -> str:
+        """A service's path; a NATed firmware here uses its own path layout."""
+        if "foreign_xaddr" in d.faults:
+            return f"/onvif/nat/{service}_service"
+        return f"/onvif/{service}_service"
 
     def services(self, d: DeviceState, now: float) -> str:
         base = self._base(d)
-        items = [(NS_DEVICE, "/onvif/device_service", 2, 60)]
+        p = lambda name: self._path(d, name)  # noqa: E731
+        items = [(NS_DEVICE, p("device"), 2, 60)]
         if d.spec.kind in ("camera", "nvr"):
-            items.append((NS_MEDIA, "/onvif/media_service", 2, 60))
+            if "media2_only" in d.faults:
+                items.append((NS_MEDIA2, p("media2"), 2, 60))
+            else:
+                items.append((NS_MEDIA, p("media"), 2, 60))
         if d.ptz is not None:
-            items.append((NS_PTZ, "/onvif/ptz_service", 2, 60))
+            items.append((NS_PTZ, p("ptz"), 2, 60))
         if d.spec.kind == "nvr":
-            items += [(NS_RECORDING, "/onvif/recording_service", 2, 42),
-                      (NS_SEARCH, "/onvif/search_service", 2, 42)]
+            items += [(NS_RECORDING, p("recording"), 2, 42),
+                      (NS_SEARCH, p("search"), 2, 42)]
         parts = "".join(
             f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{base}{path}</tds:XAddr>"
             f"<tds:Version><tt:Major>{ma}</tt:Major><tt:Minor>{mi}</tt:Minor></tds:Version></tds:Service>"
@@ -180,23 +206,24 @@ class OnvifContext:
 
     def capabilities(self, d: DeviceState, now: float) -> str:
         base = self._base(d)
+        base_dev = base + ("/onvif/nat" if "foreign_xaddr" in d.faults else "/onvif")
         ext = ""
         if d.spec.kind == "nvr":
-            ext = (f"<tt:Extension><tt:Recording><tt:XAddr>{base}/onvif/recording_service</tt:XAddr>"
+            ext = (f"<tt:Extension><tt:Recording><tt:XAddr>{base_dev}/recording_service</tt:XAddr>"
                    "<tt:ReceiverSource>false</tt:ReceiverSource><tt:MediaProfileSource>true</tt:MediaProfileSource>"
                    "<tt:DynamicRecordings>false</tt:DynamicRecordings><tt:DynamicTracks>false</tt:DynamicTracks>"
                    "<tt:MaxStringLength>64</tt:MaxStringLength></tt:Recording>"
-                   f"<tt:Search><tt:XAddr>{base}/onvif/search_service</tt:XAddr>"
+                   f"<tt:Search><tt:XAddr>{base_dev}/search_service</tt:XAddr>"
                    "<tt:MetadataSearch>false</tt:MetadataSearch></tt:Search></tt:Extension>")
         media = ""
-        if d.spec.kind in ("camera", "nvr"):
-            media = (f"<tt:Media><tt:XAddr>{base}/onvif/media_service</tt:XAddr><tt:StreamingCapabilities>"
+        if d.spec.kind in ("camera", "nvr") and "media2_only" not in d.faults:
+            media = (f"<tt:Media><tt:XAddr>{base_dev}/media_service</tt:XAddr><tt:StreamingCapabilities>"
                      "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
                      "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>")
         if d.ptz is not None:
-            media += f"<tt:PTZ><tt:XAddr>{base}/onvif/ptz_service</tt:XAddr></tt:PTZ>"
+            media += f"<tt:PTZ><tt:XAddr>{base_dev}/ptz_service</tt:XAddr></tt:PTZ>"
         return ("<tds:GetCapabilitiesResponse><tds:Capabilities>"
-                f"<tt:Device><tt:XAddr>{base}/onvif/device_service</tt:XAddr>"
+                f"<tt:Device><tt:XAddr>{base_dev}/device_service</tt:XAddr>"
                 "<tt:Network><tt:IPFilter>false</tt:IPFilter><tt:ZeroConfiguration>false</tt:ZeroConfiguration>"
                 "<tt:IPVersion6>false</tt:IPVersion6><tt:DynDNS>false</tt:DynDNS></tt:Network>"
                 "<tt:System><tt:DiscoveryResolve>false</tt:DiscoveryResolve><tt:DiscoveryBye>true</tt:DiscoveryBye>"
@@ -282,18 +309,58 @@ class OnvifContext:
         if "no_snapshot" in d.faults:
             raise SoapError("ter:ActionNotSupported", "snapshots are not supported")
         return ("<trt:GetSnapshotUriResponse><trt:MediaUri>"
-                f"<tt:Uri>{self._base(d)}/onvif/snapshot?profile={token}</tt:Uri>"
+                f"<tt:Uri>{escape(self._snapshot_url(d, token))}</tt:Uri>"
                 "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
                 "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout>"
                 "</trt:MediaUri></trt:GetSnapshotUriResponse>")
 
+    def _snapshot_url(self, d: DeviceState, token: str) -> str:
+        base = self._base(d)
+        if "snapshot_uri_creds" in d.faults:
+            # Firmwares that put the account in the URI (the client must not log it).
+            base = base.replace("http://", f"http://{d.spec.username}:{d.spec.password}@", 1)
+        return f"{base}/onvif/snapshot?profile={token}"
+
+    def _stream_url(self, d: DeviceState, token: str) -> str:
+        host = FOREIGN_HOST if "foreign_xaddr" in d.faults else d.spec.ip
+        return f"rtsp://{host}:{d.rtsp_port or 554}/Streaming/Channels/{token[-1]}01"
+
     def stream_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
         token = self._token(d, op)
         return ("<trt:GetStreamUriResponse><trt:MediaUri>"
-                f"<tt:Uri>rtsp://{d.spec.ip}:{d.rtsp_port or 554}/Streaming/Channels/{token[-1]}01</tt:Uri>"
+                f"<tt:Uri>{self._stream_url(d, token)}</tt:Uri>"
                 "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect>"
                 "<tt:InvalidAfterReboot>false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout>"
                 "</trt:MediaUri></trt:GetStreamUriResponse>")
+
+    # -- media2 service (ver20: Media2-only firmwares, H.265) --------------------
+    def media2_profiles(self, d: DeviceState, now: float) -> str:
+        out = []
+        for token, name, w, h, fps, kbps in self._profiles(d):
+            out.append(
+                f'<tr2:Profiles token="{token}" fixed="true"><tr2:Name>{name}</tr2:Name><tr2:Configurations>'
+                '<tr2:VideoSource token="VideoSourceConfig_1"><tt:Name>VideoSourceConfig</tt:Name>'
+                '<tt:UseCount>2</tt:UseCount><tt:SourceToken>VideoSource_1</tt:SourceToken>'
+                f'<tt:Bounds x="0" y="0" width="{w}" height="{h}"/></tr2:VideoSource>'
+                f'<tr2:VideoEncoder token="VideoEncoder_{token[-1]}" GovLength="50" Profile="Main">'
+                f'<tt:Name>{name}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H265</tt:Encoding>'
+                f'<tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution>'
+                f'<tt:RateControl ConstantBitRate="false"><tt:FrameRateLimit>{fps}</tt:FrameRateLimit>'
+                f'<tt:BitrateLimit>{kbps}</tt:BitrateLimit></tt:RateControl><tt:Quality>4</tt:Quality>'
+                '</tr2:VideoEncoder></tr2:Configurations></tr2:Profiles>')
+        return "<tr2:GetProfilesResponse>" + "".join(out) + "</tr2:GetProfilesResponse>"
+
+    def media2_snapshot_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
+        token = self._token(d, op)
+        if "no_snapshot" in d.faults:
+            raise SoapError("ter:ActionNotSupported", "snapshots are not supported")
+        return (f"<tr2:GetSnapshotUriResponse><tr2:Uri>{escape(self._snapshot_url(d, token))}"
+                "</tr2:Uri></tr2:GetSnapshotUriResponse>")
+
+    def media2_stream_uri(self, d: DeviceState, now: float, op: etree._Element) -> str:
+        token = self._token(d, op)
+        return (f"<tr2:GetStreamUriResponse><tr2:Uri>{self._stream_url(d, token)}</tr2:Uri>"
+                "</tr2:GetStreamUriResponse>")
 
     # -- recording + search (NVR, Profile G) ----------------------------------
     def recordings(self, d: DeviceState, now: float) -> list[tuple[str, DeviceState, float, float]]:
@@ -379,20 +446,28 @@ class OnvifContext:
 
     # -- dispatch -------------------------------------------------------------
     def answer(self, d: DeviceState, path: str, body: bytes, now: float,
-               password_ok: bool = True) -> tuple[int, str]:
+               password_ok: bool = True, wsse: bool = True) -> tuple[int, str]:
         """Return (HTTP status, SOAP envelope text) for one request."""
         try:
-            op_name, op, token = parse_request(body)
-            if op_name not in PRE_AUTH:
-                window = float(d.params.get("wsse_window_s", self.wsse_window_s))
-                ok = check_token(token, d.spec.username, d.spec.password,
-                                 d.device_clock(now), window) and password_ok
-                if not ok:
-                    raise SoapError("ter:NotAuthorized", "Sender not Authorized")
-            body_xml = self._dispatch(d, path, op_name, op, now)
-            return 200, ENVELOPE.format(body=body_xml)
+            return 200, ENVELOPE.format(body=self.answer_body(d, path, body, now, password_ok,
+                                                              wsse))
         except SoapError as err:
             return (400 if err.sender else 500), ENVELOPE.format(body=fault_body(err))
+
+    def answer_body(self, d: DeviceState, path: str, body: bytes, now: float,
+                    password_ok: bool = True, wsse: bool = True) -> str:
+        """The answer's Body content; a SoapError for a fault. ``wsse=False``: the
+        request was already authenticated another way (HTTP Digest), tokens are ignored."""
+        op_name, op, token = parse_request(body)
+        if op_name not in PRE_AUTH:
+            if not password_ok:
+                raise SoapError("ter:NotAuthorized", "Sender not Authorized")
+            if wsse:
+                window = float(d.params.get("wsse_window_s", self.wsse_window_s))
+                if not check_token(token, d.spec.username, d.spec.password,
+                                   d.device_clock(now), window):
+                    raise SoapError("ter:NotAuthorized", "Sender not Authorized")
+        return self._dispatch(d, path, op_name, op, now)
 
     def _dispatch(self, d: DeviceState, path: str, op_name: str, op: etree._Element, now: float) -> str:
         simple = {
@@ -417,6 +492,20 @@ class OnvifContext:
         }
         if op_name in MEDIA_OPS and d.spec.kind not in ("camera", "nvr"):
             raise SoapError("ter:ActionNotSupported", "no media service on this device")
+        ns = etree.QName(op).namespace
+        q = d.faults
+        if (op_name == "GetServices" and "no_get_services" in q) or (
+                op_name == "GetCapabilities" and "no_get_capabilities" in q):
+            raise SoapError("ter:ActionNotSupported", f"{op_name} is not supported")
+        if op_name in MEDIA_OPS and ns == NS_MEDIA and "media2_only" in q:
+            raise SoapError("ter:ActionNotSupported", "no ver10 media service on this device")
+        if op_name in MEDIA_OPS and ns == NS_MEDIA2:
+            if "media2_only" not in q:
+                raise SoapError("ter:ActionNotSupported", "no media2 service on this device")
+            if op_name == "GetProfiles":
+                return self.media2_profiles(d, now)
+            return (self.media2_snapshot_uri if op_name == "GetSnapshotUri"
+                    else self.media2_stream_uri)(d, now, op)
         if op_name in ptz.PTZ_OPS and etree.QName(op).namespace == NS_PTZ:
             if d.ptz is None:
                 raise SoapError("ter:ActionNotSupported", "no PTZ service on this device")

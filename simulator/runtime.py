@@ -19,7 +19,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import digest, frames
+from . import frames, quirks
 from .faults import (ALL_FAULTS, DEFAULT_PARAMS, PICTURE_FAULTS, DeviceState, TruthLog,
                      fault_misfit)
 from .fleet import DeviceSpec
@@ -320,8 +320,11 @@ class Fleet:
     def _soap(self, st: DeviceState, req: Request, now: float) -> Response:
         if req.method != "POST":
             return Response(405, b"POST only", headers=[("Allow", "POST")])
-        status, text = self.onvif.answer(st, req.path, req.body, now,
-                                         password_ok="bad_credentials" not in st.faults)
+        status, text, ctype, headers = quirks.soap(
+            self.onvif, st, req.headers.get("authorization", ""), req.path, req.body, now,
+            password_ok="bad_credentials" not in st.faults)
+        if isinstance(text, bytes):     # a quirk's non-SOAP answer (HTML, plain text)
+            return Response(status, text, ctype, headers=headers)
         if "non_utf8_xml" in st.faults:
             # Firmware that writes the device name in GB18030 while declaring UTF-8.
             text = text.replace("<s:Body>", f"<s:Body><!-- {st.spec.name} -->", 1)
@@ -331,20 +334,19 @@ class Fleet:
         if "malformed_xml" in st.faults:
             cut = body.rfind(b"</s:Body>")
             body = body[:cut] + b"<tt:Broken attr=\"1><</s:Envelope"
-        return Response(status, body, "application/soap+xml; charset=utf-8")
+        return Response(status, body, ctype, headers=headers)
 
     async def _snapshot(self, st: DeviceState, req: Request, now: float) -> Response:
         if st.spec.kind not in ("camera", "nvr") or "no_snapshot" in st.faults:
             return Response(404, b"no snapshot on this device")
-        realm = f"IP Camera({st.spec.serial[-8:]})"
         auth = req.headers.get("authorization", "")
-        if "bad_credentials" in st.faults or not digest.verify(
-                auth, req.method, realm, st.spec.username, st.spec.password):
+        if "bad_credentials" in st.faults or not quirks.snapshot_auth_ok(st, req.method, auth):
             return Response(401, b"Unauthorized", "text/html",
-                            headers=[("WWW-Authenticate", digest.challenge(realm))])
+                            headers=[("WWW-Authenticate", quirks.snapshot_challenge(st))])
+        ctype = quirks.snapshot_content_type(st)
         faults = {f for f in st.faults if f in PICTURE_FAULTS}
         if "frozen" in faults and st.frozen_jpeg is not None:
-            return Response(200, st.frozen_jpeg, "image/jpeg")
+            return Response(200, st.frozen_jpeg, ctype)
         loop = asyncio.get_running_loop()
         scene = st.spec.scene if st.spec.kind == "camera" else st.spec.index * 7919
         jpeg = await loop.run_in_executor(self.pool, frames.render_jpeg, scene, st.spec.alt_scene,
@@ -352,7 +354,7 @@ class Fleet:
         if "frozen" in st.faults:
             st.frozen_jpeg = st.frozen_jpeg or jpeg
             jpeg = st.frozen_jpeg
-        return Response(200, jpeg, "image/jpeg")
+        return Response(200, jpeg, ctype)
 
     # -- description -----------------------------------------------------------------
     def describe(self, st: DeviceState, now: float | None = None) -> dict:
