@@ -77,6 +77,17 @@ def _classify_one(exc: BaseException) -> Optional[tuple[str, str]]:
     if name in ("XMLSyntaxError", "XMLParseError", "DocumentInvalid", "ParseError",
                 "MalformedAnswer"):
         return "malformed", f"bad XML ({name}): {msg}"
+    if name == "DeviceFault":       # a SOAP 1.1 fault (probes.onvif_http)
+        return _fault_kind(msg), msg
+    if name == "HttpStatus":        # an HTTP error with a non-SOAP body (probes.onvif_http)
+        status = getattr(exc, "status", 0)
+        if status in (401, 403):
+            return "auth", msg
+        if status in (404, 405, 501):
+            return "unsupported", msg
+        return _fault_kind(getattr(exc, "text", "")), msg
+    if name == "HtmlAnswer":        # a web page where SOAP was expected
+        return ("auth" if getattr(exc, "login", False) else "malformed"), msg
     if name == "Fault" and "zeep" in mod:
         subcodes = " ".join(str(s) for s in (getattr(exc, "subcodes", None) or []))
         code = str(getattr(exc, "code", "") or "")

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from probes.config import TierSpec
 from probes.errors import classify
+from probes.onvif_media2 import Media2, read_media2
+from probes.onvif_tz import utc_offset
+from probes.onvif_http import HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault
 from probes.model import DeviceTarget, MediaProfile, OnvifResult, ProbeError, RecordingSummary
 
 _WSDL_DIR: Optional[Path] = None
@@ -80,6 +83,8 @@ class OnvifPool:
                         timeout=aiohttp.ClientTimeout(total=120, sock_connect=30))
                     self._transport = _strict_transport_class()(session=self._session,
                                                                 verify_ssl=False)
+                    # Per pool: which credentials answer which host's HTTP challenge.
+                    self._transport.http_auth = HttpAuth()
         return self._transport
 
     async def service(self, name: str, xaddr: str, user: Optional[str],
@@ -90,10 +95,12 @@ class OnvifPool:
         from onvif.settings import DEFAULT_SETTINGS
         from onvif.wsa import WsAddressingIfMissingPlugin
         definition = SERVICES[name]
+        transport = await self.transport()
+        transport.http_auth.register(xaddr, user, password)
         document = await self.document(str(_wsdl_dir() / definition["wsdl"]))
         wsse = (UsernameDigestTokenDtDiff(user, password or "", dt_diff=dt_diff,
                                           use_digest=True) if user else None)
-        client = ZeepAsyncClient(wsdl=document, wsse=wsse, transport=await self.transport(),
+        client = ZeepAsyncClient(wsdl=document, wsse=wsse, transport=transport,
                                  settings=DEFAULT_SETTINGS,
                                  plugins=[WsAddressingIfMissingPlugin()])
         binding = "{%s}%s" % (definition["ns"], definition["binding"])
@@ -130,17 +137,51 @@ def _strict_transport_class() -> Any:
                                  huge_tree=False)
 
         class StrictTransport(AIOHTTPTransport):  # type: ignore[misc, valid-type]
+            http_auth = HttpAuth()
+
+            async def _send(self, address: str, message: Any,
+                            headers: dict) -> tuple[Any, bytes]:
+                """POST, answering an HTTP Digest/Basic challenge once (see onvif_http)."""
+                headers = dict(headers or {})
+                sent = self.http_auth.header(address)
+                if sent:
+                    headers["Authorization"] = sent
+                response, content = await super()._post_internal(address, message, headers)
+                if response.status == 401:
+                    offers = response.headers.getall("WWW-Authenticate", [])
+                    # Prefer Digest when a device offers both.
+                    for offer in sorted(offers, key=lambda h: not h.lower().startswith("digest")):
+                        if self.http_auth.learn(address, offer):
+                            headers["Authorization"] = self.http_auth.header(address)
+                            response, content = await super()._post_internal(
+                                address, message, headers)
+                            break
+                    if response.status == 401:
+                        self.http_auth.forget(address)
+                return response, content
+
             # Both post() and post_xml() read the answer through _post_internal.
             async def _post_internal(self, address: str, message: Any,
                                      headers: dict) -> tuple[Any, bytes]:
-                response, content = await super()._post_internal(address, message, headers)
-                # Auth refusals and missing endpoints are often HTML: let zeep report
-                # their status (auth / unsupported) rather than call them malformed.
-                if content and response.status not in (401, 403, 404, 405, 501):
-                    try:
-                        etree.fromstring(content, parser=parser)
-                    except etree.XMLSyntaxError as exc:
-                        raise MalformedAnswer(f"HTTP {response.status}: {exc}") from exc
+                response, content = await self._send(address, message, headers)
+                status = response.status
+                # Auth refusals and missing endpoints are often HTML or plain text: report
+                # their status (auth / unsupported / fault) rather than call them malformed
+                # (zeep itself trips over a non-XML error body).
+                if not content:
+                    return response, content
+                html = looks_html(content, response.headers.get("Content-Type", ""))
+                if status >= 400 and (html or not content.lstrip().startswith(b"<")):
+                    raise HttpStatus(status, content)
+                if html:
+                    raise html_answer(status, content)
+                try:
+                    root = etree.fromstring(content, parser=parser)
+                except etree.XMLSyntaxError as exc:
+                    raise MalformedAnswer(f"HTTP {status}: {exc}") from exc
+                fault = soap11_fault(root, status)
+                if fault is not None:
+                    raise fault
                 return response, content
 
         _STRICT_CLASS = StrictTransport
@@ -325,6 +366,13 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
             media = await pool.service("media", xaddrs["media"], target.username,
                                        target.password, dt_diff)
             await _read_media(media, result, step)
+        elif spec.onvif_profiles and "media2" in xaddrs:
+            # Media2-only firmwares (GetServices lists ver20 media and no ver10).
+            what = "GetProfiles (Media2)"
+            transport = await pool.transport()
+            transport.http_auth.register(xaddrs["media2"], target.username, target.password)
+            await read_media2(Media2(transport, xaddrs["media2"], target.username,
+                                     target.password, dt_diff), result, step)
 
         # 5. NVR: recordings and their span (Profile G).
         if spec.onvif_recordings and target.kind == "nvr":
@@ -343,12 +391,20 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
 def _read_clock(result: OnvifResult, sdt: Any, t0_wall: float, rtt: float) -> None:
     result.clock_rtt_s = round(rtt, 6)
     device_utc = _device_datetime(_g(sdt, "UTCDateTime"))
+    tz = _str(_g(sdt, "TimeZone", "TZ"))
     if device_utc is None:
+        # Firmwares that give only their wall clock: UTC = local - the zone's offset.
         local = _device_datetime(_g(sdt, "LocalDateTime"))
         if local is not None:
-            result.warnings.append(ProbeError("malformed", "no UTCDateTime; clock offset "
-                                              "not computed from LocalDateTime", "onvif"))
-    else:
+            dst_on = str(_g(sdt, "DaylightSavings")).lower() == "true"
+            offset = utc_offset(tz, local, dst_on)
+            if offset is None:
+                result.warnings.append(ProbeError(
+                    "malformed", f"no UTCDateTime and time zone {tz!r} not understood; "
+                    "clock offset not computed", "onvif"))
+            else:
+                device_utc = local - offset
+    if device_utc is not None:
         result.device_time = device_utc
         # The device read its clock, on average, half a round trip after we asked. ONVIF
         # carries whole seconds, truncated: the true device time lies in [s, s+1), so
@@ -372,6 +428,9 @@ async def _service_addresses(dev: Any, target: DeviceTarget, port: int,
         err = classify(exc, "onvif")
         if err.kind in ("timeout", "refused", "unreachable", "reset", "auth"):
             raise
+        services_error = err
+    else:
+        services_error = None
     for svc in services or []:
         ns = _str(_g(svc, "Namespace"))
         if not ns:
@@ -382,7 +441,20 @@ async def _service_addresses(dev: Any, target: DeviceTarget, port: int,
         if short and addr:
             xaddrs.setdefault(short, addr)
     if not xaddrs:
-        caps = await dev.GetCapabilities(Category="All")
+        # GetServices is missing on older firmwares, GetCapabilities (deprecated) on some
+        # newer ones: either one is enough; only when both fail is it worth a warning.
+        try:
+            caps = await dev.GetCapabilities(Category="All")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            err = classify(exc, "onvif")
+            if err.kind in ("timeout", "refused", "unreachable", "reset", "auth"):
+                raise
+            err.message = (f"GetCapabilities: {err.message}; GetServices: "
+                           f"{services_error.message if services_error else 'no services'}")
+            result.warnings.append(err)
+            caps = None
         for key, path in (("media", ("Media",)), ("ptz", ("PTZ",)), ("imaging", ("Imaging",)),
                           ("events", ("Events",)),
                           ("recording", ("Extension", "Recording")),

@@ -1,0 +1,152 @@
+"""HTTP-level answers that real ONVIF firmwares give besides a clean SOAP 1.2 envelope.
+
+- HTTP authentication for SOAP: many firmwares (newer Hikvision, Uniview) authenticate
+  ONVIF by HTTP Digest instead of, or as well as, WS-Security (ONVIF Core allows both).
+  ``HttpAuth`` answers a 401's Digest (MD5, qop=auth) or Basic challenge once, and
+  remembers the challenge per host:port so later calls authenticate on the first try.
+- SOAP 1.1 faults (faultcode/faultstring, often with HTTP 500) that a SOAP 1.2 client
+  cannot read: ``soap11_fault`` turns them into ``DeviceFault``.
+- An HTML page (the web UI's login form) answered with 200: ``HtmlAnswer``.
+
+The module keeps no secrets beyond the process and never logs them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Optional
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+_PAIR = re.compile(r'(\w+)=("([^"]*)"|[^,\s]*)')
+
+
+class DeviceFault(Exception):
+    """A SOAP fault the device sent in a shape zeep does not read (SOAP 1.1)."""
+
+    def __init__(self, code: str, reason: str, status: int) -> None:
+        super().__init__(f"HTTP {status} SOAP 1.1 fault {code}: {reason}"[:300])
+        self.code, self.reason, self.status = code, reason, status
+
+
+class HtmlAnswer(Exception):
+    """An HTML page where a SOAP envelope was expected."""
+
+    def __init__(self, status: int, login: bool) -> None:
+        what = "an HTML login page" if login else "an HTML page"
+        super().__init__(f"HTTP {status}: {what} instead of SOAP (web login / ONVIF disabled?)")
+        self.status, self.login = status, login
+
+
+class HttpStatus(Exception):
+    """An HTTP error status whose body is not SOAP (plain text, HTML)."""
+
+    def __init__(self, status: int, content: bytes) -> None:
+        text = content[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+        super().__init__(f"HTTP {status}: {text}"[:250])
+        self.status, self.text = status, text
+
+
+def looks_html(content: bytes, content_type: str = "") -> bool:
+    head = content[:512].lstrip().lower()
+    return ("html" in content_type.lower() and not head.startswith(b"<?xml")
+            and not head.startswith(b"<s")) or head.startswith((b"<!doctype html", b"<html"))
+
+
+def html_answer(status: int, content: bytes) -> HtmlAnswer:
+    low = content[:20000].lower()
+    login = b'type="password"' in low or b"type=password" in low or b"login" in low
+    return HtmlAnswer(status, login)
+
+
+def soap11_fault(root: etree._Element, status: int) -> Optional[DeviceFault]:
+    """The fault inside a SOAP 1.1 envelope, or None when it holds none."""
+    if etree.QName(root).namespace != NS_SOAP11:
+        return None
+    fault = root.find(f"{{{NS_SOAP11}}}Body/{{{NS_SOAP11}}}Fault")
+    if fault is None:
+        return None
+    code = (fault.findtext("faultcode") or "").strip()
+    reason = (fault.findtext("faultstring") or "").strip()
+    # ONVIF subcodes (ter:NotAuthorized) live in <detail> on SOAP 1.1 firmwares.
+    detail = fault.find("detail")
+    sub = " ".join(t.strip() for t in detail.itertext() if t.strip()) if detail is not None else ""
+    return DeviceFault(f"{code} {sub}".strip(), reason, status)
+
+
+def _md5(s: str) -> str:
+    return hashlib.md5(s.encode("utf-8")).hexdigest()
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """('digest'|'basic'|'', params) for a WWW-Authenticate header."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {m.group(1).lower(): (m.group(3) if m.group(3) is not None else m.group(2))
+              for m in _PAIR.finditer(rest)}
+    return scheme.lower(), params
+
+
+class HttpAuth:
+    """Per host:port credentials and the last challenge, for a shared transport."""
+
+    def __init__(self) -> None:
+        self.creds: dict[str, tuple[str, str]] = {}
+        self.challenges: dict[str, tuple[str, dict[str, str], int]] = {}
+
+    @staticmethod
+    def key(address: str) -> str:
+        p = urlsplit(address)
+        return f"{(p.hostname or '').lower()}:{p.port or 80}"
+
+    def register(self, address: str, user: Optional[str], password: Optional[str]) -> None:
+        if user:
+            self.creds[self.key(address)] = (user, password or "")
+
+    def learn(self, address: str, header: str) -> bool:
+        """Store a 401's challenge; True when we hold credentials that can answer it."""
+        k = self.key(address)
+        scheme, params = parse_challenge(header)
+        if k not in self.creds or scheme not in ("digest", "basic"):
+            return False
+        if scheme == "digest" and (params.get("algorithm") or "MD5").upper() not in ("MD5",):
+            return False
+        self.challenges[k] = (scheme, params, 0)
+        return True
+
+    def header(self, address: str, method: str = "POST") -> Optional[str]:
+        """An Authorization header from the remembered challenge, or None."""
+        k = self.key(address)
+        ch = self.challenges.get(k)
+        cred = self.creds.get(k)
+        if ch is None or cred is None:
+            return None
+        scheme, params, nc = ch
+        user, password = cred
+        if scheme == "basic":
+            import base64
+            return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        nc += 1
+        self.challenges[k] = (scheme, params, nc)
+        p = urlsplit(address)
+        uri = p.path + (f"?{p.query}" if p.query else "")
+        realm, nonce = params.get("realm", ""), params.get("nonce", "")
+        ha1, ha2 = _md5(f"{user}:{realm}:{password}"), _md5(f"{method}:{uri}")
+        qops = [q.strip() for q in (params.get("qop") or "").split(",") if q.strip()]
+        parts = [f'username="{user}"', f'realm="{realm}"', f'nonce="{nonce}"', f'uri="{uri}"',
+                 "algorithm=MD5"]
+        if "auth" in qops:
+            cnonce, ncs = os.urandom(8).hex(), f"{nc:08x}"
+            resp = _md5(f"{ha1}:{nonce}:{ncs}:{cnonce}:auth:{ha2}")
+            parts += ["qop=auth", f"nc={ncs}", f'cnonce="{cnonce}"']
+        else:
+            resp = _md5(f"{ha1}:{nonce}:{ha2}")
+        parts.append(f'response="{resp}"')
+        if params.get("opaque"):
+            parts.append(f'opaque="{params["opaque"]}"')
+        return "Digest " + ", ".join(parts)
+
+    def forget(self, address: str) -> None:
+        self.challenges.pop(self.key(address), None)
