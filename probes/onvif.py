@@ -239,7 +239,14 @@ def _same_host(xaddr: Optional[str], host: str, default_port: int) -> Optional[s
     return urlunsplit((parts.scheme, f"{host}:{port}", parts.path, parts.query, ""))
 
 
+# Query parameters in which firmwares put the account (snapshot.cgi?user=admin&pwd=...).
+_SECRET_PARAMS = {"user", "username", "usr", "loginuse", "pwd", "pass", "passwd", "password",
+                  "loginpas", "auth", "token"}
+
+
 def _strip_creds(uri: Optional[str]) -> Optional[str]:
+    """The URI without credentials: userinfo and account-like query parameters are dropped
+    (the result is stored and shown); the grab authenticates with the target's account."""
     if not uri:
         return None
     try:
@@ -247,7 +254,9 @@ def _strip_creds(uri: Optional[str]) -> Optional[str]:
         netloc = p.hostname or ""
         if p.port:
             netloc += f":{p.port}"
-        return urlunsplit((p.scheme, netloc, p.path, p.query, ""))
+        query = "&".join(part for part in p.query.split("&") if part and
+                         part.split("=", 1)[0].lower() not in _SECRET_PARAMS)
+        return urlunsplit((p.scheme, netloc, p.path, query, ""))
     except ValueError:
         return None
 

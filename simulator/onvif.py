@@ -319,7 +319,10 @@ class OnvifContext:
         if "snapshot_uri_creds" in d.faults:
             # Firmwares that put the account in the URI (the client must not log it).
             base = base.replace("http://", f"http://{d.spec.username}:{d.spec.password}@", 1)
-        return f"{base}/onvif/snapshot?profile={token}"
+        url = f"{base}/onvif/snapshot?profile={token}"
+        if "snapshot_uri_creds" in d.faults:
+            url += f"&user={d.spec.username}&pwd={d.spec.password}"
+        return url
 
     def _stream_url(self, d: DeviceState, token: str) -> str:
         host = FOREIGN_HOST if "foreign_xaddr" in d.faults else d.spec.ip

@@ -197,3 +197,11 @@ def test_snapshot_basic_wrong_password_is_auth(cam, quirk):
     quirk(cam, "snapshot_basic")
     res = probe(cam, FRAME, password="wrong")
     assert res.onvif.error.kind == "auth"
+
+
+def test_strip_creds_drops_userinfo_and_account_parameters():
+    from probes.onvif import _strip_creds
+    assert _strip_creds("http://admin:s3cret@10.0.0.5:8080/snap.cgi?chn=1&user=admin&PWD=s3cret") \
+        == "http://10.0.0.5:8080/snap.cgi?chn=1"
+    assert _strip_creds("http://h/onvif/snapshot?profile=P1") == "http://h/onvif/snapshot?profile=P1"
+    assert _strip_creds("http://[bad") is None and _strip_creds(None) is None
