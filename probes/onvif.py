@@ -370,12 +370,24 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
         xaddrs = await _service_addresses(dev, target, port, result, step)
 
         # 4. Media: profiles, encoders, URIs (cameras; NVRs often expose them too).
+        use_media2 = "media2" in xaddrs and "media" not in xaddrs
         if spec.onvif_profiles and "media" in xaddrs:
             what = "GetProfiles"
             media = await pool.service("media", xaddrs["media"], target.username,
                                        target.password, dt_diff)
-            await _read_media(media, result, step)
-        elif spec.onvif_profiles and "media2" in xaddrs:
+            try:
+                await _read_media(media, result, step)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                # Firmwares that list both but answer only Media2: try that before failing.
+                if "media2" not in xaddrs or classify(exc).kind != "unsupported":
+                    raise
+                result.warnings.append(ProbeError(
+                    "unsupported", f"GetProfiles (ver10): {classify(exc).message}; "
+                    "used Media2", "onvif"))
+                use_media2 = True
+        if spec.onvif_profiles and use_media2:
             # Media2-only firmwares (GetServices lists ver20 media and no ver10).
             what = "GetProfiles (Media2)"
             transport = await pool.transport()

@@ -32,6 +32,7 @@ QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-
           "local_time_only",       # GetSystemDateAndTime: LocalDateTime only, TZ "CST-8"
           "local_time_iana",       # the same with an IANA TZ ("Asia/Shanghai")
           "media2_only",           # GetServices lists ver20 media only; ver10 media refused
+          "media10_broken",        # lists ver10 and ver20 media; ver10 ops refused anyway
           "no_get_services",       # GetServices -> ActionNotSupported
           "no_get_capabilities",   # GetCapabilities -> ActionNotSupported
           "foreign_xaddr",         # XAddrs/URIs name another host (NAT) and other paths
@@ -41,7 +42,7 @@ QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-
           "snapshot_basic",        # snapshot needs Basic auth, not Digest
           "snapshot_uri_creds",    # snapshot URI carries user:password@
           "snapshot_wrong_ctype")  # JPEG served as text/plain
-VIDEO_QUIRKS = ("media2_only", "snapshot_basic", "snapshot_uri_creds", "snapshot_wrong_ctype")
+VIDEO_QUIRKS = ("media2_only", "media10_broken", "snapshot_basic", "snapshot_uri_creds", "snapshot_wrong_ctype")
 ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS + QUIRKS
 
 # Parameters a fault may carry, with defaults (seconds unless named otherwise).

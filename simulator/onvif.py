@@ -189,10 +189,10 @@ class OnvifContext:
         p = lambda name: self._path(d, name)  # noqa: E731
         items = [(NS_DEVICE, p("device"), 2, 60)]
         if d.spec.kind in ("camera", "nvr"):
-            if "media2_only" in d.faults:
-                items.append((NS_MEDIA2, p("media2"), 2, 60))
-            else:
+            if "media2_only" not in d.faults:
                 items.append((NS_MEDIA, p("media"), 2, 60))
+            if "media2_only" in d.faults or "media10_broken" in d.faults:
+                items.append((NS_MEDIA2, p("media2"), 2, 60))
         if d.ptz is not None:
             items.append((NS_PTZ, p("ptz"), 2, 60))
         if d.spec.kind == "nvr":
@@ -500,10 +500,11 @@ class OnvifContext:
         if (op_name == "GetServices" and "no_get_services" in q) or (
                 op_name == "GetCapabilities" and "no_get_capabilities" in q):
             raise SoapError("ter:ActionNotSupported", f"{op_name} is not supported")
-        if op_name in MEDIA_OPS and ns == NS_MEDIA and "media2_only" in q:
+        media2 = "media2_only" in q or "media10_broken" in q
+        if op_name in MEDIA_OPS and ns == NS_MEDIA and media2:
             raise SoapError("ter:ActionNotSupported", "no ver10 media service on this device")
         if op_name in MEDIA_OPS and ns == NS_MEDIA2:
-            if "media2_only" not in q:
+            if not media2:
                 raise SoapError("ter:ActionNotSupported", "no media2 service on this device")
             if op_name == "GetProfiles":
                 return self.media2_profiles(d, now)

@@ -124,6 +124,18 @@ def test_media2_only_with_http_digest_and_drift(cam, quirk):
     assert assert_full_drift.ok and assert_full_drift.profiles[0].encoding == "H265"
 
 
+def test_media10_listed_but_broken_falls_back_to_media2(cam, quirk):
+    quirk(cam, "media10_broken")
+    o = probe(cam).onvif
+    assert o.ok and o.profiles and o.profiles[0].encoding == "H265" and o.snapshot_uri
+    assert any("used Media2" in w.message for w in o.warnings)
+
+
+def test_ver10_media_preferred_when_both_work(cam):
+    o = probe(cam).onvif
+    assert o.ok and o.profiles[0].encoding == "H264"
+
+
 # 4. GetCapabilities or GetServices missing
 @pytest.mark.parametrize("name", ["no_get_services", "no_get_capabilities"])
 def test_one_discovery_call_missing(cam, quirk, name):
