@@ -29,6 +29,7 @@ OTHER_FAULTS = ("recording_loss", "ptz_stuck", "poe_fault", "no_snapshot")
 # Quirks: not faults but ways real firmwares differ from the ONVIF happy path, opt-in per
 # device so clients are tested against them over real sockets (simulator/quirks.py).
 QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-Security ignored
+          "soap_http_digest_all",  # the same, GetSystemDateAndTime included
           "local_time_only",       # GetSystemDateAndTime: LocalDateTime only, TZ "CST-8"
           "local_time_iana",       # the same with an IANA TZ ("Asia/Shanghai")
           "media2_only",           # GetServices lists ver20 media only; ver10 media refused

@@ -3,7 +3,7 @@ the names are in faults.QUIRKS).
 
 - soap_http_digest: SOAP calls other than GetSystemDateAndTime need HTTP Digest (a 401
   with a Digest challenge first); a WS-Security token is ignored, as on firmwares that
-  authenticate ONVIF by Digest only.
+  authenticate ONVIF by Digest only. soap_http_digest_all: GetSystemDateAndTime too.
 - soap11_faults: faults come back as SOAP 1.1 envelopes (faultcode/faultstring), HTTP 500.
 - plain_http_errors: faults come back as plain text, 401 for auth refusals, 400 otherwise.
 - html_login: every SOAP request is answered 200 with the web UI's HTML login page.
@@ -43,12 +43,12 @@ def soap(ctx: OnvifContext, st: DeviceState, auth_header: str, path: str, body: 
     if "html_login" in q:
         return 200, LOGIN_HTML, "text/html", []
     wsse = True
-    if "soap_http_digest" in q:
+    if "soap_http_digest" in q or "soap_http_digest_all" in q:
         try:
             op_name = parse_request(body)[0]
         except SoapError:
             op_name = ""
-        if op_name not in PRE_AUTH:
+        if op_name not in PRE_AUTH or "soap_http_digest_all" in q:
             if not (password_ok and digest.verify(auth_header, "POST", realm(st),
                                                    st.spec.username, st.spec.password)):
                 return 401, b"401 Unauthorized", "text/html", [

@@ -70,6 +70,15 @@ def test_http_digest_soap(cam, quirk):
     assert res.frame.ok, res.frame.error
 
 
+def test_http_digest_even_for_the_clock(cam, quirk):
+    # The unauthenticated GetSystemDateAndTime gets a 401: the probe retries it with the
+    # account (HTTP Digest), then everything else authenticates on the first try.
+    quirk(cam, "soap_http_digest_all", "clock_drift", clock_offset_s=120)
+    o = probe(cam).onvif
+    assert o.ok, o.error
+    assert abs(o.clock_offset_s - 120) < 2.0 and o.profiles
+
+
 def test_http_digest_soap_wrong_password_is_auth(cam, quirk):
     quirk(cam, "soap_http_digest")
     res = probe(cam, password="wrong")

@@ -85,6 +85,14 @@ def test_soap_http_digest(cam, quirk):
     assert soap_time(cam).status_code == 200                    # still unauthenticated
 
 
+def test_soap_http_digest_all_covers_the_clock(cam, quirk):
+    quirk(cam, "soap_http_digest_all")
+    assert soap_time(cam).status_code == 401
+    ok = call(cam, "GetSystemDateAndTime", token=False,
+              auth=httpx.DigestAuth(cam["username"], cam["password"]))
+    assert ok.status_code == 200 and "UTCDateTime" in ok.text
+
+
 @pytest.mark.parametrize("name, tz", [("local_time_only", "CST-8"),
                                       ("local_time_iana", "Asia/Shanghai")])
 def test_local_time_only(cam, quirk, name, tz):
