@@ -23,7 +23,8 @@ from probes.config import TierSpec
 from probes.errors import classify
 from probes.onvif_media2 import Media2, read_media2
 from probes.onvif_tz import utc_offset
-from probes.onvif_http import HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault
+from probes.onvif_http import (HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault,
+                                soap11_to_12)
 from probes.model import DeviceTarget, MediaProfile, OnvifResult, ProbeError, RecordingSummary
 
 _WSDL_DIR: Optional[Path] = None
@@ -182,7 +183,8 @@ def _strict_transport_class() -> Any:
                 fault = soap11_fault(root, status)
                 if fault is not None:
                     raise fault
-                return response, content
+                as12 = soap11_to_12(root)
+                return response, (as12 if as12 is not None else content)
 
         _STRICT_CLASS = StrictTransport
     return _STRICT_CLASS

@@ -77,6 +77,22 @@ def soap11_fault(root: etree._Element, status: int) -> Optional[DeviceFault]:
     return DeviceFault(f"{code} {sub}".strip(), reason, status)
 
 
+NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+
+
+def soap11_to_12(root: etree._Element) -> Optional[bytes]:
+    """A SOAP 1.1 answer re-serialised as SOAP 1.2 (Envelope/Header/Body only), so zeep's
+    SOAP 1.2 binding reads answers of firmwares that reply in 1.1; None when not 1.1."""
+    if etree.QName(root).namespace != NS_SOAP11:
+        return None
+    for el in [root, *root]:
+        if isinstance(el.tag, str) and etree.QName(el).namespace == NS_SOAP11:
+            el.tag = f"{{{NS_SOAP12}}}{etree.QName(el).localname}"
+    # Attributes such as s11:mustUnderstand keep their 1.1 namespace: zeep ignores them.
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
 def _md5(s: str) -> str:
     return hashlib.md5(s.encode("utf-8")).hexdigest()
 

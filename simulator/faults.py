@@ -37,6 +37,7 @@ QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-
           "no_get_services",       # GetServices -> ActionNotSupported
           "no_get_capabilities",   # GetCapabilities -> ActionNotSupported
           "foreign_xaddr",         # XAddrs/URIs name another host (NAT) and other paths
+          "soap11_envelopes",      # every answer a SOAP 1.1 envelope (faults too)
           "soap11_faults",         # faults as SOAP 1.1 envelopes with HTTP 500
           "plain_http_errors",     # faults as plain text: 401 (auth) / 400 (others)
           "html_login",            # every SOAP request answered 200 with an HTML login page

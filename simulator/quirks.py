@@ -4,7 +4,8 @@ the names are in faults.QUIRKS).
 - soap_http_digest: SOAP calls other than GetSystemDateAndTime need HTTP Digest (a 401
   with a Digest challenge first); a WS-Security token is ignored, as on firmwares that
   authenticate ONVIF by Digest only. soap_http_digest_all: GetSystemDateAndTime too.
-- soap11_faults: faults come back as SOAP 1.1 envelopes (faultcode/faultstring), HTTP 500.
+- soap11_faults: faults come back as SOAP 1.1 envelopes (faultcode/faultstring), HTTP 500;
+  soap11_envelopes: every answer is SOAP 1.1 (old firmwares answering 1.2 requests in 1.1).
 - plain_http_errors: faults come back as plain text, 401 for auth refusals, 400 otherwise.
 - html_login: every SOAP request is answered 200 with the web UI's HTML login page.
 - snapshot_basic / snapshot_wrong_ctype: the snapshot needs Basic auth / is served as
@@ -18,6 +19,8 @@ from . import digest
 from .faults import DeviceState
 from .onvif import PRE_AUTH, OnvifContext, SoapError, fault_body, parse_request, ENVELOPE
 
+NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 LOGIN_HTML = (b'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Login</title></head>'
               b'<body><form action="/doc/page/login.asp" method="post">'
               b'<input name="username"><input type="password" name="password">'
@@ -55,14 +58,16 @@ def soap(ctx: OnvifContext, st: DeviceState, auth_header: str, path: str, body: 
                     ("WWW-Authenticate", digest.challenge(realm(st)))]
             wsse = False
     try:
-        return 200, ENVELOPE.format(body=ctx.answer_body(st, path, body, now, password_ok,
-                                                         wsse)), soap_ct, []
+        text = ENVELOPE.format(body=ctx.answer_body(st, path, body, now, password_ok, wsse))
+        if "soap11_envelopes" in q:
+            return 200, text.replace(NS_SOAP12, NS_SOAP11, 1), "text/xml; charset=utf-8", []
+        return 200, text, soap_ct, []
     except SoapError as err:
         auth = "NotAuthorized" in err.subcode
         if "plain_http_errors" in q:
             return (401, b"401 Unauthorized", "text/plain", []) if auth else \
                 (400, b"400 Bad Request", "text/plain", [])
-        if "soap11_faults" in q:
+        if "soap11_faults" in q or "soap11_envelopes" in q:
             text = SOAP11.format(code="Client" if err.sender else "Server",
                                  reason=escape(err.reason), sub=escape(err.subcode))
             return 500, text, "text/xml; charset=utf-8", []

@@ -185,6 +185,20 @@ def test_wrong_password_in_every_fault_shape(cam, quirk, name, kind):
     assert not o.ok and o.error.kind == kind, o.error
 
 
+def test_soap11_envelopes_are_read(cam, quirk):
+    quirk(cam, "soap11_envelopes")
+    assert_full(probe(cam), cam)
+    o = probe(cam, password="wrong").onvif
+    assert not o.ok and o.error.kind == "auth"
+
+
+def test_soap11_envelopes_on_an_nvr_with_recordings(ifleet, quirk):
+    nvr = pick(ifleet, "nvr")
+    quirk(nvr, "soap11_envelopes")
+    o = probe(nvr).onvif
+    assert o.ok and o.recordings is not None and o.recordings.count >= 1, o
+
+
 def test_soap11_fault_for_unsupported(cam, quirk):
     quirk(cam, "soap11_faults", "no_get_services")
     res = probe(cam)

@@ -158,6 +158,14 @@ def test_soap11_faults(cam, quirk):
     assert "NotAuthorized" in r.text
 
 
+def test_soap11_envelopes(cam, quirk):
+    quirk(cam, "soap11_envelopes")
+    r = call(cam, "GetDeviceInformation")
+    assert r.status_code == 200 and 'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"' in r.text
+    assert "2003/05/soap-envelope" not in r.text and cam["serial"] in r.text
+    assert "<faultcode>" in call(cam, "GetDeviceInformation", password="x").text
+
+
 def test_plain_http_errors(cam, quirk):
     quirk(cam, "plain_http_errors")
     r = call(cam, "GetDeviceInformation", password="wrong")
