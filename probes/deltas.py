@@ -50,6 +50,8 @@ class PortDelta:
     out_errors: Optional[int] = None
     in_discards: Optional[int] = None
     out_discards: Optional[int] = None
+    in_octets: Optional[int] = None
+    out_octets: Optional[int] = None
 
     @property
     def went_down(self) -> bool:
@@ -64,23 +66,31 @@ class PortDelta:
         return sum(v or 0 for v in (self.in_errors, self.out_errors))
 
 
-def _counter_delta(old: Optional[int], new: Optional[int], rebooted: bool) -> Optional[int]:
+def _counter_delta(old: Optional[int], new: Optional[int], rebooted: bool,
+                   wrap: int = COUNTER32_WRAP) -> Optional[int]:
     if old is None or new is None:
         return None
+    if rebooted:
+        return new                       # counters restarted from zero at boot, not a wrap
     if new >= old:
         return new - old
-    if rebooted:
-        return new                       # counters restarted from zero at boot
-    return new + COUNTER32_WRAP - old    # a Counter32 wrapped once
+    return new + wrap - old              # the counter wrapped once (2^32 or 2^64)
 
 
 def port_deltas(previous: Optional[SnmpResult], current: Optional[SnmpResult],
-                rebooted: Optional[bool] = None) -> list[PortDelta]:
-    """Per port (matched by ifIndex): status change and counter increases since last probe."""
+                rebooted: Optional[bool] = None,
+                elapsed_s: Optional[float] = None) -> list[PortDelta]:
+    """Per port (matched by ifIndex): status change and counter increases since last probe.
+
+    A reboot (sysUpTime, see ``detect_reboot``) makes the new value the delta: counters
+    restart at boot, and reading that as a wrap would invent ~4 GB of traffic. Octet
+    counters wrap at 2^64 when both probes read ifHC*Octets, at 2^32 when both read the
+    32-bit ifTable ones; a change of width in between gives no octet delta.
+    """
     if current is None:
         return []
     if rebooted is None:
-        rebooted = bool(detect_reboot(previous, current))
+        rebooted = bool(detect_reboot(previous, current, elapsed_s))
     old = {p.index: p for p in (previous.ports if previous else [])}
     out = []
     for port in current.ports:
@@ -91,6 +101,12 @@ def port_deltas(previous: Optional[SnmpResult], current: Optional[SnmpResult],
             for name in COUNTERS:
                 setattr(delta, name, _counter_delta(getattr(before, name), getattr(port, name),
                                                     rebooted))
+            bits = port.counter_bits
+            if bits in (32, 64) and before.counter_bits == bits:
+                for name in ("in_octets", "out_octets"):
+                    setattr(delta, name, _counter_delta(getattr(before, name),
+                                                        getattr(port, name), rebooted,
+                                                        2 ** bits))
         out.append(delta)
     return out
 

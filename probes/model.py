@@ -120,7 +120,8 @@ class DeviceTarget(_Serial):
     username: Optional[str] = None
     password: Optional[str] = field(default=None, repr=False, metadata=_SECRET)
     snmp_port: Optional[int] = None
-    snmp_version: str = "2c"                  # "2c" | "3"
+    # "2c" | "3" | "1" (a v1-only agent: GETNEXT walks) | "auto" (v2c, else try v1)
+    snmp_version: str = "2c"
     snmp_community: Optional[str] = field(default=None, repr=False, metadata=_SECRET)
     snmp_user: Optional[str] = None
     snmp_auth_key: Optional[str] = field(default=None, repr=False, metadata=_SECRET)
@@ -251,6 +252,11 @@ class PortStatus(_Serial):
     out_errors: Optional[int] = None
     in_discards: Optional[int] = None
     out_discards: Optional[int] = None
+    # Octet counters: ifHCIn/OutOctets (Counter64) where the agent has ifXTable, else
+    # ifIn/OutOctets (Counter32); ``counter_bits`` says which, so deltas wrap right.
+    in_octets: Optional[int] = None
+    out_octets: Optional[int] = None
+    counter_bits: Optional[int] = None
 
 
 @dataclass
@@ -260,6 +266,11 @@ class PoePort(_Serial):
     admin_enabled: Optional[bool] = None
     detection_status: Optional[str] = None     # disabled | searching | deliveringPower | fault | test | otherFault
     power_class: Optional[int] = None
+    # The interface this PSE port feeds (RFC 3621 indexes PSE ports by group.port, not by
+    # ifIndex) and how it was found: "ifname" (ifName ends in group/port) | "index"
+    # (assumed pethPsePortIndex == ifIndex) | None (no interface matched).
+    if_index: Optional[int] = None
+    if_mapping: Optional[str] = None
 
     @property
     def faulty(self) -> bool:
@@ -278,6 +289,10 @@ class SnmpResult(_Serial):
     ports: list[PortStatus] = field(default_factory=list)
     poe: list[PoePort] = field(default_factory=list)
     rtt_ms: Optional[float] = None
+    # "supported" | "unsupported" (no POWER-ETHERNET-MIB: not an error) | None (not asked)
+    poe_support: Optional[str] = None
+    snmp_version: Optional[str] = None        # the version that answered: "1" | "2c" | "3"
+    walk: Optional[str] = None                # "getbulk" | "getnext": how tables were read
 
 
 @dataclass

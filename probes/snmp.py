@@ -32,7 +32,13 @@ IF_COLUMNS = {
     "in_errors": "1.3.6.1.2.1.2.2.1.14",
     "out_discards": "1.3.6.1.2.1.2.2.1.19",
     "out_errors": "1.3.6.1.2.1.2.2.1.20",
-    "name": "1.3.6.1.2.1.31.1.1.1.1",          # ifXTable ifName, walked alongside
+    "in_octets": "1.3.6.1.2.1.2.2.1.10",       # Counter32: wraps in 34 s at 1 Gbit/s
+    "out_octets": "1.3.6.1.2.1.2.2.1.16",
+    # ifXTable, walked alongside; agents without it (old firmware, v1-only) simply end
+    # these columns at once and the port falls back to ifDescr and the 32-bit counters.
+    "name": "1.3.6.1.2.1.31.1.1.1.1",
+    "hc_in_octets": "1.3.6.1.2.1.31.1.1.1.6",  # Counter64
+    "hc_out_octets": "1.3.6.1.2.1.31.1.1.1.10",
 }
 POE_COLUMNS = {
     "admin": "1.3.6.1.2.1.105.1.1.1.3",
@@ -47,7 +53,9 @@ POE_DETECTION = {1: "disabled", 2: "searching", 3: "deliveringPower", 4: "fault"
                  5: "test", 6: "otherFault"}
 
 MAX_ROWS = 1024            # a switch has tens of ports; never walk forever
+MAX_REQUESTS = 400         # and never ask forever either (holes, tiny GETBULK answers)
 MAX_REPETITIONS = 25
+TOO_BIG, NO_SUCH_NAME, GEN_ERR = 1, 2, 5   # RFC 1157/3416 error-status values
 
 _AUTH_INDICATIONS = ("unknownusername", "wrongdigest", "decryptionerror",
                      "unsupportedseclevel", "authorizationerror", "notintimewindow",
@@ -55,9 +63,11 @@ _AUTH_INDICATIONS = ("unknownusername", "wrongdigest", "decryptionerror",
 
 
 class SnmpError(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    """``status``/``index``: the agent's error-status and 1-based error-index, when it sent one."""
+
+    def __init__(self, kind: str, message: str, status: int = 0, index: int = 0) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind, self.status, self.index = kind, status, index
 
 
 def _indication_kind(indication: Any) -> str:
@@ -70,6 +80,27 @@ def _indication_kind(indication: Any) -> str:
     if "refused" in text:
         return "refused"
     return "fault"
+
+
+# USM report indications (RFC 3414 §3.2) told apart, so "check the auth key" and
+# "check the priv key" are different advice for the person reading the result.
+_INDICATION_TEXT = {
+    "wrongdigest": "wrong SNMPv3 authentication key or protocol (wrongDigest)",
+    "unknownusername": "unknown SNMPv3 user name (unknownUserName)",
+    "decryptionerror": "wrong SNMPv3 privacy key or protocol (decryptionError)",
+    "unsupportedseclevel": "security level not allowed for this user (unsupportedSecLevel)",
+    "notintimewindow": "SNMPv3 message outside the agent's time window (notInTimeWindow)",
+    "unknownengineid": "SNMPv3 engine ID not known to the agent (unknownEngineID)",
+}
+
+
+def _indication_text(indication: Any) -> str:
+    text = str(indication)
+    key = (text + type(indication).__name__).lower().replace(" ", "")
+    for k, v in _INDICATION_TEXT.items():
+        if k in key:
+            return f"{v}: {text}"
+    return text
 
 
 def _v(value: Any) -> Any:
@@ -141,15 +172,23 @@ class _V2cEndpoint(asyncio.DatagramProtocol):
 
 
 class _V2cSession:
+    """A community session on the shared socket: SNMPv2c, or SNMPv1 (``v1=True``: same
+    codec, version 0, no GETBULK: tables are walked with GETNEXT)."""
+
     def __init__(self, endpoint: _V2cEndpoint, host: str, port: int, community: str,
-                 timeout: float, retries: int) -> None:
+                 timeout: float, retries: int, v1: bool = False) -> None:
         self.ep, self.addr, self.community = endpoint, (host, port), community
         self.timeout, self.retries = timeout, retries
+        self.v1 = v1
+        self.version = "1" if v1 else "2c"
+        self.walk = "getnext" if v1 else "getbulk"
+        self.bulk_ok = False            # a GETBULK has been answered in this session
 
     async def _send(self, oids: list[str], pdu: int, reps: int = 0) -> list[tuple[str, Any]]:
         from probes.snmp_ber import encode_request, error_name
         rid = self.ep.request_id()
-        msg = encode_request(self.community, rid, oids, pdu=pdu, max_repetitions=reps)
+        msg = encode_request(self.community, rid, oids, pdu=pdu, max_repetitions=reps,
+                             version=0 if self.v1 else 1)
         fut = asyncio.get_running_loop().create_future()
         self.ep.pending[rid] = (fut, self.addr)
         try:
@@ -168,7 +207,8 @@ class _V2cSession:
             self.ep.pending.pop(rid, None)
         if resp.error_status:
             raise SnmpError("fault", f"agent error {error_name(resp.error_status)} "
-                                     f"at {resp.error_index}")
+                                     f"at {resp.error_index}",
+                            resp.error_status, resp.error_index)
         return resp.varbinds
 
     async def get(self, oids: list[str]) -> dict[str, Any]:
@@ -179,20 +219,29 @@ class _V2cSession:
         from probes.snmp_ber import GETBULK
         return await self._send(oids, GETBULK, reps)
 
+    async def getnext(self, oids: list[str]) -> list[tuple[str, Any]]:
+        from probes.snmp_ber import GETNEXT
+        return await self._send(oids, GETNEXT)
+
 
 class _PysnmpSession:
     """SNMPv3 (and anything not v2c) through pysnmp's asyncio hlapi."""
 
+    version = "3"
+
     def __init__(self, engine: Any, auth: Any, transport: Any) -> None:
         from pysnmp.hlapi.v3arch.asyncio import ContextData
         self.engine, self.auth, self.transport, self.ctx = engine, auth, transport, ContextData()
+        self.walk = "getbulk"
+        self.bulk_ok = False
 
     @staticmethod
     def _check(err_ind: Any, err_status: Any, err_index: Any) -> None:
         if err_ind:
-            raise SnmpError(_indication_kind(err_ind), str(err_ind))
+            raise SnmpError(_indication_kind(err_ind), _indication_text(err_ind))
         if err_status and int(err_status) != 0:
-            raise SnmpError("fault", f"agent error {err_status.prettyPrint()} at {err_index}")
+            raise SnmpError("fault", f"agent error {err_status.prettyPrint()} at {err_index}",
+                            int(err_status), int(err_index or 0))
 
     async def get(self, oids: list[str]) -> dict[str, Any]:
         from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, get_cmd
@@ -209,6 +258,17 @@ class _PysnmpSession:
                                          lookupMib=False)
         self._check(ei, es, ix)
         return [(str(name), _v(val)) for name, val in vbs]
+
+    async def getnext(self, oids: list[str]) -> list[tuple[str, Any]]:
+        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, next_cmd
+        ei, es, ix, vbs = await next_cmd(self.engine, self.auth, self.transport, self.ctx,
+                                         *[ObjectType(ObjectIdentity(o)) for o in oids],
+                                         lookupMib=False, lexicographicMode=True)
+        self._check(ei, es, ix)
+        # pysnmp may nest one row per request as a list of varbinds: flatten it
+        flat = [vb for row in vbs for vb in (row if isinstance(row, (list, tuple)) and row
+                                             and isinstance(row[0], (list, tuple)) else [row])]
+        return [(str(name), _v(val)) for name, val in flat]
 
 
 class SnmpClient:
@@ -276,37 +336,112 @@ class SnmpClient:
                     self._v2c = proto
         return self._v2c
 
-    async def _session(self, t: DeviceTarget, timeout: float, retries: int = 0) -> Any:
+    async def _session(self, t: DeviceTarget, timeout: float, retries: int = 0,
+                       v1: Optional[bool] = None) -> Any:
         port = int(t.snmp_port or 161)
-        if str(t.snmp_version) in ("3", "v3"):
+        version = str(t.snmp_version or "2c").lower().lstrip("v")
+        if version == "3":
             from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
             transport = await UdpTransportTarget.create((t.host, port), timeout=timeout,
                                                         retries=retries)
             return _PysnmpSession(self.engine, self._auth(t), transport)
+        if v1 is None:
+            v1 = version == "1"
         return _V2cSession(await self._endpoint(), t.host, port, t.snmp_community or "public",
-                           timeout, retries)
+                           timeout, retries, v1=v1)
 
     async def get(self, session: Any, oids: list[str]) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in (await session.get(oids)).items()}
+        """GET; an SNMPv1 noSuchName (the whole request refused for one missing object)
+        drops that object and asks again, so one absent OID does not hide the others."""
+        from probes.snmp_ber import NO_SUCH_OBJECT
+        missing: dict[str, Any] = {}
+        ask = list(oids)
+        while ask:
+            try:
+                got = await session.get(ask)
+                break
+            except SnmpError as exc:
+                if exc.status != NO_SUCH_NAME or not 1 <= exc.index <= len(ask):
+                    raise
+                missing[ask.pop(exc.index - 1)] = None
+        else:
+            got = {}
+        out = {k: _plain(v) for k, v in got.items()}
+        out.update({k: _plain(NO_SUCH_OBJECT) for k in missing})
+        return out
 
     async def table(self, session: Any, columns: dict[str, str],
-                    rows_hint: Optional[int] = None) -> dict[str, dict[str, Any]]:
-        """GETBULK walk of several columns at once: {row index: {column: value}}.
+                    rows_hint: Optional[int] = None,
+                    notes: Optional[list[str]] = None) -> dict[str, dict[str, Any]]:
+        """Walk several columns at once: {row index: {column: value}}.
 
+        GETBULK on v2c/v3, GETNEXT on v1 (or when the agent refuses GETBULK). Copes with
+        what field agents do: a tooBig answer (ask again with half the repetitions, then
+        with GETNEXT), fewer rows than asked (carry on from where each column got to),
+        noSuchObject/noSuchInstance inside the walk (a hole: skipped), endOfMibView,
+        v1 noSuchName at the end of the MIB (that column is done) and OIDs that do not
+        increase (loop guard: that column stops). ``notes`` collects what was coped with.
         ``rows_hint`` (e.g. ifNumber) sizes max-repetitions so a one-port camera is not
         sent 25 rows of the next columns to decode.
         """
-        from probes.snmp_ber import END_OF_MIB
+        from probes.snmp_ber import END_OF_MIB, _Exception
+        notes = notes if notes is not None else []
         # Without a hint, start small (most devices are one-port cameras) and widen.
         reps = 2 if not rows_hint else max(1, min(MAX_REPETITIONS, int(rows_hint) + 1))
+        reps = min(reps, getattr(session, "max_reps", MAX_REPETITIONS))
         rows: dict[str, dict[str, Any]] = {}
-        active = dict(columns)                 # column -> prefix still being walked
-        cursor = {name: oid for name, oid in columns.items()}
-        seen = 0
-        while active and seen < MAX_ROWS:
-            names = list(active)
-            vbs = await session.bulk([cursor[n] for n in names], reps)
+        active = list(columns)                 # columns still being walked, in order
+        cursor = dict(columns)
+        width = len(active)                    # columns per request (1 after a tooBig)
+        seen = requests = holes = 0
+        while active and seen < MAX_ROWS and requests < MAX_REQUESTS:
+            requests += 1
+            names = active[:width]
+            oids = [cursor[n] for n in names]
+            try:
+                if session.walk == "getbulk":
+                    vbs = await session.bulk(oids, reps)
+                    session.bulk_ok = True
+                else:
+                    vbs = await session.getnext(oids)
+            except SnmpError as exc:
+                if exc.status == TOO_BIG:
+                    if session.walk == "getbulk" and reps > 1:
+                        reps = max(1, reps // 2)
+                        session.max_reps = reps     # remember for the next tables
+                        _note(notes, f"tooBig: GETBULK max-repetitions cut to {reps}")
+                        continue
+                    if session.walk == "getbulk":
+                        session.walk = "getnext"
+                        _note(notes, "tooBig at one repetition: walking with GETNEXT")
+                        continue
+                    if width > 1:
+                        width = 1
+                        _note(notes, "tooBig: one column per GETNEXT")
+                        continue
+                    raise
+                if exc.status == NO_SUCH_NAME and session.walk == "getnext" \
+                        and 1 <= exc.index <= len(names):
+                    active.remove(names[exc.index - 1])   # v1: that column ran off the MIB
+                    continue
+                if session.walk == "getbulk" and not session.bulk_ok \
+                        and exc.kind in ("fault", "timeout"):
+                    # An agent that answers GET but not GETBULK (genErr, or silence).
+                    session.walk = "getnext"
+                    _note(notes, f"GETBULK refused ({exc}): walking with GETNEXT")
+                    continue
+                raise
             if not vbs:
+                # net-snmp with maxGetbulkResponses below the column count answers an
+                # empty list: ask for fewer columns at a time, then fall back to GETNEXT.
+                if width > 1:
+                    width = max(1, min(width, len(names)) // 2)
+                    _note(notes, "empty GETBULK answer: fewer columns per request")
+                    continue
+                if session.walk == "getbulk":
+                    session.walk = "getnext"
+                    _note(notes, "empty GETBULK answer: walking with GETNEXT")
+                    continue
                 break
             progressed = False
             for i, (oid, val) in enumerate(vbs):
@@ -314,18 +449,28 @@ class SnmpClient:
                 if col not in active:
                     continue
                 prefix = columns[col] + "."
-                if not oid.startswith(prefix) or val is END_OF_MIB:
-                    active.pop(col, None)
+                if val is END_OF_MIB or not oid.startswith(prefix):
+                    active.remove(col)
                     continue
-                if cursor[col].startswith(prefix) and _oid_key(oid) <= _oid_key(cursor[col]):
-                    continue                   # an agent that does not advance: stop below
+                if _oid_key(oid) <= _oid_key(cursor[col]):
+                    active.remove(col)         # does not advance: never ask it again
+                    _note(notes, f"non-increasing OID {oid} after {cursor[col]}: "
+                                 f"walk of {col} stopped")
+                    continue
                 cursor[col] = oid
                 progressed = True
+                if isinstance(val, _Exception):
+                    holes += 1                 # noSuch* inside a walk: a hole, not a value
+                    continue
                 rows.setdefault(oid[len(prefix):], {})[col] = _plain(val)
                 seen += 1
-            if not progressed:
-                break
-            reps = MAX_REPETITIONS
+            if not progressed and active and active[:width] == names:
+                break                          # nothing moved and nothing ended
+            reps = min(MAX_REPETITIONS, getattr(session, "max_reps", MAX_REPETITIONS))
+        if holes:
+            _note(notes, f"{holes} noSuchObject/noSuchInstance value(s) inside the walk")
+        if active and (seen >= MAX_ROWS or requests >= MAX_REQUESTS):
+            _note(notes, "walk cut short at the row/request limit")
         return rows
 
     # ---------------------------------------------------------- probes
@@ -342,17 +487,71 @@ class SnmpClient:
             return ReachResult(ok=False, error=ProbeError(exc.kind, str(exc), "reach"))
         return ReachResult(ok=True, rtt_ms=(time.perf_counter() - t0) * 1000)
 
+    async def _system(self, t: DeviceTarget, timeout: float, result: SnmpResult
+                      ) -> tuple[Any, dict[str, Any]]:
+        """The session that answers and the system group. ``snmp_version="auto"`` tries
+        v2c, then v1 (a v1-only agent drops v2c messages unanswered)."""
+        oids = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER]
+        auto = str(t.snmp_version or "").lower() == "auto"
+        # ``timeout`` is the whole check's budget (the runner enforces it); one request
+        # gets half (a third with auto's second try), leaving room for the tables.
+        session = await self._session(t, max(0.2, timeout / (3 if auto else 2)))
+        try:
+            return session, await self.get(session, oids)
+        except SnmpError as exc:
+            if exc.kind == "timeout" and session.version == "3" and t.snmp_priv_key:
+                await self._priv_check(t, max(0.2, timeout / 3))
+            if not auto or exc.kind != "timeout":
+                raise
+        session = await self._session(t, max(0.2, timeout / 3), v1=True)
+        sysg = await self.get(session, oids)
+        result.warnings.append(ProbeError("unsupported", "agent answers SNMPv1 only "
+                                          "(set snmp_version 1 to skip the v2c try)", "snmp"))
+        return session, sysg
+
+    async def _priv_check(self, t: DeviceTarget, timeout: float) -> None:
+        """After an authPriv timeout: does the agent answer the same user authNoPriv?
+
+        A wrong privacy key passes the agent's HMAC check, decrypts to garbage and is
+        dropped without a report (net-snmp counts it and stays silent), so it looks
+        like a dead device. If an authNoPriv GET with the same auth key gets any answer
+        (a response or authorizationError), the device is up and the auth key right:
+        the privacy key or protocol is wrong. Own engine: the user must not be
+        registered twice with different keys in the shared one."""
+        from pysnmp.hlapi.v3arch import asyncio as h
+        engine = h.SnmpEngine()
+        try:
+            plain = DeviceTarget(t.serial, t.host, kind=t.kind, snmp_port=t.snmp_port,
+                                 snmp_version="3", snmp_user=t.snmp_user,
+                                 snmp_auth_key=t.snmp_auth_key,
+                                 snmp_auth_protocol=t.snmp_auth_protocol)
+            transport = await h.UdpTransportTarget.create((t.host, int(t.snmp_port or 161)),
+                                                          timeout=timeout, retries=0)
+            session = _PysnmpSession(engine, self._auth(plain), transport)
+            try:
+                await session.get([SYS_UPTIME])
+            except SnmpError as exc:
+                if exc.kind != "fault":        # timeout, or the auth key is wrong too
+                    return
+        except Exception:  # noqa: BLE001 - a diagnosis must never replace the timeout
+            return
+        finally:
+            try:
+                engine.close_dispatcher()
+            except Exception:  # noqa: BLE001
+                pass
+        raise SnmpError("auth", "wrong SNMPv3 privacy key or protocol (decryptionError): "
+                                "the agent answers this user with the auth key alone but "
+                                "drops its authPriv requests")
+
     async def probe(self, t: DeviceTarget, timeout: float) -> SnmpResult:
-        """System group, ports, PoE. ``timeout`` is per request (the runner bounds the whole)."""
+        """System group, ports, PoE. ``timeout`` is the check's budget (runner-enforced)."""
         result = SnmpResult(ok=False)
         try:
-            # ``timeout`` is the whole check's budget (the runner enforces it); one request
-            # gets half, so a slow first answer still leaves room for the tables.
-            session = await self._session(t, max(0.2, timeout / 2))
             t0 = time.perf_counter()
-            sysg = await self.get(session, [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME,
-                                            IF_NUMBER])
+            session, sysg = await self._system(t, timeout, result)
             result.rtt_ms = round((time.perf_counter() - t0) * 1000, 3)
+            result.snmp_version = session.version
             result.sys_descr = _short(sysg.get(SYS_DESCR))
             result.sys_object_id = _short(sysg.get(SYS_OBJECT_ID))
             up = sysg.get(SYS_UPTIME)
@@ -366,6 +565,7 @@ class SnmpClient:
             await self._ports(session, result, if_number)
             if t.kind == "switch":
                 await self._poe(session, result, if_number)
+            result.walk = session.walk
         except SnmpError as exc:
             result.ok = False
             result.error = ProbeError(exc.kind, str(exc), "snmp")
@@ -376,21 +576,36 @@ class SnmpClient:
             result.error = classify(exc, "snmp")
         return result
 
-    async def _ports(self, session: tuple, result: SnmpResult,
-                     if_number: Optional[int]) -> None:
+    async def _walk(self, session: Any, result: SnmpResult, what: str,
+                    columns: dict[str, str], if_number: Optional[int]
+                    ) -> Optional[dict[str, dict[str, Any]]]:
+        notes: list[str] = []
         try:
-            rows = await self.table(session, IF_COLUMNS, if_number)
+            rows = await self.table(session, columns, if_number, notes)
         except SnmpError as exc:
             if exc.kind == "timeout":
                 raise
-            result.warnings.append(ProbeError(exc.kind, f"ifTable: {exc}", "snmp"))
-            return
-        for idx, row in sorted(rows.items(), key=lambda kv: _index_key(kv[0])):
+            result.warnings.append(ProbeError(exc.kind, f"{what}: {exc}", "snmp"))
+            return None
+        for n in notes:
+            kind = "malformed" if ("non-increasing" in n or "noSuch" in n) else "fault"
+            result.warnings.append(ProbeError(kind, f"{what}: {n}", "snmp"))
+        return rows
+
+    async def _ports(self, session: Any, result: SnmpResult,
+                     if_number: Optional[int]) -> None:
+        rows = await self._walk(session, result, "ifTable", IF_COLUMNS, if_number)
+        for idx, row in sorted((rows or {}).items(), key=lambda kv: _index_key(kv[0])):
             try:
                 index = int(idx)
             except ValueError:
                 continue
             speed = row.get("speed")
+            # Counter64 where the agent has it (and both directions), else Counter32.
+            hc = isinstance(row.get("hc_in_octets"), int) and isinstance(
+                row.get("hc_out_octets"), int)
+            in_o = row.get("hc_in_octets") if hc else _int(row.get("in_octets"))
+            out_o = row.get("hc_out_octets") if hc else _int(row.get("out_octets"))
             result.ports.append(PortStatus(
                 index=index,
                 name=_short(row.get("name") or row.get("descr")),
@@ -400,18 +615,22 @@ class SnmpClient:
                 speed_mbps=int(speed) // 1_000_000 if isinstance(speed, int) else None,
                 in_errors=_int(row.get("in_errors")), out_errors=_int(row.get("out_errors")),
                 in_discards=_int(row.get("in_discards")),
-                out_discards=_int(row.get("out_discards"))))
+                out_discards=_int(row.get("out_discards")),
+                in_octets=in_o, out_octets=out_o,
+                counter_bits=64 if hc else (32 if in_o is not None or out_o is not None
+                                            else None)))
 
-    async def _poe(self, session: tuple, result: SnmpResult, if_number: Optional[int]) -> None:
-        try:
-            rows = await self.table(session, POE_COLUMNS, if_number)
-        except SnmpError as exc:
-            if exc.kind == "timeout":
-                raise
-            result.warnings.append(ProbeError(exc.kind, f"PoE table: {exc}", "snmp"))
+    async def _poe(self, session: Any, result: SnmpResult, if_number: Optional[int]) -> None:
+        rows = await self._walk(session, result, "PoE table", POE_COLUMNS, if_number)
+        if rows is None:
             return
         if not rows:
+            # No POWER-ETHERNET-MIB (RFC 3621): the switch may still feed PoE through a
+            # vendor MIB we do not map. A fact about the device, not a failure.
+            result.poe_support = "unsupported"
             result.warnings.append(ProbeError("unsupported", "no PoE MIB", "snmp"))
+            return
+        result.poe_support = "supported"
         for idx, row in sorted(rows.items(), key=lambda kv: _index_key(kv[0])):
             parts = idx.split(".")
             if len(parts) != 2 or not all(p.isdigit() for p in parts):
@@ -423,6 +642,53 @@ class SnmpClient:
                 admin_enabled=None if row.get("admin") is None else row.get("admin") == 1,
                 detection_status=POE_DETECTION.get(det, None if det is None else str(det)),
                 power_class=pc - 1 if isinstance(pc, int) and pc >= 1 else None))
+        map_poe_ports(result.poe, result.ports)
+
+
+def map_poe_ports(poe: list[PoePort], ports: list[PortStatus]) -> None:
+    """Set each PSE port's ``if_index`` and say how (``if_mapping``).
+
+    RFC 3621 indexes PSE ports by (pethPsePortGroupIndex, pethPsePortIndex), which need
+    not equal ifIndex (H3C/Huawei ifIndexes are large and sparse). Rule 1, "ifname": the
+    interface whose ifName/ifDescr ends in ``<group>/<port>`` (or ``.../<port>`` on a
+    one-group switch, e.g. GigabitEthernet1/0/5 for group 1 port 5), when exactly one
+    does. Rule 2, "index": only when no port name carries a slash-numbered suffix at
+    all, the interface with ifIndex == pethPsePortIndex (an assumption, labelled as
+    such). Otherwise no mapping: better none than a wrong camera blamed.
+    """
+    numbered: dict[tuple[int, ...], list[int]] = {}
+    for p in ports:
+        nums = _slash_numbers(p.name)
+        if nums:
+            numbered.setdefault(nums, []).append(p.index)
+    groups = {pp.group for pp in poe}
+    by_index = {p.index for p in ports}
+    for pp in poe:
+        hits = [ix for nums, ixs in numbered.items() for ix in ixs
+                if nums[-1] == pp.index and (
+                    (len(nums) >= 2 and nums[0] == pp.group)
+                    or (len(groups) == 1 and len(nums) >= 2))]
+        # Prefer an exact group/port match when several names end in the same port.
+        exact = [ix for nums, ixs in numbered.items() for ix in ixs
+                 if nums[-1] == pp.index and nums[0] == pp.group]
+        if len(exact) == 1:
+            pp.if_index, pp.if_mapping = exact[0], "ifname"
+        elif len(hits) == 1:
+            pp.if_index, pp.if_mapping = hits[0], "ifname"
+        elif not numbered and pp.group == 1 and pp.index in by_index:
+            pp.if_index, pp.if_mapping = pp.index, "index"
+
+
+def _slash_numbers(name: Optional[str]) -> tuple[int, ...]:
+    """(1, 0, 5) for 'GigabitEthernet1/0/5', () for names without a slash-number tail."""
+    import re
+    m = re.search(r"(\d+(?:/\d+)+)\s*$", name or "")
+    return tuple(int(x) for x in m.group(1).split("/")) if m else ()
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
 
 
 def _oid_key(oid: str) -> tuple:

@@ -71,15 +71,18 @@ def _oid(oid: str) -> bytes:
 
 
 def encode_request(community: str, request_id: int, oids: list[str], *, pdu: int = GET,
-                   non_repeaters: int = 0, max_repetitions: int = 0) -> bytes:
-    """An SNMPv2c GET/GETNEXT/GETBULK message asking for ``oids``."""
+                   non_repeaters: int = 0, max_repetitions: int = 0, version: int = 1) -> bytes:
+    """An SNMPv2c (``version=1``) or SNMPv1 (``version=0``, no GETBULK) GET/GETNEXT/GETBULK
+    message asking for ``oids``."""
+    if version == 0 and pdu == GETBULK:
+        raise BerError("SNMPv1 has no GETBULK")
     varbinds = b"".join(_tlv(0x30, _oid(o) + b"\x05\x00") for o in oids)
     if pdu == GETBULK:
         a, b = non_repeaters, max_repetitions
     else:
         a = b = 0
     body = _int(request_id) + _int(a) + _int(b) + _tlv(0x30, varbinds)
-    return _tlv(0x30, _int(1) + _tlv(0x04, community.encode("utf-8")) + _tlv(pdu, body))
+    return _tlv(0x30, _int(version) + _tlv(0x04, community.encode("utf-8")) + _tlv(pdu, body))
 
 
 # ---------------------------------------------------------------- decoding

@@ -344,6 +344,9 @@ class FleetResponder(cmdrsp.CommandResponderBase):
                         break
         else:   # SET: everything here is read-only
             status, index, out = 17, 1, list(req)   # notWritable
+        quirks = self.agent.quirks.get(ip)
+        if quirks and tag != rfc1905.SetRequestPDU.tagSet:
+            status, index, out = apply_quirks(quirks, tag, req, status, index, out)
         delay = self.agent.delay(dev)
         if delay > 0:
             self.deferred.add(stateReference)
@@ -368,6 +371,36 @@ class FleetResponder(cmdrsp.CommandResponderBase):
         if i >= len(oids):
             return (v2c.ObjectIdentifier(key), rfc1905.endOfMibView)
         return (v2c.ObjectIdentifier(oids[i]), view.value(dev, oids[i], now))
+
+
+SNMP_QUIRKS = ("bulk_toobig", "bulk_refused", "oid_loop", "nosuch_hole")
+TOO_BIG_VARBINDS = 8
+
+
+def apply_quirks(quirks, tag, req, status: int, index: int, out: list):
+    """Opt-in misbehaviour of field agents (``FleetAgent.quirks[ip]``), for the probe's
+    interop tests; the default fleet has none:
+    bulk_toobig  - a GETBULK answer of more than TOO_BIG_VARBINDS varbinds is refused with
+                   tooBig (as agents with a small buffer do) instead of being truncated;
+    bulk_refused - GETBULK answered with genErr (an agent that only does GETNEXT);
+    oid_loop     - walking ifDescr past index 2 answers ifDescr.2 again (non-increasing);
+    nosuch_hole  - ifInErrors.2 comes back as noSuchInstance inside a walk."""
+    bulk = tag == rfc1905.GetBulkRequestPDU.tagSet
+    if bulk and "bulk_refused" in quirks:
+        return 5, 1, list(req)
+    if bulk and "bulk_toobig" in quirks and len(out) > TOO_BIG_VARBINDS:
+        return 1, 0, list(req)
+    if tag == rfc1905.GetRequestPDU.tagSet:
+        return status, index, out
+    fixed = []
+    for o, v in out:
+        key = tuple(o)
+        if "oid_loop" in quirks and key[:10] == IF_ENTRY + (2,) and len(key) > 10 and key[10] > 2:
+            o = v2c.ObjectIdentifier(IF_ENTRY + (2, 2))
+        if "nosuch_hole" in quirks and key == IF_ENTRY + (14, 2):
+            v = rfc1905.noSuchInstance
+        fixed.append((o, v))
+    return status, index, fixed
 
 
 def engine_id(enterprise: int, serial: str) -> bytes:
@@ -420,6 +453,7 @@ class FleetAgent:
         self.clock = clock
         self.delay = delay
         self.mib = MibView(states)
+        self.quirks: dict[str, set[str]] = {}   # ip -> SNMP_QUIRKS names (opt-in, tests)
         eid = hashlib.sha1(f"fleet-{engine_seed}".encode()).digest()[:8]
         # RFC 3411 engine ID: enterprise 8072 (net-snmp's) format 5 (octets).
         self.engine = engine.SnmpEngine(rfc1902.OctetString(b"\x80\x00\x1f\x88\x05" + eid))
