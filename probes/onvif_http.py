@@ -93,8 +93,8 @@ def soap11_to_12(root: etree._Element) -> Optional[bytes]:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
-def _md5(s: str) -> str:
-    return hashlib.md5(s.encode("utf-8")).hexdigest()
+# RFC 7616 algorithms (the -sess variants and auth-int are not done: not seen on cameras).
+_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -127,12 +127,13 @@ class HttpAuth:
         scheme, params = parse_challenge(header)
         if k not in self.creds or scheme not in ("digest", "basic"):
             return False
-        if scheme == "digest" and (params.get("algorithm") or "MD5").upper() not in ("MD5",):
+        if scheme == "digest" and (params.get("algorithm") or "MD5").upper() not in _HASHES:
             return False
         self.challenges[k] = (scheme, params, 0)
         return True
 
-    def header(self, address: str, method: str = "POST") -> Optional[str]:
+    def header(self, address: str, method: str = "POST",
+               cnonce: Optional[str] = None) -> Optional[str]:
         """An Authorization header from the remembered challenge, or None."""
         k = self.key(address)
         ch = self.challenges.get(k)
@@ -149,16 +150,21 @@ class HttpAuth:
         p = urlsplit(address)
         uri = p.path + (f"?{p.query}" if p.query else "")
         realm, nonce = params.get("realm", ""), params.get("nonce", "")
-        ha1, ha2 = _md5(f"{user}:{realm}:{password}"), _md5(f"{method}:{uri}")
+        algorithm = (params.get("algorithm") or "MD5").upper()
+        hash_ = _HASHES[algorithm]
+
+        def h(text: str) -> str:
+            return hash_(text.encode("utf-8")).hexdigest()
+        ha1, ha2 = h(f"{user}:{realm}:{password}"), h(f"{method}:{uri}")
         qops = [q.strip() for q in (params.get("qop") or "").split(",") if q.strip()]
-        parts = [f'username="{user}"', f'realm="{realm}"', f'nonce="{nonce}"', f'uri="{uri}"',
-                 "algorithm=MD5"]
+        parts = [f'username="{user}"', f'realm="{realm}"', f'uri="{uri}"',
+                 f"algorithm={algorithm}", f'nonce="{nonce}"']
         if "auth" in qops:
-            cnonce, ncs = os.urandom(8).hex(), f"{nc:08x}"
-            resp = _md5(f"{ha1}:{nonce}:{ncs}:{cnonce}:auth:{ha2}")
+            cnonce, ncs = cnonce or os.urandom(8).hex(), f"{nc:08x}"
+            resp = h(f"{ha1}:{nonce}:{ncs}:{cnonce}:auth:{ha2}")
             parts += ["qop=auth", f"nc={ncs}", f'cnonce="{cnonce}"']
         else:
-            resp = _md5(f"{ha1}:{nonce}:{ha2}")
+            resp = h(f"{ha1}:{nonce}:{ha2}")
         parts.append(f'response="{resp}"')
         if params.get("opaque"):
             parts.append(f'opaque="{params["opaque"]}"')

@@ -240,3 +240,30 @@ def test_strip_creds_drops_userinfo_and_account_parameters():
         == "http://10.0.0.5:8080/snap.cgi?chn=1"
     assert _strip_creds("http://h/onvif/snapshot?profile=P1") == "http://h/onvif/snapshot?profile=P1"
     assert _strip_creds("http://[bad") is None and _strip_creds(None) is None
+
+
+@pytest.mark.parametrize("algorithm, expected", [
+    # RFC 7616 §3.9.1's worked example (Mufasa / "Circle of Life").
+    ("MD5", "8ca523f5e9506fed4657c9700eebdbec"),
+    ("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1")])
+def test_digest_response_matches_rfc7616(algorithm, expected):
+    from probes.onvif_http import HttpAuth
+    auth = HttpAuth()
+    url = "http://www.example.org/dir/index.html"
+    auth.register(url, "Mufasa", "Circle of Life")
+    assert auth.learn(url, 'Digest realm="http-auth@example.org", qop="auth, auth-int", '
+                      f'algorithm={algorithm}, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", '
+                      'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"')
+    header = auth.header(url, "GET", cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ")
+    assert f'response="{expected}"' in header and "nc=00000001" in header
+
+
+def test_digest_challenge_garbage_is_not_answered():
+    from probes.onvif_http import HttpAuth
+    auth = HttpAuth()
+    url = "http://127.0.0.9:80/onvif/device_service"
+    assert not auth.learn(url, 'Digest realm="x", nonce="n"')          # no credentials held
+    auth.register(url, "admin", "pw")
+    assert not auth.learn(url, 'Digest realm="x", nonce="n", algorithm=SHA-512-256-sess')
+    assert not auth.learn(url, "Negotiate abc") and not auth.learn(url, "")
+    assert auth.header(url) is None
