@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--snmp-user", help="SNMPv3 user (authPriv)")
     p.add_argument("--snmp-auth-env", metavar="VAR")
     p.add_argument("--snmp-priv-env", metavar="VAR")
+    p.add_argument("--snmp-version", choices=["1", "2c", "auto"], default="2c",
+                   help="community SNMP version (auto: v2c, else v1); --snmp-user means v3")
     p.add_argument("--snmp-auth-protocol", default="SHA")
     p.add_argument("--snmp-priv-protocol", default="AES")
     p.add_argument("--tier", choices=["fast", "full"], default="full")
@@ -78,7 +80,7 @@ def target_from_args(a: argparse.Namespace) -> DeviceTarget:
     return DeviceTarget(
         serial=a.serial or a.host, host=a.host, kind=a.kind, onvif_port=a.onvif_port,
         username=a.user, password=_env(a.password_env, "--password-env"),
-        snmp_port=a.snmp_port, snmp_version="3" if snmp_v3 else "2c",
+        snmp_port=a.snmp_port, snmp_version="3" if snmp_v3 else a.snmp_version,
         snmp_community=a.snmp_community, snmp_user=a.snmp_user,
         snmp_auth_key=_env(a.snmp_auth_env, "--snmp-auth-env"),
         snmp_priv_key=_env(a.snmp_priv_env, "--snmp-priv-env"),

@@ -447,3 +447,19 @@ def test_nosuchinstance_inside_a_walk_is_a_hole_not_a_value(sim):
     assert port2.in_errors is None and port2.oper_status is not None
     assert all(p.in_errors is not None for p in res.ports if p.index != 2)
     assert any("noSuch" in w.message for w in res.warnings)
+
+
+def test_shell_takes_the_snmp_version(agent):
+    agent.set(switch_data([1, 2, 3, 4], [1, 2, 3, 4]))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-m", "probes", "127.0.0.1", "--kind", "switch",
+                          "--snmp-port", str(agent.port), "--snmp-community", "v1only-ro",
+                          "--snmp-version", "1", "--json", "--timeout", "2"],
+                         cwd=Path(__file__).resolve().parents[2], env=env,
+                         capture_output=True, text=True, timeout=30)
+    doc = json.loads(out.stdout)
+    assert "v1only-ro" not in out.stdout                # the community stays secret
+    snmp = doc["result"]["snmp"]
+    assert snmp["ok"] and snmp["snmp_version"] == "1" and snmp["walk"] == "getnext"
+    assert snmp["poe_support"] == "unsupported" and len(snmp["ports"]) == 4
+    assert out.returncode == 0 and doc["status"] == "OK", out.stdout + out.stderr
