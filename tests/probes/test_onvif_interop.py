@@ -267,3 +267,16 @@ def test_digest_challenge_garbage_is_not_answered():
     assert not auth.learn(url, 'Digest realm="x", nonce="n", algorithm=SHA-512-256-sess')
     assert not auth.learn(url, "Negotiate abc") and not auth.learn(url, "")
     assert auth.header(url) is None
+
+
+def test_ptz_on_a_natted_digest_only_dome(ifleet, quirk):
+    dome = next((d for d in ifleet.devices() if d["kind"] == "camera" and d["ptz"]), None)
+    if dome is None:
+        pytest.skip("no PTZ dome in this fleet")
+    quirk(dome, "foreign_xaddr", "soap_http_digest")
+    spec = TierSpec("ptz", ["onvif", "ptz"], timeouts={"onvif": 5, "ptz": 15, "frame": 5},
+                    retries={"onvif": 0})
+    res = run(probe_one(sim_target(dome), spec), 30)
+    assert res.onvif.ok, res.onvif.error
+    assert res.onvif.service_addresses["ptz"].startswith(f"http://{dome['ip']}:")
+    assert res.ptz.ok, res.ptz.error
