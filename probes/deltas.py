@@ -85,7 +85,9 @@ def port_deltas(previous: Optional[SnmpResult], current: Optional[SnmpResult],
     A reboot (sysUpTime, see ``detect_reboot``) makes the new value the delta: counters
     restart at boot, and reading that as a wrap would invent ~4 GB of traffic. Octet
     counters wrap at 2^64 when both probes read ifHC*Octets, at 2^32 when both read the
-    32-bit ifTable ones; a change of width in between gives no octet delta.
+    32-bit ifTable ones; a change of width in between gives no octet delta, and neither
+    does a Counter32 when ``elapsed_s`` at ifSpeed could carry 2^32 octets (34 s at
+    1 Gbit/s): more than one wrap cannot be told from one.
     """
     if current is None:
         return []
@@ -102,6 +104,9 @@ def port_deltas(previous: Optional[SnmpResult], current: Optional[SnmpResult],
                 setattr(delta, name, _counter_delta(getattr(before, name), getattr(port, name),
                                                     rebooted))
             bits = port.counter_bits
+            if bits == 32 and elapsed_s and port.speed_mbps and \
+                    port.speed_mbps * 1e6 / 8 * elapsed_s >= COUNTER32_WRAP:
+                bits = None     # the line could have wrapped it more than once: unknowable
             if bits in (32, 64) and before.counter_bits == bits:
                 for name in ("in_octets", "out_octets"):
                     setattr(delta, name, _counter_delta(getattr(before, name),

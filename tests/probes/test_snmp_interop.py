@@ -463,3 +463,14 @@ def test_shell_takes_the_snmp_version(agent):
     assert snmp["ok"] and snmp["snmp_version"] == "1" and snmp["walk"] == "getnext"
     assert snmp["poe_support"] == "unsupported" and len(snmp["ports"]) == 4
     assert out.returncode == 0 and doc["status"] == "OK", out.stdout + out.stderr
+
+
+def test_counter32_delta_is_withheld_when_the_line_could_wrap_it_twice():
+    from probes.model import SnmpResult
+    def res(octets: int, uptime: float) -> SnmpResult:
+        return SnmpResult(ok=True, sys_uptime_s=uptime, ports=[PortStatus(
+            index=1, speed_mbps=1000, in_octets=octets, out_octets=octets, counter_bits=32)])
+    (short,) = port_deltas(res(2 ** 32 - 5, 100.0), res(5, 110.0), elapsed_s=10.0)
+    assert short.in_octets == 10                      # 10 s at 1 Gbit/s < 2^32 octets
+    (long_,) = port_deltas(res(2 ** 32 - 5, 100.0), res(5, 160.0), elapsed_s=60.0)
+    assert long_.in_octets is None                    # 60 s could hold two wraps
