@@ -479,8 +479,15 @@ class SnmpClient:
         """Reachability of an SNMP-only device: one GET of sysUpTime."""
         t0 = time.perf_counter()
         try:
-            session = await self._session(t, timeout)
-            await self.get(session, [SYS_UPTIME])
+            v3_priv = str(t.snmp_version) in ("3", "v3") and bool(t.snmp_priv_key)
+            session = await self._session(t, timeout / 2 if v3_priv else timeout)
+            try:
+                await self.get(session, [SYS_UPTIME])
+            except SnmpError as exc:
+                # A wrong v3 privacy key looks like silence: ask authNoPriv (see _priv_check).
+                if exc.kind == "timeout" and v3_priv:
+                    await self._priv_check(t, timeout / 2)
+                raise
         except SnmpError as exc:
             if exc.kind == "auth":      # it answered, only our credentials are wrong
                 return ReachResult(ok=True, rtt_ms=(time.perf_counter() - t0) * 1000)

@@ -474,3 +474,26 @@ def test_counter32_delta_is_withheld_when_the_line_could_wrap_it_twice():
     assert short.in_octets == 10                      # 10 s at 1 Gbit/s < 2^32 octets
     (long_,) = port_deltas(res(2 ** 32 - 5, 100.0), res(5, 160.0), elapsed_s=60.0)
     assert long_.in_octets is None                    # 60 s could hold two wraps
+
+
+def test_v3_wrong_priv_still_counts_as_reachable(agent):
+    async def go():
+        client = SnmpClient()
+        try:
+            return (await client.reach(_v3(agent, priv="not-the-priv-key"), 2.0),
+                    await client.reach(_v3(agent), 2.0))
+        finally:
+            client.close()
+    wrong, right = run(go(), 15)
+    assert wrong.ok and right.ok                       # it answered: only the key is wrong
+    t = _v3(agent)
+    t.snmp_port = 11799 if agent.port != 11799 else 11798   # nothing listens there
+
+    async def silent_reach():
+        client = SnmpClient()
+        try:
+            return await client.reach(t, 1.0)
+        finally:
+            client.close()
+    silent = run(silent_reach(), 10)
+    assert not silent.ok and silent.error.kind == "timeout"
