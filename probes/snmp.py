@@ -361,6 +361,12 @@ class SnmpClient:
                 got = await session.get(ask)
                 break
             except SnmpError as exc:
+                if exc.status == TOO_BIG and len(ask) > 1:
+                    # The answer would not fit the agent's buffer: one OID per request.
+                    got = {}
+                    for oid in ask:
+                        got.update(await self.get(session, [oid]))
+                    return {**got, **{k: _plain(NO_SUCH_OBJECT) for k in missing}}
                 if exc.status != NO_SUCH_NAME or not 1 <= exc.index <= len(ask):
                     raise
                 missing[ask.pop(exc.index - 1)] = None

@@ -373,7 +373,7 @@ class FleetResponder(cmdrsp.CommandResponderBase):
         return (v2c.ObjectIdentifier(oids[i]), view.value(dev, oids[i], now))
 
 
-SNMP_QUIRKS = ("bulk_toobig", "bulk_refused", "oid_loop", "nosuch_hole")
+SNMP_QUIRKS = ("bulk_toobig", "get_toobig", "bulk_refused", "oid_loop", "nosuch_hole")
 TOO_BIG_VARBINDS = 8
 
 
@@ -382,6 +382,7 @@ def apply_quirks(quirks, tag, req, status: int, index: int, out: list):
     interop tests; the default fleet has none:
     bulk_toobig  - a GETBULK answer of more than TOO_BIG_VARBINDS varbinds is refused with
                    tooBig (as agents with a small buffer do) instead of being truncated;
+    get_toobig   - a GET of more than one OID is refused with tooBig;
     bulk_refused - GETBULK answered with genErr (an agent that only does GETNEXT);
     oid_loop     - walking ifDescr past index 2 answers ifDescr.2 again (non-increasing);
     nosuch_hole  - ifInErrors.2 comes back as noSuchInstance inside a walk."""
@@ -391,6 +392,8 @@ def apply_quirks(quirks, tag, req, status: int, index: int, out: list):
     if bulk and "bulk_toobig" in quirks and len(out) > TOO_BIG_VARBINDS:
         return 1, 0, list(req)
     if tag == rfc1905.GetRequestPDU.tagSet:
+        if "get_toobig" in quirks and len(out) > 1:
+            return 1, 0, list(req)
         return status, index, out
     fixed = []
     for o, v in out:

@@ -497,3 +497,10 @@ def test_v3_wrong_priv_still_counts_as_reachable(agent):
             client.close()
     silent = run(silent_reach(), 10)
     assert not silent.ok and silent.error.kind == "timeout"
+
+
+def test_toobig_get_is_split_into_one_oid_per_request(sim):
+    res, sw = _sim_probe(sim, {"get_toobig"})
+    assert res.ok, res.error
+    assert res.sys_name == sw.serial and res.sys_uptime_s is not None
+    assert len(res.ports) == sw.ports
