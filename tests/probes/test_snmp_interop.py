@@ -294,6 +294,9 @@ def test_v2c_to_a_v1_only_agent_times_out_and_auto_detects_v1(agent):
     assert time.monotonic() - t0 < 5
     assert res.ok and res.snmp_version == "1" and len(res.ports) == 4
     assert any("SNMPv1 only" in w.message for w in res.warnings)
+    v2 = probe(target(agent, "vendor-ro", version="auto"))   # a v2c agent stays on v2c
+    assert v2.ok and v2.snmp_version == "2c" and v2.walk == "getbulk"
+    assert not any("SNMPv1" in w.message for w in v2.warnings)
 
 
 # ------------------------------------------------------------- 4./5. PoE and port mapping
