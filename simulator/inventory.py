@@ -1,6 +1,7 @@
 """The inventory CSV that `flask inventory import` reads: issue 3's English headers in
 their order, then the importer's optional `contractor` column (who builds each contract),
-so the file imports without --contractor."""
+so the file imports without --contractor, then the SNMP version and v3 credentials (per
+contract, or per device with --snmp-v3-keys device) so sweeps probe v3 devices over v3."""
 from __future__ import annotations
 
 import csv
@@ -12,11 +13,20 @@ from .fleet import DeviceSpec
 
 COLUMNS = ("community", "district", "community_type", "name", "kind", "role", "vendor",
            "model", "serial", "mac", "ip", "onvif_port", "snmp_port", "snmp_community",
-           "username", "password", "upstream", "contract", "installed_on", "contractor")
+           "username", "password", "upstream", "contract", "installed_on", "contractor",
+           # Version 3 and its USM (authPriv) credentials for the devices that speak v3, else 2c.
+           "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_auth_key",
+           "snmp_priv_protocol", "snmp_priv_key")
 
 
 def row(s: DeviceSpec) -> dict[str, str]:
-    return {"community": s.community, "district": s.district, "community_type": s.community_type,
+    v3 = s.snmp_v3
+    return {"snmp_version": "3" if v3 else "2c", "snmp_user": v3.user if v3 else "",
+            "snmp_auth_protocol": v3.auth_protocol if v3 else "",
+            "snmp_auth_key": v3.auth_key if v3 else "",
+            "snmp_priv_protocol": v3.priv_protocol if v3 else "",
+            "snmp_priv_key": v3.priv_key if v3 else "",
+            "community": s.community, "district": s.district, "community_type": s.community_type,
             "name": s.name, "kind": s.kind, "role": s.role, "vendor": s.vendor, "model": s.model,
             "serial": s.serial, "mac": s.mac, "ip": s.ip, "onvif_port": str(s.onvif_port),
             "snmp_port": str(s.snmp_port), "snmp_community": s.snmp_community,

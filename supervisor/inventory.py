@@ -27,7 +27,8 @@ Rules (decided here; docs/inventory-columns.md lists the columns):
   differs, otherwise counted unchanged. Devices missing from the file are left alone (an
   import never deletes).
 - A column absent from the file leaves that field untouched on update. A blank cell clears
-  the field -- except ``password`` and ``snmp_community``: a blank secret keeps the stored one,
+  the field -- except the secrets (``password``, ``snmp_community``, ``snmp_auth_key``,
+  ``snmp_priv_key``): a blank secret keeps the stored one,
   so re-importing an export (which never carries secrets) changes nothing.
 - Communities are matched by name and created when new; their district and type follow the
   file (changes are audited).
@@ -37,7 +38,10 @@ Rules (decided here; docs/inventory-columns.md lists the columns):
   starting this month, judged by the latest ``default`` profile, for the contractor named in
   the row's optional ``contractor`` column or else the ``contractor`` argument.
 - ``upstream`` names another row's serial or a device already stored; cycles are refused.
-- Exports never contain ``password`` or ``snmp_community``; ``query`` (a ``select(Device)``,
+- ``snmp_version`` is 1/2c/3/auto (blank = 2c); version 3 needs ``snmp_user`` and both keys
+  (each at least 8 characters), from the row or already stored; protocols are those the
+  probes accept (inventory_format.SNMP_AUTH_PROTOCOLS / SNMP_PRIV_PROTOCOLS).
+- Exports never contain ``password``, ``snmp_community`` or the SNMPv3 keys; ``query`` (a ``select(Device)``,
   e.g. a contractor's scoped query) limits the rows.
 """
 from __future__ import annotations
@@ -166,7 +170,9 @@ def _load_context() -> _Context:
     cols = [Device.id, Device.serial, Device.upstream_id, Device.community_id,
             Device.contract_id, Device.lifecycle,
             type_coerce(Device.password, String).label("pw"),
-            type_coerce(Device.snmp_community, String).label("snmp")]
+            type_coerce(Device.snmp_community, String).label("snmp"),
+            type_coerce(Device.snmp_auth_key, String).label("snmp_auth"),
+            type_coerce(Device.snmp_priv_key, String).label("snmp_priv")]
     cols += [getattr(Device, f) for f in DEVICE_FIELDS]
     rows = s.execute(select(*cols)).all()
     serial_of = {r.id: r.serial for r in rows}
@@ -182,7 +188,9 @@ def _load_context() -> _Context:
         up = serial_of.get(r.upstream_id) if r.upstream_id else None
         values.update(community=community_names.get(r.community_id), upstream=up,
                       contract=contract_codes.get(r.contract_id) if r.contract_id else None)
-        devices[r.serial] = _Existing(r.id, values, {"password": r.pw, "snmp_community": r.snmp},
+        devices[r.serial] = _Existing(r.id, values, {"password": r.pw, "snmp_community": r.snmp,
+                                                     "snmp_auth_key": r.snmp_auth,
+                                                     "snmp_priv_key": r.snmp_priv},
                                       r.lifecycle)
         upstream_of[r.serial] = up
     return _Context(devices, upstream_of, communities, contracts, contractors,
@@ -340,6 +348,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         up = v.get("upstream")
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
+        errors.extend(_v3_problems(plan, r, ctx.devices.get(v.get("serial") or "")))
     counts.contracts_created = len(new_contracts)
     stored_spelling = {spelling_key(name): name for name in ctx.communities}
     warned: set[str] = set()
@@ -435,6 +444,28 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
             counts.unchanged += 1
     plan.counts = counts
     return errors
+
+
+def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None) -> list[RowError]:
+    """SNMPv3 (authPriv) needs a user and both keys, from the row or already stored (a blank
+    key keeps the stored one, so a re-imported export stays valid)."""
+    def effective(key: str) -> Any:
+        if key in plan.columns:
+            return r.values.get(key)
+        return ex.values.get(key) if ex else None
+
+    version = effective("snmp_version")
+    if version != "3":
+        return []
+    out = []
+    if not effective("snmp_user"):
+        out.append(RowError(r.row, plan.headers.get("snmp_user", "snmp_user"),
+                            "SNMP version 3 needs a user"))
+    for key in ("snmp_auth_key", "snmp_priv_key"):
+        if key not in r.secrets and not (ex and ex.cipher.get(key)):
+            out.append(RowError(r.row, plan.headers.get(key, key),
+                                f"SNMP version 3 needs {key} (at least 8 characters)"))
+    return out
 
 
 def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
@@ -565,8 +596,8 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             row = {f: v.get(f) for f in DEVICE_FIELDS}
             row.update(serial=v["serial"], community_id=community_id[v["community"]],
                        contract_id=contract_id.get(v.get("contract")) if v.get("contract") else None,
-                       password=r.secrets.get("password"),
-                       snmp_community=r.secrets.get("snmp_community"),
+                       **{k: r.secrets.get(k) for k in SECRET_COLUMNS},
+                       snmp_version=v.get("snmp_version") or "2c",
                        lifecycle=Lifecycle.INSTALLED if v.get("installed_on") else Lifecycle.PLANNED,
                        upstream_id=None, accepted_on=None, created_at=now, updated_at=now)
             inserts.append(row)

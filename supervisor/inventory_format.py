@@ -49,6 +49,13 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("contract", "合同编号", False, ("合同", "所属合同")),
     ColumnSpec("installed_on", "安装日期", False, ("安装时间", "建设日期", "安装完成日期")),
     ColumnSpec("contractor", "承建单位", False, ("承建商", "施工单位")),
+    # SNMP version and v3 (USM authPriv) credentials; the two keys are secrets like password.
+    ColumnSpec("snmp_version", "SNMP版本", False, ("snmp 版本",)),
+    ColumnSpec("snmp_user", "SNMPv3用户名", False, ("snmp用户名", "snmpv3 用户")),
+    ColumnSpec("snmp_auth_protocol", "SNMPv3认证协议", False, ("snmp认证协议", "认证协议")),
+    ColumnSpec("snmp_auth_key", "SNMPv3认证密码", False, ("snmp认证密码", "认证密码", "认证密钥")),
+    ColumnSpec("snmp_priv_protocol", "SNMPv3加密协议", False, ("snmp加密协议", "加密协议")),
+    ColumnSpec("snmp_priv_key", "SNMPv3加密密码", False, ("snmp加密密码", "加密密码", "加密密钥")),
 )
 # Read-only columns that exports (ours or the web page's) may carry: accepted by the import and
 # ignored, so an exported file can be edited and imported back.
@@ -64,10 +71,16 @@ IGNORED_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 IGNORED = {c.key for c in IGNORED_COLUMNS}
 SPEC = {c.key: c for c in COLUMNS + IGNORED_COLUMNS}
-SECRET_COLUMNS = ("password", "snmp_community")
+SECRET_COLUMNS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
 EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
 DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
-                 "snmp_port", "username", "installed_on")
+                 "snmp_port", "username", "installed_on", "snmp_version", "snmp_user",
+                 "snmp_auth_protocol", "snmp_priv_protocol")
+# What the probes accept (probes/snmp.py SnmpSession._auth), in canonical spelling.
+SNMP_VERSIONS = ("1", "2c", "3", "auto")
+SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+SNMP_PRIV_PROTOCOLS = ("DES", "AES", "AES128", "AES192", "AES256")
+SNMP_KEY_MIN = 8  # RFC 3414 2.6: a USM passphrase shorter than 8 characters is refused
 
 # Chinese spellings of the choice values, as people type them in Excel.
 CHOICE_ALIASES: dict[str, dict[str, str]] = {
@@ -86,7 +99,8 @@ CHOICES = {"kind": DeviceKind.values(), "role": CameraRole.values(),
            "community_type": CommunityType.values()}
 MAX_LEN = {"community": 200, "district": 100, "name": 200, "vendor": 100, "model": 100,
            "serial": 100, "username": 100, "password": 200, "snmp_community": 200,
-           "upstream": 100, "contract": 100, "contractor": 200}
+           "upstream": 100, "contract": 100, "contractor": 200, "snmp_user": 100,
+           "snmp_auth_key": 200, "snmp_priv_key": 200}
 
 
 def _norm_header(text: str) -> str:
@@ -312,6 +326,26 @@ def parse_choice(column: str, text: str) -> str:
     return value
 
 
+def parse_snmp_version(text: str) -> str:
+    """1 | 2c | 3 | auto, also as people write them: v3, SNMPv2c, V1, 2 (= 2c)."""
+    folded = re.sub(r"\s+", "", _fold(text)).lower()
+    folded = re.sub(r"^(snmp)?v?", "", folded)
+    folded = {"2": "2c", "2.0": "2c", "1.0": "1", "3.0": "3"}.get(folded, folded)
+    if folded not in SNMP_VERSIONS:
+        raise ValueError(f"{text!r} is not an SNMP version (one of: {', '.join(SNMP_VERSIONS)})")
+    return folded
+
+
+def parse_snmp_protocol(column: str, text: str) -> str:
+    """An SNMPv3 protocol name as the probes spell it (SHA-256 → SHA256, aes → AES)."""
+    allowed = SNMP_AUTH_PROTOCOLS if column == "snmp_auth_protocol" else SNMP_PRIV_PROTOCOLS
+    folded = re.sub(r"[\s\-_]+", "", _fold(text)).upper()
+    folded = {"SHA1": "SHA", "AES128CFB": "AES128", "CFB128AES": "AES128"}.get(folded, folded)
+    if folded not in allowed:
+        raise ValueError(f"unknown protocol {text!r} (one of: {', '.join(allowed)})")
+    return folded
+
+
 def _numeric_mac(cell: Any) -> str | None:
     """A MAC of decimal digits that Excel stored as a number lost only its leading zeros:
     the 12-digit form is exact again."""
@@ -348,6 +382,10 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 value = parse_mac(_numeric_mac(cell) or text)
             elif key in ("onvif_port", "snmp_port"):
                 value = parse_port(text)
+            elif key == "snmp_version":
+                value = parse_snmp_version(text)
+            elif key in ("snmp_auth_protocol", "snmp_priv_protocol"):
+                value = parse_snmp_protocol(key, text)
             elif key == "installed_on":
                 value = parse_date(cell if isinstance(cell, dt.date) or _is_number(cell)
                                    else text)
@@ -358,10 +396,15 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 limit = MAX_LEN.get(key)
                 if limit and len(value) > limit:
                     raise ValueError(f"longer than {limit} characters")
+                if key in ("snmp_auth_key", "snmp_priv_key") and len(value) < SNMP_KEY_MIN:
+                    raise ValueError(f"an SNMPv3 key needs at least {SNMP_KEY_MIN} characters")
         except ValueError as exc:
             problems.append((key, str(exc)))
             value = None
         out[key] = value
+    if "snmp_version" in raw and out.get("snmp_version") is None \
+            and not any(k == "snmp_version" for k, _ in problems):
+        out["snmp_version"] = "2c"  # a blank version means the default, like a new device
     if out.get("kind") == DeviceKind.CAMERA and out.get("role") is None \
             and not any(k == "role" for k, _ in problems):
         problems.append(("role", "a camera needs a role "

@@ -93,6 +93,13 @@ class Device(db.Model):
     snmp_community: Mapped[str | None] = mapped_column(EncryptedString(500))
     username: Mapped[str | None] = mapped_column(String(100))
     password: Mapped[str | None] = mapped_column(EncryptedString(500))
+    # SNMP: "1" | "2c" | "3" | "auto" (probes/model.py DeviceTarget); v3 is USM authPriv.
+    snmp_version: Mapped[str] = mapped_column(String(4), default="2c", server_default="2c")
+    snmp_user: Mapped[str | None] = mapped_column(String(100))
+    snmp_auth_protocol: Mapped[str | None] = mapped_column(String(10))
+    snmp_auth_key: Mapped[str | None] = mapped_column(EncryptedString(500))
+    snmp_priv_protocol: Mapped[str | None] = mapped_column(String(10))
+    snmp_priv_key: Mapped[str | None] = mapped_column(EncryptedString(500))
     upstream_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
@@ -106,7 +113,7 @@ class Device(db.Model):
     contract: Mapped[Contract | None] = relationship(back_populates="devices")
     upstream: Mapped[Device | None] = relationship(remote_side=[id])
 
-    SECRET_FIELDS = ("password", "snmp_community")
+    SECRET_FIELDS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
 
 
 class User(db.Model):

@@ -135,7 +135,12 @@ def rules_book(session: Any, profile: Any, device_ids: Optional[list[int]] = Non
 def _target(dev: Device) -> DeviceTarget:
     return DeviceTarget(serial=dev.serial, host=dev.ip, kind=dev.kind, onvif_port=dev.onvif_port,
                         username=dev.username, password=dev.password, snmp_port=dev.snmp_port,
-                        snmp_community=dev.snmp_community)
+                        snmp_community=dev.snmp_community,
+                        snmp_version=dev.snmp_version or "2c", snmp_user=dev.snmp_user,
+                        snmp_auth_key=dev.snmp_auth_key, snmp_priv_key=dev.snmp_priv_key,
+                        # None: the probe's defaults (SHA / AES), as on most switches
+                        snmp_auth_protocol=dev.snmp_auth_protocol or "SHA",
+                        snmp_priv_protocol=dev.snmp_priv_protocol or "AES")
 
 
 # --------------------------------------------------------------------------- image diagnosis

@@ -34,7 +34,8 @@ def api_operators(view):
 
 
 def device_json(device: Device, state: str) -> dict:
-    """The public view of a device: credentials appear only as has_password / has_snmp_community."""
+    """The public view of a device: credentials appear only as has_password / has_snmp_community /
+    has_snmp_auth_key / has_snmp_priv_key."""
     return {
         "id": device.id, "serial": device.serial, "name": device.name, "kind": device.kind,
         "role": device.role, "vendor": device.vendor, "model": device.model, "mac": device.mac,
@@ -47,6 +48,12 @@ def device_json(device: Device, state: str) -> dict:
         "accepted_on": device.accepted_on.isoformat() if device.accepted_on else None,
         "state": state,
         "has_password": bool(device.password), "has_snmp_community": bool(device.snmp_community),
+        # SNMPv3: version, user and protocols are not secrets; the keys appear only as has_*.
+        "snmp_version": device.snmp_version, "snmp_user": device.snmp_user,
+        "snmp_auth_protocol": device.snmp_auth_protocol,
+        "snmp_priv_protocol": device.snmp_priv_protocol,
+        "has_snmp_auth_key": bool(device.snmp_auth_key),
+        "has_snmp_priv_key": bool(device.snmp_priv_key),
     }
 
 

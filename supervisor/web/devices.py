@@ -1,6 +1,6 @@
 """Devices: list with filters/search/keyset pages, detail, edit (police), CSV/XLSX export.
 
-Secrets (password, SNMP community) are write-only: pages show only whether one is set, the
+Secrets (password, SNMP community, SNMPv3 auth/priv keys) are write-only: pages show only whether one is set, the
 edit form accepts a new value, and exports and the API never carry them.
 """
 from __future__ import annotations
@@ -20,6 +20,8 @@ from .. import audit, inventory
 from ..auth import operators_only, police_only
 from ..choices import CameraRole, DeviceKind, Lifecycle
 from ..extensions import db
+from ..inventory_format import (SNMP_AUTH_PROTOCOLS, SNMP_KEY_MIN, SNMP_PRIV_PROTOCOLS,
+                                SNMP_VERSIONS)
 from ..models import Community, Contract, Device, DeviceStatus
 from ..scoping import communities_for, contracts_for, devices_for
 from . import device_query
@@ -90,9 +92,23 @@ class DeviceForm(FlaskForm):
     # Write-only: never pre-filled; blank keeps the stored value.
     password = PasswordField(_l("New password"), validators=[Optional(), Length(max=200)])
     snmp_community = PasswordField(_l("New SNMP community"), validators=[Optional(), Length(max=200)])
+    # SNMP version and v3 (USM authPriv) user; the keys are write-only like the password.
+    snmp_version = SelectField(_l("SNMP version"), choices=[(v, v) for v in SNMP_VERSIONS])
+    snmp_user = StringField(_l("SNMPv3 user"), validators=[Optional(), Length(max=100)])
+    snmp_auth_protocol = SelectField(_l("SNMPv3 authentication protocol"),
+                                     choices=[("", "—")] + [(p, p) for p in SNMP_AUTH_PROTOCOLS],
+                                     validators=[Optional()])
+    snmp_auth_key = PasswordField(_l("New SNMPv3 authentication key"),
+                                  validators=[Optional(), Length(min=SNMP_KEY_MIN, max=200)])
+    snmp_priv_protocol = SelectField(_l("SNMPv3 privacy protocol"),
+                                     choices=[("", "—")] + [(p, p) for p in SNMP_PRIV_PROTOCOLS],
+                                     validators=[Optional()])
+    snmp_priv_key = PasswordField(_l("New SNMPv3 privacy key"),
+                                  validators=[Optional(), Length(min=SNMP_KEY_MIN, max=200)])
     lifecycle = SelectField(_l("Lifecycle"), choices=[(v, LABELS[v]) for v in Lifecycle.values()])
 
-    PLAIN = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username", "lifecycle")
+    PLAIN = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
+             "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol", "lifecycle")
 
 
 def _audit_view(device: Device) -> dict:
@@ -106,16 +122,30 @@ def edit(device_id: int):
     device = scoped_device_or_404(device_id)
     form = DeviceForm(obj=device if request.method == "GET" else None)
     if request.method == "GET":
-        form.password.data = None
-        form.snmp_community.data = None
+        for name in Device.SECRET_FIELDS:
+            getattr(form, name).data = None
         form.role.data = device.role or ""
-    if form.validate_on_submit():
+        form.snmp_version.data = device.snmp_version or "2c"
+        form.snmp_auth_protocol.data = device.snmp_auth_protocol or ""
+        form.snmp_priv_protocol.data = device.snmp_priv_protocol or ""
+    else:
+        # A client that posts no SNMP fields at all (an older form, a script) keeps them.
+        for name in ("snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol"):
+            if name not in request.form:
+                getattr(form, name).data = getattr(device, name) or ("2c" if name == "snmp_version"
+                                                                     else "")
+    if form.validate_on_submit() and _v3_complete(form, device):
         before = _audit_view(device)
         if device.kind == DeviceKind.CAMERA or form.role.data:
             device.role = form.role.data or None
-        for name in ("name", "vendor", "model", "ip", "onvif_port", "snmp_port", "username", "lifecycle"):
+        for name in ("name", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
+                     "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol",
+                     "lifecycle"):
             value = getattr(form, name).data
-            setattr(device, name, value.strip() if isinstance(value, str) else value)
+            value = value.strip() if isinstance(value, str) else value
+            if name in ("snmp_user", "snmp_auth_protocol", "snmp_priv_protocol"):
+                value = value or None
+            setattr(device, name, value)
         for name in Device.SECRET_FIELDS:
             value = getattr(form, name).data
             if value:
@@ -127,6 +157,21 @@ def edit(device_id: int):
         flash(_("Saved."))
         return redirect(url_for("devices.detail", device_id=device.id))
     return render_template("devices/edit.html", device=device, form=form), (400 if form.errors else 200)
+
+
+def _v3_complete(form: DeviceForm, device: Device) -> bool:
+    """SNMPv3 needs a user and both keys (new ones, or the stored ones that blank keeps)."""
+    if form.snmp_version.data != "3":
+        return True
+    ok = True
+    if not (form.snmp_user.data or "").strip():
+        form.snmp_user.errors.append(_("SNMP version 3 needs a user."))
+        ok = False
+    for name in ("snmp_auth_key", "snmp_priv_key"):
+        if not getattr(form, name).data and not getattr(device, name):
+            getattr(form, name).errors.append(_("SNMP version 3 needs this key."))
+            ok = False
+    return ok
 
 
 @bp.get("/export.<fmt>")
