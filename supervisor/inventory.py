@@ -325,6 +325,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     file_serials = {r.values["serial"]: r for r in plan.rows if r.values.get("serial")}
     counts = ImportCounts()
     new_contracts: set[str] = set()
+    bad_cells = {(e.row, e.column) for e in plan.errors}  # already reported: not twice
     for r in plan.rows:
         v = r.values
         code = v.get("contract")
@@ -348,7 +349,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         up = v.get("upstream")
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
-        errors.extend(_v3_problems(plan, r, ctx.devices.get(v.get("serial") or "")))
+        errors.extend(_v3_problems(plan, r, ctx.devices.get(v.get("serial") or ""), bad_cells))
     counts.contracts_created = len(new_contracts)
     stored_spelling = {spelling_key(name): name for name in ctx.communities}
     warned: set[str] = set()
@@ -446,7 +447,8 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     return errors
 
 
-def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None) -> list[RowError]:
+def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
+                 bad_cells: set[tuple[int, str]]) -> list[RowError]:
     """SNMPv3 (authPriv) needs a user and both keys, from the row or already stored (a blank
     key keeps the stored one, so a re-imported export stays valid)."""
     def effective(key: str) -> Any:
@@ -458,12 +460,14 @@ def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None) -> list[Row
     if version != "3":
         return []
     out = []
-    if not effective("snmp_user"):
-        out.append(RowError(r.row, plan.headers.get("snmp_user", "snmp_user"),
-                            "SNMP version 3 needs a user"))
+    column = plan.headers.get("snmp_user", "snmp_user")
+    if not effective("snmp_user") and (r.row, column) not in bad_cells:
+        out.append(RowError(r.row, column, "SNMP version 3 needs a user"))
     for key in ("snmp_auth_key", "snmp_priv_key"):
-        if key not in r.secrets and not (ex and ex.cipher.get(key)):
-            out.append(RowError(r.row, plan.headers.get(key, key),
+        column = plan.headers.get(key, key)
+        if key not in r.secrets and not (ex and ex.cipher.get(key)) \
+                and (r.row, column) not in bad_cells:
+            out.append(RowError(r.row, column,
                                 f"SNMP version 3 needs {key} (at least 8 characters)"))
     return out
 

@@ -79,6 +79,9 @@ def _valid_ip(form, field) -> None:
     field.data = str(address)
 
 
+_KEY_LEN = _l("An SNMPv3 key needs at least 8 characters (at most 200).")
+
+
 class DeviceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"), choices=[("", "—")] + [(r, LABELS[r]) for r in CameraRole.values()],
@@ -99,12 +102,14 @@ class DeviceForm(FlaskForm):
                                      choices=[("", "—")] + [(p, p) for p in SNMP_AUTH_PROTOCOLS],
                                      validators=[Optional()])
     snmp_auth_key = PasswordField(_l("New SNMPv3 authentication key"),
-                                  validators=[Optional(), Length(min=SNMP_KEY_MIN, max=200)])
+                                  validators=[Optional(),
+                                              Length(min=SNMP_KEY_MIN, max=200, message=_KEY_LEN)])
     snmp_priv_protocol = SelectField(_l("SNMPv3 privacy protocol"),
                                      choices=[("", "—")] + [(p, p) for p in SNMP_PRIV_PROTOCOLS],
                                      validators=[Optional()])
     snmp_priv_key = PasswordField(_l("New SNMPv3 privacy key"),
-                                  validators=[Optional(), Length(min=SNMP_KEY_MIN, max=200)])
+                                  validators=[Optional(),
+                                              Length(min=SNMP_KEY_MIN, max=200, message=_KEY_LEN)])
     lifecycle = SelectField(_l("Lifecycle"), choices=[(v, LABELS[v]) for v in Lifecycle.values()])
 
     PLAIN = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
@@ -134,7 +139,11 @@ def edit(device_id: int):
             if name not in request.form:
                 getattr(form, name).data = getattr(device, name) or ("2c" if name == "snmp_version"
                                                                      else "")
-    if form.validate_on_submit() and _v3_complete(form, device):
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        # Checked even when another field failed, so the page lists every problem at once.
+        valid = _v3_complete(form, device) and valid
+    if valid:
         before = _audit_view(device)
         if device.kind == DeviceKind.CAMERA or form.role.data:
             device.role = form.role.data or None
