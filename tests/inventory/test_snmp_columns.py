@@ -229,3 +229,7 @@ def test_pages_edit_and_api(app, contracts):
     assert (nvr.snmp_version, nvr.snmp_auth_key, nvr.snmp_priv_key) == ("3", NEW_AUTH, "v3-priv-NVR-9911")
     last = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert last.after["snmp_auth_key"] == "*** (changed)" and NEW_AUTH not in json.dumps(last.after)
+    # The default locale: the SNMP fields are labelled in Chinese.
+    client.get("/lang/zh_CN")
+    zh = client.get(f"/devices/{nvr.id}/edit").get_data(as_text=True)
+    assert "SNMP版本" in zh and "SNMPv3认证协议" in zh and "新SNMPv3加密密码" in zh
