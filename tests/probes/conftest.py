@@ -31,6 +31,29 @@ def _free_udp_port(host: str, lo: int, hi: int) -> int:
     raise RuntimeError(f"no free UDP port in {lo}-{hi}")
 
 
+def wait_answering(proc: subprocess.Popen, answers: Any, within: float = 10.0) -> None:
+    """Poll `answers()` until the agent answers; fail at once if it exits, or after `within`."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if answers():
+            return
+        if proc.poll() is not None:
+            raise RuntimeError("snmpd exited at start")
+        time.sleep(0.1)
+    raise RuntimeError("snmpd did not answer")
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Terminate, then kill if it lingers; never leaves an agent behind."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class Snmpd:
     """Debian's net-snmp agent, started in the foreground on a loopback port."""
 
@@ -54,26 +77,13 @@ class Snmpd:
              "-M", str(self.base / "mibs"), "-m", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Ready when it answers a GET (net-snmp's own client: a real third party).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            r = subprocess.run(["snmpget", "-v2c", "-c", SNMP_COMMUNITY, "-t", "0.3", "-r", "0",
-                                f"127.0.0.1:{self.port}", "1.3.6.1.2.1.1.3.0"],
-                               capture_output=True, text=True)
-            if r.returncode == 0:
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError("snmpd exited at start")
-            time.sleep(0.1)
-        raise RuntimeError("snmpd did not answer")
+        wait_answering(self.proc, lambda: subprocess.run(
+            ["snmpget", "-v2c", "-c", SNMP_COMMUNITY, "-t", "0.3", "-r", "0",
+             f"127.0.0.1:{self.port}", "1.3.6.1.2.1.1.3.0"],
+            capture_output=True, text=True).returncode == 0)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:

@@ -28,7 +28,7 @@ import pytest
 from probes.deltas import detect_reboot, port_deltas
 from probes.model import DeviceTarget, PoePort, PortStatus
 from probes.snmp import SnmpClient, map_poe_ports
-from tests.probes.conftest import _free_udp_port, run
+from tests.probes.conftest import _free_udp_port, run, stop_process, wait_answering
 
 V3_USER, V3_AUTH, V3_PRIV = "interop3", "interop-auth-1", "interop-priv-1"
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"
@@ -134,23 +134,11 @@ class ScriptedSnmpd:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, "SNMPCONFPATH": f"{self.base / 'conf'}:{persist}",
                  "SNMP_PERSISTENT_DIR": persist})
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.cli("snmpget", "vendor-ro", "1.3.6.1.2.1.1.3.0").returncode == 0:
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError("snmpd exited at start")
-            time.sleep(0.1)
-        raise RuntimeError("snmpd did not answer")
+        wait_answering(self.proc, lambda: self.cli(
+            "snmpget", "vendor-ro", "1.3.6.1.2.1.1.3.0").returncode == 0)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def cli(self, tool: str, community: str, *args: str, version: str = "2c"):
