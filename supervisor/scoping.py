@@ -12,7 +12,7 @@ query (and detail pages answer 404). Templates never filter.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
@@ -34,25 +34,24 @@ def _contract_ids(contractor_id: int) -> Select:
     return select(Contract.id).where(Contract.contractor_id == contractor_id)
 
 
+def _tenant_clause(user: Any, for_contractor: Callable[[int], ColumnElement[bool]]
+                   ) -> ColumnElement[bool]:
+    """The one rule: police see everything, a bound contractor what `for_contractor` allows
+    for its id, anyone else nothing (fails closed)."""
+    if _role(user) == Role.POLICE:
+        return true()
+    contractor_id = _contractor_id(user)
+    if contractor_id is None:
+        return false()
+    return for_contractor(contractor_id)
+
+
 def device_clause(user: Any) -> ColumnElement[bool]:
     """The WHERE condition on Device for `user`."""
-    role = _role(user)
-    if role == Role.POLICE:
-        return true()
-    contractor_id = _contractor_id(user)
-    if contractor_id is None:
-        return false()
-    return Device.contract_id.in_(_contract_ids(contractor_id))
+    return _tenant_clause(user, lambda cid: Device.contract_id.in_(_contract_ids(cid)))
 
 
-def community_clause(user: Any) -> ColumnElement[bool]:
-    """The WHERE condition on Community for `user`."""
-    role = _role(user)
-    if role == Role.POLICE:
-        return true()
-    contractor_id = _contractor_id(user)
-    if contractor_id is None:
-        return false()
+def _contractor_communities(contractor_id: int) -> ColumnElement[bool]:
     ids = _contract_ids(contractor_id)
     return or_(
         Community.id.in_(select(contract_communities.c.community_id)
@@ -61,14 +60,14 @@ def community_clause(user: Any) -> ColumnElement[bool]:
     )
 
 
+def community_clause(user: Any) -> ColumnElement[bool]:
+    """The WHERE condition on Community for `user`."""
+    return _tenant_clause(user, _contractor_communities)
+
+
 def contract_clause(user: Any) -> ColumnElement[bool]:
-    role = _role(user)
-    if role == Role.POLICE:
-        return true()
-    contractor_id = _contractor_id(user)
-    if contractor_id is None:
-        return false()
-    return Contract.contractor_id == contractor_id
+    """The WHERE condition on Contract for `user`."""
+    return _tenant_clause(user, lambda cid: Contract.contractor_id == cid)
 
 
 def devices_for(user: Any) -> Select:
