@@ -72,10 +72,10 @@ def _wire(app: Flask) -> None:
     from supervisor.inventory import cli as inventory_cli
     from supervisor.people import cli as users_cli
     from supervisor.profiles import cli as profiles_cli
-    from supervisor.sweeps import scheduler
+    from supervisor.sweeps import cli as sweeps_cli
     from supervisor.web import guards, i18n
 
-    for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, scheduler,
+    for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, sweeps_cli,
                    demo_cli):
         module.init_app(app)
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Optional
 
 from supervisor.core.choices import DeviceState
+from supervisor.core.clock import naive_utc  # noqa: F401  (rules take times in any zone)
 
 OK, DEGRADED, OFFLINE, UNKNOWN, MAINTENANCE = (
     DeviceState.OK, DeviceState.DEGRADED, DeviceState.OFFLINE, DeviceState.UNKNOWN,
@@ -134,12 +135,6 @@ class Observation:
     @property
     def key(self) -> tuple[str, Optional[str]]:
         return (self.state, self.cause)
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def _reason(check: str, code: str, **extra: Any) -> dict[str, Any]:

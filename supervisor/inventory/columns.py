@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from supervisor.core.choices import CameraRole, CommunityType, DeviceKind
+from supervisor.core.choices import (
+    DEVICE_SECRET_FIELDS, SNMP_V3_KEY_FIELDS, CameraRole, CommunityType, DeviceKind,
+)
 
 # ---------------------------------------------------------------- columns
 
@@ -71,7 +73,7 @@ IGNORED_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 IGNORED = {c.key for c in IGNORED_COLUMNS}
 SPEC = {c.key: c for c in COLUMNS + IGNORED_COLUMNS}
-SECRET_COLUMNS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+SECRET_COLUMNS = DEVICE_SECRET_FIELDS
 EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
 DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
                  "snmp_port", "username", "installed_on", "snmp_version", "snmp_user",
@@ -396,7 +398,7 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 limit = MAX_LEN.get(key)
                 if limit and len(value) > limit:
                     raise ValueError(f"longer than {limit} characters")
-                if key in ("snmp_auth_key", "snmp_priv_key") and len(value) < SNMP_KEY_MIN:
+                if key in SNMP_V3_KEY_FIELDS and len(value) < SNMP_KEY_MIN:
                     raise ValueError(f"an SNMPv3 key needs at least {SNMP_KEY_MIN} characters")
         except ValueError as exc:
             problems.append((key, str(exc)))

@@ -54,7 +54,7 @@ from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from supervisor.core import audit
-from supervisor.core.choices import Lifecycle
+from supervisor.core.choices import SNMP_V3_KEY_FIELDS, Lifecycle
 from supervisor.core.extensions import db
 from supervisor.inventory.export import export_devices, export_rows, template  # noqa: F401  (API)
 from supervisor.inventory.columns import (  # noqa: F401  (API: columns and cell parsers live there)
@@ -470,7 +470,7 @@ def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
     column = plan.headers.get("snmp_user", "snmp_user")
     if not effective("snmp_user") and (r.row, column) not in bad_cells:
         out.append(RowError(r.row, column, "SNMP version 3 needs a user"))
-    for key in ("snmp_auth_key", "snmp_priv_key"):
+    for key in SNMP_V3_KEY_FIELDS:
         column = plan.headers.get(key, key)
         if key not in r.secrets and not (ex and ex.cipher.get(key)) \
                 and (r.row, column) not in bad_cells:

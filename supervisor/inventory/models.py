@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from supervisor.core.choices import Lifecycle
+from supervisor.core.choices import DEVICE_SECRET_FIELDS, Lifecycle
 from supervisor.core.clock import utcnow
 from supervisor.core.extensions import db
 from supervisor.core.secretbox import EncryptedString
@@ -106,4 +106,4 @@ class Device(db.Model):
     contract: Mapped[Contract | None] = relationship(back_populates="devices")
     upstream: Mapped[Device | None] = relationship(remote_side=[id])
 
-    SECRET_FIELDS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+    SECRET_FIELDS = DEVICE_SECRET_FIELDS

@@ -26,24 +26,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import click
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import Column, Float, LargeBinary, Table, Unicode, select
 
 from supervisor.core.extensions import db
-from supervisor.sweeps.lease import Lease, LeaseHeld
+from supervisor.sweeps.lease import Lease
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +65,7 @@ SweepRunner = Callable[[Flask, str, list[str]], Any]
 DeviceLister = Callable[[Flask, str], list[str]]
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+from supervisor.core.clock import now as utcnow  # noqa: E402  (the one clock)
 
 
 # ---------------------------------------------------------------- pure planning
@@ -162,7 +159,8 @@ def default_runner(app: Flask, tier: str, serials: list[str]) -> Any:
     """One slice through the same path as `flask sweep` (supervisor/sweeps/pipeline.py)."""
     from supervisor.sweeps import pipeline as sweep
 
-    return sweep.run_sweep(tier=tier, serials=serials, trigger="scheduler")
+    return sweep.run_sweep(tier=tier, serials=serials, trigger="scheduler",
+                           settings=app.extensions["settings"])
 
 
 # ---------------------------------------------------------------- the service
@@ -381,7 +379,7 @@ class SchedulerService:
 
         try:
             with self.app.app_context():
-                out = sweep.housekeeping()
+                out = sweep.housekeeping(settings=self.app.extensions["settings"])
                 db.session.remove()
         except Exception:  # a failed run is retried by the next one
             log.exception("housekeeping failed")
@@ -403,72 +401,3 @@ def start(app: Flask, **options: Any) -> SchedulerService:
     """Start the scheduler in the background (used by `make demo`). Raises LeaseHeld if
     another scheduler owns the database. Call `.shutdown()` on the result to stop."""
     return SchedulerService(app, **options).start()
-
-
-# ---------------------------------------------------------------- CLI
-
-@click.group("scheduler", help="Run the sweep scheduler (one per database).")
-def scheduler_cli() -> None:
-    pass
-
-
-@scheduler_cli.command("run")
-@click.option("--wait", "wait_for_lease", is_flag=True,
-              help="If another scheduler owns the database, wait for its lease instead of "
-                   "exiting (a standby that takes over when the owner dies).")
-def run_command(wait_for_lease: bool) -> None:
-    """Run the scheduler in the foreground until SIGTERM/Ctrl-C."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    service = SchedulerService(app)
-    interrupted = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        interrupted.set()
-        service.stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    announced = False
-    while True:
-        try:
-            service.start()
-            break
-        except LeaseHeld as refused:
-            if not wait_for_lease:
-                click.echo(f"scheduler refused: {refused}. Exiting.", err=True)
-                raise SystemExit(EXIT_REFUSED)
-            if not announced:
-                click.echo(f"scheduler waiting: {refused}.", err=True)
-                announced = True
-            if interrupted.wait(service.lease.ttl.total_seconds() / 3):
-                click.echo("scheduler: stopped while waiting.", err=True)
-                return
-    for name, at in sorted(service.next_runs().items()):
-        click.echo(f"scheduler: tier {name} every {service.tiers[name].interval_s:g}s, "
-                   f"next run {at:%Y-%m-%d %H:%M:%S} UTC" if at else f"scheduler: tier {name} paused")
-    click.echo(f"scheduler: running as {service.lease.owner}; Ctrl-C to stop", err=True)
-    while not service.wait(1.0):
-        pass
-    lost = service.lease_lost.is_set()
-    service.shutdown(wait=True)
-    if lost:
-        click.echo("scheduler: lease lost to another scheduler; stopped.", err=True)
-        raise SystemExit(EXIT_REFUSED)
-    click.echo("scheduler: stopped.", err=True)
-
-
-@scheduler_cli.command("status")
-def status_command() -> None:
-    """Who holds the scheduler lease, and until when."""
-    lease = Lease(db.engine, LEASE_NAME, 1)
-    holder = lease.holder()
-    now = utcnow()
-    if holder is None or holder.expires_at <= now:
-        click.echo("scheduler: no live scheduler owns this database")
-    else:
-        click.echo(f"scheduler: {holder.owner} since {holder.acquired_at:%Y-%m-%d %H:%M:%S}, "
-                   f"lease until {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(scheduler_cli)

@@ -1,11 +1,17 @@
-"""Web pages and the JSON API: one blueprint per area, routes thin.
+"""Web pages and the JSON API: one blueprint per area, routes thin (parse input, call the
+domain, render).
 
-- auth.py: login / logout (rate-limited, audited)
+- auth.py, account.py: login / logout (rate-limited, audited), one's own password
 - communities.py, devices.py: lists, details, the device edit form, exports
 - imports.py: upload -> preview -> confirm -> counts
-- api.py: a small read-only JSON API under /api/v1
-- reports.py: what officials see (a placeholder until the reports pages land)
+- health_pages.py, timeline.py: a device's timeline and frame, current faults, sweep status
+- admin.py: audit log, users, maintenance windows (police)
+- reports.py: what officials read
+- api/: the read-only JSON API under /api/v1
+- guards.py (who may open a page), i18n.py (language), helpers.py (labels, template helpers)
 Every query about devices, communities and contracts starts in supervisor/core/scoping.py.
+
+May import: every `supervisor` package and `reports` (pages show reports); Flask.
 """
 from __future__ import annotations
 

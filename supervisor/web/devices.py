@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from supervisor.core import audit
 from supervisor.inventory import importer as inventory
 from supervisor.web.guards import operators_only, police_only
-from supervisor.core.choices import CameraRole, DeviceKind, Lifecycle
+from supervisor.core.choices import SNMP_V3_KEY_FIELDS, CameraRole, DeviceKind, Lifecycle
 from supervisor.core.extensions import db
 from supervisor.inventory.columns import (
     SNMP_AUTH_PROTOCOLS,
@@ -182,7 +182,7 @@ def _v3_complete(form: DeviceForm, device: Device) -> bool:
     if not (form.snmp_user.data or "").strip():
         form.snmp_user.errors.append(_("SNMP version 3 needs a user."))
         ok = False
-    for name in ("snmp_auth_key", "snmp_priv_key"):
+    for name in SNMP_V3_KEY_FIELDS:
         if not getattr(form, name).data and not getattr(device, name):
             getattr(form, name).errors.append(_("SNMP version 3 needs this key."))
             ok = False

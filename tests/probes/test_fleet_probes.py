@@ -13,7 +13,7 @@ from probes.config import TierSpec
 from probes.deltas import detect_reboot
 from probes.model import ProbeResult
 from probes.runner import probe_one
-from tests.probes.conftest import run, sim_target
+from probe_helpers import run, sim_target
 
 TIMEOUTS = {"reach": 1.0, "onvif": 3.0, "snmp": 1.5, "frame": 5.0}
 FULL = TierSpec("full", ["reach", "onvif", "snmp", "frame"], timeouts=TIMEOUTS,

@@ -12,13 +12,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from db_helpers import set_settings
 
-from supervisor.people.accounts import create_user
 from supervisor.core.extensions import db
-from supervisor.health.models import DeviceStatus, EvidenceFrame, StateEvent, StateInterval
-from supervisor.sweeps.models import SweepRun
+from supervisor.health.models import (
+    DeviceStatus,
+    EvidenceFrame,
+    StateEvent,
+    StateInterval,
+)
 from supervisor.inventory.models import Community, Contract, Contractor, Device
+from supervisor.people.accounts import create_user
+from supervisor.sweeps.models import SweepRun
 from supervisor.web import timeline
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -199,7 +206,7 @@ def test_sweep_status_page_and_json(app, world):
 
 
 def test_sweep_cycle_sums_the_slices_of_the_last_interval(app, world):
-    app.config["SCHEDULER_TIERS"] = {"fast": {"interval_s": 60}}
+    set_settings(app, SCHEDULER_TIERS={"fast": {"interval_s": 60}})
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     for i, (ok, failed) in enumerate(((10, 2), (9, 3))):
         db.session.add(SweepRun(tier="fast", trigger="scheduler", executor="local", status="done",

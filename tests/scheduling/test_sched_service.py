@@ -9,8 +9,8 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from supervisor.sweeps import scheduler as scheduling
 from supervisor.core.extensions import db
+from supervisor.sweeps import scheduler as scheduling
 from supervisor.sweeps.lease import LeaseHeld
 from supervisor.sweeps.scheduler import TierSchedule
 
@@ -149,8 +149,8 @@ def test_unrenewable_lease_stops_the_owner_when_it_runs_out(app, make_service, r
 
 
 def test_housekeeping_job_rolls_up_and_prunes_old_sweep_runs(app, recorder):
-    from supervisor.sweeps.models import SweepRun
     from supervisor.profiles.loader import load_profile
+    from supervisor.sweeps.models import SweepRun
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     raw_days = load_profile().retention.raw_days

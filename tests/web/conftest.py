@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import db_helpers
+
 from sqlalchemy import select
 
 from supervisor.people.accounts import create_user
@@ -107,31 +109,15 @@ def build_world_template() -> None:
     _seed_users()
 
 
-_TEMPLATES: dict[str, Path] = {}
-
-
 def database_template(tmp_path_factory, name: str, builder) -> Path:
-    """A SQLite file built once per test session (migrations, then `builder`); each test
-    gets its own copy, which costs milliseconds instead of a migration run per test."""
-    if name not in _TEMPLATES:
-        from flask_migrate import upgrade
+    """A prepared database (tests/db_helpers.py) whose users hash with cheap argon2 settings."""
+    from supervisor.people import accounts
 
-        from app import create_app
-        from supervisor.people import accounts as auth
-
-        path = tmp_path_factory.mktemp(f"template-{name}") / "template.db"
-        template_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-        saved, auth._hasher = auth._hasher, _cheap_hasher()
-        try:
-            with template_app.app_context():
-                upgrade()
-                builder()
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            auth._hasher = saved
-        _TEMPLATES[name] = path
-    return _TEMPLATES[name]
+    saved, accounts._hasher = accounts._hasher, _cheap_hasher()
+    try:
+        return db_helpers.database_template(tmp_path_factory, name, builder, TEST_CONFIG)
+    finally:
+        accounts._hasher = saved
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ import datetime as dt
 import re
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from probes.model import ProbeError, ProbeResult, ReachResult
 from supervisor.core.extensions import db
-from supervisor.health.models import DeviceStatus, MaintenanceWindow, StateInterval
 from supervisor.core.models import AuditEntry
+from supervisor.health.models import DeviceStatus, MaintenanceWindow, StateInterval
 from supervisor.inventory.models import Device
 from supervisor.sweeps.pipeline import run_sweep
 from supervisor.web import admin
@@ -60,7 +61,7 @@ class Scripted:
 
 def sweep(executor: Scripted, at: dt.datetime) -> None:
     executor.at = at
-    run_sweep("fast", executor=executor, clock=lambda: at + dt.timedelta(seconds=1))
+    run_sweep("fast", executor=executor, clock=lambda: at + dt.timedelta(seconds=1), settings=current_app.extensions["settings"])
 
 
 def _token(client) -> str:
