@@ -35,12 +35,16 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def _service_url(variable: str, what: str) -> str:
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} not set (make test starts {what})")
+    return url
+
+
 @pytest.fixture
 def pg_url() -> str:
-    url = os.environ.get("FSP_TEST_PG_URL")
-    if not url:
-        pytest.skip("FSP_TEST_PG_URL not set (make test starts PostgreSQL)")
-    return url
+    return _service_url("FSP_TEST_PG_URL", "PostgreSQL")
 
 
 @pytest.fixture
@@ -64,7 +68,4 @@ def pg_database(pg_url: str):
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("FSP_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("FSP_TEST_REDIS_URL not set (make test starts Redis)")
-    return url
+    return _service_url("FSP_TEST_REDIS_URL", "Redis")

@@ -57,3 +57,14 @@ def set_settings(app: Any, **values: Any) -> None:
     `app.config` copy pages read."""
     app.extensions["settings"] = app.extensions["settings"].model_copy(update=values)
     app.config.update(values)
+
+
+def clear_g_per_request(app: Any) -> None:
+    """One `g` per request: the app fixture keeps a context pushed, so without this two test
+    clients would share `g` (the logged-in user, the CSRF token) like one browser."""
+    from flask import g
+
+    @app.teardown_request
+    def _clear_g(exc: Any) -> None:
+        for key in list(vars(g)):
+            g.pop(key, None)

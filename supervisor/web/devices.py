@@ -27,9 +27,9 @@ from supervisor.inventory.columns import (
     SNMP_PRIV_PROTOCOLS,
     SNMP_VERSIONS,
 )
-from supervisor.inventory.models import Community, Contract, Device
+from supervisor.inventory.models import Device
 from supervisor.health.models import DeviceStatus
-from supervisor.core.scoping import communities_for, contracts_for, devices_for
+from supervisor.core.scoping import devices_for
 from supervisor.inventory import queries as device_query
 from supervisor.web.helpers import LABELS, scoped_device_or_404
 
@@ -37,14 +37,7 @@ bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
 
 def _filter_options() -> dict:
-    communities = db.session.execute(
-        communities_for(current_user).with_only_columns(Community.id, Community.name, Community.district)
-        .order_by(Community.district, Community.name)).all()
-    contracts = db.session.execute(
-        contracts_for(current_user).with_only_columns(Contract.id, Contract.code)
-        .order_by(Contract.code)).all()
-    return {"communities": communities, "contracts": contracts,
-            "districts": sorted({c.district for c in communities})}
+    return device_query.filter_options(db.session, current_user)
 
 
 def _page_from_request(filters: device_query.DeviceFilters) -> device_query.Page:

@@ -27,9 +27,9 @@ from supervisor.core import clock
 from supervisor.core.choices import IMAGE_FAULTS, DeviceState
 from supervisor.core.extensions import db
 from supervisor.health import queries
+from supervisor.inventory import queries as device_query
 from supervisor.health.models import DeviceStatus, EvidenceFrame
-from supervisor.inventory.models import Community, Contract
-from supervisor.core.scoping import communities_for, contracts_for, devices_for
+from supervisor.core.scoping import devices_for
 from supervisor.web import timeline
 from supervisor.web.helpers import scoped_device_or_404
 
@@ -102,16 +102,10 @@ def faults():
     rows = queries.fault_rows(db.session, stmt, FAULT_LIMIT)
     by_state = queries.count_by(db.session, stmt, "state")
     by_cause = queries.count_by(db.session, stmt, "cause")
-    communities = db.session.execute(
-        communities_for(current_user).with_only_columns(Community.id, Community.name, Community.district)
-        .order_by(Community.district, Community.name)).all()
-    contracts = db.session.execute(
-        contracts_for(current_user).with_only_columns(Contract.id, Contract.code)
-        .order_by(Contract.code)).all()
     return render_template(
         "health/faults.html", rows=rows, total=total, limit=FAULT_LIMIT, filters=filters,
-        by_state=by_state, by_cause=by_cause, communities=communities, contracts=contracts,
-        districts=sorted({c.district for c in communities}), faults=IMAGE_FAULTS, now=clock.now())
+        by_state=by_state, by_cause=by_cause, faults=IMAGE_FAULTS, now=clock.now(),
+        **device_query.filter_options(db.session, current_user))
 
 
 # ---------------------------------------------------------------- sweep status

@@ -112,9 +112,4 @@ def rtsp_url() -> Iterator[str]:
             pytest.fail(f"RTSP server did not start: {line!r}")
         yield f"rtsp://{RTSP_HOST}:{port}/test"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from db_helpers import set_settings
+from db_helpers import clear_g_per_request, set_settings
 
 from supervisor.core.extensions import db
 from supervisor.health.models import (
@@ -35,12 +35,7 @@ EVIL = "<script>alert('x')</script>"
 @pytest.fixture(autouse=True)
 def fresh_g_per_request(app):
     """One `g` per request (the app fixture keeps a context pushed), so clients differ."""
-    from flask import g
-
-    @app.teardown_request
-    def _clear_g(exc):
-        for key in list(vars(g)):
-            g.pop(key, None)
+    clear_g_per_request(app)
     yield
 
 
@@ -115,7 +110,7 @@ def build_world(app) -> dict:
         db.session.add(row)
         db.session.flush()
         frames[dev.serial] = row.id
-    police = create_user("police", "police-pass-123", "police", actor="test")
+    create_user("police", "police-pass-123", "police", actor="test")
     create_user("alpha", "alpha-pass-123", "contractor", contractor=a, actor="test")
     create_user("official", "official-pass-123", "official", actor="test")
     db.session.commit()

@@ -8,15 +8,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import db_helpers
-
+import pytest
+from db_helpers import clear_g_per_request
 from sqlalchemy import select
 
-from supervisor.people.accounts import create_user
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Community, Contract, Contractor, Device
+from supervisor.people.accounts import create_user
 
 PASSWORDS = {"police": "police-pass-123", "alpha": "alpha-pass-123", "beta": "beta-pass-123",
              "official": "official-pass-123"}
@@ -154,12 +153,7 @@ def fresh_g_per_request(app):
     request would share one `g` -- and with it Flask-Login's cached user and Flask-WTF's
     cached CSRF token. In production each request has its own `g`; make tests do the same,
     so two clients really are two users."""
-    from flask import g
-
-    @app.teardown_request
-    def _clear_g(exc):
-        for key in list(vars(g)):
-            g.pop(key, None)
+    clear_g_per_request(app)
     yield
 
 
@@ -191,5 +185,15 @@ def as_user(app, world):
         client = app.test_client()
         response = login(client, username)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+    return make
+
+
+@pytest.fixture
+def as_en(as_user):
+    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
+    def make(username: str):
+        client = as_user(username)
+        client.get("/lang/en")
         return client
     return make

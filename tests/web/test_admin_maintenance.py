@@ -19,16 +19,6 @@ from supervisor.web import admin
 
 from .conftest import csrf_from
 
-
-@pytest.fixture
-def as_en(as_user):
-    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
-    def make(username: str):
-        client = as_user(username)
-        client.get("/lang/en")
-        return client
-    return make
-
 # The clock the pages read, pinned: 2026-03-01 00:07 UTC is 08:07 in Asia/Shanghai.
 NOW = dt.datetime(2026, 3, 1, 0, 7)
 
