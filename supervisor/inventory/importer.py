@@ -388,6 +388,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
             first = next(r for r in plan.rows if r.values.get("contract") in new_contracts)
             errors.append(RowError(first.row, h["contract"],
                                    f"cannot create contracts: {exc}"))
+    plan.warnings.extend(_crossing_link_warnings(plan, ctx, file_serials))
     # Upstream cycles over the graph the database would hold after the import.
     graph = dict(ctx.upstream_of)
     if "upstream" in plan.columns:
@@ -454,6 +455,48 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     return errors
 
 
+CROSSING_MARK = "crosses contracts"
+
+
+def _crossing_link_warnings(plan: ImportPlan, ctx: _Context,
+                            file_serials: dict[str, PlanRow]) -> list[RowError]:
+    """A link (upstream) whose two ends will be under different contracts: allowed (a camera
+    may hang on another contractor's switch) but worth a look, since each contractor then
+    sees the other end only as "a device outside your contract"."""
+    if "upstream" not in plan.columns and "contract" not in plan.columns:
+        return []
+
+    def contract_of(serial: str) -> str | None:
+        row = file_serials.get(serial)
+        if row is not None and "contract" in plan.columns:
+            return row.values.get("contract")
+        ex = ctx.devices.get(serial)
+        return ex.values.get("contract") if ex else None
+
+    def contractor_of(serial: str, code: str | None) -> str | None:
+        if code in ctx.contracts:
+            return ctx.contractor_names.get(ctx.contracts[code][1])
+        row = file_serials.get(serial)
+        return (row.values.get("contractor") if row else None) or plan.contractor
+
+    out = []
+    column = plan.headers.get("upstream") or plan.headers.get("contract") or "upstream"
+    for serial, r in file_serials.items():
+        up = r.values.get("upstream") if "upstream" in plan.columns else ctx.upstream_of.get(serial)
+        if not up or up == serial or (up not in file_serials and up not in ctx.devices):
+            continue
+        mine, theirs = contract_of(serial), contract_of(up)
+        if mine == theirs:
+            continue
+        other = contractor_of(up, theirs) != contractor_of(serial, mine)
+        out.append(RowError(r.row, column, (
+            f"the link to upstream {up} {CROSSING_MARK} ({mine or 'no contract'} → "
+            f"{theirs or 'no contract'}"
+            + (", another contractor): each side sees the other only as a device outside "
+               "its contract" if other else ")"))))
+    return out
+
+
 def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
                  bad_cells: set[tuple[int, str]]) -> list[RowError]:
     """SNMPv3 (authPriv) needs a user and both keys, from the row or already stored (a blank
@@ -514,7 +557,8 @@ def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None
     try:
         ctx = _load_context()
         # Warnings about the database are made again by the re-check below.
-        in_file = [w for w in plan.warnings if "stored " not in w.message]
+        in_file = [w for w in plan.warnings
+                   if "stored " not in w.message and CROSSING_MARK not in w.message]
         plan.warnings = in_file
         errors = _check_against(plan, ctx)  # the database may have moved since the preview
         if errors:

@@ -54,6 +54,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(admin.bp)
     register_template_helpers(app)
+    from supervisor.web import links  # what pages may say about another tenant's linked device
+
+    links.init_app(app)
 
     @app.after_request
     def _security_headers(response):

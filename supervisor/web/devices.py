@@ -74,6 +74,7 @@ def detail(device_id: int):
     downstream = db.session.scalars(
         devices_for(current_user).where(Device.upstream_id == device.id).order_by(Device.id).limit(200)).all()
     return render_template("devices/detail.html", device=device, status=status, upstream=upstream,
+                           upstream_outside=upstream is None and device.upstream_id is not None,
                            downstream=downstream)
 
 
