@@ -537,6 +537,9 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
     _validate_file(plan, table, progress)
     if not plan.columns:  # header problems: the rows can't be read
         return plan
+    if not plan.rows and not plan.errors:
+        plan.errors.append(RowError(1, "-", "the file has a header but no device rows"))
+        return plan
     # References and cycles are checked even when some cells are bad, so one run lists
     # every problem; sorted by row, cell problems first within a row.
     plan.errors.extend(_check_against(plan, _load_context()))

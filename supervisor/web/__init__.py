@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(admin.bp)
     register_template_helpers(app)
+    imports.init_app(app)  # resumes import jobs a stopped process left running
     from supervisor.web import links  # what pages may say about another tenant's linked device
 
     links.init_app(app)
