@@ -506,19 +506,17 @@ def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
             return r.values.get(key)
         return ex.values.get(key) if ex else None
 
-    version = effective("snmp_version")
-    if version != "3":
-        return []
+    from supervisor.inventory.rules import v3_missing  # the one rule, shared with the pages
+
+    def has(key: str) -> bool:
+        return key in r.secrets or bool(ex and ex.cipher.get(key))
+
     out = []
-    column = plan.headers.get("snmp_user", "snmp_user")
-    if not effective("snmp_user") and (r.row, column) not in bad_cells:
-        out.append(RowError(r.row, column, "SNMP version 3 needs a user"))
-    for key in ("snmp_auth_key", "snmp_priv_key"):
+    for key, _code, message in v3_missing(effective("snmp_version"), effective("snmp_user"),
+                                          has("snmp_auth_key"), has("snmp_priv_key")):
         column = plan.headers.get(key, key)
-        if key not in r.secrets and not (ex and ex.cipher.get(key)) \
-                and (r.row, column) not in bad_cells:
-            out.append(RowError(r.row, column,
-                                f"SNMP version 3 needs {key} (at least 8 characters)"))
+        if (r.row, column) not in bad_cells:
+            out.append(RowError(r.row, column, message))
     return out
 
 
