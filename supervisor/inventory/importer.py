@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, insert, select, type_coerce, update
+from sqlalchemy import String, delete, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from supervisor.core import audit
@@ -726,6 +726,26 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
         new_links = [{"contract_id": a, "community_id": b} for a, b in pairs - ctx.links]
         if new_links:
             s.execute(insert(contract_communities), new_links)
+    # A contract no longer holding any device in a community it had devices in loses its
+    # link to it (its contractor no longer sees that community). Links with no device ever
+    # (a contract covering a community before installation) are left alone.
+    vacated = set()
+    for r in plan.rows:
+        if r.action == "update" and ({"community", "contract"} & set(r.changes)):
+            ex = ctx.devices[r.values["serial"]]
+            code, cname = ex.values.get("contract"), ex.values.get("community")
+            if code in ctx.contracts and cname in ctx.communities:
+                vacated.add((ctx.contracts[code][0], ctx.communities[cname][0]))
+    for contract, community in sorted(vacated & ctx.links):
+        still = s.scalar(select(Device.id).where(Device.contract_id == contract,
+                                                 Device.community_id == community).limit(1))
+        if still is None:
+            s.execute(delete(contract_communities).where(
+                contract_communities.c.contract_id == contract,
+                contract_communities.c.community_id == community))
+            code = next(k for k, v in ctx.contracts.items() if v[0] == contract)
+            name = next(k for k, v in ctx.communities.items() if v[0] == community)
+            log("unlink", "contract", code, {"community": name}, None)
     log("import", "inventory", plan.filename[:200], None,
         {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
          "rows": total, "encoding": plan.encoding, "sheet": plan.sheet})

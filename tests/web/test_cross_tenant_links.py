@@ -144,3 +144,31 @@ def test_import_warns_when_a_link_crosses_contracts(client, world):
     assert resp.status_code == 200, text[:2000]
     assert "crosses contracts" in text and "CT-ALPHA → CT-BETA" in text
     assert text.count("crosses contracts") == 1  # the in-contract link is not flagged
+
+
+def test_a_contract_leaving_a_community_loses_its_link(client, world):
+    """Alpha's devices all move to Beta's community: Alpha no longer sees its old one;
+    Beta's explicit link (made before any device) is untouched."""
+    from supervisor.core.scoping import communities_for
+    from supervisor.inventory import importer
+    from supervisor.inventory.models import Community, Contract
+    from supervisor.people.accounts import find_user
+
+    rows = ["serial,name,kind,role,ip,community,district,community_type,contract"]
+    for d in db.session.scalars(select(Device).where(Device.serial.like("%-A-%"))):
+        role = d.role or ""
+        rows.append(f"{d.serial},{d.name},{d.kind},{role},{d.ip},Riverside Estate,西城区,closed,CT-ALPHA")
+    plan = importer.parse_upload("move.csv", ("\n".join(rows) + "\n").encode())
+    assert not plan.errors, plan.errors
+    importer.apply_plan(plan, None)
+    db.session.expire_all()
+    alpha = find_user("alpha")
+    names = {c.name for c in db.session.scalars(communities_for(alpha))}
+    assert names == {"Riverside Estate"}
+    contract = db.session.scalar(select(Contract).where(Contract.code == "CT-ALPHA"))
+    assert [c.name for c in contract.communities] == ["Riverside Estate"]
+    beta = db.session.scalar(select(Contract).where(Contract.code == "CT-BETA"))
+    assert [c.name for c in beta.communities] == ["Riverside Estate"]
+    login(client, "alpha")
+    sunny = db.session.scalar(select(Community.id).where(Community.name == "阳光小区"))
+    assert client.get(f"/communities/{sunny}").status_code == 404
