@@ -27,7 +27,7 @@ def api_operators(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return {"error": "login required", "status": 401}, 401
+            return {"error": "login required", "code": "login_required", "status": 401}, 401
         if current_user.role not in (Role.POLICE, Role.CONTRACTOR):
             abort(403)
         return view(*args, **kwargs)
