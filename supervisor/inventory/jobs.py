@@ -31,6 +31,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ PREVIEW, QUEUED, RUNNING, DONE, FAILED = "preview", "queued", "running", "done",
 CANCELLED, REJECTED, EXPIRED = "cancelled", "rejected", "expired"
 LIVE = (PREVIEW, QUEUED, RUNNING)          # states whose file is still needed
 MAX_ATTEMPTS = 3
+HEARTBEAT_EVERY_S = 10.0          # progress/heartbeat writes of a running job (not SQLite)
 UNCLAIMED_S = 60.0                 # a queued job nobody claimed for this long is picked up
 SUFFIX = ".bin"
 _PROCESS_TOKEN = secrets.token_hex(4)
@@ -186,9 +188,11 @@ def run(session: Session, folder: Path | str, job_id: int, *, actor: Any,
     if job is None or job.state != RUNNING:
         return job.state if job else FAILED
     progress = _running.setdefault(job_id, Progress())
+    beat = _heartbeat(session, job_id, now)
 
     def step(stage: str, done: int, total: int) -> None:
         progress.stage, progress.done, progress.total = stage, done, total
+        beat(progress)
 
     try:
         data = read_upload(folder, job)
@@ -211,6 +215,34 @@ def run(session: Session, folder: Path | str, job_id: int, *, actor: Any,
         return _finish(session, folder, job_id, FAILED, now(), error=ERR_CRASHED)
     finally:
         _running.pop(job_id, None)
+
+
+def _heartbeat(session: Session, job_id: int,
+               now: Callable[[], dt.datetime]) -> Callable[[Progress], None]:
+    """Progress and a sign of life written to the row on a connection of its own, at most
+    every HEARTBEAT_EVERY_S, so other workers (and hosts) see the job advancing while its
+    one apply transaction is open. Not on SQLite: a second writer would wait for the
+    apply's lock; there one host runs everything and the pid check judges liveness."""
+    engine = session.get_bind()
+    if engine.dialect.name == "sqlite":
+        return lambda progress: None
+    last = [float("-inf")]
+
+    def beat(progress: Progress) -> None:
+        t = time.monotonic()
+        if t - last[0] < HEARTBEAT_EVERY_S:
+            return
+        last[0] = t
+        try:
+            with engine.begin() as conn:
+                conn.execute(update(ImportJob)
+                             .where(ImportJob.id == job_id, ImportJob.state == RUNNING)
+                             .values(heartbeat_at=now(), stage=progress.stage,
+                                     done=progress.done, total=progress.total))
+        except Exception:  # a missed beat is not a failed import
+            log.warning("import job %s: heartbeat not written", job_id, exc_info=True)
+
+    return beat
 
 
 def _finish(session: Session, folder: Path | str, job_id: int, state: str, at: dt.datetime, *,

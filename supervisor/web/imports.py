@@ -221,7 +221,7 @@ def _job_view(job: ImportJob) -> dict[str, Any]:
     stage = (live.stage if live else job.stage) or "parsing"
     return {"state": ("parsing" if stage == "parsing" else "applying") if working else job.state,
             "filename": job.filename, "stage": stage,
-            "done": live.done if live else 0, "total": live.total if live else 0,
+            "done": live.done if live else job.done, "total": live.total if live else job.total,
             "counts": _counts_dict(job.counts), "rows": job.rows,
             "error": ERROR_TEXT.get(job.error or "", job.error) if job.state != jobs.DONE else None}
 
