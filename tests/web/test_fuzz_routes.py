@@ -193,7 +193,8 @@ def test_no_route_answers_5xx_or_changes_the_database(app, world):
     print(f"\nroute fuzz: seed {SEED}, {len(rules)} routes, {len(names)} parameter names, "
           f"requests per role {dict(per_role)}, status classes {dict(sorted(status.items()))}, "
           f"5xx {len(failures)}, tables changed {changed or 'none'}, "
-          f"endpoints answering police 2xx {len(reached)}/{len({r.endpoint for r in rules})}")
+          f"endpoints answering police 2xx {len(reached)}/{len({r.endpoint for r in rules})} "
+          f"(not: {sorted({r.endpoint for r in rules} - reached)})")
     assert not failures, "\n".join(failures[:40])
     assert not api_non_json, api_non_json[:20]
     assert not changed, changed
