@@ -29,13 +29,40 @@ def _instance_secret(instance: Path, filename: str, make: Callable[[], bytes]) -
     return value.decode()
 
 
+def _private_files(settings: Any, instance: Path) -> None:
+    """The instance folder, the SQLite database and everything the process creates later
+    (uploads, evidence, journals) are readable by the service's user only."""
+    if settings.FILE_UMASK is not None:
+        os.umask(settings.FILE_UMASK)
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.chmod(instance, 0o700)
+    except OSError:  # a folder owned by someone else: leave it, the files below still are
+        pass
+    uri = settings.SQLALCHEMY_DATABASE_URI
+    if uri.startswith("sqlite:///") and ":memory:" not in uri:
+        path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+        if not path.is_absolute():  # Flask-SQLAlchemy reads it relative to the instance
+            path = instance / path
+        if path.name:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            for name in (path, *[path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]):
+                if name.exists():
+                    try:
+                        os.chmod(name, 0o600)
+                    except OSError:
+                        pass
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Settings defaults, then FLASK_* environment variables, then the caller's overrides."""
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     settings = load_settings(instance, config)
+    _private_files(settings, instance)
     filled: dict[str, Any] = {}
     if not settings.SECRET_KEY:
         filled["SECRET_KEY"] = _instance_secret(instance, "secret_key",

@@ -8,8 +8,8 @@ from supervisor.health.models import (  # noqa: F401
     DailyRollup, DeviceStatus, EvidenceFrame, MaintenanceWindow, ProbeSample, StateEvent,
     StateInterval,
 )
-from supervisor.inventory.models import Community, Contract, Contractor, Device, contract_communities  # noqa: F401
-from supervisor.people.models import User  # noqa: F401
+from supervisor.inventory.models import Community, Contract, Contractor, Device, ImportJob, contract_communities  # noqa: F401
+from supervisor.people.models import User, UserSession  # noqa: F401
 from supervisor.profiles.models import ProfileUse  # noqa: F401
 from supervisor.sweeps.models import SchedulerLease, SweepRun  # noqa: F401
 from supervisor.core.clock import utcnow  # noqa: F401

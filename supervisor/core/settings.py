@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
 
+    # Server-side sessions: idle and absolute lifetimes; TLS turns the cookies' secure flag on.
+    SESSION_IDLE_S: float = 2 * 3600.0
+    SESSION_ABSOLUTE_S: float = 12 * 3600.0
+    TLS: bool = False
+    # Import jobs: an unconfirmed preview's encrypted file is deleted after this long; a job
+    # whose process on another host gave no sign for this long is resumed elsewhere.
+    IMPORT_PREVIEW_MAX_AGE_S: float = 3600.0
+    IMPORT_JOB_STALE_S: float = 3600.0
+    IMPORT_FIRST_WAIT_S: float = 2.0
+    # Files the process creates (database, uploads, evidence) are readable by its user only.
+    FILE_UMASK: int | None = 0o077
+
     # --- probing and storage
     PROBE_EXECUTOR: Literal["local", "celery"] = "local"
     # An ok fast probe of a settled device is kept one per this many seconds (0: keep all).
@@ -104,6 +116,11 @@ class Settings(BaseSettings):
     def flask_config(self) -> dict[str, Any]:
         """Everything as `app.config` keys (paths as strings)."""
         out = self.model_dump()
+        # Cookies: HttpOnly and SameSite always; Secure whenever the site is served over TLS.
+        out["SESSION_COOKIE_SECURE"] = bool(self.TLS or out.get("SESSION_COOKIE_SECURE"))
+        out["REMEMBER_COOKIE_SECURE"] = out["SESSION_COOKIE_SECURE"]
+        out["REMEMBER_COOKIE_HTTPONLY"] = True
+        out["PERMANENT_SESSION_LIFETIME"] = int(self.SESSION_ABSOLUTE_S)
         for key, value in out.items():
             if isinstance(value, Path):
                 out[key] = str(value)

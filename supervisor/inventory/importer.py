@@ -50,11 +50,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, insert, select, type_coerce, update
+from sqlalchemy import String, delete, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from supervisor.core import audit
-from supervisor.core.choices import SNMP_V3_KEY_FIELDS, Lifecycle
+from supervisor.core.choices import Lifecycle
 from supervisor.core.extensions import db
 from supervisor.inventory.export import export_devices, export_rows, template  # noqa: F401  (API)
 from supervisor.inventory.columns import (  # noqa: F401  (API: columns and cell parsers live there)
@@ -388,6 +388,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
             first = next(r for r in plan.rows if r.values.get("contract") in new_contracts)
             errors.append(RowError(first.row, h["contract"],
                                    f"cannot create contracts: {exc}"))
+    plan.warnings.extend(_crossing_link_warnings(plan, ctx, file_serials))
     # Upstream cycles over the graph the database would hold after the import.
     graph = dict(ctx.upstream_of)
     if "upstream" in plan.columns:
@@ -454,6 +455,48 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     return errors
 
 
+CROSSING_MARK = "crosses contracts"
+
+
+def _crossing_link_warnings(plan: ImportPlan, ctx: _Context,
+                            file_serials: dict[str, PlanRow]) -> list[RowError]:
+    """A link (upstream) whose two ends will be under different contracts: allowed (a camera
+    may hang on another contractor's switch) but worth a look, since each contractor then
+    sees the other end only as "a device outside your contract"."""
+    if "upstream" not in plan.columns and "contract" not in plan.columns:
+        return []
+
+    def contract_of(serial: str) -> str | None:
+        row = file_serials.get(serial)
+        if row is not None and "contract" in plan.columns:
+            return row.values.get("contract")
+        ex = ctx.devices.get(serial)
+        return ex.values.get("contract") if ex else None
+
+    def contractor_of(serial: str, code: str | None) -> str | None:
+        if code in ctx.contracts:
+            return ctx.contractor_names.get(ctx.contracts[code][1])
+        row = file_serials.get(serial)
+        return (row.values.get("contractor") if row else None) or plan.contractor
+
+    out = []
+    column = plan.headers.get("upstream") or plan.headers.get("contract") or "upstream"
+    for serial, r in file_serials.items():
+        up = r.values.get("upstream") if "upstream" in plan.columns else ctx.upstream_of.get(serial)
+        if not up or up == serial or (up not in file_serials and up not in ctx.devices):
+            continue
+        mine, theirs = contract_of(serial), contract_of(up)
+        if mine == theirs:
+            continue
+        other = contractor_of(up, theirs) != contractor_of(serial, mine)
+        out.append(RowError(r.row, column, (
+            f"the link to upstream {up} {CROSSING_MARK} ({mine or 'no contract'} → "
+            f"{theirs or 'no contract'}"
+            + (", another contractor): each side sees the other only as a device outside "
+               "its contract" if other else ")"))))
+    return out
+
+
 def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
                  bad_cells: set[tuple[int, str]]) -> list[RowError]:
     """SNMPv3 (authPriv) needs a user and both keys, from the row or already stored (a blank
@@ -463,19 +506,17 @@ def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
             return r.values.get(key)
         return ex.values.get(key) if ex else None
 
-    version = effective("snmp_version")
-    if version != "3":
-        return []
+    from supervisor.inventory.rules import v3_missing  # the one rule, shared with the pages
+
+    def has(key: str) -> bool:
+        return key in r.secrets or bool(ex and ex.cipher.get(key))
+
     out = []
-    column = plan.headers.get("snmp_user", "snmp_user")
-    if not effective("snmp_user") and (r.row, column) not in bad_cells:
-        out.append(RowError(r.row, column, "SNMP version 3 needs a user"))
-    for key in SNMP_V3_KEY_FIELDS:
+    for key, _code, message in v3_missing(effective("snmp_version"), effective("snmp_user"),
+                                          has("snmp_auth_key"), has("snmp_priv_key")):
         column = plan.headers.get(key, key)
-        if key not in r.secrets and not (ex and ex.cipher.get(key)) \
-                and (r.row, column) not in bad_cells:
-            out.append(RowError(r.row, column,
-                                f"SNMP version 3 needs {key} (at least 8 characters)"))
+        if (r.row, column) not in bad_cells:
+            out.append(RowError(r.row, column, message))
     return out
 
 
@@ -493,6 +534,9 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
         progress("read", len(table), len(table))
     _validate_file(plan, table, progress)
     if not plan.columns:  # header problems: the rows can't be read
+        return plan
+    if not plan.rows and not plan.errors:
+        plan.errors.append(RowError(1, "-", "the file has a header but no device rows"))
         return plan
     # References and cycles are checked even when some cells are bad, so one run lists
     # every problem; sorted by row, cell problems first within a row.
@@ -514,7 +558,8 @@ def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None
     try:
         ctx = _load_context()
         # Warnings about the database are made again by the re-check below.
-        in_file = [w for w in plan.warnings if "stored " not in w.message]
+        in_file = [w for w in plan.warnings
+                   if "stored " not in w.message and CROSSING_MARK not in w.message]
         plan.warnings = in_file
         errors = _check_against(plan, ctx)  # the database may have moved since the preview
         if errors:
@@ -681,6 +726,26 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
         new_links = [{"contract_id": a, "community_id": b} for a, b in pairs - ctx.links]
         if new_links:
             s.execute(insert(contract_communities), new_links)
+    # A contract no longer holding any device in a community it had devices in loses its
+    # link to it (its contractor no longer sees that community). Links with no device ever
+    # (a contract covering a community before installation) are left alone.
+    vacated = set()
+    for r in plan.rows:
+        if r.action == "update" and ({"community", "contract"} & set(r.changes)):
+            ex = ctx.devices[r.values["serial"]]
+            code, cname = ex.values.get("contract"), ex.values.get("community")
+            if code in ctx.contracts and cname in ctx.communities:
+                vacated.add((ctx.contracts[code][0], ctx.communities[cname][0]))
+    for contract, community in sorted(vacated & ctx.links):
+        still = s.scalar(select(Device.id).where(Device.contract_id == contract,
+                                                 Device.community_id == community).limit(1))
+        if still is None:
+            s.execute(delete(contract_communities).where(
+                contract_communities.c.contract_id == contract,
+                contract_communities.c.community_id == community))
+            code = next(k for k, v in ctx.contracts.items() if v[0] == contract)
+            name = next(k for k, v in ctx.communities.items() if v[0] == community)
+            log("unlink", "contract", code, {"community": name}, None)
     log("import", "inventory", plan.filename[:200], None,
         {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
          "rows": total, "encoding": plan.encoding, "sheet": plan.sheet})

@@ -107,3 +107,35 @@ class Device(db.Model):
     upstream: Mapped[Device | None] = relationship(remote_side=[id])
 
     SECRET_FIELDS = DEVICE_SECRET_FIELDS
+
+
+class ImportJob(db.Model):
+    """One inventory import through the pages, from upload to its outcome.
+
+    The uploaded file itself is kept encrypted in IMPORT_UPLOAD_DIR under `token` while the
+    job is a preview or waiting/running (supervisor/inventory/jobs.py); the row survives
+    the web process, so another worker shows the same job and a restart resumes it.
+    States: preview → queued → running → done | failed; preview → cancelled | rejected |
+    expired.
+    """
+
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    create_contracts: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    stage: Mapped[str | None] = mapped_column(String(20))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int | None] = mapped_column(Integer)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(120))  # host:pid:process-token running it
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

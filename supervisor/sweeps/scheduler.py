@@ -381,11 +381,35 @@ class SchedulerService:
             with self.app.app_context():
                 out = sweep.housekeeping(settings=self.app.extensions["settings"])
                 db.session.remove()
+                out.update(_import_housekeeping(self.app))
         except Exception:  # a failed run is retried by the next one
             log.exception("housekeeping failed")
             return None
         log.info("housekeeping: %s", out)
         return out
+
+
+def _import_housekeeping(app: Flask) -> dict[str, int]:
+    """Unconfirmed import previews (encrypted files that may hold device passwords) are
+    deleted on this timer whoever visits the site; jobs a dead process left are resumed."""
+    from supervisor.inventory import jobs
+    from supervisor.inventory.models import ImportJob
+    from supervisor.people.models import User
+
+    cfg = app.config
+    folder = cfg.get("IMPORT_UPLOAD_DIR") or f"{app.instance_path}/imports"
+    try:
+        result = jobs.housekeep(db.session, folder, utcnow(),
+                                max_preview_age_s=float(cfg.get("IMPORT_PREVIEW_MAX_AGE_S", 3600)),
+                                stale_after_s=float(cfg.get("IMPORT_JOB_STALE_S", 3600)))
+        if result.requeued:
+            def actor_of(job: ImportJob) -> Any:
+                return db.session.get(User, job.user_id) if job.user_id else None
+
+            jobs.resume(db.session, folder, result.requeued, now=utcnow, actor_of=actor_of)
+        return result.as_dict()
+    finally:
+        db.session.remove()
 
 
 def _grace(tier: TierSchedule) -> int:

@@ -30,7 +30,7 @@ from supervisor.health import queries
 from supervisor.inventory import queries as device_query
 from supervisor.health.models import DeviceStatus, EvidenceFrame
 from supervisor.core.scoping import devices_for
-from supervisor.web import timeline
+from supervisor.web import links, timeline
 from supervisor.web.helpers import scoped_device_or_404
 
 bp = Blueprint("health", __name__, url_prefix="/health")
@@ -61,8 +61,9 @@ def device(device_id: int):
     since, until = timeline.window(span, now)
     rows, truncated = queries.intervals_in_window(db.session, device.id, since, until,
                                                   TIMELINE_LIMIT)
-    intervals = [timeline.Interval(r.state, r.cause, r.reasons or [], r.flapping, r.start_at,
-                                   r.end_at) for r in rows]
+    links.prime([r.reasons for r in rows])
+    intervals = [timeline.Interval(r.state, r.cause, links.scoped_reasons(r.reasons), r.flapping,
+                                   r.start_at, r.end_at) for r in rows]
     figure = timeline.figure(intervals, since, until, now, labels=_state_labels())
     events = queries.events_since(db.session, device.id, since)
     frame = queries.latest_frame(db.session, device.id)
@@ -100,6 +101,7 @@ def faults():
     stmt = queries.faults_query(devices_for(current_user), filters)
     total = queries.count_rows(db.session, stmt)
     rows = queries.fault_rows(db.session, stmt, FAULT_LIMIT)
+    links.prime([st.reasons for _d, st, _c in rows])
     by_state = queries.count_by(db.session, stmt, "state")
     by_cause = queries.count_by(db.session, stmt, "cause")
     return render_template(
