@@ -47,6 +47,7 @@ def upgrade():
         sa.Column('verdict', sa.String(length=10), nullable=False),
         sa.Column('checks', sa.JSON(), nullable=False),
         sa.Column('frame_path', sa.String(length=500), nullable=True),
+        sa.Column('measures', sa.JSON(), nullable=True),
         sa.Column('finished_at', sa.DateTime(), nullable=False),
     )
     op.create_index('ix_acceptance_results_run_id', 'acceptance_results', ['run_id'])

@@ -54,6 +54,8 @@ class AcceptanceResult(db.Model):
     checks: Mapped[list[Any]] = mapped_column(JSON)
     # Relative path (under EVIDENCE_DIR) of the frame taken by this run, for the certificate.
     frame_path: Mapped[str | None] = mapped_column(String(500))
+    # Figures behind the checks that other features read (main stream width/height, ...).
+    measures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     run: Mapped[AcceptanceRun] = relationship(back_populates="results")
