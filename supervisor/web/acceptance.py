@@ -1,0 +1,251 @@
+"""Acceptance pages: run a community's acceptance (police), watch its progress, read every
+device's checks, confirm or reject reference frames, discovery, certificate and punch list.
+
+Scoping: runs and references are found through communities_for / device_clause, so a
+contractor sees the runs of its own communities and only its own devices' results; only
+police start runs, decide references, run discovery and export the punch list.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (Blueprint, Flask, Response, abort, current_app, flash, redirect,
+                   render_template, request, send_file, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from supervisor.acceptance.models import AcceptanceResult, AcceptanceRun, ReferenceCandidate
+from supervisor.core.extensions import db
+from supervisor.core.scoping import communities_for, device_clause
+from supervisor.inventory.models import Community, Device
+from supervisor.web.guards import operators_only, police_only
+
+bp = Blueprint("acceptance", __name__, url_prefix="/acceptance")
+
+CHECK_LABELS = {
+    "reach": _l("Reachable"), "onvif": _l("ONVIF calls"), "identity": _l("Identity"),
+    "credentials": _l("No default password"), "stream": _l("Video stream"), "clock": _l("Clock"),
+    "ntp": _l("NTP"), "image": _l("Image diagnosis"), "ptz": _l("PTZ"),
+    "switch": _l("Switch ports and PoE"), "recording": _l("Recording and retention"),
+    "speaker": _l("Paired speaker"),
+}
+VERDICT_LABELS = {"pass": _l("pass"), "fail": _l("fail"), "n/a": _l("n/a"),
+                  "running": _l("running"), "done": _l("done"), "failed": _l("failed"),
+                  "candidate": _l("candidate"), "confirmed": _l("confirmed"),
+                  "rejected": _l("rejected"), "superseded": _l("superseded")}
+
+
+def _community_or_404(community_id: int) -> Community:
+    c = db.session.scalar(communities_for(current_user).where(Community.id == community_id))
+    if c is None:
+        abort(404)
+    return c
+
+
+def _run_or_404(run_id: int) -> AcceptanceRun:
+    run = db.session.get(AcceptanceRun, run_id)
+    if run is None:
+        abort(404)
+    _community_or_404(run.community_id)
+    return run
+
+
+def _visible_results(run: AcceptanceRun) -> list[AcceptanceResult]:
+    return list(db.session.scalars(
+        sa.select(AcceptanceResult).join(Device, Device.id == AcceptanceResult.device_id)
+        .where(AcceptanceResult.run_id == run.id, device_clause(current_user))
+        .order_by(AcceptanceResult.id)))
+
+
+# ---------------------------------------------------------------- running
+
+def _work(app: Flask, run_id: int, community_id: int, serials: list[str] | None,
+          actor: str) -> None:
+    from supervisor.acceptance.run import run_acceptance
+    with app.app_context():
+        try:
+            run = db.session.get(AcceptanceRun, run_id)
+            community = db.session.get(Community, community_id)
+            run_acceptance(db.session, community, actor=actor, serials=serials, run=run,
+                           evidence_dir=app.config["EVIDENCE_DIR"])
+        except Exception:  # recorded on the run by run_acceptance
+            current_app.logger.exception("acceptance run %s failed", run_id)
+        finally:
+            db.session.remove()
+
+
+@bp.post("/community/<int:community_id>/run")
+@police_only
+def start(community_id: int):
+    from supervisor.acceptance.run import (AcceptanceError, community_profile, select_devices,
+                                           start_run)
+    from supervisor.core.clock import now
+    community = _community_or_404(community_id)
+    raw = (request.form.get("devices") or "").strip()
+    serials = [s for s in raw.replace("\n", ",").split(",") if s.strip()] or None
+    try:
+        chosen, _all = select_devices(db.session, community, serials)
+        profile = community_profile(db.session, community)
+    except (AcceptanceError, ValueError) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("communities.detail", community_id=community.id))
+    if not chosen:
+        flash(_("This community has no device to accept."), "error")
+        return redirect(url_for("communities.detail", community_id=community.id))
+    run = start_run(db.session, community, current_user.username, profile, len(chosen), now())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    t = threading.Thread(target=_work, name=f"acceptance-{run.id}", daemon=True,
+                         args=(app, run.id, community.id, serials, current_user.username))
+    app.extensions.setdefault("acceptance_threads", {})[run.id] = t
+    t.start()
+    return redirect(url_for("acceptance.run_page", run_id=run.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@operators_only
+def run_page(run_id: int):
+    run = _run_or_404(run_id)
+    community = db.session.get(Community, run.community_id)
+    results = _visible_results(run)
+    names = dict(db.session.execute(sa.select(Device.id, Device.name).where(
+        Device.id.in_([r.device_id for r in results]))).all()) if results else {}
+    return render_template("acceptance/run.html", run=run, community=community,
+                           results=results, names=names, check_labels=CHECK_LABELS,
+                           refresh=2 if run.status == "running" else None)
+
+
+@bp.get("/community/<int:community_id>/runs")
+@operators_only
+def runs(community_id: int):
+    community = _community_or_404(community_id)
+    items = db.session.scalars(sa.select(AcceptanceRun).where(
+        AcceptanceRun.community_id == community.id).order_by(AcceptanceRun.id.desc())).all()
+    return render_template("acceptance/runs.html", community=community, runs=items)
+
+
+# ---------------------------------------------------------------- references
+
+def _candidate_or_404(candidate_id: int) -> ReferenceCandidate:
+    cand = db.session.scalar(sa.select(ReferenceCandidate)
+                             .join(Device, Device.id == ReferenceCandidate.device_id)
+                             .where(ReferenceCandidate.id == candidate_id,
+                                    device_clause(current_user)))
+    if cand is None:
+        abort(404)
+    return cand
+
+
+@bp.get("/references/<int:candidate_id>.jpg")
+@operators_only
+def reference_image(candidate_id: int):
+    cand = _candidate_or_404(candidate_id)
+    root = Path(current_app.config["EVIDENCE_DIR"]).resolve()
+    path = (root / cand.path).resolve()
+    if root not in path.parents or not path.exists():
+        abort(404)
+    return send_file(path, mimetype="image/jpeg", max_age=3600)
+
+
+@bp.get("/community/<int:community_id>/references")
+@operators_only
+def references(community_id: int):
+    community = _community_or_404(community_id)
+    rows = db.session.execute(
+        sa.select(ReferenceCandidate, Device).join(Device, Device.id == ReferenceCandidate.device_id)
+        .where(Device.community_id == community.id, device_clause(current_user))
+        .order_by(Device.serial, ReferenceCandidate.id.desc())).all()
+    return render_template("acceptance/references.html", community=community, rows=rows)
+
+
+@bp.post("/references/<int:candidate_id>/<any(confirm, reject):decision>")
+@police_only
+def decide(candidate_id: int, decision: str):
+    from supervisor.acceptance.references import ReferenceError, confirm, reject
+    cand = _candidate_or_404(candidate_id)
+    device = db.session.get(Device, cand.device_id)
+    try:
+        if decision == "confirm":
+            confirm(db.session, cand, current_app.config["EVIDENCE_DIR"], current_user)
+            flash(_("Reference confirmed for %(name)s.", name=device.name), "ok")
+        else:
+            reject(db.session, cand, current_user)
+            flash(_("Reference rejected for %(name)s.", name=device.name), "ok")
+    except ReferenceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("acceptance.references", community_id=device.community_id))
+
+
+# ---------------------------------------------------------------- discovery
+
+@bp.post("/community/<int:community_id>/discover")
+@police_only
+def discover(community_id: int):
+    from supervisor.acceptance.discovery import DiscoveryError, discover as run_discovery
+    community = _community_or_404(community_id)
+    cidr = (request.form.get("range") or "").strip() or None
+    port = int(current_app.config.get("WSDISCOVERY_PORT", 3702))
+    try:
+        report = run_discovery(db.session, community=community, cidr=cidr, port=port,
+                               timeout=float(current_app.config.get("WSDISCOVERY_TIMEOUT_S", 2.0)))
+    except DiscoveryError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("communities.detail", community_id=community.id))
+    return render_template("acceptance/discovery.html", community=community, report=report,
+                           cidr=cidr)
+
+
+# ---------------------------------------------------------------- certificate, punch list
+
+@bp.get("/runs/<int:run_id>/certificate.pdf")
+@operators_only
+def certificate(run_id: int):
+    from supervisor.acceptance.certificate import ensure_certificate
+    run = _run_or_404(run_id)
+    if run.status != "done":
+        abort(404)
+    path, sha = ensure_certificate(db.session, run, current_app.config["EVIDENCE_DIR"])
+    resp = send_file(path, mimetype="application/pdf", as_attachment=True,
+                     download_name=f"acceptance-{run.id}.pdf")
+    resp.headers["X-Content-SHA256"] = sha
+    return resp
+
+
+@bp.get("/runs/<int:run_id>/punchlist.csv")
+@police_only
+def punchlist(run_id: int):
+    from supervisor.acceptance.punchlist import punch_list_csv
+    run = _run_or_404(run_id)
+    data = punch_list_csv(db.session, run)
+    return Response(data, mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=punchlist-{run.id}.csv"})
+
+
+# ---------------------------------------------------------------- community page panel
+
+def community_panel(community: Any) -> dict[str, Any]:
+    """What the community page shows: the latest run and coverage, candidates to decide."""
+    from supervisor.acceptance.models import CoverageSnapshot
+    latest = db.session.scalars(sa.select(AcceptanceRun).where(
+        AcceptanceRun.community_id == community.id).order_by(AcceptanceRun.id.desc()).limit(1)).first()
+    snap = db.session.scalars(sa.select(CoverageSnapshot).where(
+        CoverageSnapshot.community_id == community.id).order_by(CoverageSnapshot.at.desc(),
+                                                               CoverageSnapshot.id.desc()).limit(1)).first()
+    pending = db.session.scalar(
+        sa.select(sa.func.count()).select_from(ReferenceCandidate)
+        .join(Device, Device.id == ReferenceCandidate.device_id)
+        .where(Device.community_id == community.id, ReferenceCandidate.status == "candidate",
+               device_clause(current_user))) or 0
+    return {"latest": latest, "coverage": snap, "pending": pending}
+
+
+def init_app(app: Flask) -> None:
+    from supervisor.core import localtime
+    app.register_blueprint(bp)
+    app.jinja_env.globals.setdefault("local_time", localtime.fmt_local)
+    app.jinja_env.globals.update(acceptance_panel=community_panel,
+                                 acceptance_check_label=lambda c: str(CHECK_LABELS.get(c, c)),
+                                 acceptance_verdict=lambda v: str(VERDICT_LABELS.get(v, v)))
