@@ -1,0 +1,97 @@
+"""Acceptance pages with two contractors: police run it and see everything; a contractor
+sees its own community's runs and devices only; progress, results, certificate, punch list."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from supervisor.acceptance.models import AcceptanceRun
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
+
+from .conftest import csrf_from, login
+
+
+def _start(client, community_id: int):
+    page = client.get(f"/communities/{community_id}")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(f"/acceptance/community/{community_id}/run",
+                       data={"csrf_token": token, "devices": ""})
+
+
+def _finish(app, run_id: int) -> AcceptanceRun:
+    app.extensions["acceptance_threads"][run_id].join(120)
+    db.session.expire_all()
+    return db.session.get(AcceptanceRun, run_id)
+
+
+def test_police_run_contractor_views_own_only(app, world):
+    police, alpha, beta, official = (app.test_client() for _ in range(4))
+    login(police, "police"), login(alpha, "alpha"), login(beta, "beta"), login(official, "official")
+
+    html = police.get(f"/communities/{world.alpha_community}").get_data(as_text=True)
+    assert f"/acceptance/community/{world.alpha_community}/run" in html
+    assert f"/acceptance/community/{world.alpha_community}/discover" in html
+    assert "验收" in html                                   # zh_CN first
+    html = alpha.get(f"/communities/{world.alpha_community}").get_data(as_text=True)
+    assert f"/acceptance/community/{world.alpha_community}/run" not in html
+    # a contractor may not start a run, even by posting the form itself
+    assert _start(alpha, world.alpha_community).status_code == 403
+
+    resp = _start(police, world.alpha_community)
+    assert resp.status_code == 302
+    run_id = int(re.search(r"/acceptance/runs/(\d+)", resp.headers["Location"]).group(1))
+    run = _finish(app, run_id)
+    assert run.status == "done" and run.run_by == "police"
+    devices = db.session.scalars(sa.select(Device).where(
+        Device.community_id == world.alpha_community)).all()
+    # nothing listens at the fixture addresses: every device fails on reach and stays installed
+    assert {r.serial for r in run.results} == {d.serial for d in devices}
+    for r in run.results:
+        assert r.verdict == "fail"
+        assert [c["check"] for c in r.checks if c["verdict"] == "fail"] == ["reach"]
+    assert all(d.lifecycle == "installed" for d in devices)
+
+    page = police.get(f"/acceptance/runs/{run_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and all(d.serial in text for d in devices)
+    assert "不合格" in text and f"{len(devices)} / {len(devices)}" in text
+    assert alpha.get(f"/acceptance/runs/{run_id}").status_code == 200
+    assert beta.get(f"/acceptance/runs/{run_id}").status_code == 404
+    assert official.get(f"/acceptance/runs/{run_id}").status_code == 403
+    assert beta.get(f"/acceptance/community/{world.alpha_community}/references").status_code == 404
+    assert beta.get(f"/acceptance/community/{world.alpha_community}/runs").status_code == 404
+    assert alpha.get(f"/acceptance/community/{world.alpha_community}/runs").status_code == 200
+
+    pdf = police.get(f"/acceptance/runs/{run_id}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    again = alpha.get(f"/acceptance/runs/{run_id}/certificate.pdf")
+    assert again.data == pdf.data and again.headers["X-Content-SHA256"] == pdf.headers["X-Content-SHA256"]
+    assert beta.get(f"/acceptance/runs/{run_id}/certificate.pdf").status_code == 404
+
+    csv_text = police.get(f"/acceptance/runs/{run_id}/punchlist.csv").get_data(as_text=True)
+    lines = csv_text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("run,community_id,contract,serial")
+    assert len(lines) == 1 + len(devices) and all(",reach," in line for line in lines[1:])
+    assert alpha.get(f"/acceptance/runs/{run_id}/punchlist.csv").status_code == 403
+    # no device secret in any page or file
+    from .conftest import DEVICE_PASSWORD
+    for body in (text, csv_text, police.get(f"/communities/{world.alpha_community}").get_data(as_text=True)):
+        assert DEVICE_PASSWORD not in body
+
+
+def test_progress_is_shown_while_a_run_goes(app, world):
+    from supervisor.acceptance.run import start_run
+    from supervisor.core.clock import now
+    from supervisor.inventory.models import Community
+    from supervisor.profiles.loader import load_profile
+
+    police = app.test_client()
+    login(police, "police")
+    c = db.session.get(Community, world.alpha_community)
+    run = start_run(db.session, c, "police", load_profile(), 5, now())
+    run.devices_done = 2
+    db.session.commit()
+    html = police.get(f"/acceptance/runs/{run.id}").get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' in html and "2 / 5" in html and "<progress" in html
