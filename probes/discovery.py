@@ -39,6 +39,7 @@ class Found(_Serial):
     hardware: Optional[str] = None                # onvif://www.onvif.org/hardware/<model>
     name: Optional[str] = None                    # onvif://www.onvif.org/name/<vendor or name>
     via: str = "unicast"                          # unicast | multicast
+    port: Optional[int] = None                    # the device service's port (from XAddrs)
 
     @property
     def xaddr_host(self) -> Optional[str]:
@@ -96,9 +97,16 @@ def found_from(match: object, address: str, via: str) -> Found:
               for s in (getattr(match, "getScopes")() or [])]
     xaddrs = [str(x) for x in (getattr(match, "getXAddrs")() or [])]
     epr = str(getattr(match, "getEPR")() or "") or None
+    port = None
+    for x in xaddrs:
+        try:
+            port = urlsplit(x).port or (443 if x.startswith("https") else 80)
+            break
+        except ValueError:
+            continue
     return Found(address=address, epr=epr, mac=_mac_from_epr(epr), types=types, scopes=scopes,
                  xaddrs=xaddrs, hardware=_scope_value(scopes, "hardware"),
-                 name=_scope_value(scopes, "name"), via=via)
+                 name=_scope_value(scopes, "name"), via=via, port=port)
 
 
 def parse_matches(data: bytes, address: str, message_id: Optional[str],

@@ -125,3 +125,39 @@ def discover(session: Session, *, community: Optional[Community] = None, cidr: O
                  and (community is None or d.community_id == community.id)]
     session.rollback()
     return compare(found, inventory, scope, probed)
+
+
+ADD_COLUMNS = ("community", "district", "community_type", "name", "kind", "role", "vendor",
+               "model", "serial", "mac", "ip", "onvif_port", "username", "password", "contract",
+               "upstream", "installed_on")
+
+
+def add_found(community: Community, fields: dict[str, str], actor: Any) -> tuple[bool, list[str]]:
+    """Add one found device to the inventory through the import's own validation
+    (parse_upload + apply_plan: one row, rejected whole with every problem named).
+    Returns (added, problems)."""
+    import csv
+    import io
+
+    from supervisor.inventory.importer import ImportRejected, apply_plan, parse_upload
+
+    row = {k: (fields.get(k) or "").strip() for k in ADD_COLUMNS}
+    row.update(community=community.name, district=community.district,
+               community_type=community.type)
+    if not row["installed_on"]:
+        # It answered on the network: it is installed (by today at the latest).
+        from supervisor.core import localtime
+        from supervisor.core.clock import now
+        row["installed_on"] = localtime.to_local(now()).date().isoformat()
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=ADD_COLUMNS)
+    w.writeheader()
+    w.writerow(row)
+    plan = parse_upload("discovered.csv", buf.getvalue().encode("utf-8"))
+    if not plan.ok:
+        return False, plan.error_lines()
+    try:
+        apply_plan(plan, actor)
+    except ImportRejected as exc:
+        return False, [str(e) for e in getattr(exc, "errors", [])] or [str(exc)]
+    return True, []

@@ -194,8 +194,27 @@ def discover(community_id: int):
     except DiscoveryError as exc:
         flash(str(exc), "error")
         return redirect(url_for("communities.detail", community_id=community.id))
+    from supervisor.inventory.models import Contract
+    contracts = db.session.scalars(sa.select(Contract.code).order_by(Contract.code)).all()
     return render_template("acceptance/discovery.html", community=community, report=report,
-                           cidr=cidr)
+                           cidr=cidr, contracts=contracts)
+
+
+@bp.post("/community/<int:community_id>/discover/add")
+@police_only
+def discover_add(community_id: int):
+    from supervisor.acceptance.discovery import ADD_COLUMNS, add_found
+    from supervisor.inventory.models import Contract
+    community = _community_or_404(community_id)
+    fields = {k: request.form.get(k, "") for k in ADD_COLUMNS}
+    added, problems = add_found(community, fields, current_user)
+    if added:
+        flash(_("Added %(serial)s to the inventory.", serial=fields["serial"].strip()), "ok")
+        return redirect(url_for("communities.detail", community_id=community.id))
+    contracts = db.session.scalars(sa.select(Contract.code).order_by(Contract.code)).all()
+    fields.pop("password", None)             # a secret is never written back into a page
+    return render_template("acceptance/add_found.html", community=community, fields=fields,
+                           problems=problems, contracts=contracts), 400
 
 
 # ---------------------------------------------------------------- certificate, punch list

@@ -144,3 +144,32 @@ def test_discovery_compares_answers_with_the_inventory(app, fleet, installed, sc
     rep = discover(db.session, community=_community(installed[0]), port=WSD_PORT, timeout=1.5)
     assert [s["serial"] for s in rep.silent] == [a["poe_fault"]["serial"]]
     assert rep.new == [] and rep.mismatches == []
+
+
+def test_found_device_is_added_through_the_import_validation(app, fleet, installed, scenario):
+    from supervisor.acceptance.discovery import add_found, discover
+
+    b = scenario["b"]
+    c = _community(installed[1])
+    rep = discover(db.session, community=c, port=WSD_PORT, timeout=1.5, cidr="127.150.1.0/27")
+    found = rep.new[0]
+    contract = db.session.scalar(sa.select(Device.contract_id).where(Device.community_id == c.id))
+    from supervisor.inventory.models import Contract
+    code = db.session.get(Contract, contract).code
+    fields = {"ip": found["address"], "mac": found["mac"], "vendor": found["name"],
+              "model": found["hardware"], "onvif_port": str(found["port"]), "kind": "camera",
+              "role": "perimeter", "name": "", "serial": "", "username": "admin",
+              "password": b["not_in_inventory"]["password"], "contract": code}
+    added, problems = add_found(c, fields, "police1")
+    assert not added and problems
+    assert any("name" in p or "名称" in p for p in problems) and any("serial" in p or "序列号" in p for p in problems)
+    assert db.session.scalar(sa.select(Device).where(Device.ip == found["address"])) is None
+    fields.update(name="补录摄像机", serial=b["not_in_inventory"]["serial"])
+    added, problems = add_found(c, fields, "police1")
+    assert added, problems
+    dev = db.session.scalar(sa.select(Device).where(Device.serial == b["not_in_inventory"]["serial"]))
+    assert (dev.ip, dev.mac, dev.onvif_port, dev.lifecycle) == (
+        found["address"], found["mac"], found["port"], "installed")
+    assert dev.password == b["not_in_inventory"]["password"]
+    rep = discover(db.session, community=c, port=WSD_PORT, timeout=1.5, cidr="127.150.1.0/27")
+    assert rep.new == []

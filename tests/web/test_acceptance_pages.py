@@ -95,3 +95,28 @@ def test_progress_is_shown_while_a_run_goes(app, world):
     db.session.commit()
     html = police.get(f"/acceptance/runs/{run.id}").get_data(as_text=True)
     assert '<meta http-equiv="refresh"' in html and "2 / 5" in html and "<progress" in html
+
+
+def test_add_found_device_police_only_with_field_errors(app, world):
+    from supervisor.inventory.models import Contract
+    police, alpha = app.test_client(), app.test_client()
+    login(police, "police"), login(alpha, "alpha")
+    token = csrf_from(police.get(f"/communities/{world.alpha_community}").get_data(as_text=True))
+    code = db.session.get(Contract, world.alpha_contract).code
+    form = {"csrf_token": token, "ip": "127.0.10.99", "mac": "44:19:b6:00:00:99",
+            "vendor": "Hikvision", "model": "DS-2CD2T47G2-L", "onvif_port": "8080",
+            "kind": "camera", "role": "entrance", "name": "", "serial": "NEW-CAM-1",
+            "username": "admin", "password": "Found-pw-5531", "contract": code}
+    bad = police.post(f"/acceptance/community/{world.alpha_community}/discover/add", data=form)
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'id="problems"' in body
+    assert "Found-pw-5531" not in body                    # the secret is not echoed back
+    assert db.session.scalar(sa.select(Device).where(Device.serial == "NEW-CAM-1")) is None
+    form["name"] = "新发现摄像机"
+    token = csrf_from(alpha.get(f"/communities/{world.alpha_community}").get_data(as_text=True))
+    assert alpha.post(f"/acceptance/community/{world.alpha_community}/discover/add",
+                      data={**form, "csrf_token": token}).status_code == 403
+    ok = police.post(f"/acceptance/community/{world.alpha_community}/discover/add", data=form)
+    assert ok.status_code == 302
+    dev = db.session.scalar(sa.select(Device).where(Device.serial == "NEW-CAM-1"))
+    assert dev is not None and dev.community_id == world.alpha_community and dev.contract_id == world.alpha_contract
