@@ -69,6 +69,11 @@ class Measured:
     logins_unknown: list[str] = field(default_factory=list)    # "user: error"
     diagnosis: Optional[dict[str, Any]] = None
     diagnosis_error: Optional[str] = None
+    # When the first frame showed faults: how many frames were judged, in how many each
+    # fault appeared, and the faults seen in a majority (None: no confirmation was needed).
+    frames_judged: int = 1
+    fault_frames: dict[str, int] = field(default_factory=dict)
+    confirmed_faults: Optional[list[str]] = None
 
 
 def _clause(profile: Any, name: str, fallback: str = "") -> str:
@@ -366,10 +371,18 @@ def _image(res: ProbeResult, m: Measured, profile: Any) -> Check:
                      req, clause)
     if m.diagnosis is None or m.diagnosis_error:
         return Check("image", FAIL, f"diagnosis failed: {m.diagnosis_error or '?'}", req, clause)
-    grade = image_grade(m.diagnosis, profile)
     faults = m.diagnosis.get("faults") or []
+    if m.confirmed_faults is not None:
+        faults = [f for f in faults if f["fault"] in m.confirmed_faults]
+    grade = image_grade({"faults": faults}, profile)
     what = ", ".join(f"{f['fault']} ({f['measure']} {f['value']:g} {'>' if f['op'] == 'above' else '<'} "
-                     f"{f['threshold']:g})" for f in faults) or "no fault"
+                     f"{f['threshold']:g}; {m.fault_frames.get(f['fault'], 1)}/{m.frames_judged} frames)"
+                     for f in faults) or "no fault"
+    kept = set(m.confirmed_faults) if m.confirmed_faults is not None else set(m.fault_frames)
+    dropped = sorted(set(m.fault_frames) - kept)
+    if dropped:
+        what += " (not confirmed: " + ", ".join(
+            f"{d} {m.fault_frames[d]}/{m.frames_judged} frames" for d in dropped) + ")"
     return Check("image", PASS if grade >= need else FAIL, f"grade {grade}: {what}", req, clause)
 
 

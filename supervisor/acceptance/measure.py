@@ -23,6 +23,7 @@ from supervisor.acceptance.checks import Measured
 from supervisor.acceptance.credentials import DefaultLogin
 
 ACCEPTANCE_CHECKS = ["reach", "onvif", "snmp", "frame", "ptz"]
+CONFIRM_FRAMES = 2
 
 
 @dataclass
@@ -63,7 +64,37 @@ async def _one(job: Job, spec: TierSpec, ctx: ProbeContext, gates: _Gates, quali
             m.diagnosis = await quality.diagnose(fr.jpeg, captured_at=fr.grabbed_at)
         except Exception as exc:  # noqa: BLE001 - a corrupt frame is a finding
             m.diagnosis_error = f"{type(exc).__name__}: {exc}"[:200]
+        if m.diagnosis and m.diagnosis.get("faults"):
+            await _confirm_faults(job.target, res, m, ctx, gates, quality, spec)
     return m
+
+
+async def _confirm_faults(target: DeviceTarget, res: Any, m: Measured, ctx: ProbeContext,
+                          gates: _Gates, quality: Any, spec: TierSpec) -> None:
+    """One frame near a threshold can cross it by sensor noise alone: before failing a
+    device on its picture, grab CONFIRM_FRAMES more and keep the faults seen in a majority
+    of the frames (the first frame's diagnosis stays the evidence)."""
+    from probes.frame import grab_frame
+    on = res.onvif
+    snap = on.snapshot_uri if on is not None else None
+    stream = on.stream_uri if on is not None else None
+    seen = [{f["fault"] for f in m.diagnosis.get("faults") or []}]
+    async with await gates.host(target.host):
+        for _ in range(CONFIRM_FRAMES):
+            try:
+                again = await grab_frame(ctx.http(), target, snap, stream, spec.timeout("frame"),
+                                         rtsp_fallback=spec.rtsp_fallback)
+                if not again.ok or not again.jpeg:
+                    continue
+                d = await quality.diagnose(again.jpeg, captured_at=again.grabbed_at)
+            except Exception:  # noqa: BLE001 - an extra frame that fails confirms nothing
+                continue
+            seen.append({f["fault"] for f in d.get("faults") or []})
+    n = len(seen)
+    kept = {f for f in seen[0] if sum(f in s for s in seen) * 2 > n}
+    m.frames_judged = n
+    m.fault_frames = {f: sum(f in s for s in seen) for f in seen[0]}
+    m.confirmed_faults = sorted(kept)
 
 
 async def measure(jobs: Sequence[Job], *, quality: Any, concurrency: int = 32,
