@@ -20,7 +20,7 @@ SNMP_PORT, ONVIF_PORT, WSD_PORT = 19561, 19562, 19570
 def fleet(tmp_path_factory):
     from simulator.testing import FleetProcess
 
-    with FleetProcess(devices=30, seed=7, communities=2, base_address=BASE,
+    with FleetProcess(devices=30, seed=9, communities=2, base_address=BASE,
                       control_port=CONTROL, snmp_port=SNMP_PORT, onvif_port=ONVIF_PORT,
                       truth=False, extra_args=["--wsdiscovery-port", str(WSD_PORT)],
                       tmp_dir=tmp_path_factory.mktemp("fleet-acc"), start_timeout=60) as fleet:
