@@ -123,6 +123,25 @@ def discover_command(community_name: Optional[str], cidr: Optional[str], port: i
         click.echo(f"  ok        {m['ip']:<16} {m['serial']}")
 
 
+@click.command("coverage")
+@click.option("--community", "community_name", default=None, help="One community (default: all).")
+def coverage_command(community_name: Optional[str]) -> None:
+    """Record every community's role-slot coverage now (run daily: the reports' history)."""
+    from supervisor.acceptance.run import record_coverage
+    from supervisor.core.clock import now
+    from supervisor.inventory.models import Community
+
+    communities = ([_community(community_name)] if community_name else
+                   db.session.scalars(sa.select(Community).order_by(Community.name)).all())
+    at = now()
+    for c in communities:
+        snap = record_coverage(db.session, c, at)
+        click.echo(f"{c.name}: {snap.filled}/{snap.required}"
+                   + (f" ({snap.figure:.0%})" if snap.figure is not None else ""))
+    db.session.commit()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(accept_command)
     app.cli.add_command(discover_command)
+    app.cli.add_command(coverage_command)

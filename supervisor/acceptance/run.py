@@ -277,3 +277,16 @@ def community_coverage(session: Session, community: Community, profile: Any,
         devs.append(cov.SlotDevice(c.serial, c.role, c.lifecycle == Lifecycle.ACCEPTED,
                                    bool(online), w, h))
     return cov.compute(profile.required_slots(community.type), devs)
+
+
+def record_coverage(session: Session, community: Community, at: dt.datetime,
+                    profile: Any = None) -> CoverageSnapshot:
+    """Store the community's coverage now (online by stored device state): the daily figure
+    the reports read between acceptances. The caller commits."""
+    profile = profile if profile is not None else community_profile(session, community)
+    cov_now = community_coverage(session, community, profile)
+    snap = CoverageSnapshot(community_id=community.id, at=at, required=cov_now["required"],
+                            filled=cov_now["filled"], figure=cov_now["figure"],
+                            slots=cov_now["slots"])
+    session.add(snap)
+    return snap
