@@ -141,6 +141,8 @@ async def run(a: argparse.Namespace) -> int:
     bad = await _self_check(fleet)
     if bad:
         print(f"error: {bad} devices did not answer; inventory not written", file=sys.stderr)
+        if discovery is not None:
+            discovery.stop()
         if streams is not None:
             streams.stop()
         await fleet.stop()

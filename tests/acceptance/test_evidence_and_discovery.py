@@ -114,6 +114,18 @@ def test_certificate_pdf_text_png_and_same_bytes_again(app, fleet, installed, sc
         shutil.copy(out, DOCS / "acceptance-certificate.png")
 
 
+def test_discover_command_json(app, fleet, installed, scenario, runner):
+    import json
+    res = runner.invoke(args=["discover", "--community", installed[0], "--port", str(WSD_PORT),
+                              "--timeout", "1.5", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) == {"probed", "found", "new", "silent", "mismatches", "matched"}
+    assert [d["serial"] for d in out["silent"]] == [scenario["a"]["poe_fault"]["serial"]]
+    res = runner.invoke(args=["discover", "--range", "10.0.0.0/8", "--port", str(WSD_PORT)])
+    assert res.exit_code != 0 and "at most" in res.output
+
+
 def test_discovery_compares_answers_with_the_inventory(app, fleet, installed, scenario):
     from supervisor.acceptance.discovery import discover
 
