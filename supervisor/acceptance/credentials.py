@@ -37,8 +37,9 @@ def for_vendor(vendor: str | None, own: tuple[str | None, str | None] = (None, N
     """The logins to try on a device of `vendor`: its vendor's, then the generic ones; a
     login equal to the device's own configured account is left out (that one is known)."""
     v = (vendor or "").strip().lower()
-    picked = [e for e in load(path) if v and any(v.startswith(x) or x.startswith(v)
-                                                 for x in e.vendors if x != "any")]
+    # "Hikvision Digital Technology" is Hikvision; "HIK" is too short to say which vendor.
+    picked = [e for e in load(path) if v and any(
+        v.startswith(x) or (len(v) >= 4 and x.startswith(v)) for x in e.vendors if x != "any")]
     picked += [e for e in load(path) if "any" in e.vendors]
     seen: set[tuple[str, str]] = set()
     out = []

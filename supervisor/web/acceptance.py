@@ -150,6 +150,22 @@ def reference_image(candidate_id: int):
     return send_file(path, mimetype="image/jpeg", max_age=3600)
 
 
+@bp.get("/results/<int:result_id>.jpg")
+@operators_only
+def result_image(result_id: int):
+    """The frame a run took of a camera (scoped like the device)."""
+    res = db.session.scalar(sa.select(AcceptanceResult)
+                            .join(Device, Device.id == AcceptanceResult.device_id)
+                            .where(AcceptanceResult.id == result_id, device_clause(current_user)))
+    if res is None or not res.frame_path:
+        abort(404)
+    root = Path(current_app.config["EVIDENCE_DIR"]).resolve()
+    path = (root / res.frame_path).resolve()
+    if root not in path.parents or not path.exists():
+        abort(404)
+    return send_file(path, mimetype="image/jpeg", max_age=3600)
+
+
 @bp.get("/community/<int:community_id>/references")
 @operators_only
 def references(community_id: int):

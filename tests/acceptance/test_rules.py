@@ -131,6 +131,9 @@ def test_default_credentials_list_has_sources_and_matches_vendors():
     assert ("admin", "admin") in {(e.username, e.password) for e in hik}     # the generic one
     assert ("admin", "12345") not in {(e.username, e.password) for e in for_vendor("Hikvision", ("admin", "12345"))}
     assert {(e.username, e.password) for e in for_vendor("Unknown Corp")} == {("admin", "admin")}
+    assert ("admin", "12345") in {(e.username, e.password)
+                                  for e in for_vendor("Hikvision Digital Technology Co., Ltd.")}
+    assert {(e.username, e.password) for e in for_vendor("H")} == {("admin", "admin")}
 
 
 def test_profiles_v1_still_valid_and_v2_acceptance_sections():

@@ -120,3 +120,50 @@ def test_add_found_device_police_only_with_field_errors(app, world):
     assert ok.status_code == 302
     dev = db.session.scalar(sa.select(Device).where(Device.serial == "NEW-CAM-1"))
     assert dev is not None and dev.community_id == world.alpha_community and dev.contract_id == world.alpha_contract
+
+
+def test_run_frames_are_scoped_like_their_devices(app, world):
+    from pathlib import Path
+
+    import cv2
+    import numpy as np
+
+    from supervisor.acceptance.models import AcceptanceResult, ReferenceCandidate
+    from supervisor.acceptance.run import start_run
+    from supervisor.core.clock import now
+    from supervisor.inventory.models import Community
+    from supervisor.profiles.loader import load_profile
+
+    dev = db.session.get(Device, world.alpha_devices[1])
+    run = start_run(db.session, db.session.get(Community, world.alpha_community), "police",
+                    load_profile(), 1, now())
+    rel = f"{dev.id}/acceptance-test.jpg"
+    path = Path(app.config["EVIDENCE_DIR"]) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cv2.imencode(".jpg", np.full((90, 160, 3), 128, np.uint8))[1].tobytes())
+    res = AcceptanceResult(run_id=run.id, device_id=dev.id, serial=dev.serial, verdict="pass",
+                           checks=[{"check": "image", "verdict": "pass", "measured": "grade 5",
+                                    "required": "grade ≥ 4", "clause": "x"}], frame_path=rel)
+    cand = ReferenceCandidate(device_id=dev.id, run_id=run.id, taken_at=now(), path=rel,
+                              diagnosis={"ok": True, "faults": []})
+    db.session.add_all([res, cand])
+    db.session.commit()
+    police, alpha, beta = app.test_client(), app.test_client(), app.test_client()
+    login(police, "police"), login(alpha, "alpha"), login(beta, "beta")
+    for url in (f"/acceptance/results/{res.id}.jpg", f"/acceptance/references/{cand.id}.jpg"):
+        assert police.get(url).status_code == 200
+        assert alpha.get(url).status_code == 200 and alpha.get(url).mimetype == "image/jpeg"
+        assert beta.get(url).status_code == 404
+    # only police decide; the contractor sees the page without the buttons
+    page = alpha.get(f"/acceptance/community/{world.alpha_community}/references").get_data(as_text=True)
+    assert f"/acceptance/references/{cand.id}/confirm" not in page
+    token = csrf_from(page) if 'name="csrf_token"' in page else csrf_from(
+        alpha.get(f"/communities/{world.alpha_community}").get_data(as_text=True))
+    assert alpha.post(f"/acceptance/references/{cand.id}/confirm",
+                      data={"csrf_token": token}).status_code == 403
+    page = police.get(f"/acceptance/community/{world.alpha_community}/references").get_data(as_text=True)
+    token = csrf_from(page)
+    assert police.post(f"/acceptance/references/{cand.id}/confirm",
+                       data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ReferenceCandidate, cand.id).status == "confirmed"
