@@ -63,33 +63,25 @@ def compare(found: list[Found], inventory: list[Device], scope: list[Device],
     for f in found:
         fmac = _mac(f.mac)
         dev = by_mac.get(fmac) if fmac else None
-        fd = f.to_dict()
+        problems = []
         if dev is not None:
-            answered.add(dev.id)
-            problems = []
             if dev.ip != f.address:
                 problems.append(f"answers at {f.address}, inventory says {dev.ip}")
-            if f.hardware and dev.model and f.hardware.lower() != dev.model.lower():
-                problems.append(f"model {f.hardware} ≠ {dev.model}")
-            if problems:
-                rep.mismatches.append({**_dev(dev), "found": fd, "what": "; ".join(problems)})
-            else:
-                rep.matched.append({**_dev(dev), "found": fd})
-            continue
-        dev = by_ip.get(f.address)
-        if dev is not None:
-            answered.add(dev.id)
-            problems = []
+        else:
+            dev = by_ip.get(f.address)
+            if dev is None:
+                rep.new.append(f.to_dict())
+                continue
             if fmac and _mac(dev.mac) and fmac != _mac(dev.mac):
                 problems.append(f"MAC {f.mac} ≠ {dev.mac}: another device at this address")
-            if f.hardware and dev.model and f.hardware.lower() != dev.model.lower():
-                problems.append(f"model {f.hardware} ≠ {dev.model}")
-            if problems:
-                rep.mismatches.append({**_dev(dev), "found": fd, "what": "; ".join(problems)})
-            else:
-                rep.matched.append({**_dev(dev), "found": fd})
-            continue
-        rep.new.append(fd)
+        answered.add(dev.id)
+        if f.hardware and dev.model and f.hardware.lower() != dev.model.lower():
+            problems.append(f"model {f.hardware} ≠ {dev.model}")
+        entry = {**_dev(dev), "found": f.to_dict()}
+        if problems:
+            rep.mismatches.append({**entry, "what": "; ".join(problems)})
+        else:
+            rep.matched.append(entry)
     for d in scope:
         if d.id not in answered and d.ip in probed:
             rep.silent.append(_dev(d))

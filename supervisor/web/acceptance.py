@@ -142,12 +142,7 @@ def _candidate_or_404(candidate_id: int) -> ReferenceCandidate:
 @bp.get("/references/<int:candidate_id>.jpg")
 @operators_only
 def reference_image(candidate_id: int):
-    cand = _candidate_or_404(candidate_id)
-    root = Path(current_app.config["EVIDENCE_DIR"]).resolve()
-    path = (root / cand.path).resolve()
-    if root not in path.parents or not path.exists():
-        abort(404)
-    return send_file(path, mimetype="image/jpeg", max_age=3600)
+    return _send_evidence(_candidate_or_404(candidate_id).path)
 
 
 @bp.get("/results/<int:result_id>.jpg")
@@ -159,8 +154,13 @@ def result_image(result_id: int):
                             .where(AcceptanceResult.id == result_id, device_clause(current_user)))
     if res is None or not res.frame_path:
         abort(404)
+    return _send_evidence(res.frame_path)
+
+
+def _send_evidence(rel: str):
+    """A JPEG under EVIDENCE_DIR (never outside it)."""
     root = Path(current_app.config["EVIDENCE_DIR"]).resolve()
-    path = (root / res.frame_path).resolve()
+    path = (root / rel).resolve()
     if root not in path.parents or not path.exists():
         abort(404)
     return send_file(path, mimetype="image/jpeg", max_age=3600)
