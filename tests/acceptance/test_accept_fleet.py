@@ -25,6 +25,7 @@ def scenario(fleet):
     a["default_password"] = ent[0]
     a["blur"] = ent[1]
     a["low_resolution"] = by_role(sim, 0, "camera", "road")[0]
+    a["ptz_stuck"] = by_role(sim, 0, "camera", "road")[1]
     a["clock_drift"] = per[0]
     a["poe_fault"] = per[1]
     a["no_ntp"] = by_role(sim, 0, "camera", "high_altitude")[0]
@@ -44,6 +45,7 @@ def scenario(fleet):
     fleet.set_faults(a["clock_drift"]["serial"], ["clock_drift"], clock_offset_s=600)
     fleet.set_faults(a["poe_fault"]["serial"], ["poe_fault"])
     fleet.set_faults(a["no_ntp"]["serial"], ["no_ntp"])
+    fleet.set_faults(a["ptz_stuck"]["serial"], ["ptz_stuck"])
     fleet.set_faults(a["speaker"]["serial"], ["refused"])      # powered, silent
     fleet.set_faults(a["nvr"]["serial"], ["short_retention"], retention_days=7)
     fleet.set_faults(b["recording_loss"]["serial"], ["recording_loss"])
@@ -92,6 +94,7 @@ def expected_failures(scenario: dict) -> dict[str, set[str]]:
     exp[a["clock_drift"]["serial"]].add("clock")
     exp[a["poe_fault"]["serial"]] = {"reach"}
     exp[a["no_ntp"]["serial"]].add("ntp")
+    exp[a["ptz_stuck"]["serial"]].add("ptz")
     exp[WRONG_SERIAL] = exp.pop(a["wrong_serial"]["serial"]) | {"identity"}
     exp[a["fire_lane"]["serial"]].add("speaker")
     exp[a["speaker"]["serial"]] = {"reach"}
@@ -155,6 +158,7 @@ def test_each_device_fails_exactly_its_checks(app, installed, scenario):
     assert f"stopped: {b['recording_loss']['serial']}" in rec_b
     assert chk(a["fire_lane"]["serial"], "speaker")["measured"] == f"{a['speaker']['serial']} does not answer"
     assert chk(b["fire_lane"]["serial"], "speaker")["measured"] == "no speaker paired in the inventory"
+    assert "picture did not move" in chk(a["ptz_stuck"]["serial"], "ptz")["measured"]
     # A healthy PTZ dome moved and came back; fixed cameras are n/a.
     domes = [s for s, d in scenario["sim"].items() if d["ptz"] and s in results and not exp[s]]
     assert domes and all(chk(s, "ptz")["verdict"] == "pass" for s in domes)
