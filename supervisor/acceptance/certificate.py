@@ -51,6 +51,19 @@ def _thumb(root: Path, rel: Optional[str], width: int = 240) -> Optional[str]:
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode() if ok else None
 
 
+_CATALOG: Any = None
+
+
+def _zh(text: str) -> str:
+    """The zh_CN catalogue's translation of a fixed phrase (values with figures stay)."""
+    global _CATALOG
+    if _CATALOG is None:
+        from babel.support import Translations
+        _CATALOG = Translations.load(str(Path(__file__).resolve().parents[1] / "translations"),
+                                     ["zh_Hans_CN"])
+    return _CATALOG.gettext(text) if text else text
+
+
 def context(session: Session, run: AcceptanceRun, evidence_dir: Path | str) -> dict[str, Any]:
     root = Path(evidence_dir)
     community = session.get(Community, run.community_id)
@@ -78,6 +91,7 @@ def context(session: Session, run: AcceptanceRun, evidence_dir: Path | str) -> d
             "thumb": _thumb(root, r.frame_path),
             "reference": (f"{ref.decided_by} {localtime.fmt_local(ref.decided_at)}" if ref else None),
             "checks": [{**c, "label": CHECK_ZH.get(c["check"], c["check"]),
+                        "measured": _zh(c["measured"]), "required": _zh(c["required"]),
                         "verdict_zh": VERDICT_ZH.get(c["verdict"], c["verdict"]),
                         "clause_no": clause_no(c["clause"]) if c.get("clause") else None}
                        for c in r.checks]})

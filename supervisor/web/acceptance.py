@@ -33,6 +33,34 @@ CHECK_LABELS = {
     "switch": _l("Switch ports and PoE"), "recording": _l("Recording and retention"),
     "speaker": _l("Paired speaker"),
 }
+# Measured/required values that are whole fixed phrases (checks.py) are shown translated;
+# values with figures in them stay as measured (they are also the CLI/JSON contract).
+CHECK_PHRASES = {
+    "all answered": _l("all answered"),
+    "NTP": _l("NTP"),
+    "manual (no NTP)": _l("manual (no NTP)"),
+    "date/time type not reported": _l("date/time type not reported"),
+    "device time not reported": _l("device time not reported"),
+    "no media profile": _l("no media profile"),
+    "no ONVIF port in the inventory": _l("no ONVIF port in the inventory"),
+    "not measured: ONVIF failed": _l("not measured: ONVIF failed"),
+    "not measured: device not reachable": _l("not measured: device not reachable"),
+    "no speaker paired in the inventory": _l("no speaker paired in the inventory"),
+    "not a fire-lane camera": _l("not a fire-lane camera"),
+    "fixed camera (no PTZ service)": _l("fixed camera (no PTZ service)"),
+    "no recordings reported (Profile G)": _l("no recordings reported (Profile G)"),
+    "nothing to compare": _l("nothing to compare"),
+    "no requirement in the profile": _l("no requirement in the profile"),
+    "answers": _l("answers"),
+    "NTP configured": _l("NTP configured"),
+    "no factory-default login accepted": _l("no factory-default login accepted"),
+    "vendor, model, serial and MAC as in the inventory":
+        _l("vendor, model, serial and MAC as in the inventory"),
+    "moves and returns": _l("moves and returns"),
+    "paired speaker answers": _l("paired speaker answers"),
+    "SNMP answers; every powered device's port up, PoE delivering":
+        _l("SNMP answers; every powered device's port up, PoE delivering"),
+}
 VERDICT_LABELS = {"pass": _l("pass"), "fail": _l("fail"), "n/a": _l("n/a"),
                   "running": _l("running"), "done": _l("done"), "failed": _l("failed"),
                   "candidate": _l("candidate"), "confirmed": _l("confirmed"),
@@ -283,4 +311,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.setdefault("local_time", localtime.fmt_local)
     app.jinja_env.globals.update(acceptance_panel=community_panel,
                                  acceptance_check_label=lambda c: str(CHECK_LABELS.get(c, c)),
-                                 acceptance_verdict=lambda v: str(VERDICT_LABELS.get(v, v)))
+                                 acceptance_verdict=lambda v: str(VERDICT_LABELS.get(v, v)),
+                                 acceptance_text=lambda t: str(CHECK_PHRASES.get(t, t)))

@@ -57,6 +57,7 @@ def test_police_run_contractor_views_own_only(app, world):
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and all(d.serial in text for d in devices)
     assert "不合格" in text and f"{len(devices)} / {len(devices)}" in text
+    assert "未测：设备不可达" in text and "not measured" not in text   # fixed phrases translated
     assert alpha.get(f"/acceptance/runs/{run_id}").status_code == 200
     assert beta.get(f"/acceptance/runs/{run_id}").status_code == 404
     assert official.get(f"/acceptance/runs/{run_id}").status_code == 403
