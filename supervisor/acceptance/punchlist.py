@@ -45,3 +45,44 @@ def punch_list_csv(session: Session, run: AcceptanceRun) -> str:
     w.writeheader()
     w.writerows(punch_items(session, run))
     return buf.getvalue()
+
+
+class PunchListError(Exception):
+    pass
+
+
+def tickets_available() -> bool:
+    try:
+        import supervisor.tickets.service  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def open_tickets(session: Session, run: AcceptanceRun, now, actor) -> dict[str, list]:
+    """The punch list as tickets in one step: one ticket per failed device (family
+    `acceptance`, the failed checks as its evidence), through the tickets service. A device
+    that already has an open acceptance ticket is skipped with the reason. Commits.
+
+    Needs supervisor.tickets (another package); without it PunchListError says so."""
+    try:
+        from supervisor.tickets.service import TicketError, open_ticket
+    except ImportError:
+        raise PunchListError("tickets are not available in this installation; "
+                             "download the punch list as CSV") from None
+    by_serial: dict[str, list[dict[str, object]]] = {}
+    for item in punch_items(session, run):
+        by_serial.setdefault(str(item["serial"]), []).append(item)
+    opened, skipped = [], []
+    for serial, items in by_serial.items():
+        dev = session.scalar(sa.select(Device).where(Device.serial == serial))
+        checks = [{k: i[k] for k in ("check", "measured", "required", "clause")} for i in items]
+        try:
+            t = open_ticket(session, dev, "acceptance", now, source="acceptance", actor=actor,
+                            evidence={"acceptance_run": run.id, "checks": checks},
+                            title=f"{dev.name} · 验收整改 ({', '.join(c['check'] for c in checks)})")
+            opened.append(t.id)
+        except TicketError as exc:
+            skipped.append((serial, exc.code))
+    session.commit()
+    return {"opened": opened, "skipped": skipped}

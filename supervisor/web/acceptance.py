@@ -141,8 +141,10 @@ def run_page(run_id: int):
     results = _visible_results(run)
     names = dict(db.session.execute(sa.select(Device.id, Device.name).where(
         Device.id.in_([r.device_id for r in results]))).all()) if results else {}
+    from supervisor.acceptance.punchlist import tickets_available
     return render_template("acceptance/run.html", run=run, community=community,
                            results=results, names=names, check_labels=CHECK_LABELS,
+                           tickets=tickets_available(),
                            refresh=2 if run.status == "running" else None)
 
 
@@ -285,6 +287,22 @@ def punchlist(run_id: int):
     data = punch_list_csv(db.session, run)
     return Response(data, mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename=punchlist-{run.id}.csv"})
+
+
+@bp.post("/runs/<int:run_id>/tickets")
+@police_only
+def punch_tickets(run_id: int):
+    from supervisor.acceptance.punchlist import PunchListError, open_tickets
+    from supervisor.core.clock import now
+    run = _run_or_404(run_id)
+    try:
+        out = open_tickets(db.session, run, now(), current_user)
+    except PunchListError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("%(n)s tickets opened, %(m)s devices skipped (a ticket is already open).",
+                n=len(out["opened"]), m=len(out["skipped"])), "ok")
+    return redirect(url_for("acceptance.run_page", run_id=run.id))
 
 
 # ---------------------------------------------------------------- community page panel
