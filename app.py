@@ -94,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _wire(app: Flask) -> None:
     """Each domain module registers its blueprint and CLI commands in its own init_app."""
     from supervisor import web
+    from supervisor.acceptance import cli as acceptance_cli
     from supervisor.demo import cli as demo_cli
     from supervisor.health import cli as health_cli
     from supervisor.inventory import cli as inventory_cli
@@ -103,7 +104,7 @@ def _wire(app: Flask) -> None:
     from supervisor.web import guards, i18n
 
     for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, sweeps_cli,
-                   demo_cli):
+                   demo_cli, acceptance_cli):
         module.init_app(app)
 
 

@@ -3,6 +3,9 @@
 Each table is defined in its domain package; this module only imports them so that one
 import makes the whole schema known. Domain code imports from the package that owns a table.
 """
+from supervisor.acceptance.models import (  # noqa: F401
+    AcceptanceResult, AcceptanceRun, CoverageSnapshot, ReferenceCandidate,
+)
 from supervisor.core.models import AuditEntry  # noqa: F401
 from supervisor.health.models import (  # noqa: F401
     DailyRollup, DeviceStatus, EvidenceFrame, MaintenanceWindow, ProbeSample, StateEvent,

@@ -129,10 +129,6 @@ class Nvr(Rule):
     retention_days: int = Field(ge=1)
 
 
-class Acceptance(Rule):
-    min_image_grade: int = Field(ge=1, le=5)
-
-
 class Resolution(_Strict):
     width: int = Field(gt=0)
     height: int = Field(gt=0)
@@ -156,6 +152,70 @@ class Resolution(_Strict):
             return False
         big, small = max(width, height), min(width, height)
         return big >= max(self.width, self.height) and small >= min(self.width, self.height)
+
+
+class ImageGrades(Rule):
+    """Grade (five-grade impairment scale) of a diagnosis by its worst fault's severity."""
+
+    none: int = Field(ge=1, le=5)
+    minor: int = Field(ge=1, le=5)
+    major: int = Field(ge=1, le=5)
+    critical: int = Field(ge=1, le=5)
+
+    def grade(self, severities: list[str]) -> int:
+        if not severities:
+            return self.none
+        return min(getattr(self, s, self.critical) for s in severities)
+
+
+class StreamRequirement(Rule):
+    """What a camera's main stream must deliver at acceptance (per role, or `default`)."""
+
+    min_resolution: Resolution
+    min_fps: float = Field(gt=0)
+    codecs: list[str] = Field(min_length=1)
+    min_bitrate_kbps: int = Field(gt=0)
+
+
+ACCEPTANCE_CHECKS = ("reach", "onvif", "identity", "credentials", "stream", "clock", "ntp",
+                     "image", "ptz", "switch", "recording", "speaker", "coverage")
+
+
+class Acceptance(Rule):
+    min_image_grade: int = Field(ge=1, le=5)
+    # Optional so that profiles written before these sections stay valid.
+    image_grades: ImageGrades | None = None
+    streams: dict[str, StreamRequirement] | None = None
+    # Where each acceptance check comes from, for checks whose figure lives elsewhere or
+    # that have no figure (reach, ONVIF calls, identity, credentials, PTZ, speaker ...).
+    checks: dict[str, Rule] | None = None
+
+    @field_validator("streams")
+    @classmethod
+    def _stream_roles(cls, v: dict[str, StreamRequirement] | None
+                      ) -> dict[str, StreamRequirement] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(CameraRole.values()) - {"default"})
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: "
+                             f"{list(CameraRole.values()) + ['default']}")
+        return v
+
+    @field_validator("checks")
+    @classmethod
+    def _check_names(cls, v: dict[str, Rule] | None) -> dict[str, Rule] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(ACCEPTANCE_CHECKS))
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; known: {list(ACCEPTANCE_CHECKS)}")
+        return v
+
+    def stream_for(self, role: str | None) -> StreamRequirement | None:
+        if not self.streams:
+            return None
+        return self.streams.get(role or "") or self.streams.get("default")
 
 
 class RoleSlot(_Strict):

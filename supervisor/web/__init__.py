@@ -81,6 +81,9 @@ def init_app(app: Flask) -> None:
     from supervisor.web import admin  # audit log, users, maintenance windows (police only)
 
     app.register_blueprint(admin.bp)
+    from supervisor.web import acceptance  # acceptance runs, references, discovery, certificate
+
+    acceptance.init_app(app)
     register_template_helpers(app)
     imports.init_app(app)  # resumes import jobs a stopped process left running
     from supervisor.web import links  # what pages may say about another tenant's linked device
