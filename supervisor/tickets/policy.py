@@ -159,3 +159,21 @@ class TicketRules:
 def device_role(kind: str, role: Optional[str]) -> str:
     """The matrix row of a device: a camera's role, else its kind (nvr, switch, speaker)."""
     return role if kind == "camera" and role else kind
+
+
+def families_of(state: str, cause: Optional[str], reasons: Any = ()) -> set[str]:
+    """Every fault family a device status shows (a degraded device may have several)."""
+    if state == "offline":
+        return set() if cause == "upstream" else {"offline"}
+    if state != "degraded":
+        return set()
+    out = set()
+    for r in reasons or ():
+        code = _get(r, "code")
+        if code == "image_fault":
+            out.add(str(_get(r, "fault") or "image"))
+        elif code in CAUSE_FAMILY:
+            out.add(CAUSE_FAMILY[code])
+    if not out and cause:
+        out.add(family_of(state, cause, reasons) or cause)
+    return out
