@@ -1,0 +1,37 @@
+"""`flask tickets list/show` print the clocks recomputed from events."""
+import datetime as dt
+import json
+
+from supervisor.core import clock
+from supervisor.core.extensions import db
+from supervisor.tickets import opening, service
+from tests.tickets.ticket_helpers import offline
+
+T0 = dt.datetime(2026, 3, 2, 1, 0)
+
+
+def test_list_and_show(app, world):
+    offline(world.alpha_devices[0], T0)
+    opening.scan(db.session, T0 + dt.timedelta(minutes=20))
+    t = db.session.scalars(db.select(service.Ticket)).one()
+    service.act(db.session, t, "acknowledged", T0 + dt.timedelta(minutes=50))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    with clock.pinned(T0 + dt.timedelta(hours=3)):
+        out = runner.invoke(args=["tickets", "list", "--format", "json"])
+        assert out.exit_code == 0, out.output
+        (row,) = json.loads(out.output)
+        cur = row["clock"]["cycles"][-1]
+        assert cur["response"]["used_s"] == 30 * 60
+        assert cur["repair"]["used_s"] == (3 * 60 - 20) * 60
+        assert cur["repair"]["due_at"] == "2026-03-03T01:20:00"
+        table = runner.invoke(args=["tickets", "list", "--state", "acknowledged"])
+        assert "SW-A-1" in table.output and "0.50h" in table.output
+        assert "SW-A-1" not in runner.invoke(args=["tickets", "list", "--state", "closed"]).output
+        shown = runner.invoke(args=["tickets", "show", str(t.id), "--format", "json"])
+        data = json.loads(shown.output)
+        assert [e["kind"] for e in data["events"]] == ["opened", "acknowledged"]
+        assert {d["relation"] for d in data["devices"]} == {"root"}
+        text = runner.invoke(args=["tickets", "show", str(t.id)])
+        assert "cycle 1: critical default@2" in text.output and "2026-03-03 09:20" in text.output
+        assert runner.invoke(args=["tickets", "show", "999"]).exit_code != 0
