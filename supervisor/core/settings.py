@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     SMTP_STARTTLS: bool = False
     NOTIFY_TIMEOUT_S: float = 10.0
     NOTIFY_RETRY_BACKOFF_S: str = "60,300,900,3600,3600"   # when the profile has none
+    TICKET_VERIFY_PROBE: str = "inline"        # inline: "mark repaired" probes at once; off: the next sweep
 
     @field_validator("LOCAL_TIMEZONE")
     @classmethod
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
             "SQLALCHEMY_DATABASE_URI": self.SQLALCHEMY_DATABASE_URI or f"sqlite:///{inst / 'supervisor.db'}",
             "EVIDENCE_DIR": Path(self.EVIDENCE_DIR or inst / "evidence"),
             "IMPORT_UPLOAD_DIR": Path(self.IMPORT_UPLOAD_DIR or inst / "imports"),
+            "TICKET_ATTACHMENT_DIR": str(self.TICKET_ATTACHMENT_DIR or inst / "ticket-attachments"),
         })
 
     @property

@@ -53,6 +53,9 @@ def init_app(app: Flask) -> None:
     from supervisor.web import admin  # audit log, users, maintenance windows (police only)
 
     app.register_blueprint(admin.bp)
+    from supervisor.web import tickets  # work orders, SLA clocks, contractor queue
+
+    tickets.register(app)
     register_template_helpers(app)
 
     @app.after_request
