@@ -99,7 +99,7 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[
 
     # Faults present: open or extend.
     for status, dev in rows:
-        fams = families_of(status.state, status.cause, status.reasons)
+        fams = families_of(status.state, status.cause, status.reasons, dev.kind)
         for fam in sorted(fams):
             ticket = active.get((dev.id, fam))
             if ticket is None:
@@ -108,11 +108,12 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[
                 rec = recorded.get(dev.id, []) if fam in ("offline", "recording") else []
                 ticket = service.open_ticket(
                     session, dev, fam, now, evidence=_evidence(session, status, now),
-                    behind=behind.get(dev.id, []) if fam == "offline" else [], recorded=rec, tz=tz)
+                    behind=behind.get(dev.id, []) if status.state == "offline" else [],
+                    recorded=rec, tz=tz)
                 active[(dev.id, fam)] = ticket
                 counts["opened"] += 1
                 continue
-            if fam == "offline":
+            if status.state == "offline":
                 listed = set(session.scalars(select(TicketDevice.device_id)
                                              .where(TicketDevice.ticket_id == ticket.id)))
                 new = [d for d in behind.get(dev.id, []) if d.id not in listed]
@@ -131,7 +132,7 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[
         if pair is None:
             continue
         status, dev = pair
-        present = fam in families_of(status.state, status.cause, status.reasons)
+        present = fam in families_of(status.state, status.cause, status.reasons, dev.kind)
         since = _verifying_since(session, ticket)
         if ticket.state == TicketState.VERIFYING and since is not None:
             probed_after = status.last_sample_at is not None and status.last_sample_at > since

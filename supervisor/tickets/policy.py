@@ -161,10 +161,17 @@ def device_role(kind: str, role: Optional[str]) -> str:
     return role if kind == "camera" and role else kind
 
 
-def families_of(state: str, cause: Optional[str], reasons: Any = ()) -> set[str]:
-    """Every fault family a device status shows (a degraded device may have several)."""
+def families_of(state: str, cause: Optional[str], reasons: Any = (),
+                kind: Optional[str] = None) -> set[str]:
+    """Every fault family a device status shows (a degraded device may have several).
+
+    A dead NVR is a recording fault (its cameras keep their own state: the recording link
+    is not a network path); a device offline behind a dead upstream shows none (the root
+    device's ticket lists it)."""
     if state == "offline":
-        return set() if cause == "upstream" else {"offline"}
+        if cause == "upstream":
+            return set()
+        return {"recording"} if kind == "nvr" else {"offline"}
     if state != "degraded":
         return set()
     out = set()
