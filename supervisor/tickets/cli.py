@@ -150,5 +150,38 @@ def calendar_day_command(day: str, kind: str, note: str) -> None:
     click.echo(f"calendar version {row.id}: {date} {kind}")
 
 
+@tickets_cli.command("recipient-add")
+@click.argument("name")
+@click.option("--channel", type=click.Choice(["email", "webhook"]), required=True)
+@click.option("--address", required=True, help="E-mail address or webhook URL.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "wecom", "dingtalk"]), default=None,
+              help="Message format (e-mail: text; webhook: json, wecom or dingtalk).")
+@click.option("--contractor", default=None, help="Contractor name (none: a police recipient).")
+@click.option("--quiet-hours", default=None, help='Local quiet hours, e.g. "22:00-07:00".')
+def recipient_add_command(name: str, channel: str, address: str, fmt: Optional[str],
+                          contractor: Optional[str], quiet_hours: Optional[str]) -> None:
+    """Add a notification recipient: the police's, or one contractor's (it gets only the
+    tickets of that contractor's contracts)."""
+    from supervisor.inventory.models import Contractor
+    from supervisor.notifications.delivery import parse_quiet
+    from supervisor.notifications.models import Recipient
+    cid = None
+    if contractor:
+        cid = db.session.scalar(select(Contractor.id).where(Contractor.name == contractor))
+        if cid is None:
+            raise click.BadParameter(f"no contractor named {contractor!r}", param_hint="--contractor")
+    try:
+        parse_quiet(quiet_hours)
+    except ValueError:
+        raise click.BadParameter("quiet hours are HH:MM-HH:MM", param_hint="--quiet-hours")
+    row = Recipient(name=name, contractor_id=cid, channel=channel, address=address,
+                    format=fmt or ("text" if channel == "email" else "json"),
+                    quiet_hours=quiet_hours, active=True)
+    db.session.add(row)
+    db.session.commit()
+    click.echo(f"recipient {row.id}: {name} ({channel} {row.format}) "
+               f"{'police' if cid is None else 'contractor ' + contractor}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(tickets_cli)

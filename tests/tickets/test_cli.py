@@ -35,3 +35,20 @@ def test_list_and_show(app, world):
         text = runner.invoke(args=["tickets", "show", str(t.id)])
         assert "cycle 1: critical default@2" in text.output and "2026-03-03 09:20" in text.output
         assert runner.invoke(args=["tickets", "show", "999"]).exit_code != 0
+
+
+def test_recipient_add(app, world):
+    from supervisor.notifications.models import Recipient
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["tickets", "recipient-add", "Alpha robot", "--channel", "webhook",
+                              "--address", "http://127.0.0.1:9/hook", "--format", "wecom",
+                              "--contractor", "Alpha Security Ltd", "--quiet-hours", "22:00-07:00"])
+    assert out.exit_code == 0, out.output
+    r = db.session.scalars(db.select(Recipient)).one()
+    assert (r.format, r.quiet_hours, r.contractor_id is not None) == ("wecom", "22:00-07:00", True)
+    bad = runner.invoke(args=["tickets", "recipient-add", "x", "--channel", "email", "--address", "a@b",
+                              "--contractor", "Nobody Ltd"])
+    assert bad.exit_code != 0 and "no contractor" in bad.output
+    bad = runner.invoke(args=["tickets", "recipient-add", "x", "--channel", "email", "--address", "a@b",
+                              "--quiet-hours", "late"])
+    assert bad.exit_code != 0
