@@ -94,7 +94,7 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[
     def rules_of(dev: Device) -> TicketRules:
         key = dev.contract_id or 0
         if key not in rules_cache:
-            rules_cache[key] = TicketRules.from_profile(service.profile_for_device(dev))
+            rules_cache[key] = service.ticket_rules_for(dev)
         return rules_cache[key]
 
     # Faults present: open or extend.

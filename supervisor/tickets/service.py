@@ -113,6 +113,19 @@ def profile_for_device(device: Device) -> Any:
     return load_profile()
 
 
+def ticket_rules_for(device: Device) -> TicketRules:
+    """The `tickets` rules of the device's contract profile; a profile without that section
+    (default@1, locked) takes the latest default profile's, so a dead switch on an old contract
+    is not opened as minor. The severity chosen is recorded in the `opened` event, so clocks
+    stay recomputable whatever a later profile says."""
+    profile = profile_for_device(device)
+    if getattr(profile, "tickets", None) is None:
+        latest = load_profile()
+        if getattr(latest, "tickets", None) is not None:
+            return TicketRules.from_profile(latest)
+    return TicketRules.from_profile(profile)
+
+
 # ------------------------------------------------------------------ events
 
 def _events(session: Session, ticket: Ticket) -> list[TicketEvent]:
@@ -169,7 +182,7 @@ def open_ticket(session: Session, device: Device, family: str, now: dt.datetime,
     if existing is not None:
         raise TicketError("already_open", f"ticket {existing.id} is open for this device and fault")
     profile = profile_for_device(device)
-    rules = TicketRules.from_profile(profile)
+    rules = ticket_rules_for(device)
     policy = SlaPolicy.from_profile(profile)
     severity = severity or rules.severity_for(device_role(device.kind, device.role), family)
     policy.for_severity(severity)  # refuses a severity the policy has no SLA for
@@ -207,7 +220,7 @@ def act(session: Session, ticket: Ticket, kind: str, now: dt.datetime, actor: An
     open_hold = _open_hold(events)
     pending = _pending_hold(events)
     if kind == "hold_requested":
-        rules = TicketRules.from_profile(profile_for_device(session.get(Device, ticket.device_id)))
+        rules = ticket_rules_for(session.get(Device, ticket.device_id))
         if data.get("reason") not in rules.hold_reasons:
             raise TicketError("hold_reason", "this hold reason is not allowed by the profile")
         if open_hold or pending:

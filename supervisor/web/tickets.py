@@ -220,7 +220,7 @@ def detail(ticket_id: int):
     photos = db.session.scalars(select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
                                 .order_by(TicketAttachment.id)).all()
     contract = db.session.get(Contract, ticket.contract_id) if ticket.contract_id else None
-    rules = TicketRules.from_profile(service.profile_for_device(device))
+    rules = service.ticket_rules_for(device)
     status = db.session.get(DeviceStatus, device.id)
     contracts = db.session.scalars(select(Contract).order_by(Contract.code)).all() if _is_police() else []
     return render_template("tickets/detail.html", t=ticket, tc=tc, device=device, listed=listed,

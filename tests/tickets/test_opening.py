@@ -125,3 +125,14 @@ def test_breach_is_an_event_with_the_policy_and_stays_after_closing(app, world):
     assert b.at == minutes(140)
     service.act(db.session, t, "closed_invalid", minutes(200), reason="duplicate")
     assert t.breached and [e.kind for e in service.events_of(db.session, t)].count("breached") == 1
+
+
+def test_contract_on_profile_v1_takes_the_latest_ticket_rules(app, world):
+    from supervisor.inventory.models import Contract
+    db.session.get(Contract, world.alpha_contract).profile_version = 1
+    sw = world.alpha_devices[0]
+    offline(sw, T0)
+    opening.scan(db.session, minutes(20))
+    t = db.session.scalars(select(Ticket)).one()
+    assert (t.policy, t.severity) == ("default@1", "critical")   # v1's SLA, the latest matrix
+    assert t.clock["cycles"][0]["schedule"] == "24x7"
