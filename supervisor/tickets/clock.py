@@ -40,7 +40,7 @@ versions an event names (dicts work: pass ``d.__getitem__``).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from supervisor.tickets.calendar import Interval, Schedule, WorkCalendar

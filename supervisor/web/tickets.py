@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from pathlib import Path
 from typing import Any, Optional
 
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
@@ -27,11 +26,11 @@ from supervisor.core.choices import Role
 from supervisor.core.extensions import db
 from supervisor.core.scoping import contract_clause, devices_for
 from supervisor.health.models import DeviceStatus, StateEvent
-from supervisor.inventory.models import Community, Contract, Contractor, Device
+from supervisor.inventory.models import Community, Contract, Device
 from supervisor.notifications.models import Delivery, OutboxMessage, Recipient
 from supervisor.tickets import attachments, opening, service, summary
 from supervisor.tickets.models import Ticket, TicketAttachment, TicketDevice, TicketState
-from supervisor.tickets.policy import SEVERITIES, TicketRules
+from supervisor.tickets.policy import SEVERITIES
 from supervisor.web.api.routes import api_operators
 from supervisor.web.guards import operators_only, police_only
 
