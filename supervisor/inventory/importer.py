@@ -673,23 +673,17 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
     id_of: dict[str, int] = {}
     if needs_ids:
         id_of = dict(s.execute(select(Device.serial, Device.id)).all())
-    if "upstream" in plan.columns:
-        ups = []
+    # Device-to-device links (network path, recording NVR), set once every id is known.
+    for link in ("upstream", "recorded_by"):
+        if link not in plan.columns:
+            continue
+        rows = []
         for r in plan.rows:
-            up = r.values.get("upstream")
-            if r.action == "create" and up or "upstream" in r.changes:
-                ups.append({"id": id_of[r.values["serial"]],
-                            "upstream_id": id_of[up] if up else None})
-        for chunk in _chunks(ups, 5000):
-            s.execute(update(Device), chunk)
-    if "recorded_by" in plan.columns:
-        recs = []
-        for r in plan.rows:
-            rec = r.values.get("recorded_by")
-            if r.action == "create" and rec or "recorded_by" in r.changes:
-                recs.append({"id": id_of[r.values["serial"]],
-                             "recorded_by_id": id_of[rec] if rec else None})
-        for chunk in _chunks(recs, 5000):
+            other = r.values.get(link)
+            if r.action == "create" and other or link in r.changes:
+                rows.append({"id": id_of[r.values["serial"]],
+                             f"{link}_id": id_of[other] if other else None})
+        for chunk in _chunks(rows, 5000):
             s.execute(update(Device), chunk)
     if "contract" in plan.columns:
         pairs = set()
