@@ -21,7 +21,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, Select, or_, select, true
 
-from supervisor.core import clock, localtime
+from supervisor.core import audit, clock, localtime
 from supervisor.core.choices import Role
 from supervisor.core.extensions import db
 from supervisor.core.scoping import contract_clause, devices_for
@@ -287,6 +287,8 @@ def act(ticket_id: int):
         db.session.rollback()
         flash(ERRORS.get(exc.code, str(exc)))
         return redirect(url_for(".detail", ticket_id=ticket.id))
+    if _is_police() and kind != "comment":
+        audit.record(current_user, f"ticket.{kind}", "ticket", ticket.id, None, data)
     db.session.commit()
     if kind == "repair_marked":
         _verification_probe(ticket, now)
@@ -373,6 +375,9 @@ def new():
                 db.session.rollback()
                 errors["device"] = str(ERRORS.get(exc.code, exc))
             else:
+                audit.record(current_user, "ticket.open", "ticket", ticket.id, None,
+                             {"device": device.serial, "family": values["family"],
+                              "severity": ticket.severity})
                 db.session.commit()
                 return redirect(url_for(".detail", ticket_id=ticket.id))
     families = ["offline", "recording", "power", "access", "clock", "identity", "signal_loss", "blur",
@@ -464,6 +469,8 @@ def calendar():
             row = service.add_calendar_days(db.session, {day: None if kind == "ordinary" else kind}, now,
                                             current_user, note, now,
                                             current_app.config.get("LOCAL_TIMEZONE", "Asia/Shanghai"))
+            audit.record(current_user, "calendar.day", "work_calendar", row.id, None,
+                         {day.isoformat(): kind}, note)
             db.session.commit()
             flash(_("Calendar version %(n)s saved.", n=row.id))
             return redirect(url_for(".calendar"))

@@ -94,6 +94,9 @@ def test_police_open_by_hand_close_invalid_and_errors_beside_fields(web, world, 
     r = post_action(police, tid, "closed_invalid", text="重复报告")
     db.session.expire_all()
     assert db.session.get(Ticket, tid).outcome == "invalid"
+    from supervisor.core.models import AuditEntry
+    actions = [a.action for a in db.session.scalars(select(AuditEntry).where(AuditEntry.entity == "ticket"))]
+    assert actions == ["ticket.open", "ticket.closed_invalid"]
 
 
 def test_photos_images_only_size_capped_checksummed(web, world, two_tickets, tmp_path):
@@ -180,3 +183,6 @@ def test_police_pages_render(web, world, two_tickets):
     from supervisor.tickets.models import WorkCalendarVersion
     v = db.session.scalars(select(WorkCalendarVersion).order_by(WorkCalendarVersion.id.desc())).first()
     assert v.days["2026-03-03"] == "off" and v.id == 2
+    from supervisor.core.models import AuditEntry
+    actions = {a.action for a in db.session.scalars(select(AuditEntry))}
+    assert "calendar.day" in actions
