@@ -68,7 +68,10 @@ def default_sender(settings: Any, tz: str) -> Sender:
 
 def deliver_due(session: Session, now: dt.datetime, settings: Any,
                 backoff_s: Sequence[float] = (60, 300, 900, 3600, 3600), tz: str = "Asia/Shanghai",
-                sender: Optional[Sender] = None, limit: int = 100) -> dict[str, int]:
+                sender: Optional[Sender] = None, limit: int = 100,
+                default_quiet: Optional[str] = None) -> dict[str, int]:
+    """Send the due rows. `default_quiet` (the profile's `notifications.quiet_hours`) applies
+    to recipients without quiet hours of their own."""
     send = sender or default_sender(settings, tz)
     counts = {"sent": 0, "failed": 0, "retry": 0, "quiet": 0}
     rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending",
@@ -81,7 +84,7 @@ def deliver_due(session: Session, now: dt.datetime, settings: Any,
             counts["failed"] += 1
             continue
         if row.severity != "critical":
-            until = quiet_until(recipient.quiet_hours, now, tz)
+            until = quiet_until(recipient.quiet_hours or default_quiet, now, tz)
             if until is not None:
                 row.next_attempt_at = until
                 counts["quiet"] += 1

@@ -127,8 +127,12 @@ def run_job(app: Flask, now: Optional[dt.datetime] = None, deliver: bool = True)
     counts["refreshed"] = opening.refresh_all(db.session, now)
     db.session.commit()
     if deliver:
-        backoff = [float(x) for x in settings.NOTIFY_RETRY_BACKOFF_S.split(",") if x.strip()]
-        counts["delivery"] = deliver_due(db.session, now, settings, backoff, tz)
+        from supervisor.profiles.loader import load_profile
+        rules = getattr(load_profile(), "notifications", None)   # the latest default profile
+        backoff = (list(rules.retry_backoff_s) if rules is not None else
+                   [float(x) for x in settings.NOTIFY_RETRY_BACKOFF_S.split(",") if x.strip()])
+        counts["delivery"] = deliver_due(db.session, now, settings, backoff, tz,
+                                         default_quiet=rules.quiet_hours if rules is not None else None)
         db.session.commit()
     return counts
 

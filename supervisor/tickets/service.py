@@ -146,9 +146,18 @@ def _append(session: Session, ticket: Ticket, kind: str, at: dt.datetime, actor:
                      actor_id=getattr(actor, "id", None), data=data or {}, recorded_at=now)
     session.add(ev)
     session.flush()
-    if kind in NOTIFYING:
+    if kind in NOTIFYING and NOTIFYING[kind] in _notified_events(session, ticket):
         _notify(session, ticket, ev, now)
     return ev
+
+
+def _notified_events(session: Session, ticket: Ticket) -> set[str]:
+    """The profile's `notifications.events` (all of them when the profile has no section)."""
+    device = session.get(Device, ticket.device_id)
+    rules = getattr(profile_for_device(device), "notifications", None) if device else None
+    if rules is None:
+        return set(NOTIFYING.values())
+    return set(rules.events)
 
 
 def _notify(session: Session, ticket: Ticket, ev: TicketEvent, now: dt.datetime) -> None:

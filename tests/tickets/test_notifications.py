@@ -167,3 +167,18 @@ def test_templates():
     assert "已超时" in subject and "https://x/tickets/7" in body
     assert channels.render("json", p)[1]["ticket"] == 7
     assert channels.render("dingtalk", p)[1]["msgtype"] == "markdown"
+
+
+def test_profile_quiet_hours_apply_to_recipients_without_their_own(app, world):
+    recipients(world)                                    # police desk has no quiet hours
+    night = dt.datetime(2026, 3, 2, 15, 0)               # 23:00 Shanghai
+    offline(world.alpha_devices[2], night - dt.timedelta(hours=1))   # road camera: major
+    opening.scan(db.session, night)
+    sent = []
+    out = deliver_due(db.session, night, S(), sender=lambda r, row: sent.append(r.name) or "ok",
+                      default_quiet="22:00-07:00")
+    assert sent == [] and out["quiet"] == 2
+    morning = dt.datetime(2026, 3, 2, 23, 0)             # 07:00 Shanghai
+    deliver_due(db.session, morning, S(), sender=lambda r, row: sent.append(r.name) or "ok",
+                default_quiet="22:00-07:00")
+    assert sorted(sent) == ["alpha robot", "police desk"]
