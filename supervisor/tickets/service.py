@@ -227,7 +227,7 @@ def act(session: Session, ticket: Ticket, kind: str, now: dt.datetime, actor: An
         raise TicketError("closed", "the ticket is closed")
     events = _events(session, ticket)
     open_hold = _open_hold(events)
-    pending = _pending_hold(events)
+    pending = pending_hold(events)
     if kind == "hold_requested":
         rules = ticket_rules_for(session.get(Device, ticket.device_id))
         if data.get("reason") not in rules.hold_reasons:
@@ -271,7 +271,7 @@ def act(session: Session, ticket: Ticket, kind: str, now: dt.datetime, actor: An
     return ev
 
 
-def _pending_hold(events: list[TicketEvent]) -> Optional[int]:
+def pending_hold(events: list[TicketEvent]) -> Optional[int]:
     pending = None
     for e in events:
         if e.kind == "hold_requested":

@@ -93,7 +93,7 @@ ERRORS: dict[str, Any] = {
 
 CONTRACTOR_KINDS = {"acknowledged", "comment", "hold_requested", "hold_ended", "repair_marked"}
 POLICE_KINDS = {"comment", "hold_approved", "hold_refused", "hold_ended", "escalated",
-                "reassigned", "closed_invalid", "severity_changed", "acknowledged"}
+                "reassigned", "closed_invalid", "severity_changed"}
 
 
 def tlabel(value: Any) -> Any:
@@ -222,8 +222,10 @@ def detail(ticket_id: int):
     rules = service.ticket_rules_for(device)
     status = db.session.get(DeviceStatus, device.id)
     contracts = db.session.scalars(select(Contract).order_by(Contract.code)).all() if _is_police() else []
+    events = service.events_of(db.session, ticket)
     return render_template("tickets/detail.html", t=ticket, tc=tc, device=device, listed=listed,
-                           photos=photos, contract=contract, events=service.events_of(db.session, ticket),
+                           photos=photos, contract=contract, events=events,
+                           hold_pending=service.pending_hold(events) is not None,
                            timeline=_device_timeline(device.id, ticket.opened_at), status=status,
                            hold_reasons=rules.hold_reasons, severities=SEVERITIES, form=ActionForm(),
                            contracts=contracts, now=now)
