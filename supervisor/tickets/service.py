@@ -256,6 +256,11 @@ def act(session: Session, ticket: Ticket, kind: str, now: dt.datetime, actor: An
         policy = SlaPolicy.from_profile(profile_for_device(session.get(Device, ticket.device_id)))
         if sev not in policy.terms or sev == ticket.severity:
             raise TicketError("severity", "choose another severity")
+    elif kind == "calendar_changed":
+        row = current_calendar(session, now, data.pop("tz", "Asia/Shanghai"))
+        if row.id == ticket.calendar_id:
+            raise TicketError("calendar", "the ticket already uses the calendar in effect")
+        data["calendar"] = row.id
     elif kind == "reassigned":
         contract = session.get(Contract, data.get("contract_id"))
         if contract is None:
@@ -267,6 +272,8 @@ def act(session: Session, ticket: Ticket, kind: str, now: dt.datetime, actor: An
     ev = _append(session, ticket, kind, now, actor, data, now)
     if kind == "severity_changed":
         ticket.severity = data["severity"]
+    elif kind == "calendar_changed":
+        ticket.calendar_id = data["calendar"]
     refresh(session, ticket, now)
     return ev
 

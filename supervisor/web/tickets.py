@@ -89,11 +89,12 @@ ERRORS: dict[str, Any] = {
     "not_image": _l("Only JPEG, PNG or WebP photos can be attached."),
     "empty": _l("The file is empty."),
     "kind": _l("This action is not allowed."),
+    "calendar": _l("The ticket already uses the calendar in effect."),
 }
 
 CONTRACTOR_KINDS = {"acknowledged", "comment", "hold_requested", "hold_ended", "repair_marked"}
 POLICE_KINDS = {"comment", "hold_approved", "hold_refused", "hold_ended", "escalated",
-                "reassigned", "closed_invalid", "severity_changed"}
+                "reassigned", "closed_invalid", "severity_changed", "calendar_changed"}
 
 
 def tlabel(value: Any) -> Any:
@@ -279,6 +280,8 @@ def act(ticket_id: int):
             data["contract_id"] = int(request.form.get("contract_id", ""))
         except ValueError:
             data["contract_id"] = None
+    elif kind == "calendar_changed":
+        data["tz"] = current_app.config.get("LOCAL_TIMEZONE", "Asia/Shanghai")
     elif kind == "comment" and not text:
         flash(_("Write a comment first."))
         return redirect(url_for(".detail", ticket_id=ticket.id))
