@@ -123,7 +123,7 @@ def run_job(app: Flask, now: Optional[dt.datetime] = None, deliver: bool = True)
     now = now or clock.now()
     settings = app.extensions["settings"]
     tz = settings.LOCAL_TIMEZONE
-    counts: dict[str, Any] = {"scan": opening.scan(db.session, now, tz)}
+    counts: dict[str, Any] = {"scan": opening.scan(db.session, now, tz, app.config.get("EVIDENCE_DIR"))}
     counts["refreshed"] = opening.refresh_all(db.session, now)
     db.session.commit()
     if deliver:

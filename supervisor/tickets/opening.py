@@ -19,10 +19,13 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any, Optional
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from supervisor.core.choices import Lifecycle
+from supervisor.health.evidence import save_frame
 from supervisor.health.models import DeviceStatus, EvidenceFrame
 from supervisor.inventory.models import Device
 from supervisor.tickets import service
@@ -31,12 +34,36 @@ from supervisor.tickets.policy import TicketRules, families_of
 
 
 def _evidence(session: Session, status: DeviceStatus, now: dt.datetime) -> dict[str, Any]:
-    frames = session.scalars(select(EvidenceFrame).where(EvidenceFrame.device_id == status.device_id)
-                             .order_by(EvidenceFrame.taken_at.desc()).limit(3)).all()
+    """What the health rules saw: state, cause, the failing checks with their measured values
+    and limits (reasons), image faults; `frames` are added by `keep_frames`."""
     return {"state": status.state, "cause": status.cause, "since": _iso(status.since),
             "seen_at": now.isoformat(), "reasons": list(status.reasons or []),
-            "faults": list(status.faults or []),
-            "frames": [{"id": f.id, "kind": f.kind, "taken_at": _iso(f.taken_at)} for f in frames]}
+            "faults": list(status.faults or []), "frames": []}
+
+
+def keep_frames(session: Session, root: Optional[Path | str], ticket: Ticket, device_id: int,
+                now: dt.datetime) -> list[dict[str, Any]]:
+    """The frames before and after, kept with the ticket: the acceptance reference (before)
+    and a copy of the newest probe frame saved as a `ticket` frame (after), so the sweep's
+    rotation of `latest` frames does not take the evidence away."""
+    out: list[dict[str, Any]] = []
+    ref = session.scalars(select(EvidenceFrame).where(EvidenceFrame.device_id == device_id,
+                                                      EvidenceFrame.kind == "reference")
+                          .order_by(EvidenceFrame.taken_at.desc()).limit(1)).first()
+    if ref is not None:
+        out.append({"id": ref.id, "role": "before", "taken_at": _iso(ref.taken_at)})
+    latest = session.scalars(select(EvidenceFrame).where(EvidenceFrame.device_id == device_id,
+                                                         EvidenceFrame.kind == "latest")
+                             .order_by(EvidenceFrame.taken_at.desc()).limit(1)).first()
+    if latest is not None and root is not None:
+        base = Path(root).resolve()
+        path = (base / latest.path).resolve()
+        if base in path.parents and path.is_file():
+            copy = save_frame(session, base, device_id, "ticket", path.read_bytes(), latest.taken_at,
+                              latest.diagnosis, ticket_id=ticket.id)
+            session.flush()
+            out.append({"id": copy.id, "role": "after", "taken_at": _iso(latest.taken_at)})
+    return out
 
 
 def _iso(value: Optional[dt.datetime]) -> Optional[str]:
@@ -70,8 +97,10 @@ def _marked(session: Session, ticket: Ticket) -> bool:
     return marked
 
 
-def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[str, int]:
-    """Open, extend, verify, reopen and close tickets from the stored device statuses."""
+def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai",
+         evidence_root: Optional[Path | str] = None) -> dict[str, int]:
+    """Open, extend, verify, reopen and close tickets from the stored device statuses.
+    `evidence_root` (the EVIDENCE_DIR setting) lets the frames be kept with the ticket."""
     counts = defaultdict(int)
     rows = session.execute(select(DeviceStatus, Device).join(Device, Device.id == DeviceStatus.device_id)
                            .where(Device.lifecycle != Lifecycle.RETIRED)).all()
@@ -110,6 +139,9 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[
                     session, dev, fam, now, evidence=_evidence(session, status, now),
                     behind=behind.get(dev.id, []) if status.state == "offline" else [],
                     recorded=rec, tz=tz)
+                frames = keep_frames(session, evidence_root, ticket, dev.id, now)
+                if frames:
+                    ticket.evidence = dict(ticket.evidence or {}, frames=frames)
                 active[(dev.id, fam)] = ticket
                 counts["opened"] += 1
                 continue
@@ -139,8 +171,9 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai") -> dict[
             still_bad = status.last_observed in ("offline", "degraded") and (
                 present or status.candidate_state in ("offline", "degraded"))
             if probed_after and still_bad:
-                service.system_event(session, ticket, "reopened", now,
-                                     evidence=_evidence(session, status, now))
+                evidence = _evidence(session, status, now)
+                evidence["frames"] = keep_frames(session, evidence_root, ticket, dev.id, now)
+                service.system_event(session, ticket, "reopened", now, evidence=evidence)
                 counts["reopened"] += 1
                 continue
             healthy_from = max(since, status.since) if status.since else None

@@ -250,7 +250,8 @@ def _verification_probe(ticket: Ticket, now: dt.datetime) -> None:
         data = {"devices": sorted(serials), "error": type(exc).__name__}
     ticket = db.session.get(Ticket, ticket.id)
     service.system_event(db.session, ticket, "verification_probe", clock.now(), **data)
-    opening.scan(db.session, clock.now(), current_app.config.get("LOCAL_TIMEZONE", "Asia/Shanghai"))
+    opening.scan(db.session, clock.now(), current_app.config.get("LOCAL_TIMEZONE", "Asia/Shanghai"),
+                 current_app.config.get("EVIDENCE_DIR"))
     db.session.commit()
 
 

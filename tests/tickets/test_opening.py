@@ -136,3 +136,28 @@ def test_contract_on_profile_v1_takes_the_latest_ticket_rules(app, world):
     t = db.session.scalars(select(Ticket)).one()
     assert (t.policy, t.severity) == ("default@1", "critical")   # v1's SLA, the latest matrix
     assert t.clock["cycles"][0]["schedule"] == "24x7"
+
+
+def test_frames_before_and_after_are_kept_with_the_ticket(web, world, tmp_path):
+    from supervisor.health.evidence import save_frame
+    from supervisor.health.models import EvidenceFrame
+    cam = world.alpha_devices[2]
+    root = tmp_path / "evidence"
+    save_frame(db.session, root, cam, "reference", b"\xff\xd8ref", T0 - dt.timedelta(days=30))
+    save_frame(db.session, root, cam, "latest", b"\xff\xd8now", T0)
+    set_status(cam, "degraded", T0, "image_fault",
+               [{"check": "frame", "code": "image_fault", "fault": "occlusion", "value": 0.8, "limit": 0.25}])
+    opening.scan(db.session, minutes(90), evidence_root=root)
+    t = db.session.scalars(select(Ticket)).one()
+    roles = {f["role"]: f["id"] for f in t.evidence["frames"]}
+    kept = db.session.get(EvidenceFrame, roles["after"])
+    assert kept.kind == "ticket" and kept.ticket_id == t.id and (root / kept.path).read_bytes() == b"\xff\xd8now"
+    assert db.session.get(EvidenceFrame, roles["before"]).kind == "reference"
+    assert t.evidence["reasons"][0]["value"] == 0.8
+    db.session.commit()
+    from tests.web.conftest import login
+    client = web.test_client()
+    login(client, "alpha")
+    page = client.get(f"/tickets/{t.id}").get_data(as_text=True)
+    assert f"/frames/{roles['after']}.jpg" in page and f"/frames/{roles['before']}.jpg" in page
+    assert "故障前" in page and "故障后" in page
