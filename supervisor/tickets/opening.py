@@ -168,16 +168,21 @@ def scan(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai",
         since = _verifying_since(session, ticket)
         if ticket.state == TicketState.VERIFYING and since is not None:
             probed_after = status.last_sample_at is not None and status.last_sample_at > since
-            still_bad = status.last_observed in ("offline", "degraded") and (
-                present or status.candidate_state in ("offline", "degraded"))
+            if fam == "offline":
+                still_bad = status.last_observed == "offline"
+            else:
+                still_bad = present and status.candidate_state != "ok"
             if probed_after and still_bad:
                 evidence = _evidence(session, status, now)
                 evidence["frames"] = keep_frames(session, evidence_root, ticket, dev.id, now)
                 service.system_event(session, ticket, "reopened", now, evidence=evidence)
                 counts["reopened"] += 1
                 continue
+            # Healthy for this fault: it is gone from the confirmed state (another fault of the
+            # device has its own ticket) and the device answers.
             healthy_from = max(since, status.since) if status.since else None
-            if (status.state == "ok" and healthy_from is not None and probed_after
+            if (not present and status.state in ("ok", "degraded") and healthy_from is not None
+                    and probed_after
                     and (now - healthy_from).total_seconds() >= rules_of(dev).confirmation_window_s):
                 kind = "verified" if _marked(session, ticket) else "recovered"
                 service.system_event(session, ticket, kind, now, healthy_since=healthy_from.isoformat())

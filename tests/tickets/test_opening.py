@@ -161,3 +161,20 @@ def test_frames_before_and_after_are_kept_with_the_ticket(web, world, tmp_path):
     page = client.get(f"/tickets/{t.id}").get_data(as_text=True)
     assert f"/frames/{roles['after']}.jpg" in page and f"/frames/{roles['before']}.jpg" in page
     assert "故障前" in page and "故障后" in page
+
+
+def test_repaired_offline_device_with_another_fault_verifies_and_the_other_opens_apart(app, world):
+    cam = world.alpha_devices[1]
+    offline(cam, T0)
+    opening.scan(db.session, minutes(20))
+    t = db.session.scalars(select(Ticket)).one()
+    service.act(db.session, t, "repair_marked", minutes(30))
+    set_status(cam, "degraded", minutes(31), "image_fault",
+               [{"check": "frame", "code": "image_fault", "fault": "blur", "value": 0.7, "limit": 0.6}],
+               last_sample_at=minutes(32))
+    assert opening.scan(db.session, minutes(40)) == {}
+    assert opening.scan(db.session, minutes(62)) == {"verified": 1}
+    assert t.outcome == "repaired"
+    assert opening.scan(db.session, minutes(31 + 61)) == {"opened": 1}      # blur: 3600 s later
+    blur = db.session.scalars(select(Ticket).where(Ticket.family == "blur")).one()
+    assert blur.closed_at is None
