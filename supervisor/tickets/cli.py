@@ -114,7 +114,7 @@ def show_command(ticket_id: int, fmt: str) -> None:
 @click.option("--deliver/--no-deliver", default=True, help="Also deliver due notifications.")
 def run_command(deliver: bool) -> None:
     """One pass of the ticket job: open/verify/close from health, refresh clocks, deliver."""
-    counts = run_job(current_app)
+    counts = run_job(current_app, deliver=deliver)
     click.echo(json.dumps(counts, ensure_ascii=False))
 
 

@@ -52,3 +52,19 @@ def test_recipient_add(app, world):
     bad = runner.invoke(args=["tickets", "recipient-add", "x", "--channel", "email", "--address", "a@b",
                               "--quiet-hours", "late"])
     assert bad.exit_code != 0
+
+
+def test_run_opens_tickets_and_records_breaches(app, world):
+    offline(world.alpha_devices[0], T0)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    with clock.pinned(T0 + dt.timedelta(minutes=20)):
+        out = runner.invoke(args=["tickets", "run", "--no-deliver"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["scan"] == {"opened": 1}
+    with clock.pinned(T0 + dt.timedelta(hours=3)):
+        out = runner.invoke(args=["tickets", "run"])
+    data = json.loads(out.output)
+    assert data["refreshed"] == 1 and data["delivery"] == {"sent": 0, "failed": 0, "retry": 0, "quiet": 0}
+    t = db.session.scalars(db.select(service.Ticket)).one()
+    assert [e.kind for e in service.events_of(db.session, t)] == ["opened", "breached"]   # response 2 h
