@@ -348,12 +348,15 @@ def refresh(session: Session, ticket: Ticket, now: dt.datetime) -> TicketClock:
                     {"cycle": b.cycle, "target": b.target, "policy": b.policy,
                      "severity": b.severity}, now)
             seen.add(key)
-    warned = {(e.data or {}).get("cycle") for e in events if e.kind == "near_breach"}
+    warned = {((e.data or {}).get("cycle"), (e.data or {}).get("target", "repair"))
+              for e in events if e.kind == "near_breach"}
     cur = tc.current
-    if (tc.closed_at is None and cur.repair.stopped_at is None and cur.repair.warn_at is not None
-            and cur.repair.warn_at <= now and not cur.repair.breached and cur.index not in warned):
-        _append(session, ticket, "near_breach", cur.repair.warn_at, None,
-                {"cycle": cur.index, "target": "repair"}, now)
+    for name in ("response", "repair"):
+        target = getattr(cur, name)
+        if (tc.closed_at is None and target.stopped_at is None and target.warn_at is not None
+                and target.warn_at <= now and not target.breached and (cur.index, name) not in warned):
+            _append(session, ticket, "near_breach", target.warn_at, None,
+                    {"cycle": cur.index, "target": name}, now)
     events = _events(session, ticket)
     write_cache(ticket, tc, _state_of(events, tc), now)
     return tc

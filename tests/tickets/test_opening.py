@@ -178,3 +178,22 @@ def test_repaired_offline_device_with_another_fault_verifies_and_the_other_opens
     assert opening.scan(db.session, minutes(31 + 61)) == {"opened": 1}      # blur: 3600 s later
     blur = db.session.scalars(select(Ticket).where(Ticket.family == "blur")).one()
     assert blur.closed_at is None
+
+
+def test_near_breach_events_fall_inside_working_hours(app, world):
+    # A minor working-hours ticket opened Friday 16:00 local: 80 % of the 24 h response is
+    # 19.2 working hours later, on a working day, never at night or on the weekend.
+    cam = db.session.get(__import__("supervisor.inventory.models", fromlist=["Device"]).Device,
+                         world.alpha_devices[3])
+    fri = dt.datetime(2026, 3, 6, 8, 0)
+    t = service.open_ticket(db.session, cam, "blur", fri)
+    opening.refresh_all(db.session, dt.datetime(2026, 3, 11, 4, 0))     # Wednesday 12:00 local
+    warns = {e.data["target"]: e.at for e in service.events_of(db.session, t) if e.kind == "near_breach"}
+    # 1.5 h Fri + 7.5 h Mon, Tue, (19.2 - 16.5 = 2.7 h) Wed from 08:30 → 11:12 local.
+    assert warns == {"response": dt.datetime(2026, 3, 11, 3, 12)}
+    assert t.response_due_at == dt.datetime(2026, 3, 11, 9, 30)         # Wednesday 17:30 local
+    opening.refresh_all(db.session, dt.datetime(2026, 3, 11, 10, 0))     # 18:00: exactly on time
+    assert not [e for e in service.events_of(db.session, t) if e.kind == "breached"]
+    opening.refresh_all(db.session, dt.datetime(2026, 3, 12, 1, 0))      # Thursday 09:00
+    assert [e.data["target"] for e in service.events_of(db.session, t) if e.kind == "breached"] == ["response"]
+    assert [e.kind for e in service.events_of(db.session, t)].count("near_breach") == 1
