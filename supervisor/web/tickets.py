@@ -160,7 +160,8 @@ def _filters() -> dict[str, Any]:
             return None
     return {"state": a.get("state") or "active", "severity": a.get("severity") or "",
             "contract": as_int("contract"), "community": as_int("community"),
-            "overdue": a.get("overdue") == "1", "on_hold": a.get("on_hold") == "1"}
+            "overdue": a.get("overdue") == "1", "on_hold": a.get("on_hold") == "1",
+            "device": (a.get("device") or "").strip()}
 
 
 def _filtered(f: dict[str, Any], now: dt.datetime) -> Select:
@@ -179,6 +180,10 @@ def _filtered(f: dict[str, Any], now: dt.datetime) -> Select:
         q = q.where(or_(Ticket.breached.is_(True), Ticket.repair_due_at < now))
     if f["on_hold"]:
         q = q.where(Ticket.state == TicketState.ON_HOLD)
+    if f["device"]:
+        # Tickets naming the device as root or listing it behind / recorded (by serial).
+        q = q.where(Ticket.id.in_(select(TicketDevice.ticket_id).join(Device, Device.id == TicketDevice.device_id)
+                                  .where(Device.serial == f["device"])))
     # The queue: soonest deadline first, paused (no deadline) after, then by opening.
     return q.order_by(Ticket.repair_due_at.is_(None), Ticket.repair_due_at, Ticket.opened_at)
 

@@ -147,6 +147,9 @@ def test_tenancy_two_contractors(web, world, two_tickets, tmp_path):
     assert alpha.get(f"/tickets/{theirs}/photos/{beta_photo}").status_code == 404
     assert alpha.get(f"/tickets/{mine}/photos/{beta_photo}").status_code == 404
     assert alpha.get(f"/tickets/{theirs}/photos/{beta_photo}/thumb").status_code == 404
+    # a device filter naming another tenant's device finds nothing
+    assert 'class="card' not in alpha.get("/tickets/?state=all&device=SW-B-1").get_data(as_text=True)
+    assert f"#{mine} " in alpha.get("/tickets/?state=all&device=SW-A-1").get_data(as_text=True)
     # export
     csv_text = alpha.get("/tickets/export.csv?state=all").get_data(as_text=True)
     assert "SW-A-1" in csv_text and "SW-B-1" not in csv_text
