@@ -101,10 +101,11 @@ def _wire(app: Flask) -> None:
     from supervisor.people import cli as users_cli
     from supervisor.profiles import cli as profiles_cli
     from supervisor.sweeps import cli as sweeps_cli
+    from supervisor.tickets import cli as tickets_cli
     from supervisor.web import guards, i18n
 
     for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, sweeps_cli,
-                   demo_cli, acceptance_cli):
+                   demo_cli, acceptance_cli, tickets_cli):
         module.init_app(app)
 
 

@@ -15,4 +15,8 @@ from supervisor.inventory.models import Community, Contract, Contractor, Device,
 from supervisor.people.models import User, UserSession  # noqa: F401
 from supervisor.profiles.models import ProfileUse  # noqa: F401
 from supervisor.sweeps.models import SchedulerLease, SweepRun  # noqa: F401
+from supervisor.notifications.models import Delivery, OutboxMessage, Recipient  # noqa: F401
+from supervisor.tickets.models import (  # noqa: F401
+    Ticket, TicketAttachment, TicketDevice, TicketEvent, WorkCalendarVersion,
+)
 from supervisor.core.clock import utcnow  # noqa: F401

@@ -84,6 +84,20 @@ class Settings(BaseSettings):
     CELERY_GRACE_S: float = 15.0
     CELERY_SECRET_KEY: str | None = None
 
+    # --- Tickets and notifications
+    TICKET_ATTACHMENT_DIR: str = ""            # "" -> <instance>/ticket-attachments
+    TICKET_ATTACHMENT_MAX_BYTES: int = 8 * 1024 * 1024
+    TICKET_PUBLIC_URL: str = ""                # link base in notifications (e.g. https://host)
+    SMTP_HOST: str = "127.0.0.1"
+    SMTP_PORT: int = 25
+    SMTP_FROM: str = "supervisor@localhost"
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS: bool = False
+    NOTIFY_TIMEOUT_S: float = 10.0
+    NOTIFY_RETRY_BACKOFF_S: str = "60,300,900,3600,3600"   # when the profile has none
+    TICKET_VERIFY_PROBE: str = "inline"        # inline: "mark repaired" probes at once; off: the next sweep
+
     @field_validator("LOCAL_TIMEZONE")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -103,6 +117,7 @@ class Settings(BaseSettings):
             "SQLALCHEMY_DATABASE_URI": self.SQLALCHEMY_DATABASE_URI or f"sqlite:///{inst / 'supervisor.db'}",
             "EVIDENCE_DIR": Path(self.EVIDENCE_DIR or inst / "evidence"),
             "IMPORT_UPLOAD_DIR": Path(self.IMPORT_UPLOAD_DIR or inst / "imports"),
+            "TICKET_ATTACHMENT_DIR": str(self.TICKET_ATTACHMENT_DIR or inst / "ticket-attachments"),
         })
 
     @property

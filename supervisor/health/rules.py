@@ -323,6 +323,23 @@ def attribute_upstream(observations: Mapping[int, Observation], upstream_of: Map
     return out
 
 
+def recording_down(states: Mapping[int, str], recorded_by: Mapping[int, Optional[int]],
+                   serial_of: Mapping[int, str]) -> dict[int, dict[str, Any]]:
+    """Cameras whose recording NVR is offline: camera id → an information reason
+    (``not_recorded``, naming the NVR).
+
+    The recording link is not a network path: a dead NVR is one fault, on the NVR; its
+    cameras keep their own state (they still answer and stream) and carry this reason only
+    as information, so no camera is degraded, offline or ticketed for the NVR's fault.
+    `states` maps device id → confirmed state for the cameras and NVRs concerned.
+    """
+    out: dict[int, dict[str, Any]] = {}
+    for cam, nvr in recorded_by.items():
+        if nvr is not None and states.get(nvr) == OFFLINE:
+            out[cam] = _reason("recording", "not_recorded", recorder=serial_of.get(nvr, str(nvr)))
+    return out
+
+
 # --------------------------------------------------------------------------- state machine
 
 @dataclass

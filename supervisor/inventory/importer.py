@@ -38,6 +38,7 @@ Rules (decided here; docs/inventory-columns.md lists the columns):
   starting this month, judged by the latest ``default`` profile, for the contractor named in
   the row's optional ``contractor`` column or else the ``contractor`` argument.
 - ``upstream`` names another row's serial or a device already stored; cycles are refused.
+- ``recorded_by`` (optional) names the NVR that records a camera, the same way (a row or a stored device).
 - ``snmp_version`` is 1/2c/3/auto (blank = 2c); version 3 needs ``snmp_user`` and both keys
   (each at least 8 characters), from the row or already stored; protocols are those the
   probes accept (inventory_format.SNMP_AUTH_PROTOCOLS / SNMP_PRIV_PROTOCOLS).
@@ -174,7 +175,7 @@ def _load_context() -> _Context:
     contract_codes = {v[0]: k for k, v in contracts.items()}
     links = {(a, b) for a, b in s.execute(select(contract_communities.c.contract_id,
                                                  contract_communities.c.community_id))}
-    cols = [Device.id, Device.serial, Device.upstream_id, Device.community_id,
+    cols = [Device.id, Device.serial, Device.upstream_id, Device.recorded_by_id, Device.community_id,
             Device.contract_id, Device.lifecycle,
             type_coerce(Device.password, String).label("pw"),
             type_coerce(Device.snmp_community, String).label("snmp"),
@@ -194,6 +195,7 @@ def _load_context() -> _Context:
                 pass
         up = serial_of.get(r.upstream_id) if r.upstream_id else None
         values.update(community=community_names.get(r.community_id), upstream=up,
+                      recorded_by=serial_of.get(r.recorded_by_id) if r.recorded_by_id else None,
                       contract=contract_codes.get(r.contract_id) if r.contract_id else None)
         devices[r.serial] = _Existing(r.id, values, {"password": r.pw, "snmp_community": r.snmp,
                                                      "snmp_auth_key": r.snmp_auth,
@@ -356,6 +358,11 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         up = v.get("upstream")
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
+        rec = v.get("recorded_by")
+        if rec and rec == v.get("serial"):
+            errors.append(RowError(r.row, h["recorded_by"], "a device cannot record itself"))
+        elif rec and rec not in file_serials and rec not in ctx.devices:
+            errors.append(RowError(r.row, h["recorded_by"], f"unknown recording device {rec!r}"))
         errors.extend(_v3_problems(plan, r, ctx.devices.get(v.get("serial") or ""), bad_cells))
     counts.contracts_created = len(new_contracts)
     stored_spelling = {spelling_key(name): name for name in ctx.communities}
@@ -435,7 +442,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
             r.action, r.changes = "create", []
             counts.created += 1
             continue
-        changes = [k for k in DEVICE_FIELDS + ("community", "upstream", "contract")
+        changes = [k for k in DEVICE_FIELDS + ("community", "upstream", "recorded_by", "contract")
                    if k in plan.columns and v.get(k) != ex.values.get(k)]
         for k, plain in r.secrets.items():
             stored = ex.cipher.get(k)
@@ -655,7 +662,8 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
                        **{k: r.secrets.get(k) for k in SECRET_COLUMNS},
                        snmp_version=v.get("snmp_version") or "2c",
                        lifecycle=Lifecycle.INSTALLED if v.get("installed_on") else Lifecycle.PLANNED,
-                       upstream_id=None, accepted_on=None, created_at=now, updated_at=now)
+                       upstream_id=None, recorded_by_id=None, accepted_on=None, created_at=now,
+                       updated_at=now)
             inserts.append(row)
             after = {k: v.get(k) for k in plan.columns if k not in ("district", "community_type")}
             after.update({k: r.secrets[k] for k in r.secrets})
@@ -666,7 +674,7 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             before: dict[str, Any] = {}
             after = {}
             for k in r.changes:
-                if k == "upstream":
+                if k in ("upstream", "recorded_by"):
                     continue  # set below, once every id is known
                 if k in SECRET_COLUMNS:
                     change[k] = r.secrets[k]
@@ -683,8 +691,9 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
                     and ex.lifecycle == Lifecycle.PLANNED:
                 change["lifecycle"] = Lifecycle.INSTALLED
                 before["lifecycle"], after["lifecycle"] = ex.lifecycle, Lifecycle.INSTALLED
-            if "upstream" in r.changes:
-                before["upstream"], after["upstream"] = ex.values.get("upstream"), v.get("upstream")
+            for link in ("upstream", "recorded_by"):
+                if link in r.changes:
+                    before[link], after[link] = ex.values.get(link), v.get(link)
             change["updated_at"] = now
             updates.setdefault(frozenset(change), []).append(change)
             log("update", "device", v["serial"], before, after)
@@ -704,18 +713,22 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             if progress:
                 progress("write", min(written, total - 1), total)
     # Upstream links and contract<->community links need every id.
-    needs_ids = "upstream" in plan.columns or "contract" in plan.columns
+    needs_ids = ("upstream" in plan.columns or "recorded_by" in plan.columns
+                 or "contract" in plan.columns)
     id_of: dict[str, int] = {}
     if needs_ids:
         id_of = dict(s.execute(select(Device.serial, Device.id)).all())
-    if "upstream" in plan.columns:
-        ups = []
+    # Device-to-device links (network path, recording NVR), set once every id is known.
+    for link in ("upstream", "recorded_by"):
+        if link not in plan.columns:
+            continue
+        rows = []
         for r in plan.rows:
-            up = r.values.get("upstream")
-            if r.action == "create" and up or "upstream" in r.changes:
-                ups.append({"id": id_of[r.values["serial"]],
-                            "upstream_id": id_of[up] if up else None})
-        for chunk in _chunks(ups, 5000):
+            other = r.values.get(link)
+            if r.action == "create" and other or link in r.changes:
+                rows.append({"id": id_of[r.values["serial"]],
+                             f"{link}_id": id_of[other] if other else None})
+        for chunk in _chunks(rows, 5000):
             s.execute(update(Device), chunk)
     if "contract" in plan.columns:
         pairs = set()

@@ -94,6 +94,8 @@ class Device(db.Model):
     snmp_priv_protocol: Mapped[str | None] = mapped_column(String(10))
     snmp_priv_key: Mapped[str | None] = mapped_column(EncryptedString(500))
     upstream_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    # The NVR that records this camera (not a network path: a dead NVR leaves it online).
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     installed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -104,7 +106,8 @@ class Device(db.Model):
 
     community: Mapped[Community] = relationship(back_populates="devices")
     contract: Mapped[Contract | None] = relationship(back_populates="devices")
-    upstream: Mapped[Device | None] = relationship(remote_side=[id])
+    upstream: Mapped[Device | None] = relationship(remote_side=[id], foreign_keys=[upstream_id])
+    recorded_by: Mapped[Device | None] = relationship(remote_side=[id], foreign_keys=[recorded_by_id])
 
     SECRET_FIELDS = DEVICE_SECRET_FIELDS
 

@@ -238,12 +238,57 @@ class CoverageRule(Rule):
 class SlaRule(Rule):
     response_h: float = Field(gt=0)
     repair_h: float = Field(gt=0)
+    # Which `calendar.schedules` entry the hours are counted in (None: 24x7 for critical and
+    # major, working hours for minor, as supervisor/tickets/policy.py documents).
+    schedule: str | None = None
 
     @model_validator(mode="after")
     def _order(self) -> SlaRule:
         if self.repair_h < self.response_h:
             raise ValueError("repair_h must not be shorter than response_h")
         return self
+
+
+class ScheduleRule(Rule):
+    """Weekly working hours: ``24x7`` or {mon: ["08:30-12:00", "13:30-17:30"], ...}."""
+
+    weekly: str | dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]]
+    observes_holidays: bool = True
+
+    @model_validator(mode="after")
+    def _spans(self) -> ScheduleRule:
+        from supervisor.tickets.calendar import Schedule
+        if isinstance(self.weekly, str) and self.weekly != "24x7":
+            raise ValueError("weekly must be '24x7' or a mapping of weekday to spans")
+        Schedule.from_mapping("check", self.weekly, self.observes_holidays)
+        return self
+
+
+class CalendarRule(Rule):
+    """The working calendar: where days come from (the day table itself is versioned in the
+    database, see supervisor/tickets/calendar.py) and the weekly schedules."""
+
+    source: Literal["holidays:CN", "none"] = "holidays:CN"
+    schedules: dict[str, ScheduleRule] = Field(min_length=1)
+
+
+class TicketsRule(Rule):
+    """When a fault opens a ticket, how severe it is, which holds, verification."""
+
+    open_after_s: dict[str, float] = Field(min_length=1)
+    severity: dict[str, dict[str, Literal["critical", "major", "minor"]]]
+    default_severity: Literal["critical", "major", "minor"] = "minor"
+    hold_reasons: list[str] = Field(min_length=1)
+    confirmation_window_s: float = Field(gt=0)
+    near_breach_share: float = Field(default=0.8, gt=0, lt=1)
+
+
+class NotificationsRule(Rule):
+    """Delivery: retries with back-off, the quiet-hours default, which events notify."""
+
+    events: list[Literal["opened", "near_breach", "breached", "reopened", "verified"]]
+    retry_backoff_s: list[float] = Field(min_length=1)
+    quiet_hours: str | None = None   # "22:00-07:00" local, per recipient overridable
 
 
 class Target(Rule):
@@ -323,10 +368,27 @@ class Profile(_Strict):
     sla: dict[str, SlaRule] = Field(min_length=1)
     targets: Targets
     payment: Payment
+    calendar: CalendarRule | None = None
+    tickets: TicketsRule | None = None
+    notifications: NotificationsRule | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
     _file_sha256: str = PrivateAttr(default="")  # of the bytes: what early databases recorded
+
+    @model_validator(mode="after")
+    def _sla_schedules(self) -> Profile:
+        for sev, rule in self.sla.items():
+            if rule.schedule is not None:
+                known = set(self.calendar.schedules) if self.calendar else set()
+                if rule.schedule not in known:
+                    raise ValueError(f"sla.{sev}.schedule {rule.schedule!r} is not in calendar.schedules")
+        if self.tickets is not None:
+            unknown = sorted({v for row in self.tickets.severity.values() for v in row.values()}
+                             - set(self.sla) | ({self.tickets.default_severity} - set(self.sla)))
+            if unknown:
+                raise ValueError(f"tickets.severity names severities without an SLA: {unknown}")
+        return self
 
     @field_validator("coverage")
     @classmethod

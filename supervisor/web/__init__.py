@@ -82,6 +82,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(admin.bp)
     from supervisor.web import acceptance  # acceptance runs, references, discovery, certificate
+    from supervisor.web import tickets  # work orders, SLA clocks, contractor queue
+
+    tickets.register(app)
 
     acceptance.init_app(app)
     register_template_helpers(app)
