@@ -13,8 +13,19 @@ import datetime as dt
 import io
 from typing import Any, Optional
 
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, send_file, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,7 +40,12 @@ from supervisor.health.models import DeviceStatus, StateEvent
 from supervisor.inventory.models import Community, Contract, Device
 from supervisor.notifications.models import Delivery, OutboxMessage, Recipient
 from supervisor.tickets import attachments, opening, service, summary
-from supervisor.tickets.models import Ticket, TicketAttachment, TicketDevice, TicketState
+from supervisor.tickets.models import (
+    Ticket,
+    TicketAttachment,
+    TicketDevice,
+    TicketState,
+)
 from supervisor.tickets.policy import SEVERITIES
 from supervisor.web.api.routes import api_operators
 from supervisor.web.guards import operators_only, police_only
@@ -247,7 +263,7 @@ def _verification_probe(ticket: Ticket, now: dt.datetime) -> None:
         .where(TicketDevice.ticket_id == ticket.id))]
     db.session.commit()
     try:
-        result = run_sweep("full", serials, trigger="ticket")
+        result = run_sweep("full", serials, trigger="ticket", settings=current_app.extensions["settings"])
         data = {"devices": sorted(serials), "sweep": result.sweep_id, "ok": result.ok,
                 "degraded": result.degraded, "offline": result.offline}
     except Exception as exc:  # a failed probe is recorded; the next sweep verifies instead
@@ -452,7 +468,7 @@ def deliveries():
         select(OutboxMessage, Recipient).join(Recipient, Recipient.id == OutboxMessage.recipient_id)
         .order_by(OutboxMessage.id.desc()).limit(300)).all()
     attempts: dict[int, list[Delivery]] = {}
-    for d in db.session.scalars(select(Delivery).where(Delivery.outbox_id.in_([r.id for r, _ in rows]))
+    for d in db.session.scalars(select(Delivery).where(Delivery.outbox_id.in_([r.id for r, _recipient in rows]))
                                 .order_by(Delivery.attempt)):
         attempts.setdefault(d.outbox_id, []).append(d)
     return render_template("tickets/deliveries.html", rows=rows, attempts=attempts)

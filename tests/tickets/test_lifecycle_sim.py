@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from flask import current_app
 from sqlalchemy import select
 
 from supervisor.core import clock
@@ -24,7 +25,7 @@ from supervisor.inventory.models import Contract, Contractor, Device
 from supervisor.tickets import opening, service
 from supervisor.tickets.clock import compute
 from supervisor.tickets.models import Ticket
-from tests.tickets.clock_helpers import CALENDARS, H, POLICIES, local
+from tests.tickets.clock_helpers import CALENDARS, POLICIES, H, local
 from tests.web.conftest import csrf_from, login
 
 # Own loopback range and ports (tests/tickets: 127.114.0.0/16, ports 19940-19949).
@@ -84,7 +85,7 @@ def test_lifecycle_against_the_simulator(web, app, fleet, fast_profile):
 
     # 1. The camera breaks; a full sweep sees it unreachable; the ticket opens with evidence.
     fleet.set_faults(cam_serial, ["offline"])
-    run_sweep("full", [cam_serial], deadline_s=30)
+    run_sweep("full", [cam_serial], deadline_s=30, settings=current_app.extensions["settings"])
     assert opening.scan(db.session, clock.now()) == {"opened": 1}
     db.session.commit()
     t = db.session.scalars(select(Ticket)).one()
