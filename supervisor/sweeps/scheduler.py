@@ -40,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import Column, Float, LargeBinary, Table, Unicode, select
 
+from supervisor.core.clock import now as utcnow
 from supervisor.core.extensions import db
 from supervisor.sweeps.lease import Lease
 
@@ -65,7 +66,6 @@ SweepRunner = Callable[[Flask, str, list[str]], Any]
 DeviceLister = Callable[[Flask, str], list[str]]
 
 
-from supervisor.core.clock import now as utcnow  # noqa: E402  (the one clock)
 
 
 # ---------------------------------------------------------------- pure planning
@@ -185,6 +185,47 @@ def run_housekeeping_job() -> None:
         service.run_housekeeping()
 
 
+# ---------------------------------------------------------------- jobs of other packages
+
+@dataclass(frozen=True)
+class RegisteredJob:
+    """A periodic job another package asks the scheduler to run (tickets' clock scan, the
+    monthly report, coverage snapshots). `target` is "module:function", imported only when
+    the job fires and called with the app inside its context; `trigger(settings)` builds the
+    APScheduler trigger, so its timing comes from the settings."""
+
+    job_id: str
+    target: str
+    trigger: Callable[[Any], Any]
+    name: str = ""
+
+
+_REGISTERED: dict[str, RegisteredJob] = {}
+
+
+def register_job(job_id: str, target: str, trigger: Callable[[Any], Any], name: str = "") -> None:
+    """Called from a package's init_app; the scheduler adds the job when it starts."""
+    _REGISTERED[job_id] = RegisteredJob(job_id, target, trigger, name or job_id)
+
+
+def run_registered_job(job_id: str) -> None:
+    """The job function stored in the job store for every registered job."""
+    import importlib
+
+    service = _SERVICE
+    job = _REGISTERED.get(job_id)
+    if service is None or job is None or service.stopped.is_set():
+        log.warning("%s fired with no scheduler service or registration in this process", job_id)
+        return
+    module, _, function = job.target.partition(":")
+    try:
+        with service.app.app_context():
+            getattr(importlib.import_module(module), function)(service.app)
+            db.session.remove()
+    except Exception:  # a failed run is retried by the next one
+        log.exception("%s failed", job_id)
+
+
 class SchedulerService:
     """APScheduler + lease + paced sweeps for one Flask app (one database)."""
 
@@ -268,8 +309,9 @@ class SchedulerService:
         store = (SQLAlchemyJobStore(engine=self.engine) if self.persistent else MemoryJobStore())
         scheduler = BackgroundScheduler(
             jobstores={"default": store},
-            # one thread per tier: tiers run side by side, a tier never beside itself
-            executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.tiers)))},
+            # one thread per tier (tiers run side by side, a tier never beside itself), one for
+            # housekeeping and one for the registered jobs
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.tiers) + 2)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=dt.timezone.utc,
         )
@@ -308,6 +350,13 @@ class SchedulerService:
                 next_run_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60))
         elif not self.housekeeping_s and HOUSEKEEPING_JOB in existing:
             self.scheduler.remove_job(HOUSEKEEPING_JOB)
+        settings = self.app.extensions["settings"]
+        for job in _REGISTERED.values():
+            if job.job_id not in existing:
+                self.scheduler.add_job(
+                    run_registered_job, job.trigger(settings), args=[job.job_id], id=job.job_id,
+                    name=job.name, replace_existing=True, coalesce=True, max_instances=1,
+                    misfire_grace_time=3600)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         if not event.job_id.startswith(JOB_PREFIX):

@@ -187,5 +187,17 @@ def recipient_add_command(name: str, channel: str, address: str, fmt: Optional[s
                f"{'police' if cid is None else 'contractor ' + contractor}")
 
 
+def _scan_trigger(settings: Any) -> Any:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    return IntervalTrigger(seconds=float(settings.TICKET_SCAN_INTERVAL_S), timezone=dt.timezone.utc)
+
+
 def init_app(app: Flask) -> None:
+    from supervisor.sweeps import scheduler
+
     app.cli.add_command(tickets_cli)
+    # Opens tickets for faults that persisted, refreshes clocks (breach, near-breach
+    # events), delivers notifications: the scheduler runs it while it runs.
+    scheduler.register_job("tickets:run", "supervisor.tickets.cli:run_job", _scan_trigger,
+                           name="tickets: open, clocks, notifications")
