@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import click
 import sqlalchemy as sa
@@ -123,10 +123,9 @@ def discover_command(community_name: Optional[str], cidr: Optional[str], port: i
         click.echo(f"  ok        {m['ip']:<16} {m['serial']}")
 
 
-@click.command("coverage")
-@click.option("--community", "community_name", default=None, help="One community (default: all).")
-def coverage_command(community_name: Optional[str]) -> None:
-    """Record every community's role-slot coverage now (run daily: the reports' history)."""
+def record_all_coverage(app: Flask, community_name: Optional[str] = None) -> list[tuple[str, Any]]:
+    """Records the role-slot coverage of every community (or one) now; the scheduler runs
+    this daily so the reports have coverage over time."""
     from supervisor.acceptance.run import record_coverage
     from supervisor.core.clock import now
     from supervisor.inventory.models import Community
@@ -134,14 +133,34 @@ def coverage_command(community_name: Optional[str]) -> None:
     communities = ([_community(community_name)] if community_name else
                    db.session.scalars(sa.select(Community).order_by(Community.name)).all())
     at = now()
-    for c in communities:
-        snap = record_coverage(db.session, c, at)
-        click.echo(f"{c.name}: {snap.filled}/{snap.required}"
-                   + (f" ({snap.figure:.0%})" if snap.figure is not None else ""))
+    out = [(c.name, record_coverage(db.session, c, at)) for c in communities]
     db.session.commit()
+    return out
+
+
+@click.command("coverage")
+@click.option("--community", "community_name", default=None, help="One community (default: all).")
+def coverage_command(community_name: Optional[str]) -> None:
+    """Record every community's role-slot coverage now (the scheduler does it daily)."""
+    from flask import current_app
+
+    for name, snap in record_all_coverage(current_app, community_name):
+        click.echo(f"{name}: {snap.filled}/{snap.required}"
+                   + (f" ({snap.figure:.0%})" if snap.figure is not None else ""))
+
+
+def _daily_trigger(settings: Any) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+
+    from supervisor.core import localtime
+    return CronTrigger(hour=int(settings.COVERAGE_SNAPSHOT_HOUR), minute=15, timezone=localtime.zone())
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(accept_command)
     app.cli.add_command(discover_command)
     app.cli.add_command(coverage_command)
+    from supervisor.sweeps import scheduler
+
+    scheduler.register_job("acceptance:coverage", "supervisor.acceptance.cli:record_all_coverage",
+                           _daily_trigger, name="coverage snapshot (daily)")

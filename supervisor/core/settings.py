@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     SMTP_STARTTLS: bool = False
     NOTIFY_TIMEOUT_S: float = 10.0
     NOTIFY_RETRY_BACKOFF_S: str = "60,300,900,3600,3600"   # when the profile has none
+    COVERAGE_SNAPSHOT_HOUR: int = 1            # local hour of the daily coverage snapshot
     TICKET_SCAN_INTERVAL_S: float = 60.0       # the scheduler's ticket job: open, clocks, notify
     TICKET_VERIFY_PROBE: str = "inline"        # inline: "mark repaired" probes at once; off: the next sweep
 
