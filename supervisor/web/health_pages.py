@@ -31,11 +31,9 @@ from supervisor.health.models import DeviceStatus, EvidenceFrame
 from supervisor.inventory.models import Community, Contract
 from supervisor.core.scoping import communities_for, contracts_for, devices_for
 from supervisor.web import timeline
-from supervisor.web.helpers import scoped_device_or_404
+from supervisor.web.helpers import invalid_filters, scoped_device_or_404
 
 bp = Blueprint("health", __name__, url_prefix="/health")
-bp.add_app_template_global(timeline.duration_text, "duration_text")
-bp.add_app_template_global(timeline.describe_reason, "describe_reason")
 
 FAULT_LIMIT = 1000  # rows shown; the count above the table is exact
 TIMELINE_LIMIT = 3000  # intervals drawn per device page
@@ -63,14 +61,14 @@ def device(device_id: int):
                                                   TIMELINE_LIMIT)
     intervals = [timeline.Interval(r.state, r.cause, r.reasons or [], r.flapping, r.start_at,
                                    r.end_at) for r in rows]
-    figure = timeline.figure(intervals, since, until, now, labels=_state_labels())
+    figure = timeline.figure(intervals, since, until, now, words=_words())
     events = queries.events_since(db.session, device.id, since)
     frame = queries.latest_frame(db.session, device.id)
     status = db.session.get(DeviceStatus, device.id)
     return render_template(
         "health/device.html", device=device, status=status, span=span, spans=timeline.SPANS,
         since=since, until=until, figure_json=json.dumps(figure), intervals=intervals[::-1],
-        totals=timeline.totals(intervals, since, until, now), events=events, frame=frame,
+        shares=timeline.shares(intervals, since, until, now), events=events, frame=frame,
         diagnosis=timeline.diagnosis_rows(frame.diagnosis if frame else None), now=now,
         truncated=truncated, limit=TIMELINE_LIMIT)
 
@@ -111,7 +109,9 @@ def faults():
     return render_template(
         "health/faults.html", rows=rows, total=total, limit=FAULT_LIMIT, filters=filters,
         by_state=by_state, by_cause=by_cause, communities=communities, contracts=contracts,
-        districts=sorted({c.district for c in communities}), faults=IMAGE_FAULTS, now=clock.now())
+        districts=sorted({c.district for c in communities}), faults=IMAGE_FAULTS, now=clock.now(),
+        invalid=invalid_filters(request.args, filters,
+                                ("community", "contract", "kind", "state", "fault")))
 
 
 # ---------------------------------------------------------------- sweep status
@@ -135,7 +135,8 @@ def _sweep_status() -> dict[str, Any]:
 def sweeps():
     refresh = _int(request.args.get("refresh"))
     refresh = 10 if refresh is None else max(0, min(refresh, 3600))
-    return render_template("health/sweeps.html", status=_sweep_status(), refresh=refresh)
+    return render_template("health/sweeps.html", status=_sweep_status(), refresh=refresh,
+                           now=clock.now())
 
 
 @bp.get("/sweeps.json")
@@ -162,7 +163,12 @@ def plotly_js():
     return response
 
 
-def _state_labels() -> dict[str, str]:
-    from supervisor.web.helpers import label
+def _words() -> timeline.Words:
+    """The timeline's hover texts in the page's language."""
+    from flask_babel import gettext
 
-    return {s: str(label(s)) for s in DeviceState.values()}
+    from supervisor.web import vocabulary as v
+
+    return timeline.Words(state=lambda s: str(v.term(s, "state")),
+                          cause=lambda c: str(v.term(c, "cause")), reason=v.reason_text,
+                          duration=v.duration, flapping=gettext("flapping"), now=gettext("now"))

@@ -17,9 +17,12 @@ from supervisor.core.choices import (
 )
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Device
+from supervisor.core import localtime
 from supervisor.core.scoping import devices_for
+from supervisor.web import vocabulary
+from supervisor.web.vocabulary import term
 
-# Display labels for the vocabulary (values stay English in the database, URLs and exports).
+# Form choices' labels (the full vocabulary, every code a person sees, is in vocabulary.py).
 LABELS: dict[str, Any] = {
     DeviceKind.CAMERA: _l("camera"), DeviceKind.NVR: _l("NVR"), DeviceKind.SWITCH: _l("switch"),
     DeviceKind.SPEAKER: _l("speaker"),
@@ -46,10 +49,20 @@ def scoped_device_or_404(device_id: int) -> Device:
     return device
 
 
-def label(value: Any) -> Any:
-    if value is None or value == "":
-        return "—"
-    return LABELS.get(value, value)
+def label(value: Any, domain: str | None = None) -> Any:
+    """The translated label of a code: supervisor/web/vocabulary.py holds them all."""
+    return term(value, domain)
+
+
+def invalid_filters(args: Any, parsed: Any, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, value) of each query parameter given but dropped by the page's filter parser
+    (`parsed.<name>` is None/empty although the query had a value): the page names them."""
+    out = []
+    for name in names:
+        raw = (args.get(name) or "").strip()
+        if raw and getattr(parsed, name, None) in (None, ""):
+            out.append((name, raw[:60]))
+    return out
 
 
 def url_with(endpoint: str | None = None, **changes: Any) -> str:
@@ -69,8 +82,31 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+def local_time(utc_naive: Any, seconds: bool = False) -> str:
+    """A stored naive-UTC time as reporting-zone wall-clock text ('—' for None)."""
+    return localtime.fmt_local(utc_naive, seconds=seconds)
+
+
+def local_date(utc_naive: Any) -> str:
+    local = localtime.to_local(utc_naive)
+    return local.strftime("%Y-%m-%d") if local is not None else "—"
+
+
+def iso_local(text: Any, seconds: bool = True) -> str:
+    """A naive-UTC ISO string (the JSON twins' form) as reporting-zone wall-clock text."""
+    import datetime as dt
+
+    try:
+        return localtime.fmt_local(dt.datetime.fromisoformat(str(text)), seconds=seconds)
+    except (TypeError, ValueError):
+        return "—" if not text else str(text)
+
+
 def register_template_helpers(app: Flask) -> None:
+    vocabulary.register(app)
+    app.jinja_env.filters.update(local=local_time, local_date=local_date, iso_local=iso_local)
     app.jinja_env.globals.update(
+        local_time=local_time, input_value=localtime.input_value,
         label=label, url_with=url_with, has_endpoint=has_endpoint,
         DeviceKind=DeviceKind, CameraRole=CameraRole, DeviceState=DeviceState,
         Lifecycle=Lifecycle, CommunityType=CommunityType, Role=Role,
@@ -80,4 +116,4 @@ def register_template_helpers(app: Flask) -> None:
     def _nav():
         role = getattr(current_user, "role", None) if current_user.is_authenticated else None
         return {"can_operate": role in (Role.POLICE, Role.CONTRACTOR),
-                "is_police": role == Role.POLICE}
+                "is_police": role == Role.POLICE, "zone_name": localtime.zone_name()}
