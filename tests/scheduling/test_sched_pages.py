@@ -187,7 +187,7 @@ def test_device_timeline_chart_frame_and_diagnosis(app, world):
 def test_sweep_status_page_and_json(app, world):
     police = client_for(app, "police")
     html = police.get("/health/sweeps").get_data(as_text=True)
-    assert "reach:refused: 2" in html and 'http-equiv="refresh"' in html
+    assert "连通性: 连接被拒绝: 2" in html and 'http-equiv="refresh"' in html  # in the page's language
     data = police.get("/health/sweeps.json").get_json()
     tiers = {t["tier"]: t for t in data["tiers"]}
     assert set(tiers) == {"fast", "full"}
