@@ -262,6 +262,19 @@ def reasons_text(reasons: Iterable[Any] | None) -> str:
     return "; ".join(reason_text(r) for r in (reasons or []))
 
 
+def audit_value(text: Any) -> Any:
+    """A value in an audit diff (as audit_query.show wrote it): booleans, codes and the
+    secret mask in the page's language; anything else (names, numbers, times) as it is."""
+    value = str(text) if text is not None else ""
+    if value in ("true", "false"):
+        return gettext("yes") if value == "true" else gettext("no")
+    if value.startswith("***"):
+        return value.replace("(changed)", gettext("(changed)"))
+    if known(value):
+        return term(value)
+    return value
+
+
 # ------------------------------------------------------------------ import messages
 
 # The importer (supervisor/inventory) writes its row problems in English with the cell's
@@ -325,5 +338,6 @@ def import_message(text: Any) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(term=term, reason_text=reason_text, reason_raw=reason_raw,
                                  duration=duration, reasons_text=reasons_text,
-                                 failure_text=failure_text, import_message=import_message)
+                                 failure_text=failure_text, import_message=import_message,
+                                 audit_value=audit_value)
     app.jinja_env.globals.update(term=term, duration_text=duration, describe_reason=reason_text)
