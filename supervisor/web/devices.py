@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from supervisor.core import audit
+from supervisor.core import audit, clock
 from supervisor.inventory import importer as inventory
 from supervisor.web.guards import operators_only, police_only
 from supervisor.core.choices import CameraRole, DeviceKind, Lifecycle
@@ -31,7 +31,7 @@ from supervisor.inventory.models import Community, Contract, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import communities_for, contracts_for, devices_for
 from supervisor.inventory import queries as device_query
-from supervisor.web.helpers import LABELS, scoped_device_or_404
+from supervisor.web.helpers import LABELS, download_name, scoped_device_or_404
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
@@ -197,7 +197,11 @@ def export(fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     filters = device_query.DeviceFilters.from_args(request.args)
-    lang = "zh" if request.args.get("lang") == "zh" else "en"
+    # The page's language unless the link asks for one (?lang=zh|en).
+    from supervisor.web.i18n import select_locale
+
+    asked = request.args.get("lang")
+    lang = asked if asked in ("zh", "en") else ("zh" if select_locale() == "zh_CN" else "en")
     audit.record(current_user, "export", "device", fmt, note=str(filters.as_args()))
     db.session.commit()
     data = inventory.export_devices(fmt, query=device_query.filtered(current_user, filters),
@@ -205,4 +209,5 @@ def export(fmt: str):
     mimetype = ("text/csv" if fmt == "csv" else
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=devices.{fmt}"})
+                    headers={"Content-Disposition": download_name(
+                        "设备" if lang == "zh" else "devices", None, fmt, clock.now())})

@@ -114,6 +114,46 @@ def faults():
                                 ("community", "contract", "kind", "state", "fault")))
 
 
+@bp.get("/faults.csv")
+@operators_only
+def faults_export():
+    """The filtered faults as CSV in the page's language (headers, states, causes, findings as
+    sentences, times in the reporting zone); the file is named by cause and local date."""
+    import csv
+    import io
+
+    from flask_babel import gettext
+
+    from supervisor.core import localtime
+    from supervisor.web import vocabulary as v
+    from supervisor.web.helpers import download_name, spreadsheet_safe
+
+    filters = queries.FaultFilters(request.args)
+    stmt = queries.faults_query(devices_for(current_user), filters)
+    rows = queries.fault_rows(db.session, stmt, 100_000)
+    now = clock.now()
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel reads UTF-8 only with a BOM
+    writer = csv.writer(out)
+    writer.writerow([gettext("Device"), gettext("Serial"), gettext("Kind"), gettext("Role"),
+                     gettext("Community"), gettext("District"), gettext("State"),
+                     gettext("flapping"), gettext("Cause"),
+                     gettext("Since") + f" ({localtime.zone_name()})", gettext("For"),
+                     gettext("Reasons")])
+    for d, st, c in rows:
+        writer.writerow([spreadsheet_safe(x) for x in (
+            d.name, d.serial, v.term(d.kind, "kind"), v.term(d.role, "role") if d.role else "",
+            c.name, c.district, v.term(st.state, "state"),
+            gettext("yes") if st.flapping else "", v.term(st.cause, "cause") if st.cause else "",
+            localtime.fmt_local(st.since, seconds=True),
+            v.duration((now - st.since).total_seconds()) if st.since else "",
+            v.reasons_text(st.reasons))])
+    name = download_name(gettext("faults"), v.term(filters.cause, "cause") if filters.cause
+                         else None, "csv", now)
+    return Response(out.getvalue().encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": name})
+
+
 # ---------------------------------------------------------------- sweep status
 
 def _tier_intervals() -> dict[str, float]:

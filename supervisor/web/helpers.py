@@ -65,6 +65,30 @@ def invalid_filters(args: Any, parsed: Any, names: tuple[str, ...]) -> list[tupl
     return out
 
 
+def spreadsheet_safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading quote; labels become text."""
+    if value is None:
+        return ""
+    if not isinstance(value, (int, float)):
+        value = str(value)
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+    return value
+
+
+def download_name(what: str, cause: Any, ext: str, now_utc: Any) -> str:
+    """A Content-Disposition value: `<what>[-<cause>]-<local date>.<ext>`, in the page's
+    language (RFC 5987 filename*), with an ASCII fallback for old clients."""
+    from urllib.parse import quote
+
+    day = local_date(now_utc)
+    parts = [str(what)] + ([str(cause)] if cause else []) + [day]
+    name = "-".join(p.replace("/", "_").replace(" ", "_") for p in parts) + f".{ext}"
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_"
+                         for ch in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
 def url_with(endpoint: str | None = None, **changes: Any) -> str:
     """The current URL's query with `changes` applied (None removes a key)."""
     args = {k: v for k, v in request.args.items()}
