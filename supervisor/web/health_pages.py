@@ -73,6 +73,72 @@ def device(device_id: int):
         truncated=truncated, limit=TIMELINE_LIMIT)
 
 
+# ---------------------------------------------------------------- probe now
+
+PROBE_NOW_TIERS = ("full", "frame")  # the frame tier only for cameras
+
+
+def probe_now_tiers(kind: str) -> tuple[str, ...]:
+    return PROBE_NOW_TIERS if kind == "camera" else ("full",)
+
+
+def _latest_observation(status: DeviceStatus | None) -> tuple[str, str | None, list]:
+    """What the last probe saw: the candidate when one is pending, else the confirmed state."""
+    if status is None:
+        return "unknown", None, []
+    if status.candidate_state and status.candidate_count:
+        return status.candidate_state, status.candidate_cause, list(status.candidate_reasons or [])
+    return status.state, status.cause, list(status.reasons or [])
+
+
+@bp.post("/devices/<int:device_id>/probe")
+@operators_only
+def probe_now(device_id: int):
+    """Runs a full (and, for a camera, a frame) probe of this one device through the sweep
+    pipeline — judged and stored like any sweep — and shows what each probe saw."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    from supervisor.core import audit
+    from supervisor.sweeps.pipeline import run_sweep
+    from supervisor.web import vocabulary as v
+
+    device = scoped_device_or_404(device_id)
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
+    serial, kind = device.serial, device.kind
+    audit.record(current_user, "probe", "device", serial)
+    db.session.commit()
+    lines = []
+    for tier in probe_now_tiers(kind):
+        try:
+            summary = run_sweep(tier, serials=[serial], trigger="page")
+        except Exception as exc:  # a probe failure is a result; a crash here must not 500
+            current_app.logger.exception("probe now of %s (%s) failed", serial, tier)
+            lines.append(gettext("%(tier)s: the probe could not run (%(error)s)",
+                                 tier=v.term(tier, "tier"), error=type(exc).__name__))
+            continue
+        db.session.expire_all()
+        state, cause, reasons = _latest_observation(db.session.get(DeviceStatus, device_id))
+        said = str(v.term(state, "state"))
+        if cause:
+            said += " · " + str(v.term(cause, "cause"))
+        detail = v.reasons_text([r for r in reasons if not r.get("carried")][:4]) \
+            if isinstance(reasons, list) else ""
+        lines.append(gettext("%(tier)s: %(state)s in %(seconds)s s", tier=v.term(tier, "tier"),
+                             state=said, seconds=f"{summary.duration_s:.1f}")
+                     + (f" — {detail}" if detail else ""))
+    flash(gettext("Probed now: %(result)s", result="; ".join(lines)), "probe")
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("devices.detail", device_id=device_id)
+    return redirect(target)
+
+
 @bp.get("/frames/<int:frame_id>.jpg")
 @operators_only
 def frame_image(frame_id: int):
