@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 
+from sqlalchemy import or_, select
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,7 +33,8 @@ from supervisor.inventory.models import Community, Contract, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import communities_for, contracts_for, devices_for
 from supervisor.inventory import queries as device_query
-from supervisor.web.helpers import LABELS, download_name, scoped_device_or_404
+from supervisor.web.helpers import (LABELS, download_name, invalid_filters, mac_query,
+                                   scoped_device_or_404)
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
@@ -59,8 +62,28 @@ def _page_from_request(filters: device_query.DeviceFilters) -> device_query.Page
 @operators_only
 def index():
     filters = device_query.DeviceFilters.from_args(request.args)
+    invalid = invalid_filters(request.args, filters, ("community", "contract", "kind", "role",
+                                                      "state"))
+    if filters.q and (mac := mac_query(filters.q)):
+        filters.q = mac  # a MAC in any common form searches the stored form
     return render_template("devices/list.html", page=_page_from_request(filters), filters=filters,
-                           options=_filter_options(), page_sizes=device_query.PAGE_SIZES)
+                           options=_filter_options(), page_sizes=device_query.PAGE_SIZES,
+                           invalid=invalid, summary=_summary(filters))
+
+
+def _summary(filters: device_query.DeviceFilters) -> dict:
+    """Counts by state of the filtered devices and their online rate: devices answering
+    (ok or degraded) over devices probed and not in maintenance; unknown shown apart."""
+    from sqlalchemy import func
+
+    stmt = device_query.filtered(current_user, filters).with_only_columns(
+        device_query.state_expr.label("state"), func.count(Device.id)).group_by(
+        device_query.state_expr)
+    by_state = {state: n for state, n in db.session.execute(stmt).all()}
+    answering = by_state.get("ok", 0) + by_state.get("degraded", 0)
+    judged = answering + by_state.get("offline", 0)
+    return {"by_state": by_state, "total": sum(by_state.values()), "answering": answering,
+            "judged": judged, "online_rate": (100.0 * answering / judged) if judged else None}
 
 
 @bp.get("/<int:device_id>")
@@ -170,8 +193,29 @@ def edit(device_id: int):
             audit.record(current_user, "update", "device", device.serial, before=before, after=after)
         db.session.commit()
         flash(_("Saved."))
+        for other in _sharing_address(device):
+            flash(_("Warning: %(ip)s is also the address of %(name)s (%(serial)s).",
+                    ip=device.ip, name=other.name, serial=other.serial))
+        credentials = ("username", "password", "snmp_community", "snmp_user", "snmp_auth_key",
+                       "snmp_priv_key", "snmp_version", "ip", "onvif_port", "snmp_port")
+        if any(before.get(k) != after.get(k) for k in credentials) \
+                or any(getattr(form, k).data for k in Device.SECRET_FIELDS):
+            # Test the connection with what was saved: the result is shown, the save stands.
+            from supervisor.web.health_pages import probe_device
+
+            flash(_("Connection test: %(result)s", result=probe_device(device, ("full",))))
         return redirect(url_for("devices.detail", device_id=device.id))
-    return render_template("devices/edit.html", device=device, form=form), (400 if form.errors else 200)
+    return (render_template("devices/edit.html", device=device, form=form,
+                            sharing=_sharing_address(device)), (400 if form.errors else 200))
+
+
+def _sharing_address(device: Device) -> list[Device]:
+    """Other devices on the same IP address (and ONVIF port, when both have one): usually a
+    typo. A warning, not an error: a NAT or a multi-channel encoder can share one."""
+    stmt = select(Device).where(Device.ip == device.ip, Device.id != device.id)
+    if device.onvif_port:
+        stmt = stmt.where(or_(Device.onvif_port.is_(None), Device.onvif_port == device.onvif_port))
+    return list(db.session.scalars(stmt.order_by(Device.id).limit(5)))
 
 
 def _v3_complete(form: DeviceForm, device: Device) -> bool:

@@ -91,34 +91,22 @@ def _latest_observation(status: DeviceStatus | None) -> tuple[str, str | None, l
     return status.state, status.cause, list(status.reasons or [])
 
 
-@bp.post("/devices/<int:device_id>/probe")
-@operators_only
-def probe_now(device_id: int):
-    """Runs a full (and, for a camera, a frame) probe of this one device through the sweep
-    pipeline — judged and stored like any sweep — and shows what each probe saw."""
-    from flask import flash, redirect, url_for
+def probe_device(device: Any, tiers: tuple[str, ...] | None = None) -> str:
+    """Probes one device now through the sweep pipeline (judged and stored like any sweep)
+    and says, in the page's language, what each probe saw."""
     from flask_babel import gettext
-    from flask_wtf.csrf import validate_csrf
-    from wtforms import ValidationError
 
-    from supervisor.core import audit
     from supervisor.sweeps.pipeline import run_sweep
     from supervisor.web import vocabulary as v
 
-    device = scoped_device_or_404(device_id)
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        abort(400)
-    serial, kind = device.serial, device.kind
-    audit.record(current_user, "probe", "device", serial)
-    db.session.commit()
+    serial, device_id = device.serial, device.id
     lines = []
-    for tier in probe_now_tiers(kind):
+    for tier in tiers or probe_now_tiers(device.kind):
         try:
             summary = run_sweep(tier, serials=[serial], trigger="page")
         except Exception as exc:  # a probe failure is a result; a crash here must not 500
             current_app.logger.exception("probe now of %s (%s) failed", serial, tier)
+            db.session.rollback()
             lines.append(gettext("%(tier)s: the probe could not run (%(error)s)",
                                  tier=v.term(tier, "tier"), error=type(exc).__name__))
             continue
@@ -127,12 +115,34 @@ def probe_now(device_id: int):
         said = str(v.term(state, "state"))
         if cause:
             said += " · " + str(v.term(cause, "cause"))
-        detail = v.reasons_text([r for r in reasons if not r.get("carried")][:4]) \
-            if isinstance(reasons, list) else ""
+        shown = [r for r in reasons if not (isinstance(r, dict) and r.get("carried"))][:4]
+        detail = v.reasons_text(shown)
         lines.append(gettext("%(tier)s: %(state)s in %(seconds)s s", tier=v.term(tier, "tier"),
                              state=said, seconds=f"{summary.duration_s:.1f}")
                      + (f" — {detail}" if detail else ""))
-    flash(gettext("Probed now: %(result)s", result="; ".join(lines)), "probe")
+    return "; ".join(lines)
+
+
+@bp.post("/devices/<int:device_id>/probe")
+@operators_only
+def probe_now(device_id: int):
+    """Probe now (police; a contractor on its own devices): a full probe, and a frame probe
+    for a camera, of this one device; the result is shown on the next page."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    from supervisor.core import audit
+
+    device = scoped_device_or_404(device_id)
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        abort(400)
+    audit.record(current_user, "probe", "device", device.serial)
+    db.session.commit()
+    flash(gettext("Probed now: %(result)s", result=probe_device(device)))
     target = request.form.get("next") or ""
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("devices.detail", device_id=device_id)

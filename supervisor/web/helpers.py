@@ -1,6 +1,7 @@
 """Template helpers: links that keep the current filters, labels for the shared vocabulary."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, abort, request, url_for
@@ -87,6 +88,27 @@ def download_name(what: str, cause: Any, ext: str, now_utc: Any) -> str:
     ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_"
                          for ch in name)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+_MAC_FORMS = (
+    re.compile(r"^[0-9a-f]{2}([-:.])[0-9a-f]{2}(?:\1[0-9a-f]{2}){0,4}$"),  # aa:bb… aa-bb… aa.bb…
+    re.compile(r"^[0-9a-f]{4}(?:\.[0-9a-f]{4}){1,2}$"),                    # aabb.ccdd.eeff (Cisco)
+    re.compile(r"^(?=.*[a-f])[0-9a-f]{12}$"),   # aabbccddeeff (with a letter: not a serial's digits)
+)
+
+
+def mac_query(text: str | None) -> str | None:
+    """A search text written as a (part of a) MAC address in any common form, as the
+    inventory stores MACs (`aa:bb:cc:dd:ee:ff`); None when it is not MAC-like."""
+    value = (text or "").strip().lower()
+    if not any(p.match(value) for p in _MAC_FORMS):
+        return None
+    if "." in value and not re.search(r"[a-f]", value) and len(re.sub(r"\.", "", value)) < 12:
+        return None  # digits and dots, shorter than a MAC: an IP address (part), not a MAC
+    hexes = re.sub(r"[-:. ]", "", value)
+    if len(hexes) % 2:
+        return None
+    return ":".join(hexes[i:i + 2] for i in range(0, len(hexes), 2))
 
 
 def url_with(endpoint: str | None = None, **changes: Any) -> str:

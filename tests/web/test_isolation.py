@@ -11,13 +11,13 @@ import pytest
 
 def _serials_in_csv(body: bytes) -> set[str]:
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    return {r["serial"] for r in rows}
+    return {r.get("serial") or r["序列号"] for r in rows}  # English or Chinese headers
 
 
 def _serials_in_xlsx(body: bytes) -> set[str]:
     sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    column = rows[0].index("serial")
+    column = rows[0].index("serial" if "serial" in rows[0] else "序列号")
     return {r[column] for r in rows[1:]}
 
 
