@@ -26,12 +26,12 @@ ALPHA = {"SW-A-1", "CAM-A-0", "CAM-A-1", "CAM-A-2"}
 BETA = {"SW-B-1", "CAM-B-0", "CAM-B-1", "CAM-B-2"}
 
 
-@pytest.mark.parametrize("user, own, other", [("alpha", ALPHA, BETA), ("beta", BETA, ALPHA)])
 def _cell(serial: str, page: str) -> bool:
     """A serial in a table cell of the list (cells carry a data-label for phone cards)."""
     return re.search(rf'<td[^>]*class="mono">{re.escape(serial)}</td>', page) is not None
 
 
+@pytest.mark.parametrize("user, own, other", [("alpha", ALPHA, BETA), ("beta", BETA, ALPHA)])
 def test_list_search_api_export_are_scoped(as_user, user, own, other):
     client = as_user(user)
     page = client.get("/devices/?size=200").get_data(as_text=True)
