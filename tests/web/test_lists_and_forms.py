@@ -122,3 +122,20 @@ def test_favicon_is_linked_and_served(app, as_user, world):
     href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', html).group(1)
     icon = app.test_client().get(href)
     assert icon.status_code == 200 and b"<svg" in icon.data
+
+
+def test_import_errors_in_the_page_language_name_the_checkbox(as_user, world):
+    from .test_import_page import HEADER
+
+    police = as_user("police")
+    page = police.get("/import/").get_data(as_text=True)
+    body = (HEADER + "\n阳光小区,东城区,open,cam,camera,road,Hik,DS-1,NEW-X-1,,300.1.1.1,80,,,,,,"
+            "CT-NOPE,2026-02-01\n").encode("utf-8")
+    response = police.post("/import/", data={"csrf_token": csrf_from(page),
+                                             "file": (io.BytesIO(body), "inv.csv")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "300.1.1.1 不是 IP 地址" in html
+    assert "未知合同 CT-NOPE：请先创建，或在导入页勾选“创建文件中未登记的合同”" in html
+    assert "创建文件中未登记的合同" in page  # the box the message names is on the page
