@@ -66,9 +66,42 @@ def index():
                                                       "state"))
     if filters.q and (mac := mac_query(filters.q)):
         filters.q = mac  # a MAC in any common form searches the stored form
-    return render_template("devices/list.html", page=_page_from_request(filters), filters=filters,
+    sort = request.args.get("sort") or ""
+    if sort and sort.lstrip("-") not in SORT_COLUMNS:
+        invalid.append(("sort", sort[:60]))
+        sort = ""
+    page = _sorted_page(filters, sort) if sort else _page_from_request(filters)
+    return render_template("devices/list.html", page=page, filters=filters,
                            options=_filter_options(), page_sizes=device_query.PAGE_SIZES,
-                           invalid=invalid, summary=_summary(filters))
+                           invalid=invalid, summary=_summary(filters), sort=sort)
+
+
+# Column sort: the list's own order is by id with keyset pages (fast on any page); a sorted
+# list moves by page number instead (OFFSET: fine for the inventory's tens of thousands).
+SORT_COLUMNS = {
+    "name": Device.name, "kind": Device.kind, "role": Device.role, "community": Community.name,
+    "district": Community.district, "ip": Device.ip, "serial": Device.serial,
+    "model": Device.model, "lifecycle": Device.lifecycle, "state": device_query.state_expr,
+}
+
+
+def _sorted_page(filters: device_query.DeviceFilters, sort: str) -> device_query.Page:
+    from sqlalchemy.orm import contains_eager
+
+    size = device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE
+    size = size if size in device_query.PAGE_SIZES else device_query.DEFAULT_PAGE_SIZE
+    total = device_query.count(current_user, filters)
+    pages = max(1, -(-total // size))
+    number = min(max(1, device_query._int(request.args.get("page")) or 1), pages)
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    order = column.desc() if sort.startswith("-") else column.asc()
+    stmt = (device_query.filtered(current_user, filters)
+            .add_columns(device_query.state_expr.label("state"))
+            .options(contains_eager(Device.community))
+            .order_by(order, Device.id).offset((number - 1) * size).limit(size))
+    rows = [(d, s) for d, s in db.session.execute(stmt).all()]
+    return device_query.Page(rows=rows, total=total, size=size, first=number == 1,
+                             extra={"number": number, "pages": pages})
 
 
 def _summary(filters: device_query.DeviceFilters) -> dict:

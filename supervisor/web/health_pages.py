@@ -28,7 +28,7 @@ from supervisor.core.choices import IMAGE_FAULTS, DeviceState
 from supervisor.core.extensions import db
 from supervisor.health import queries
 from supervisor.health.models import DeviceStatus, EvidenceFrame
-from supervisor.inventory.models import Community, Contract
+from supervisor.inventory.models import Community, Contract, Device
 from supervisor.core.scoping import communities_for, contracts_for, devices_for
 from supervisor.web import timeline
 from supervisor.web.helpers import invalid_filters, scoped_device_or_404
@@ -167,13 +167,29 @@ def frame_image(frame_id: int):
 
 # ---------------------------------------------------------------- current faults
 
+# Column sort of the faults table (then oldest first, as by default).
+FAULT_SORT = {"device": Device.name, "kind": Device.kind, "community": Community.name,
+              "district": Community.district, "state": DeviceStatus.state,
+              "cause": DeviceStatus.cause, "since": DeviceStatus.since}
+
+
 @bp.get("/faults")
 @operators_only
 def faults():
     filters = queries.FaultFilters(request.args)
     stmt = queries.faults_query(devices_for(current_user), filters)
     total = queries.count_rows(db.session, stmt)
-    rows = queries.fault_rows(db.session, stmt, FAULT_LIMIT)
+    invalid = invalid_filters(request.args, filters,
+                              ("community", "contract", "kind", "state", "fault"))
+    sort = request.args.get("sort") or ""
+    if sort and sort.lstrip("-") not in FAULT_SORT:
+        invalid.append(("sort", sort[:60]))
+        sort = ""
+    ordered = stmt
+    if sort:
+        column = FAULT_SORT[sort.lstrip("-")]
+        ordered = stmt.order_by(column.desc() if sort.startswith("-") else column.asc())
+    rows = queries.fault_rows(db.session, ordered, FAULT_LIMIT)
     by_state = queries.count_by(db.session, stmt, "state")
     by_cause = queries.count_by(db.session, stmt, "cause")
     communities = db.session.execute(
@@ -186,8 +202,7 @@ def faults():
         "health/faults.html", rows=rows, total=total, limit=FAULT_LIMIT, filters=filters,
         by_state=by_state, by_cause=by_cause, communities=communities, contracts=contracts,
         districts=sorted({c.district for c in communities}), faults=IMAGE_FAULTS, now=clock.now(),
-        invalid=invalid_filters(request.args, filters,
-                                ("community", "contract", "kind", "state", "fault")))
+        invalid=invalid, sort=sort)
 
 
 @bp.get("/faults.csv")
