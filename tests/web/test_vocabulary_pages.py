@@ -201,7 +201,8 @@ def pages(ids: dict[str, int]) -> list[str]:
             "/health/faults?state=offline", f"/health/devices/{cam}?span=day",
             f"/health/devices/{cam}?span=week", "/health/sweeps", "/admin/audit",
             "/admin/users", "/admin/users/new", "/admin/maintenance", "/communities/",
-            "/import/", "/account/password", "/reports/", f"/communities/{ids['community']}"]
+            "/import/", "/account/password", "/reports/", f"/communities/{ids['community']}",
+            "/devices/?sort=-state&kind=toaster", "/health/faults?sort=cause&state=online"]
 
 
 def _client(as_user, lang: str):
