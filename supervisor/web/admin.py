@@ -33,6 +33,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from supervisor.core import audit, audit_query, localtime
+from supervisor.web.i18n import select_locale
 from supervisor.health import maintenance
 from supervisor.people.accounts import (
     create_user,
@@ -96,6 +97,23 @@ def audit_log():
         actions=audit_query.distinct_values(AuditEntry.action))
 
 
+def _audit_row_in_chinese(row: list, header: bool) -> list:
+    """The audit export on a Chinese page: Chinese headers, actions and entities as labels
+    (an English page keeps the column names and codes, which scripts read)."""
+    from supervisor.web.vocabulary import term
+
+    if header:
+        names = {"id": _("ID"), "at_utc": _("At (UTC)"),
+                 "at_local": _("At (%(zone)s)", zone=localtime.zone_name()), "actor": _("Actor"),
+                 "action": _("Action"), "entity": _("Entity"), "key": _("Key"),
+                 "changes": _("Changes"), "note": _("Note"), "before": _("Before"),
+                 "after": _("After")}
+        return [names.get(c, c) for c in row]
+    row = list(row)
+    row[4], row[5] = str(term(row[4], "audit_action")), str(term(row[5], "entity"))
+    return row
+
+
 @bp.get("/audit.csv")
 @police_only
 def audit_export():
@@ -109,8 +127,9 @@ def audit_export():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # BOM: Excel on a Chinese Windows opens UTF-8 correctly
+        chinese = select_locale() == "zh_CN"
         for n, row in enumerate(audit_query.csv_rows(filters)):
-            writer.writerow(row)
+            writer.writerow(_audit_row_in_chinese(row, n == 0) if chinese else row)
             if n % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)

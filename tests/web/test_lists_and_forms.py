@@ -162,3 +162,11 @@ def test_column_sort_on_devices_and_faults(as_user, world):
     assert causes == ["时钟偏差", "图像故障", "不可达", "上游设备故障"]  # clock_drift < image_fault < unreachable < upstream
     bad = police.get("/devices/?sort=password").get_data(as_text=True)
     assert 'id="invalid-filters"' in bad and "password" in bad
+
+
+def test_audit_export_on_a_chinese_page_speaks_chinese(as_user, world):
+    police = as_user("police")  # Chinese by default
+    body = police.get("/admin/audit.csv?action=login").data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][:6] == ["编号", "时间（UTC）", "时间（Asia/Shanghai）", "操作人", "操作", "对象类型"]
+    assert rows[1][4:6] == ["登录", "用户"]
