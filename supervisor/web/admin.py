@@ -337,7 +337,10 @@ def windows():
 def window_create():
     now = _now()
     form = _new_window_form(now)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        # Every field is checked even when another failed, so the page lists all problems at
+        # once (the window rules themselves, which need both times, come after).
         device = community = None
         if form.target.data == "community":
             try:
@@ -356,9 +359,9 @@ def window_create():
         start_local = localtime.parse_local(form.start.data)
         end_local = localtime.parse_local(form.end.data)
         for field, value in ((form.start, start_local), (form.end, end_local)):
-            if value is None:
+            if value is None and (field.data or "").strip():
                 field.errors.append(_("Use the form YYYY-MM-DD HH:MM."))
-        if not form.errors:
+        if valid and not form.errors:
             try:
                 maintenance.create_window(
                     start=localtime.local_to_utc(start_local), end=localtime.local_to_utc(end_local),
