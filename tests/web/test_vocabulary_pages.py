@@ -78,6 +78,16 @@ def _seed(world) -> dict[str, int]:
     db.session.execute(insert(StateEvent), [
         {"device_id": cam, "at": r["start_at"], "old": "ok", "new": r["state"],
          "cause": r["cause"], "reasons": [], "flapping": False} for r in rows])
+    # the latest frame's diagnosis: every profile rule with its measure, clause behind details
+    from supervisor.health.models import EvidenceFrame
+    from supervisor.web.vocabulary import VOCABULARY as V
+
+    rules = [{"fault": "blur", "rule": rule, "measure": measure, "value": 0.7, "threshold": 0.6,
+              "op": "above", "severity": "major", "clause": "published VQD products detect …"}
+             for rule, measure in zip(V["rule"], V["measure"])]
+    db.session.add(EvidenceFrame(device_id=cam, kind="latest", taken_at=NOW, path="x.jpg",
+                                 bytes=1000, diagnosis={"faults": rules,
+                                                        "measures": {m: 0.5 for m in V["measure"]}}))
     # current statuses: every state, and faults of every cause across both tenants
     devices = world.alpha_devices + world.beta_devices
     statuses = []
