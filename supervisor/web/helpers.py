@@ -150,6 +150,14 @@ def iso_local(text: Any, seconds: bool = True) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     vocabulary.register(app)
+
+    # Browsers ask for /favicon.ico whatever the page links: answer with the icon.
+    @app.get("/favicon.ico")
+    def favicon():
+        from flask import redirect
+
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
     app.jinja_env.filters.update(local=local_time, local_date=local_date, iso_local=iso_local)
     app.jinja_env.globals.update(
         local_time=local_time, input_value=localtime.input_value,

@@ -122,6 +122,8 @@ def test_favicon_is_linked_and_served(app, as_user, world):
     href = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', html).group(1)
     icon = app.test_client().get(href)
     assert icon.status_code == 200 and b"<svg" in icon.data
+    asked = app.test_client().get("/favicon.ico", follow_redirects=True)  # what browsers ask
+    assert asked.status_code == 200 and b"<svg" in asked.data
 
 
 def test_import_errors_in_the_page_language_name_the_checkbox(as_user, world):
