@@ -106,14 +106,15 @@ class Words:
     now: str = "now"
 
 
-def describe_reason(reason: Any) -> str:
-    """One reason dict as a short line: 'frame image_fault blur value=12.3 limit=50'."""
+def describe_reason(reason: Any, limit: int = 300) -> str:
+    """One reason dict as stored, on one line: 'frame image_fault blur value=12.3 limit=50'
+    (the raw record a page shows behind its translated sentence)."""
     if not isinstance(reason, Mapping):
         return str(reason)
     head = " ".join(str(reason[k]) for k in ("check", "code", "fault") if reason.get(k))
     rest = " ".join(f"{k}={v}" for k, v in reason.items()
                     if k not in ("check", "code", "fault") and v not in (None, "", [], {}))
-    return (head + (" " + rest if rest else "")).strip()[:300]
+    return (head + (" " + rest if rest else "")).strip()[:limit]
 
 
 def duration_text(seconds: float) -> str:

@@ -269,12 +269,9 @@ def reason_text(reason: Any) -> str:
 
 def reason_raw(reason: Any) -> str:
     """The finding as stored ('check code key=value …'): the details behind the sentence."""
-    if not isinstance(reason, Mapping):
-        return str(reason)
-    head = " ".join(str(reason[k]) for k in ("check", "code", "fault") if reason.get(k))
-    rest = " ".join(f"{k}={v}" for k, v in reason.items()
-                    if k not in ("check", "code", "fault") and v not in (None, "", [], {}))
-    return (head + (" " + rest if rest else "")).strip()[:500]
+    from supervisor.web.timeline import describe_reason
+
+    return describe_reason(reason, limit=500)
 
 
 def failure_text(key: str) -> str:
