@@ -39,8 +39,18 @@ def db_template(tmp_path_factory):
 @pytest.fixture
 def demo(app, tmp_path):
     """What `flask demo` does before it serves: fleet, inventory, contracts, users."""
+    import socket
+
     from supervisor.demo import cli
 
+    probe = socket.socket()
+    try:
+        probe.bind(("127.10.0.1", 8080))
+    except OSError:
+        pytest.skip("127.10.0.1:8080 is taken (a demo running on this machine?): run this test "
+                    "in a network namespace, see the module docstring")
+    finally:
+        probe.close()
     args = SimpleNamespace(no_fleet=False, devices=300, control_port=CONTROL_PORT,
                            fleet_timeout=150.0)
     fleet = cli.start_fleet(args, tmp_path / "demo-fleet.csv")
