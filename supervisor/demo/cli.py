@@ -257,4 +257,7 @@ def run(app: Flask, args: Any) -> int:
 
 
 def init_app(app: Flask) -> None:
+    from supervisor.demo.screenshots import screenshots_command
+
     app.cli.add_command(demo_command)
+    app.cli.add_command(screenshots_command)

@@ -1,11 +1,12 @@
-"""`python -m supervisor.demo.screenshots OUTDIR`: the README's screenshots, taken from a real
-run — the demo's fleet (seed 1), its inventory imported, faults set through the fleet's
-control API, sweeps run through the pipeline — in Debian's chromium (Playwright).
+"""`flask demo-screenshots OUTDIR`: the README's screenshots, taken from a real run — the
+demo's fleet (seed 1), its inventory imported, faults set through the fleet's control API,
+sweeps run through the pipeline — in Debian's chromium (Playwright).
 
 Writes devices-zh.png, faults-zh.png, timeline-zh.png (1280 px wide) and faults-phone-zh.png
-(390 px), each reduced to a small palette PNG. It binds the demo's fleet addresses; on a
-shared machine run it in a private network namespace:
-    unshare -n bash -c 'ip link set lo up && .venv/bin/python -m supervisor.demo.screenshots docs/screenshots'
+(390 px), each reduced to a small palette PNG. It needs an empty database of its own (it
+refuses one holding devices) and binds the demo's fleet addresses; on a shared machine:
+    unshare -n bash -c 'ip link set lo up && FLASK_SQLALCHEMY_DATABASE_URI=sqlite:////tmp/shots.db \
+        .venv/bin/flask --app app:create_app demo-screenshots docs/screenshots'
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ import time
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
+
+import click
 
 CONTROL_PORT = 18896
 FAULTS = (("switch", 1, ["offline"]), ("camera", 2, ["blur"]), ("camera", 5, ["too_dark"]),
@@ -38,12 +42,11 @@ def _shrink(path: Path) -> None:
     image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
-def main(out: Path, devices: int = 60) -> int:
+def main(app: Any, out: Path, devices: int = 60) -> int:
     from flask_migrate import upgrade
-    from sqlalchemy import select
+    from sqlalchemy import func, select
     from werkzeug.serving import make_server
 
-    from app import create_app
     from supervisor.core.extensions import db
     from supervisor.demo import cli as demo
     from supervisor.inventory.models import Device
@@ -51,13 +54,16 @@ def main(out: Path, devices: int = 60) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="screens-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'demo.db'}",
-                      "EVIDENCE_DIR": str(work / "evidence"), "SECRET_KEY": "screenshots",
-                      "RATELIMIT_ENABLED": False})
+    app.config["RATELIMIT_ENABLED"] = False
+    app.config["EVIDENCE_DIR"] = str(work / "evidence")  # frames of this run only
     args = SimpleNamespace(no_fleet=False, devices=devices, control_port=CONTROL_PORT,
                            fleet_timeout=120.0)
     with app.app_context():
         upgrade()
+        if db.session.scalar(select(func.count(Device.id))):
+            print("this database holds devices: give the command an empty one "
+                  "(FLASK_SQLALCHEMY_DATABASE_URI)", file=sys.stderr)
+            return 2
         fleet = demo.start_fleet(args, work / "fleet.csv")
         if fleet is None:
             print("the fleet did not start", file=sys.stderr)
@@ -133,5 +139,12 @@ def _shoot(out: Path, base: str, users: dict[str, str], camera_id: int) -> None:
             browser.close()
 
 
-if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")))
+@click.command("demo-screenshots")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path),
+                default=Path("docs/screenshots"))
+@click.option("--devices", type=int, default=60, show_default=True)
+def screenshots_command(outdir: Path, devices: int) -> None:
+    """The README's screenshots from a real fleet run (needs an empty database)."""
+    from flask import current_app
+
+    sys.exit(main(current_app._get_current_object(), outdir, devices))
