@@ -353,7 +353,12 @@ def import_message(text: Any) -> str:
     for pattern, template in _IMPORT_MESSAGES:
         m = pattern.match(raw)
         if m:
-            values = {k: (str(term(v)) if k == "column" else v) for k, v in m.groupdict().items()}
+            values = dict(m.groupdict())
+            if "column" in values:
+                values["column"] = str(term(values["column"], "field"))
+            if "allowed" in values:  # "camera, nvr, …": the codes, as this page names them
+                values["allowed"] = gettext(", ").join(
+                    str(term(c.strip())) for c in values["allowed"].split(","))
             return str(template) % values if values else str(template)
     return raw
 

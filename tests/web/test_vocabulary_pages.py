@@ -291,3 +291,24 @@ def test_chinese_chart_uses_plotly_zh_cn(app, as_user, seeded):
     with clock.pinned(NOW):
         html = english.get(f"/health/devices/{seeded['cam']}?span=day").get_data(as_text=True)
     assert "plotly-locale-zh-cn.js" not in html and 'data-locale="en"' in html
+
+
+def test_login_and_import_pages_in_chinese(app, as_user, world):
+    """The pages outside the seeded set: the login page, and an import preview that
+    rejects a file (problems in the page's language, column names labelled)."""
+    import io
+
+    from .conftest import csrf_from
+    from .test_import_page import BAD, GOOD
+
+    assert english_left(app.test_client().get("/login").get_data(as_text=True)) == []
+    police = _client(as_user, "zh_CN")
+    for body in (BAD, GOOD):
+        page = police.get("/import/").get_data(as_text=True)
+        html = police.post("/import/", data={"csrf_token": csrf_from(page),
+                                             "file": (io.BytesIO(body.encode()), "inv.csv")},
+                           content_type="multipart/form-data").get_data(as_text=True)
+        # the file's own header cells (English here) are data: what the person typed
+        headers = GOOD.strip().splitlines()[0].split(",")
+        left = [w for w in english_left(html) if w not in headers + ["inv", "csv", "NOPE-9", "toaster"]]
+        assert left == [], left
