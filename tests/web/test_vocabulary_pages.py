@@ -184,6 +184,7 @@ SAME_IN_CHINESE = {"ONVIF", "SNMP", "SNMPv3", "PoE", "NVR", "IP", "MAC", "CSV", 
                    "SHA-512", "AES-192", "AES-256", "2c", "auto", "SLA", "AES128", "AES192",
                    "AES256", "SHA224", "SHA256", "SHA384", "SHA512"}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-/]+")
+UNIT = re.compile(r"(?<=\d)\s?(?:ms|s|m|h|d)\b")
 
 
 def english_left(html: str) -> list[str]:
@@ -191,7 +192,10 @@ def english_left(html: str) -> list[str]:
     for s in _data_strings():
         text = text.replace(s, " ")
     text = text.replace("Asia/Shanghai", " ")
-    return sorted({w for w in WORD.findall(text) if w not in SAME_IN_CHINESE and len(w) > 1})
+    words = {w for w in WORD.findall(text) if w not in SAME_IN_CHINESE and len(w) > 1}
+    # English units after a number ("12.0 s", "3m 34s") are English too
+    words |= {u.strip() for u in UNIT.findall(text)}
+    return sorted(words)
 
 
 def raw_codes_left(html: str) -> list[str]:
