@@ -172,3 +172,35 @@ def test_audit_export_on_a_chinese_page_speaks_chinese(as_user, world):
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][:6] == ["编号", "时间（UTC）", "时间（Asia/Shanghai）", "操作人", "操作", "对象类型"]
     assert rows[1][4:6] == ["登录", "用户"]
+
+
+def test_probe_now_is_scoped_audited_and_says_what_it_saw(as_user, world):
+    from sqlalchemy import select
+
+    from supervisor.core.models import AuditEntry
+
+    alpha = as_user("alpha")
+    page = alpha.get(f"/devices/{world.alpha_devices[1]}").get_data(as_text=True)
+    token = csrf_from(page)
+    assert 'id="probe-now"' in page
+    # another tenant's device: 404, nothing probed, nothing audited
+    assert alpha.post(f"/health/devices/{world.beta_devices[1]}/probe",
+                      data={"csrf_token": token}).status_code == 404
+    official = as_user("official")
+    own_token = csrf_from(official.get("/reports/").get_data(as_text=True))
+    assert official.post(f"/health/devices/{world.alpha_devices[1]}/probe",
+                         data={"csrf_token": own_token}).status_code == 403
+    assert alpha.post(f"/health/devices/{world.alpha_devices[1]}/probe",
+                      data={}).status_code == 400  # no CSRF token
+    # its own camera (nothing listens at its address): a full and a frame probe, both say so
+    response = alpha.post(f"/health/devices/{world.alpha_devices[1]}/probe",
+                          data={"csrf_token": token, "next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/devices/{world.alpha_devices[1]}")
+    html = alpha.get(response.headers["Location"]).get_data(as_text=True)
+    said = re.search(r'<p class="flash">([^<]*)</p>', html).group(1)
+    assert said.startswith("立即探测结果：完整（ONVIF、SNMP）：") and "画面（测试图像）：" in said
+    assert "离线" in said
+    db.session.expire_all()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "probe")).all()
+    assert [(e.actor, e.entity_key) for e in entries] == [("alpha", "CAM-A-0")]
