@@ -130,16 +130,10 @@ def probe_now(device_id: int):
     for a camera, of this one device; the result is shown on the next page."""
     from flask import flash, redirect, url_for
     from flask_babel import gettext
-    from flask_wtf.csrf import validate_csrf
-    from wtforms import ValidationError
 
     from supervisor.core import audit
 
-    device = scoped_device_or_404(device_id)
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        abort(400)
+    device = scoped_device_or_404(device_id)  # the CSRF token is checked app-wide (CSRFProtect)
     audit.record(current_user, "probe", "device", device.serial)
     db.session.commit()
     flash(gettext("Probed now: %(result)s", result=probe_device(device)))
