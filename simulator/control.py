@@ -3,6 +3,8 @@
 GET    /health                      {"devices": N, "ready": true}
 GET    /devices                     [device, ...]       (shape: see simulator.testing)
 GET    /devices/<serial>            device
+GET    /faults                      {"faults": {group: [name, ...]}, "params": {name: default}}
+                                    every fault (and quirk) name POST accepts, by group
 POST   /devices/<serial>/faults     {"faults": ["blur", "clock_drift"], "clock_offset_s": 3600}
                                     adds those faults (parameters as extra keys); -> device
 DELETE /devices/<serial>/faults     clears every fault (?fault=a&fault=b clears only those)
@@ -14,6 +16,7 @@ import json
 
 from aiohttp import web
 
+from . import faults as fault_names
 from .runtime import Fleet
 
 
@@ -34,6 +37,14 @@ def make_app(fleet: Fleet) -> web.Application:
     @routes.get("/health")
     async def health(request: web.Request) -> web.Response:
         return _json({"devices": len(fleet.states), "ready": True})
+
+    @routes.get("/faults")
+    async def faults(request: web.Request) -> web.Response:
+        groups = {"reach": fault_names.REACH_FAULTS, "http": fault_names.HTTP_FAULTS,
+                  "clock": fault_names.CLOCK_FAULTS, "picture": fault_names.PICTURE_FAULTS,
+                  "other": fault_names.OTHER_FAULTS, "quirks": fault_names.QUIRKS}
+        return _json({"faults": {k: list(v) for k, v in groups.items()},
+                      "params": dict(fault_names.DEFAULT_PARAMS)})
 
     @routes.get("/devices")
     async def devices(request: web.Request) -> web.Response:

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     LANGUAGES: list[str] = Field(default_factory=lambda: ["zh_CN", "en"])
     BABEL_DEFAULT_LOCALE: str = "zh_CN"
     BABEL_TRANSLATION_DIRECTORIES: str = str(Path(__file__).resolve().parents[1] / "translations")
-    LOGIN_RATE_LIMIT: str = "10 per minute"
+    LOGIN_RATE_LIMIT: str = "10 per minute"          # failed logins per client address
+    LOGIN_ACCOUNT_RATE_LIMIT: str = "5 per minute"   # failed logins per account (any address)
     RATELIMIT_STORAGE_URI: str = "memory://"
     MAX_CONTENT_LENGTH: int = 32 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY: bool = True

@@ -2,8 +2,10 @@
 
 1. upgrade the database (instance/supervisor.db unless FLASK_SQLALCHEMY_DATABASE_URI says so);
 2. start the simulated fleet (`python -m simulator ... --inventory instance/demo-fleet.csv`)
-   and import the inventory it writes; if the simulator is missing or fails, import
-   docs/sample-inventory.csv instead (and say so);
+   and import the inventory it writes, except the devices of docs/sample-inventory.csv:
+   those are real devices of the same fleet (its last two communities, seed 1, 300
+   devices), left out so that the README tour's import step adds devices that answer;
+   if the simulator is missing or fails, import docs/sample-inventory.csv instead (and say so);
 3. create or refresh the seeded users -- police, official, and one contractor user per
    contractor -- with fresh random passwords, printed once;
 4. start the sweep scheduler when supervisor.sweeps.scheduler is available;
@@ -78,6 +80,27 @@ def stop_fleet(proc: subprocess.Popen | None) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def serials_in(path: Path) -> set[str]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return {row["serial"] for row in csv.DictReader(fh) if row.get("serial")}
+
+
+def without_sample(fleet_csv: Path, out: Path, sample: Path = SAMPLE) -> Path:
+    """The fleet's inventory minus the sample's devices (the tour imports those itself)."""
+    import csv
+
+    leave_out = serials_in(sample)
+    with fleet_csv.open(encoding="utf-8-sig", newline="") as src, \
+            out.open("w", encoding="utf-8", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(row for row in reader if row.get("serial") not in leave_out)
+    return out
 
 
 def import_inventory(path: Path) -> bool:
@@ -189,7 +212,8 @@ def run(app: Flask, args: Any) -> int:
         with app.app_context():
             upgrade()
             fleet = start_fleet(args, instance / "demo-fleet.csv")
-            source = instance / "demo-fleet.csv" if fleet is not None else SAMPLE
+            source = (without_sample(instance / "demo-fleet.csv", instance / "demo-initial.csv")
+                      if fleet is not None else SAMPLE)
             if not import_inventory(source):
                 if source == SAMPLE:
                     return 1
@@ -233,4 +257,7 @@ def run(app: Flask, args: Any) -> int:
 
 
 def init_app(app: Flask) -> None:
+    from supervisor.demo.screenshots import screenshots_command
+
     app.cli.add_command(demo_command)
+    app.cli.add_command(screenshots_command)

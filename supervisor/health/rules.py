@@ -11,12 +11,13 @@ carries forward the findings of the checks it did not run (`carry_findings`), so
 with a blurred picture does not turn `ok` just because it answers a TCP connect.
 
 The state machine (`step`) moves a `Status` by one observation:
-  * the hysteresis key is (state, cause); an observation agreeing with the current key
-    clears any candidate;
-  * a different key becomes (or extends) the candidate; after N consecutive agreeing
-    observations (N from the profile: to_offline / to_ok / to_degraded) the change is
-    confirmed and the new interval starts at the FIRST agreeing probe (candidate_since),
-    so durations are exact to the probe;
+  * an observation agreeing with the current (state, cause) clears any candidate;
+  * any other observation becomes (or extends) the candidate; the candidate is counted by
+    observed STATE only (its cause is the latest seen), so a cause that changes within one
+    state does not restart the count; after N consecutive observations of that state (N
+    from the profile: to_offline / to_ok / to_degraded) the change is confirmed with the
+    latest cause and the new interval starts at the FIRST probe of the run
+    (candidate_since), so durations are exact to the probe;
   * observations at or before `last_sample_at` are ignored (idempotent replays);
   * raw observed-state changes are remembered in `recent_flips`; when more than
     `flap_max_changes` fall within `flap_window_s` the status (and its open interval) is
@@ -455,11 +456,15 @@ def step(status: Status, obs: Observation, rules: HealthRules,
         s.reasons = list(obs.reasons)  # same state: keep the freshest measured values
         _clear_candidate(s)
         return s, transitions
-    if (s.candidate_state, s.candidate_cause) == obs.key:
+    if s.candidate_state == obs.state:
+        # Hysteresis counts observed states: a new cause within the same state (a camera's
+        # `unreachable` becoming `upstream` once its switch's outage is confirmed) continues
+        # the count, and the interval takes the latest cause.
         s.candidate_count += 1
     else:
-        s.candidate_state, s.candidate_cause = obs.key
+        s.candidate_state = obs.state
         s.candidate_since, s.candidate_count = obs.at, 1
+    s.candidate_cause = obs.cause
     s.candidate_reasons = list(obs.reasons)
     if s.candidate_count >= rules.confirmations(obs.state):
         confirm(s.candidate_since, obs.state, obs.cause, list(obs.reasons))  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from supervisor.core import audit, audit_query, localtime
 from supervisor.inventory import queries as device_query
+from supervisor.web.i18n import select_locale
 from supervisor.health import maintenance
 from supervisor.people.accounts import (
     create_user,
@@ -106,6 +107,23 @@ def audit_log():
         actions=audit_query.distinct_values(AuditEntry.action))
 
 
+def _audit_row_in_chinese(row: list, header: bool) -> list:
+    """The audit export on a Chinese page: Chinese headers, actions and entities as labels
+    (an English page keeps the column names and codes, which scripts read)."""
+    from supervisor.web.vocabulary import term
+
+    if header:
+        names = {"id": _("ID"), "at_utc": _("At (UTC)"),
+                 "at_local": _("At (%(zone)s)", zone=localtime.zone_name()), "actor": _("Actor"),
+                 "action": _("Action"), "entity": _("Entity"), "key": _("Key"),
+                 "changes": _("Changes"), "note": _("Note"), "before": _("Before"),
+                 "after": _("After")}
+        return [names.get(c, c) for c in row]
+    row = list(row)
+    row[4], row[5] = str(term(row[4], "audit_action")), str(term(row[5], "entity"))
+    return row
+
+
 @bp.get("/audit.csv")
 @police_only
 def audit_export():
@@ -119,8 +137,9 @@ def audit_export():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # BOM: Excel on a Chinese Windows opens UTF-8 correctly
+        chinese = select_locale() == "zh_CN"
         for n, row in enumerate(audit_query.csv_rows(filters)):
-            writer.writerow(row)
+            writer.writerow(_audit_row_in_chinese(row, n == 0) if chinese else row)
             if n % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -328,7 +347,10 @@ def windows():
 def window_create():
     now = _now()
     form = _new_window_form(now)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        # Every field is checked even when another failed, so the page lists all problems at
+        # once (the window rules themselves, which need both times, come after).
         device = community = None
         if form.target.data == "community":
             community_id = device_query._int(form.community.data)
@@ -345,9 +367,9 @@ def window_create():
         start_local = _window_time(form.start.data)
         end_local = _window_time(form.end.data)
         for field, value in ((form.start, start_local), (form.end, end_local)):
-            if value is None:
+            if value is None and (field.data or "").strip():
                 field.errors.append(_("Use the form YYYY-MM-DD HH:MM."))
-        if not form.errors:
+        if valid and not form.errors:
             try:
                 maintenance.create_window(
                     start=localtime.local_to_utc(start_local), end=localtime.local_to_utc(end_local),

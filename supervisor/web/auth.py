@@ -1,4 +1,6 @@
-"""Login and logout. POSTs to /login are rate-limited per client address (LOGIN_RATE_LIMIT)."""
+"""Login and logout. Failed logins are limited per client address (LOGIN_RATE_LIMIT) and per
+account (LOGIN_ACCOUNT_RATE_LIMIT, whatever the address); a successful login never counts, so
+an office behind one address does not lock itself out by working."""
 from __future__ import annotations
 
 import logging
@@ -30,8 +32,21 @@ def _login_limit() -> str:
     return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute")
 
 
+def _login_account_limit() -> str:
+    return current_app.config.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute")
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_account_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.index"))

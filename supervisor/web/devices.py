@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import or_, select
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,18 +16,19 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 
-from supervisor.core import audit
+from supervisor.core import audit, clock
 from supervisor.inventory import importer as inventory
 from supervisor.web.guards import operators_only, police_only
 from supervisor.core.choices import CameraRole, Lifecycle
 from supervisor.core.extensions import db
 from supervisor.inventory import rules as device_rules
 from supervisor.inventory.columns import SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS, SNMP_VERSIONS
-from supervisor.inventory.models import Device
+from supervisor.inventory.models import Community, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import devices_for
 from supervisor.inventory import queries as device_query
-from supervisor.web.helpers import LABELS, scoped_device_or_404
+from supervisor.web.helpers import (LABELS, download_name, invalid_filters, mac_query,
+                                   scoped_device_or_404)
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
@@ -46,8 +49,61 @@ def _page_from_request(filters: device_query.DeviceFilters) -> device_query.Page
 @operators_only
 def index():
     filters = device_query.DeviceFilters.from_args(request.args)
-    return render_template("devices/list.html", page=_page_from_request(filters), filters=filters,
-                           options=_filter_options(), page_sizes=device_query.PAGE_SIZES)
+    invalid = invalid_filters(request.args, filters, ("community", "contract", "kind", "role",
+                                                      "state"))
+    if filters.q and (mac := mac_query(filters.q)):
+        filters.q = mac  # a MAC in any common form searches the stored form
+    sort = request.args.get("sort") or ""
+    if sort and sort.lstrip("-") not in SORT_COLUMNS:
+        invalid.append(("sort", sort[:60]))
+        sort = ""
+    page = _sorted_page(filters, sort) if sort else _page_from_request(filters)
+    return render_template("devices/list.html", page=page, filters=filters,
+                           options=_filter_options(), page_sizes=device_query.PAGE_SIZES,
+                           invalid=invalid, summary=_summary(filters), sort=sort)
+
+
+# Column sort: the list's own order is by id with keyset pages (fast on any page); a sorted
+# list moves by page number instead (OFFSET: fine for the inventory's tens of thousands).
+SORT_COLUMNS = {
+    "name": Device.name, "kind": Device.kind, "role": Device.role, "community": Community.name,
+    "district": Community.district, "ip": Device.ip, "serial": Device.serial,
+    "model": Device.model, "lifecycle": Device.lifecycle, "state": device_query.state_expr,
+}
+
+
+def _sorted_page(filters: device_query.DeviceFilters, sort: str) -> device_query.Page:
+    from sqlalchemy.orm import contains_eager
+
+    size = device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE
+    size = size if size in device_query.PAGE_SIZES else device_query.DEFAULT_PAGE_SIZE
+    total = device_query.count(current_user, filters)
+    pages = max(1, -(-total // size))
+    number = min(max(1, device_query._int(request.args.get("page")) or 1), pages)
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    order = column.desc() if sort.startswith("-") else column.asc()
+    stmt = (device_query.filtered(current_user, filters)
+            .add_columns(device_query.state_expr.label("state"))
+            .options(contains_eager(Device.community))
+            .order_by(order, Device.id).offset((number - 1) * size).limit(size))
+    rows = [(d, s) for d, s in db.session.execute(stmt).all()]
+    return device_query.Page(rows=rows, total=total, size=size, first=number == 1,
+                             extra={"number": number, "pages": pages})
+
+
+def _summary(filters: device_query.DeviceFilters) -> dict:
+    """Counts by state of the filtered devices and their online rate: devices answering
+    (ok or degraded) over devices probed and not in maintenance; unknown shown apart."""
+    from sqlalchemy import func
+
+    stmt = device_query.filtered(current_user, filters).with_only_columns(
+        device_query.state_expr.label("state"), func.count(Device.id)).group_by(
+        device_query.state_expr)
+    by_state = {state: n for state, n in db.session.execute(stmt).all()}
+    answering = by_state.get("ok", 0) + by_state.get("degraded", 0)
+    judged = answering + by_state.get("offline", 0)
+    return {"by_state": by_state, "total": sum(by_state.values()), "answering": answering,
+            "judged": judged, "online_rate": (100.0 * answering / judged) if judged else None}
 
 
 @bp.get("/<int:device_id>")
@@ -134,7 +190,8 @@ def edit(device_id: int):
         form.snmp_version.data = device.snmp_version or "2c"
         form.snmp_auth_protocol.data = device.snmp_auth_protocol or ""
         form.snmp_priv_protocol.data = device.snmp_priv_protocol or ""
-        return render_template("devices/edit.html", device=device, form=form)
+        return render_template("devices/edit.html", device=device, form=form,
+                               sharing=_sharing_address(device))
     if not form.validate_on_submit():  # the CSRF token
         abort(400)
     # A client that posts no SNMP fields at all (an older form, a script) keeps them: the
@@ -146,7 +203,8 @@ def edit(device_id: int):
         for problem in checked.problems:  # every problem at once, beside its field
             getattr(form, problem.field).errors.append(
                 str(PROBLEM_TEXT.get(problem.code, problem.message)))
-        return render_template("devices/edit.html", device=device, form=form), 400
+        return render_template("devices/edit.html", device=device, form=form,
+                               sharing=_sharing_address(device)), 400
     before = _audit_view(device)
     for name, value in checked.values.items():
         if name in Device.SECRET_FIELDS and not value:
@@ -157,7 +215,26 @@ def edit(device_id: int):
         audit.record(current_user, "update", "device", device.serial, before=before, after=after)
     db.session.commit()
     flash(_("Saved."))
+    for other in _sharing_address(device):
+        flash(_("Warning: %(ip)s is also the address of %(name)s (%(serial)s).",
+                ip=device.ip, name=other.name, serial=other.serial))
+    credentials = ("username", "password", "snmp_community", "snmp_user", "snmp_auth_key",
+                   "snmp_priv_key", "snmp_version", "ip", "onvif_port", "snmp_port")
+    if any(before.get(k) != after.get(k) for k in credentials):
+        # Test the connection with what was saved: the result is shown, the save stands.
+        from supervisor.web.health_pages import probe_device
+
+        flash(_("Connection test: %(result)s", result=probe_device(device, ("full",))))
     return redirect(url_for("devices.detail", device_id=device.id))
+
+
+def _sharing_address(device: Device) -> list[Device]:
+    """Other devices on the same IP address (and ONVIF port, when both have one): usually a
+    typo. A warning, not an error: a NAT or a multi-channel encoder can share one."""
+    stmt = select(Device).where(Device.ip == device.ip, Device.id != device.id)
+    if device.onvif_port:
+        stmt = stmt.where(or_(Device.onvif_port.is_(None), Device.onvif_port == device.onvif_port))
+    return list(db.session.scalars(stmt.order_by(Device.id).limit(5)))
 
 
 @bp.get("/export.<fmt>")
@@ -168,7 +245,11 @@ def export(fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     filters = device_query.DeviceFilters.from_args(request.args)
-    lang = "zh" if request.args.get("lang") == "zh" else "en"
+    # The page's language unless the link asks for one (?lang=zh|en).
+    from supervisor.web.i18n import select_locale
+
+    asked = request.args.get("lang")
+    lang = asked if asked in ("zh", "en") else ("zh" if select_locale() == "zh_CN" else "en")
     audit.record(current_user, "export", "device", fmt, note=str(filters.as_args()))
     db.session.commit()
     data = inventory.export_devices(fmt, query=device_query.filtered(current_user, filters),
@@ -176,4 +257,5 @@ def export(fmt: str):
     mimetype = ("text/csv" if fmt == "csv" else
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=devices.{fmt}"})
+                    headers={"Content-Disposition": download_name(
+                        "设备" if lang == "zh" else "devices", None, fmt, clock.now())})

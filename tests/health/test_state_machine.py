@@ -155,3 +155,55 @@ def test_rules_from_profile_mapping_and_bad_values():
                                       "clock": {"tolerance_s": {"value": 2.5}}})
     assert rules.to_offline == 4 and rules.to_ok == HealthRules().to_ok
     assert rules.clock_tolerance_s == 2.5 and rules.profile == "default-v1"
+
+
+def test_a_new_cause_within_the_observed_state_does_not_restart_the_count():
+    # to_offline=3: the camera's cause turns from unreachable to upstream at its second
+    # offline probe (its switch's outage was confirmed in between); still 3 probes in all.
+    status, flips = run([OK, OK, OFFLINE, (OFFLINE, "upstream"), (OFFLINE, "upstream")])
+    assert [(f.old, f.new, f.cause) for f in flips][-1] == (OK, OFFLINE, "upstream")
+    assert flips[-1].at == T0 + dt.timedelta(minutes=2)  # the first offline probe
+    # ...the same for degraded: a blur then a clock drift are two degraded probes
+    status, flips = run([OK, OK, (DEGRADED, "image_fault"), (DEGRADED, "clock_drift")])
+    assert (flips[-1].new, flips[-1].cause) == (DEGRADED, "clock_drift")
+    assert flips[-1].at == T0 + dt.timedelta(minutes=2)
+    # an ok probe in between still breaks the run
+    status, flips = run([OK, OK, OFFLINE, OK, (OFFLINE, "upstream"), (OFFLINE, "upstream")])
+    assert [(f.old, f.new) for f in flips] == [(UNKNOWN, OK)]
+    assert status.candidate_count == 2 and status.candidate_cause == "upstream"
+
+
+def _sliced_rounds(switch_down: range, rounds: int, rules: HealthRules):
+    """A switch (1) and the camera (2) behind it, probed in different slices of each round
+    (as the scheduler spreads a tier over its interval): the switch's slice runs first, the
+    camera's later, attributed against the switch's confirmed state as stored by then.
+    Returns the round at which each device's transitions were confirmed."""
+    statuses = {1: Status(), 2: Status()}
+    confirmed: dict[int, list[tuple[int, str, str | None, dt.datetime]]] = {1: [], 2: []}
+    for r in range(rounds):
+        down = r in switch_down
+        for dev, offset in ((1, 0), (2, 30)):
+            at = T0 + dt.timedelta(seconds=60 * r + offset)
+            o = Observation(at=at, state=OFFLINE if down else OK,
+                            cause="unreachable" if down else None)
+            known = {1: statuses[1].state}
+            o = attribute_upstream({dev: o}, {1: None, 2: 1}, known, {1: "SW"})[dev]
+            statuses[dev], tr = step(statuses[dev], o, rules)
+            confirmed[dev] += [(r, t.new, t.cause, t.at) for t in tr]
+    return confirmed
+
+
+def test_a_camera_behind_a_dead_switch_follows_it_and_recovers_with_it():
+    rules = HealthRules(to_offline=2, to_ok=2, to_degraded=2)
+    confirmed = _sliced_rounds(range(3, 9), 14, rules)
+    switch = [(r, new) for r, new, _, _ in confirmed[1]]
+    camera = [(r, new) for r, new, _, _ in confirmed[2]]
+    # the switch: ok (round 1), offline (round 4: probes 3, 4), ok again (round 10: 9, 10)
+    assert switch == [(1, OK), (4, OFFLINE), (10, OK)]
+    # the camera changes in the same rounds, after the same number of its own probes...
+    assert camera == switch
+    # ...its outage starts at its own first failed probe and is blamed on the switch
+    r, new, cause, at = confirmed[2][1]
+    assert cause == "upstream" and at == T0 + dt.timedelta(seconds=60 * 3 + 30)
+    r, new, cause, at = confirmed[2][2]
+    assert new == OK and at == T0 + dt.timedelta(seconds=60 * 9 + 30)

@@ -329,3 +329,29 @@ def test_fast_samples_are_thinned_but_counted(app, inventory):
         r = db.session.scalars(sa.select(DailyRollup).filter_by(device_id=dev)).one()
         st = db.session.get(DeviceStatus, dev)
         assert r.probes + st.fast_skipped == 30, (dev, r.probes, st.fast_skipped)
+
+
+def test_camera_in_another_slice_follows_its_switch_through_the_pipeline(app, inventory):
+    """The scheduler spreads a tier over its interval in slices: here the switch is swept
+    first and its cameras 30 s later, every minute. The cameras see the switch's stored
+    state, so their cause turns from unreachable to upstream once its outage is confirmed;
+    that must not restart their count: they go offline after their own 3 probes, like the
+    switch, and come back with it."""
+    ex = ScriptedExecutor(switch_outage)
+    for i in range(16):
+        ex.at = T0 + i * MIN
+        run_sweep("fast", ["SW1"], executor=ex, clock=lambda: naive(ex.at))
+        ex.at = T0 + i * MIN + dt.timedelta(seconds=30)
+        run_sweep("fast", ["CAM1", "CAM2"], executor=ex, clock=lambda: naive(ex.at))
+    sw = rows(StateEvent, device_id=inventory["SW1"])
+    assert [(e.old, e.new) for e in sw] == [("unknown", "ok"), ("ok", "offline"), ("offline", "ok")]
+    for cam in ("CAM1", "CAM2"):
+        ev = rows(StateEvent, device_id=inventory[cam])
+        assert [(e.old, e.new, e.cause) for e in ev] == [
+            ("unknown", "ok", None), ("ok", "offline", "upstream"), ("offline", "ok", None)]
+        # the outage runs from the camera's first failed probe to its first answer, each
+        # 30 s after the switch's: it followed its switch, probe for probe
+        ivs = rows(StateInterval, device_id=inventory[cam])
+        assert (ivs[1].start_at, ivs[1].end_at) == (naive(T0 + 5 * MIN + dt.timedelta(seconds=30)),
+                                                    naive(T0 + 12 * MIN + dt.timedelta(seconds=30)))
+        assert ivs[1].state == "offline" and ivs[1].cause == "upstream"

@@ -175,7 +175,8 @@ def test_device_timeline_chart_frame_and_diagnosis(app, world):
     names = {trace["name"] for trace in figure["data"]}
     assert len(figure["data"]) == 2 and len(names) == 2  # one trace per state: ok, offline
     hover = " ".join(h for trace in figure["data"] for h in trace["hovertext"])
-    assert "cause: upstream" in hover and "SW-A" in hover
+    # in the page's language (zh_CN by default), the upstream device named
+    assert "上游设备故障" in hover and "上游设备 SW-A 离线" in hover
     assert f"/health/frames/{world['frames']['CAM-A']}.jpg" in html
     assert "laplacian_var" in html and "GB 50198" in html  # the diagnosis beside the frame
     assert "plotly.min.js" in html
@@ -188,7 +189,7 @@ def test_device_timeline_chart_frame_and_diagnosis(app, world):
 def test_sweep_status_page_and_json(app, world):
     police = client_for(app, "police")
     html = police.get("/health/sweeps").get_data(as_text=True)
-    assert "reach:refused: 2" in html and 'http-equiv="refresh"' in html
+    assert "连通性: 连接被拒绝: 2" in html and 'http-equiv="refresh"' in html  # in the page's language
     data = police.get("/health/sweeps.json").get_json()
     tiers = {t["tier"]: t for t in data["tiers"]}
     assert set(tiers) == {"fast", "full"}
@@ -232,8 +233,9 @@ def test_timeline_clips_to_the_window_and_totals_are_exact():
     fig = timeline.figure(ivs, since, until, now)
     bars = {t["name"]: t for t in fig["data"]}
     assert bars["ok"]["x"] == [18 * 3600 * 1000.0]
-    assert bars["ok"]["base"] == [since.isoformat()]
-    assert "reach refused" in bars["offline"]["hovertext"][0]
+    # the axis is in the reporting time zone (Asia/Shanghai: UTC+8)
+    assert bars["ok"]["base"] == [(since + dt.timedelta(hours=8)).isoformat()]
+    assert "reach refused" in bars["offline"]["hovertext"][0]  # no page: the raw words
     assert timeline.duration_text(90061) == "1d 1h 1m"
 
 

@@ -210,3 +210,16 @@ def test_rapid_fault_toggling_leaves_a_working_device(fleet):
         fleet.clear_faults(d["serial"])
     assert _connect(d) == "up"
     assert soap_time(d).status_code == 200
+
+
+def test_control_api_lists_every_fault_name_it_accepts(fleet):
+    listed = httpx.get(f"{fleet.control_url}/faults").json()
+    names = [n for group in listed["faults"].values() for n in group]
+    assert "offline" in listed["faults"]["reach"] and "blur" in listed["faults"]["picture"]
+    assert listed["params"]["clock_offset_s"] == 600.0
+    d = pick(fleet, "camera")
+    url = f"{fleet.control_url}/devices/{d['serial']}/faults"
+    for name in ("offline", "clock_drift", "blur", "recording_loss"):  # a listed name is accepted
+        assert name in names
+        assert httpx.post(url, json={"faults": [name]}).status_code == 200
+        fleet.clear_faults(d["serial"])

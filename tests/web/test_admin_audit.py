@@ -36,7 +36,7 @@ def test_password_change_shows_changed_never_the_value(as_en, world):
     page = police.get("/admin/audit?entity=device&action=update").get_data(as_text=True)
     assert "*** (changed)" in page
     assert "renamed-camera" in page and "CAM-A-1" in page  # the readable part of the diff
-    assert re.search(r'<tr class="changed"><th>name</th>', page)
+    assert re.search(r'<tr class="changed"><th title="name">Name</th>', page)  # field labelled
     export = police.get("/admin/audit.csv?entity=device&action=update")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     rows = _csv(export)

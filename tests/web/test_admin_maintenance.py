@@ -190,3 +190,13 @@ def test_cancel_shorten_rules(as_en, world, clock):
         "create", "create", "shorten", "cancel"]
     # without the CSRF token nothing happens
     assert police.post(f"/admin/maintenance/{running_id}/shorten", data={"end": "x"}).status_code == 400
+
+
+def test_every_missing_field_is_reported_at_once(as_en, world, clock):
+    police = as_en("police")
+    response = _create(police, device="", start="", end="", reason="")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    for name in ("device", "start", "end", "reason"):
+        assert re.search(rf'<div class="field has-error">\s*<label for="{name}"', html), name
+    assert db.session.scalar(select(MaintenanceWindow)) is None

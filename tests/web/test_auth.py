@@ -145,3 +145,25 @@ def test_pages_are_not_frameable(app):
     response = app.test_client().get("/login")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_successful_logins_never_count_against_the_limit(app, world):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    for _ in range(6):  # an office behind one address, people logging in all day
+        client = app.test_client()
+        assert login(client, "police").status_code == 302
+
+
+def test_failed_logins_are_limited_per_account_from_any_address(app, world):
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per minute"
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+
+    def attempt(address: str, username: str, password: str | None = None) -> int:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return login(client, username, password).status_code
+
+    codes = [attempt(f"10.0.0.{i}", "police", f"guess-{i}-password") for i in range(3)]
+    assert codes == [401, 401, 401]
+    assert attempt("10.0.0.99", "police") == 429  # the account is held, from a new address too
+    assert attempt("10.0.0.1", "alpha") == 302    # other accounts from those addresses are not

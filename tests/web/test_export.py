@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -26,16 +27,16 @@ def test_export_carries_status_columns_and_filters(app, as_user, world):
     db.session.add(DeviceStatus(device_id=cam.id, state="degraded"))
     db.session.commit()
     police = as_user("police")
-    rows = {r["serial"]: r for r in _csv(police.get("/devices/export.csv").data)}
+    rows = {r["serial"]: r for r in _csv(police.get("/devices/export.csv?lang=en").data)}
     assert len(rows) == 8
     assert list(next(iter(rows.values())))[-3:] == ["accepted_on", "lifecycle", "state"]
     assert (rows["CAM-A-0"]["accepted_on"], rows["CAM-A-0"]["lifecycle"],
             rows["CAM-A-0"]["state"]) == ("2026-02-03", "accepted", "degraded")
     assert rows["CAM-A-1"]["state"] == "unknown" and rows["CAM-A-1"]["accepted_on"] == ""
     # A filter limits the rows; an upstream merely outside the filter is still named.
-    cams = _csv(police.get("/devices/export.csv?kind=camera&state=degraded").data)
+    cams = _csv(police.get("/devices/export.csv?kind=camera&state=degraded&lang=en").data)
     assert [(r["serial"], r["upstream"]) for r in cams] == [("CAM-A-0", "SW-A-1")]
-    sheet = openpyxl.load_workbook(io.BytesIO(police.get("/devices/export.xlsx?kind=switch").data),
+    sheet = openpyxl.load_workbook(io.BytesIO(police.get("/devices/export.xlsx?kind=switch&lang=en").data),
                                    read_only=True).active
     got = list(sheet.iter_rows(values_only=True))
     assert got[0][-3:] == ("accepted_on", "lifecycle", "state")
@@ -61,6 +62,14 @@ def test_export_guards_formulas_and_speaks_chinese(app, as_user, world):
     assert [r.values["name"] for r in plan.rows if r.values["serial"] == "CAM-A-1"] == [
         '=HYPERLINK("http://127.0.0.1/","x")']
     zh = _csv(alpha.get("/devices/export.csv?lang=zh").data)
+    # without ?lang the export speaks the page's language (Chinese by default), and its file
+    # name carries the local date
+    default = alpha.get("/devices/export.csv")
+    assert "序列号" in _csv(default.data)[0]
+    disposition = default.headers["Content-Disposition"]
+    assert re.search(r"filename=\"devices?_*-\d{4}-\d{2}-\d{2}\.csv\"|filename=\"_+-\d{4}-\d{2}-\d{2}\.csv\"",
+                     disposition), disposition
+    assert "filename*=UTF-8''%E8%AE%BE%E5%A4%87-" in disposition  # 设备-<date>.csv
     assert {"序列号", "小区", "验收日期", "生命周期", "状态"} <= set(zh[0])
     assert {r["序列号"] for r in zh} == {"SW-A-1", "CAM-A-0", "CAM-A-1", "CAM-A-2"}
 

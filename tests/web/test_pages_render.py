@@ -22,5 +22,7 @@ def test_device_detail_shows_state_cause_and_reasons(app, as_user, world):
     db.session.commit()
     html = as_user("alpha").get(f"/devices/{world.alpha_devices[1]}").get_data(as_text=True)
     assert 'class="state s-degraded"' in html and "frame_failed" in html
-    assert "no snapshot or stream URI known" in html and "frame:frame_failed" in html
+    # a sentence in the page's language; the raw record (with the device's message) in details
+    assert "测试画面检查失败：不支持" in html
+    assert "no snapshot or stream URI known" in html and "frame frame_failed" in html
     assert "plain text reason" in html and "{&#39;check&#39;" not in html
