@@ -76,7 +76,7 @@ def main(app: Any, out: Path, devices: int = 60) -> int:
             for d in db.session.scalars(select(Device).order_by(Device.id)):
                 by_kind.setdefault(d.kind, []).append(d)
             for tier in ("fast", "full", "frame"):
-                run_sweep(tier)
+                run_sweep(tier, settings=app.extensions["settings"])
             broken = []
             for kind, index, faults in FAULTS:
                 device = by_kind[kind][index]
@@ -86,7 +86,7 @@ def main(app: Any, out: Path, devices: int = 60) -> int:
                                             else {})})
             for _ in range(3):
                 for tier in ("fast", "full", "frame"):
-                    run_sweep(tier)
+                    run_sweep(tier, settings=app.extensions["settings"])
             from supervisor.health.models import DeviceStatus
 
             shown = db.session.scalar(select(DeviceStatus.device_id).where(

@@ -18,17 +18,11 @@ from supervisor.core.choices import IMAGE_FAULTS, DeviceKind, DeviceState
 from supervisor.health.models import DeviceStatus, EvidenceFrame, StateEvent, StateInterval
 from supervisor.inventory.models import Community, Device
 from supervisor.sweeps.models import SweepRun
+from supervisor.core.ids import parse_id
 
 FAULT_STATES = (DeviceState.DEGRADED, DeviceState.OFFLINE)
 
 
-def _int(value: Any) -> int | None:
-    """An id from a query string: malformed or outside the database's integers is None."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 <= number < 2**62 else None
 
 
 # ---------------------------------------------------------------- one device
@@ -66,8 +60,8 @@ class FaultFilters:
 
     def __init__(self, args: Mapping[str, Any]):
         self.district = (args.get("district") or "").strip()[:100] or None
-        self.community = _int(args.get("community"))
-        self.contract = _int(args.get("contract"))
+        self.community = parse_id(args.get("community"))
+        self.contract = parse_id(args.get("contract"))
         self.kind = args.get("kind") if args.get("kind") in DeviceKind.values() else None
         self.state = args.get("state") if args.get("state") in FAULT_STATES + ("flapping",) else None
         self.fault = args.get("fault") if args.get("fault") in IMAGE_FAULTS else None

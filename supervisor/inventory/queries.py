@@ -20,6 +20,7 @@ from supervisor.core.scoping import communities_for, contracts_for
 from supervisor.inventory.models import Community, Contract, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import devices_for
+from supervisor.core.ids import parse_id
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -28,12 +29,6 @@ FILTER_KEYS = ("district", "community", "kind", "role", "state", "contract", "q"
 state_expr = func.coalesce(DeviceStatus.state, literal(DeviceState.UNKNOWN))
 
 
-def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if 0 <= number < 2**62 else None
 
 
 @dataclass
@@ -59,11 +54,11 @@ class DeviceFilters:
         state = text("state")
         return cls(
             district=text("district"),
-            community=_int(args.get("community")),
+            community=parse_id(args.get("community")),
             kind=kind if kind in DeviceKind.values() else None,
             role=role if role in CameraRole.values() else None,
             state=state if state in DeviceState.values() else None,
-            contract=_int(args.get("contract")),
+            contract=parse_id(args.get("contract")),
             q=text("q", 200),
         )
 

@@ -2,7 +2,7 @@
 
 The same function runs from `flask sweep`, from the scheduler and from benches:
 
-    summary = run_sweep("fast", serials=None, executor=None, progress=None)
+    summary = run_sweep("fast", serials=None, settings=settings, executor=None, progress=None)
 
 Results are written in batches (`batch_size`), each batch ONE transaction (see
 health_store.write_batch). An offline result whose upstream device is part of this sweep

@@ -33,7 +33,6 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from supervisor.core import audit, audit_query, localtime
-from supervisor.inventory import queries as device_query
 from supervisor.web.i18n import select_locale
 from supervisor.health import maintenance
 from supervisor.people.accounts import (
@@ -52,6 +51,7 @@ from supervisor.inventory.models import Community, Contractor, Device
 from supervisor.people.models import User
 from supervisor.core.clock import utcnow
 from supervisor.web.helpers import LABELS
+from supervisor.core.ids import parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -193,7 +193,7 @@ def user_new():
     if form.validate_on_submit():
         contractor = None
         if form.contractor.data:
-            contractor_id = device_query._int(form.contractor.data)
+            contractor_id = parse_id(form.contractor.data)
             contractor = db.session.get(Contractor, contractor_id) if contractor_id else None
             if contractor is None:
                 form.contractor.errors.append(_("Not a known contractor."))
@@ -353,7 +353,7 @@ def window_create():
         # once (the window rules themselves, which need both times, come after).
         device = community = None
         if form.target.data == "community":
-            community_id = device_query._int(form.community.data)
+            community_id = parse_id(form.community.data)
             community = db.session.get(Community, community_id) if community_id else None
             if community is None:
                 form.community.errors.append(_("Choose a community."))

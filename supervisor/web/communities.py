@@ -11,6 +11,7 @@ from supervisor.inventory.models import Community, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import communities_for, device_clause
 from supervisor.inventory import queries as device_query
+from supervisor.core.ids import parse_id
 
 bp = Blueprint("communities", __name__, url_prefix="/communities")
 PAGE_SIZE = 100
@@ -21,7 +22,7 @@ PAGE_SIZE = 100
 def index():
     district = (request.args.get("district") or "").strip()[:100] or None
     q = (request.args.get("q") or "").strip()[:200] or None
-    page = max(1, min(device_query._int(request.args.get("page")) or 1, 10_000))
+    page = max(1, min(parse_id(request.args.get("page")) or 1, 10_000))
     stmt = communities_for(current_user)
     if district:
         stmt = stmt.where(Community.district == district)
@@ -65,8 +66,8 @@ def detail(community_id: int):
     filters = device_query.DeviceFilters.from_args(request.args)
     filters.community = community.id
     result = device_query.page(current_user, filters,
-                               after=device_query._int(request.args.get("after")),
-                               before=device_query._int(request.args.get("before")),
-                               size=device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
+                               after=parse_id(request.args.get("after")),
+                               before=parse_id(request.args.get("before")),
+                               size=parse_id(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
     return render_template("communities/detail.html", community=community, page=result,
                            filters=filters)

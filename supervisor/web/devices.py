@@ -29,6 +29,7 @@ from supervisor.core.scoping import devices_for
 from supervisor.inventory import queries as device_query
 from supervisor.web.helpers import (LABELS, download_name, invalid_filters, mac_query,
                                    scoped_device_or_404)
+from supervisor.core.ids import parse_id
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ def _filter_options() -> dict:
 def _page_from_request(filters: device_query.DeviceFilters) -> device_query.Page:
     return device_query.page(
         current_user, filters,
-        after=device_query._int(request.args.get("after")),
-        before=device_query._int(request.args.get("before")),
-        size=device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
+        after=parse_id(request.args.get("after")),
+        before=parse_id(request.args.get("before")),
+        size=parse_id(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
 
 
 @bp.get("/")
@@ -75,11 +76,11 @@ SORT_COLUMNS = {
 def _sorted_page(filters: device_query.DeviceFilters, sort: str) -> device_query.Page:
     from sqlalchemy.orm import contains_eager
 
-    size = device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE
+    size = parse_id(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE
     size = size if size in device_query.PAGE_SIZES else device_query.DEFAULT_PAGE_SIZE
     total = device_query.count(current_user, filters)
     pages = max(1, -(-total // size))
-    number = min(max(1, device_query._int(request.args.get("page")) or 1), pages)
+    number = min(max(1, parse_id(request.args.get("page")) or 1), pages)
     column = SORT_COLUMNS[sort.lstrip("-")]
     order = column.desc() if sort.startswith("-") else column.asc()
     stmt = (device_query.filtered(current_user, filters)

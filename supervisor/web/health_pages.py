@@ -18,21 +18,30 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
-                   send_file)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
 from flask_login import current_user
 
-from supervisor.web.guards import operators_only, police_only
 from supervisor.core import clock
 from supervisor.core.choices import IMAGE_FAULTS
 from supervisor.core.extensions import db
-from supervisor.health import queries
-from supervisor.inventory import queries as device_query
-from supervisor.health.models import DeviceStatus, EvidenceFrame
-from supervisor.inventory.models import Community, Device
 from supervisor.core.scoping import devices_for
+from supervisor.health import queries
+from supervisor.health.models import DeviceStatus, EvidenceFrame
+from supervisor.inventory import queries as device_query
+from supervisor.inventory.models import Community, Device
 from supervisor.web import links, timeline
+from supervisor.web.guards import operators_only, police_only
 from supervisor.web.helpers import invalid_filters, scoped_device_or_404
+from supervisor.core.ids import parse_id
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 
@@ -40,11 +49,6 @@ FAULT_LIMIT = 1000  # rows shown; the count above the table is exact
 TIMELINE_LIMIT = 3000  # intervals drawn per device page
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------- device timeline
@@ -105,7 +109,7 @@ def probe_device(device: Any, tiers: tuple[str, ...] | None = None) -> str:
     lines = []
     for tier in tiers or probe_now_tiers(device.kind):
         try:
-            summary = run_sweep(tier, serials=[serial], trigger="page")
+            summary = run_sweep(tier, serials=[serial], trigger="page", settings=current_app.extensions["settings"])
         except Exception as exc:  # a probe failure is a result; a crash here must not 500
             current_app.logger.exception("probe now of %s (%s) failed", serial, tier)
             db.session.rollback()
@@ -255,7 +259,7 @@ def _sweep_status() -> dict[str, Any]:
 @bp.get("/sweeps")
 @police_only
 def sweeps():
-    refresh = _int(request.args.get("refresh"))
+    refresh = parse_id(request.args.get("refresh"))
     refresh = 10 if refresh is None else max(0, min(refresh, 3600))
     return render_template("health/sweeps.html", status=_sweep_status(), refresh=refresh,
                            now=clock.now())

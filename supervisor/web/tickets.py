@@ -49,6 +49,7 @@ from supervisor.tickets.models import (
 from supervisor.tickets.policy import SEVERITIES
 from supervisor.web.api.routes import api_operators
 from supervisor.web.guards import operators_only, police_only
+from supervisor.core.ids import parse_id
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 api_bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1/tickets")
@@ -170,10 +171,7 @@ class ActionForm(FlaskForm):
 def _filters() -> dict[str, Any]:
     a = request.args
     def as_int(name: str) -> Optional[int]:
-        try:
-            return int(a.get(name, ""))
-        except ValueError:
-            return None
+        return parse_id(a.get(name))
     return {"state": a.get("state") or "active", "severity": a.get("severity") or "",
             "contract": as_int("contract"), "community": as_int("community"),
             "overdue": a.get("overdue") == "1", "on_hold": a.get("on_hold") == "1",
@@ -298,10 +296,7 @@ def act(ticket_id: int):
     elif kind == "severity_changed":
         data["severity"] = request.form.get("severity", "")
     elif kind == "reassigned":
-        try:
-            data["contract_id"] = int(request.form.get("contract_id", ""))
-        except ValueError:
-            data["contract_id"] = None
+        data["contract_id"] = parse_id(request.form.get("contract_id"))
     elif kind == "calendar_changed":
         data["tz"] = current_app.config.get("LOCAL_TIMEZONE", "Asia/Shanghai")
     elif kind == "comment" and not text:

@@ -340,9 +340,9 @@ def test_camera_in_another_slice_follows_its_switch_through_the_pipeline(app, in
     ex = ScriptedExecutor(switch_outage)
     for i in range(16):
         ex.at = T0 + i * MIN
-        run_sweep("fast", ["SW1"], executor=ex, clock=lambda: naive(ex.at))
+        run_sweep("fast", ["SW1"], executor=ex, clock=lambda: naive(ex.at), settings=current_app.extensions["settings"])
         ex.at = T0 + i * MIN + dt.timedelta(seconds=30)
-        run_sweep("fast", ["CAM1", "CAM2"], executor=ex, clock=lambda: naive(ex.at))
+        run_sweep("fast", ["CAM1", "CAM2"], executor=ex, clock=lambda: naive(ex.at), settings=current_app.extensions["settings"])
     sw = rows(StateEvent, device_id=inventory["SW1"])
     assert [(e.old, e.new) for e in sw] == [("unknown", "ok"), ("ok", "offline"), ("offline", "ok")]
     for cam in ("CAM1", "CAM2"):

@@ -19,6 +19,7 @@ from supervisor.inventory.models import Community, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import communities_for, devices_for
 from supervisor.inventory import queries as device_query
+from supervisor.core.ids import parse_id
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -66,8 +67,8 @@ def device_json(device: Device, state: str, upstream_id: int | None = None,
 def devices():
     filters = device_query.DeviceFilters.from_args(request.args)
     result = device_query.page(current_user, filters,
-                               after=device_query._int(request.args.get("after")),
-                               size=device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
+                               after=parse_id(request.args.get("after")),
+                               size=parse_id(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
     visible = _visible_upstreams([d for d, _s in result.rows])
     return {"total": result.total, "next_after": result.next_after,
             "devices": [_json(d, s, visible) for d, s in result.rows]}
