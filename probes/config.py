@@ -25,6 +25,12 @@ class Limits(_Serial):
     per_protocol: dict[str, int] = field(
         default_factory=lambda: {"reach": 500, "onvif": 200, "snmp": 100, "frame": 50,
                                  "ptz": 20})
+    # Devices in flight adapt to the event loop's lag (probes.load): global_limit is the
+    # ceiling, adaptive_floor the least; lag_bound_s the lag beyond which the loop counts
+    # as overloaded (timeouts then are ours, not the device's).
+    adaptive: bool = True
+    adaptive_floor: int = 8
+    lag_bound_s: float = 0.25
 
     def for_protocol(self, check: str) -> int:
         return max(1, int(self.per_protocol.get(check, self.global_limit)))

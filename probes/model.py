@@ -23,12 +23,15 @@ from typing import Any, Optional, TypeVar
 #   device misbehaves:       malformed (bad XML / truncated / not UTF-8), fault (SOAP/SNMP error)
 #   feature absent:          unsupported
 #   our bug:                 internal
+#   not the device's:        not_measured (the platform was overloaded or out of time:
+#                            the check says nothing about the device)
 ERROR_KINDS: tuple[str, ...] = (
     "timeout", "refused", "unreachable", "reset",
     "auth",
     "malformed", "fault",
     "unsupported",
     "internal",
+    "not_measured",
 )
 TRANSIENT_KINDS = frozenset({"timeout", "refused", "unreachable", "reset"})
 
@@ -346,6 +349,9 @@ class ProbeResult(_Serial):
     frame: Optional[FrameResult] = None
     error: Optional[ProbeError] = None         # batch-level: deadline passed, internal crash
     ptz: Optional[PtzResult] = None            # only when the tier asks for "ptz"
+    # Checks the platform could not measure (kind "not_measured": its own overload); their
+    # part stays None, so nothing here is a judgement of the device.
+    not_measured: list[ProbeError] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
