@@ -31,7 +31,7 @@ db: venv
 	$(BIN)/flask db upgrade
 
 demo: venv db
-	$(BIN)/python -m supervisor.demo
+	$(BIN)/flask demo
 
 test: venv services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -4,58 +4,50 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
-from supervisor import secretbox
-from supervisor.extensions import babel, csrf, db, limiter, login_manager, migrate
+from supervisor.core import localtime, secretbox
+from supervisor.core.settings import load_settings
+from supervisor.profiles import loader as profiles
+from supervisor.core.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
 
 
-def _instance_secret(app: Flask, filename: str, make) -> bytes:
+def _instance_secret(instance: Path, filename: str, make: Callable[[], bytes]) -> str:
     """A per-installation secret kept in instance/ (mode 0600), generated on first run."""
-    path = Path(app.instance_path) / filename
+    path = instance / filename
     if path.exists():
-        return path.read_bytes().strip()
+        return path.read_bytes().strip().decode()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = make()
     path.touch(mode=0o600)
     path.write_bytes(value)
-    return value
+    return value.decode()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Defaults, then FLASK_* environment variables, then the caller's overrides."""
+    """Settings defaults, then FLASK_* environment variables, then the caller's overrides."""
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.update(
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'supervisor.db'}",
-        SQLALCHEMY_ENGINE_OPTIONS={},
-        BABEL_DEFAULT_LOCALE="zh_CN",
-        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "supervisor" / "translations"),
-        LANGUAGES=["zh_CN", "en"],
-        PROFILE_DIR=str(ROOT / "supervisor" / "profiles"),
-        EVIDENCE_DIR=str(Path(app.instance_path) / "evidence"),
-        LOGIN_RATE_LIMIT="10 per minute",
-        RATELIMIT_STORAGE_URI="memory://",
-        PROBE_EXECUTOR="local",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
-    )
-    app.config.from_prefixed_env()  # FLASK_SQLALCHEMY_DATABASE_URI, FLASK_SECRET_KEY, ...
-    if config:
-        app.config.update(config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(
-            app, "secret_key", lambda: secrets.token_hex(32).encode())
-    if not app.config.get("DEVICE_SECRET_KEY"):
-        app.config["DEVICE_SECRET_KEY"] = secretbox.load_or_create_key(
-            Path(app.instance_path) / "device_secret.key")
-    secretbox.configure(app.config["DEVICE_SECRET_KEY"])
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(instance, config)
+    filled: dict[str, Any] = {}
+    if not settings.SECRET_KEY:
+        filled["SECRET_KEY"] = _instance_secret(instance, "secret_key",
+                                                lambda: secrets.token_hex(32).encode())
+    if not settings.DEVICE_SECRET_KEY:
+        filled["DEVICE_SECRET_KEY"] = secretbox.load_or_create_key(
+            instance / "device_secret.key").decode()
+    settings = settings.model_copy(update=filled) if filled else settings
+    app.config.update(settings.flask_config())
+    app.extensions["settings"] = settings
+    secretbox.configure(settings.DEVICE_SECRET_KEY)
+    localtime.configure(settings.LOCAL_TIMEZONE)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -65,19 +57,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from supervisor import models  # noqa: F401  (tables known to Alembic)
 
+    with app.app_context():
+        profiles.configure(settings.profile_dirs, db.engine)
+
     _wire(app)
     return app
 
 
 def _wire(app: Flask) -> None:
     """Each domain module registers its blueprint and CLI commands in its own init_app."""
-    from supervisor import i18n, auth, health_cli, inventory_cli, profiles, users_cli, web
+    from supervisor import web
+    from supervisor.demo import cli as demo_cli
+    from supervisor.health import cli as health_cli
+    from supervisor.inventory import cli as inventory_cli
+    from supervisor.people import cli as users_cli
+    from supervisor.profiles import cli as profiles_cli
+    from supervisor.sweeps import scheduler
+    from supervisor.web import guards, i18n
 
-    for module in (i18n, auth, profiles, inventory_cli, users_cli, web, health_cli):
+    for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, scheduler,
+                   demo_cli):
         module.init_app(app)
-    from supervisor import scheduling  # `flask scheduler run|status`
-
-    scheduling.init_app(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

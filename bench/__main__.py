@@ -11,7 +11,7 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
-    names = argv or sorted(m.name for m in pkgutil.iter_modules([str(here))
+    names = argv or sorted(m.name for m in pkgutil.iter_modules([str(here)])
                            if not m.name.startswith("_"))
     status = 0
     for name in names:

@@ -34,9 +34,10 @@ def _median_ms(fn, repeat: int) -> float:
 def _build(n: int) -> None:
     from sqlalchemy import insert, select
 
-    from supervisor.auth import create_user
-    from supervisor.extensions import db
-    from supervisor.models import Community, Contract, Contractor, Device, DeviceStatus
+    from supervisor.people.accounts import create_user
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Community, Contract, Contractor, Device
+    from supervisor.health.models import DeviceStatus
 
     import datetime as dt
     contractor = Contractor(name="Bench Ltd")
@@ -70,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import func, select
 
     from app import create_app
-    from supervisor.auth import find_user
-    from supervisor.extensions import db
-    from supervisor.models import Device
-    from supervisor.web import device_query
+    from supervisor.people.accounts import find_user
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Device
+    from supervisor.inventory import queries as device_query
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.db'}",

@@ -95,8 +95,8 @@ def _app(db_path: Path | str):
 def seed_contracts(n: int = 10) -> None:
     import datetime as dt
 
-    from supervisor.extensions import db
-    from supervisor.models import Contract, Contractor
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Contract, Contractor
 
     ctr = Contractor(name="Bench 安防")
     db.session.add(ctr)
@@ -108,7 +108,7 @@ def seed_contracts(n: int = 10) -> None:
 
 
 def ours(app, data: bytes, filename: str = "inv.csv") -> tuple[float, float, object]:
-    from supervisor import inventory
+    from supervisor.inventory import importer as inventory
 
     with app.app_context():
         t0 = time.perf_counter()
@@ -125,8 +125,8 @@ def peer(app, data: bytes) -> float:
     import pandas as pd
     from sqlalchemy import select
 
-    from supervisor.extensions import db
-    from supervisor.models import Community, Contract, Device
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Community, Contract, Device
 
     with app.app_context():
         t0 = time.perf_counter()
@@ -169,7 +169,7 @@ def _on_postgres(server_url: str, data: bytes) -> tuple[float, float] | None:
             seed_contracts()
         v, a, _ = ours(app, data)
         with app.app_context():
-            from supervisor.extensions import db
+            from supervisor.core.extensions import db
             db.engine.dispose()
         return v, a
     finally:

@@ -6,7 +6,7 @@
    Peer, measured in the same run and database: raw probe samples as the fast tier
    writes them (one a minute per device), for a subset, extrapolated to a device-year.
    This is the "history vs trends" decision in numbers.
-2. Sweep: the full pipeline (probe -> judge -> store, supervisor.sweep.run_sweep) over a
+2. Sweep: the full pipeline (probe -> judge -> store, supervisor.sweeps.pipeline.run_sweep) over a
    simulated fleet, in devices/s, for the local runner and for Celery with two worker
    processes on Redis, side by side on the same fleet and database.
 
@@ -58,7 +58,7 @@ def _fmt_bytes(n: float) -> str:
 # --------------------------------------------------------------------------- rollups
 
 def _seed_devices(conn: sa.Connection, n: int) -> list[int]:
-    from supervisor.models import Community, Device
+    from supervisor.inventory.models import Community, Device
 
     communities = max(1, n // 20)
     conn.execute(sa.insert(Community.__table__), [
@@ -108,8 +108,8 @@ def bench_rollups(url: str, label: str, n_devices: int, days: int, raw_devices: 
                   tmp: Path) -> dict[str, float]:
     from flask_migrate import upgrade
 
-    from supervisor.extensions import db
-    from supervisor.health_models import DailyRollup, ProbeSample
+    from supervisor.core.extensions import db
+    from supervisor.health.models import DailyRollup, ProbeSample
 
     app = _app(url, tmp)
     with app.app_context():
@@ -195,7 +195,7 @@ def _start_workers(redis_url: str, queue: str, n: int, logdir: Path) -> list[sub
     procs = []
     for i in range(n):
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "supervisor.celery_app", "worker", "--pool",
+            [sys.executable, "-m", "celery", "-A", "supervisor.sweeps.celery_worker", "worker", "--pool",
              "solo", "-Q", queue, "-n", f"bench{i}-{queue}@localhost", "-l", "warning",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=(logdir / f"worker{i}.log").open("wb"),
@@ -217,13 +217,13 @@ def bench_sweep(n_devices: int, tiers: list[str], rounds: int, tmp: Path, redis_
     from flask_migrate import upgrade
 
     from simulator.testing import FleetProcess
-    from supervisor import sweep
-    from supervisor.executor_celery import CeleryExecutor
-    from supervisor.executors import LocalExecutor
-    from supervisor.extensions import db
-    from supervisor.inventory import apply_plan, parse_upload
+    from supervisor.sweeps import pipeline as sweep
+    from supervisor.sweeps.celery_executor import CeleryExecutor
+    from supervisor.sweeps.executors import LocalExecutor
+    from supervisor.core.extensions import db
+    from supervisor.inventory.importer import apply_plan, parse_upload
 
-    from supervisor.profiles import load_profile
+    from supervisor.profiles.loader import load_profile
 
     # One profile for the whole bench, read before anything records its use.
     profile = load_profile(check_in_use=False)

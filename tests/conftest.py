@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from supervisor.extensions import db as _db
+from supervisor.core.extensions import db as _db
+from supervisor.profiles import loader as profiles
 
 
 @pytest.fixture
@@ -28,6 +29,7 @@ def app(tmp_path: Path):
         yield app
         _db.session.remove()
         _db.engine.dispose()
+    profiles.configure(None, None)  # the next test's app configures its own database
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from supervisor.extensions import db
+from supervisor.core.extensions import db
 
 
 def test_upgrade_downgrade_roundtrip(app):

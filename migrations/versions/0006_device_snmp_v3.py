@@ -21,7 +21,7 @@ def upgrade():
                                       nullable=False))
         batch_op.add_column(sa.Column('snmp_user', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('snmp_auth_protocol', sa.String(length=10), nullable=True))
-        # Ciphertext (supervisor/secretbox.py EncryptedString stores text).
+        # Ciphertext (supervisor/core/secretbox.py EncryptedString stores text).
         batch_op.add_column(sa.Column('snmp_auth_key', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('snmp_priv_protocol', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('snmp_priv_key', sa.String(length=500), nullable=True))

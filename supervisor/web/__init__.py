@@ -5,7 +5,7 @@
 - imports.py: upload -> preview -> confirm -> counts
 - api.py: a small read-only JSON API under /api/v1
 - reports.py: what officials see (a placeholder until the reports pages land)
-Every query about devices, communities and contracts starts in supervisor/scoping.py.
+Every query about devices, communities and contracts starts in supervisor/core/scoping.py.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..choices import Role
+from supervisor.core.choices import Role
 
 bp = Blueprint("web", __name__)
 
@@ -40,16 +40,17 @@ def _error(code: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from . import account, api, auth, communities, devices, imports, reports
-    from .helpers import register_template_helpers
+    from supervisor.web import account, auth, communities, devices, imports, reports
+    from supervisor.web.api import routes as api
+    from supervisor.web.helpers import register_template_helpers
 
     app.register_blueprint(bp)
     for module in (auth, account, communities, devices, imports, api, reports):
         app.register_blueprint(module.bp)
-    from . import health_pages  # timelines, current faults, sweep status (issue 7)
+    from supervisor.web import health_pages  # timelines, current faults, sweep status (issue 7)
 
     app.register_blueprint(health_pages.bp)
-    from . import admin  # audit log, users, maintenance windows (police only)
+    from supervisor.web import admin  # audit log, users, maintenance windows (police only)
 
     app.register_blueprint(admin.bp)
     register_template_helpers(app)

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..auth import MIN_PASSWORD_LENGTH, check_password, set_password
-from ..extensions import db, limiter
-from .auth import _login_limit
+from supervisor.people.accounts import MIN_PASSWORD_LENGTH, check_password, set_password
+from supervisor.core.extensions import db, limiter
+from supervisor.web.auth import _login_limit
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

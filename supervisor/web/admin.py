@@ -8,8 +8,8 @@
 - /admin/maintenance — windows current/upcoming/past; create for a device or a community
   (times typed in local time, stored UTC), cancel or shorten one that has not ended.
 
-Routes stay thin: the rules live in supervisor/auth.py (users), supervisor/maintenance.py
-(windows) and supervisor/audit_query.py (reading the log). Every change is an audit row.
+Routes stay thin: the rules live in supervisor/people/accounts.py (users), supervisor/health/maintenance.py
+(windows) and supervisor/core/audit_query.py (reading the log). Every change is an audit row.
 A page that shows a generated password is sent with `Cache-Control: no-store` and the
 password is never put in the session, a flash message, a URL or a log.
 """
@@ -32,13 +32,24 @@ from sqlalchemy import func, select
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from .. import audit, audit_query, localtime, maintenance
-from ..auth import create_user, find_user, generate_password, police_only, set_active, set_password
-from ..choices import Role
-from ..extensions import db
-from ..health_models import MaintenanceWindow
-from ..models import AuditEntry, Community, Contractor, Device, User, utcnow
-from .helpers import LABELS
+from supervisor.core import audit, audit_query, localtime
+from supervisor.health import maintenance
+from supervisor.people.accounts import (
+    create_user,
+    find_user,
+    generate_password,
+    set_active,
+    set_password,
+)
+from supervisor.web.guards import police_only
+from supervisor.core.choices import Role
+from supervisor.core.extensions import db
+from supervisor.health.models import MaintenanceWindow
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Community, Contractor, Device
+from supervisor.people.models import User
+from supervisor.core.clock import utcnow
+from supervisor.web.helpers import LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -10,10 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit
-from ..auth import check_password, find_user
-from ..extensions import db, limiter
-from ..i18n import _safe_next
+from supervisor.core import audit
+from supervisor.people.accounts import check_password, find_user
+from supervisor.core.extensions import db, limiter
+from supervisor.web.i18n import _safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)

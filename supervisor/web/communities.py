@@ -5,11 +5,12 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from ..auth import operators_only
-from ..extensions import db
-from ..models import Community, Device, DeviceStatus
-from ..scoping import communities_for, device_clause
-from . import device_query
+from supervisor.web.guards import operators_only
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Community, Device
+from supervisor.health.models import DeviceStatus
+from supervisor.core.scoping import communities_for, device_clause
+from supervisor.inventory import queries as device_query
 
 bp = Blueprint("communities", __name__, url_prefix="/communities")
 PAGE_SIZE = 100

@@ -16,16 +16,22 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import audit, inventory
-from ..auth import operators_only, police_only
-from ..choices import CameraRole, DeviceKind, Lifecycle
-from ..extensions import db
-from ..inventory_format import (SNMP_AUTH_PROTOCOLS, SNMP_KEY_MIN, SNMP_PRIV_PROTOCOLS,
-                                SNMP_VERSIONS)
-from ..models import Community, Contract, Device, DeviceStatus
-from ..scoping import communities_for, contracts_for, devices_for
-from . import device_query
-from .helpers import LABELS, scoped_device_or_404
+from supervisor.core import audit
+from supervisor.inventory import importer as inventory
+from supervisor.web.guards import operators_only, police_only
+from supervisor.core.choices import CameraRole, DeviceKind, Lifecycle
+from supervisor.core.extensions import db
+from supervisor.inventory.columns import (
+    SNMP_AUTH_PROTOCOLS,
+    SNMP_KEY_MIN,
+    SNMP_PRIV_PROTOCOLS,
+    SNMP_VERSIONS,
+)
+from supervisor.inventory.models import Community, Contract, Device
+from supervisor.health.models import DeviceStatus
+from supervisor.core.scoping import communities_for, contracts_for, devices_for
+from supervisor.inventory import queries as device_query
+from supervisor.web.helpers import LABELS, scoped_device_or_404
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)

@@ -7,10 +7,17 @@ from flask import Flask, abort, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..choices import CameraRole, CommunityType, DeviceKind, DeviceState, Lifecycle, Role
-from ..extensions import db
-from ..models import Device
-from ..scoping import devices_for
+from supervisor.core.choices import (
+    CameraRole,
+    CommunityType,
+    DeviceKind,
+    DeviceState,
+    Lifecycle,
+    Role,
+)
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
+from supervisor.core.scoping import devices_for
 
 # Display labels for the vocabulary (values stay English in the database, URLs and exports).
 LABELS: dict[str, Any] = {

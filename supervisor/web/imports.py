@@ -29,9 +29,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField
 
-from ..auth import police_only
-from ..extensions import db
-from ..models import User
+from supervisor.web.guards import police_only
+from supervisor.core.extensions import db
+from supervisor.people.models import User
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def _counts_dict(counts: Any) -> dict[str, Any]:
 
 
 def _preview(path: Path):
-    from .. import inventory
+    from supervisor.inventory import importer as inventory
 
     plan = inventory.parse_upload(_original_name(path), path.read_bytes(),
                                   create_contracts=bool(session.get("import_create_contracts")))
@@ -164,7 +164,7 @@ def index():
 
 
 def _run(app, job_id: str, path: Path, filename: str, user_id: int, create_contracts: bool) -> None:
-    from .. import inventory
+    from supervisor.inventory import importer as inventory
 
     job = _jobs[job_id]
 

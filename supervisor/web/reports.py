@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..auth import roles_required
-from ..choices import Role
+from supervisor.web.guards import roles_required
+from supervisor.core.choices import Role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

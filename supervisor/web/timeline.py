@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 
 import plotly.graph_objects as go
 
+from supervisor.health.rules import seconds_by_state
+
 SPANS: dict[str, dt.timedelta] = {
     "day": dt.timedelta(days=1), "week": dt.timedelta(days=7), "month": dt.timedelta(days=30),
 }
@@ -48,11 +50,8 @@ def clip(iv: Interval, since: dt.datetime, until: dt.datetime,
 def totals(intervals: Iterable[Interval], since: dt.datetime, until: dt.datetime,
            now: dt.datetime) -> dict[str, float]:
     """Seconds per state inside the window (what the chart shows, exactly)."""
-    out: dict[str, float] = {}
-    for iv in intervals:
-        span = clip(iv, since, until, now)
-        if span:
-            out[iv.state] = out.get(iv.state, 0.0) + (span[1] - span[0]).total_seconds()
+    out = seconds_by_state(intervals, since, until, now)
+    out.pop("offline:upstream", None)  # a share of offline, not a state of its own
     return out
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
-from supervisor.extensions import db
-from supervisor.health_models import DeviceStatus, StateInterval
-from supervisor.models import Device
-from supervisor.profiles import load_profile
-from supervisor.sweep import run_sweep
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus, StateInterval
+from supervisor.inventory.models import Device
+from supervisor.profiles.loader import load_profile
+from supervisor.sweeps.pipeline import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 REACH_DOWN = ("offline", "refused", "reboot")
@@ -42,7 +42,7 @@ def make_profile(tmp: Path, interval_s: float, *, to_offline: int = 2, to_ok: in
 
 
 def import_fleet(fleet) -> None:
-    from supervisor.inventory import apply_plan, parse_upload
+    from supervisor.inventory.importer import apply_plan, parse_upload
 
     data = Path(fleet.inventory_path).read_bytes()
     plan = parse_upload(Path(fleet.inventory_path).name, data, create_contracts=True,

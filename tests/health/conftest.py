@@ -9,8 +9,8 @@ import pytest
 # The helper modules beside this file (health_helpers, accuracy) import by plain name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from supervisor.extensions import db
-from supervisor.models import Community, Device
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Community, Device
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ def main() -> None:
                       "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4=",
                       "HEALTH_FAST_SAMPLE_EVERY_S": 0})
     with app.app_context():
-        from supervisor.profiles import load_profile
-        from supervisor.sweep import run_sweep
+        from supervisor.profiles.loader import load_profile
+        from supervisor.sweeps.pipeline import run_sweep
 
         profile = load_profile("healthtest", directory=profiles, check_in_use=False)
 

@@ -11,10 +11,10 @@ import skimage.data
 import sqlalchemy as sa
 
 from probes.model import FrameResult, ProbeResult, ReachResult
-from supervisor import evidence
-from supervisor.extensions import db
-from supervisor.health_models import DeviceStatus, EvidenceFrame, StateInterval
-from supervisor.sweep import run_sweep
+from supervisor.health import evidence
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus, EvidenceFrame, StateInterval
+from supervisor.sweeps.pipeline import run_sweep
 
 from health_helpers import T0
 

@@ -7,7 +7,7 @@ from probes.model import (
     FrameResult, OnvifResult, PoePort, ProbeError, ProbeResult, ReachResult, RecordingSummary,
     SnmpResult,
 )
-from supervisor.health import DEGRADED, OFFLINE, OK, UNKNOWN, HealthRules, judge
+from supervisor.health.rules import DEGRADED, OFFLINE, OK, UNKNOWN, HealthRules, judge
 
 T = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
 RULES = HealthRules(clock_tolerance_s=1.0, nvr_retention_days=30)

@@ -7,10 +7,11 @@ import threading
 
 import sqlalchemy as sa
 
-from supervisor.extensions import db
-from supervisor.health_models import DeviceStatus, SweepRun
-from supervisor.models import Community, Device
-from supervisor.sweep import run_sweep
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus
+from supervisor.sweeps.models import SweepRun
+from supervisor.inventory.models import Community, Device
+from supervisor.sweeps.pipeline import run_sweep
 
 
 def _listener(host: str):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from supervisor.extensions import db
-from supervisor.health_models import ProbeSample, StateInterval
+from supervisor.core.extensions import db
+from supervisor.health.models import ProbeSample, StateInterval
 
 from test_sweep_store import naive, sweeps, switch_outage, MIN
 from health_helpers import T0, ScriptedExecutor

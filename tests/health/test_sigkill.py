@@ -12,10 +12,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from simulator.testing import FleetProcess
-from supervisor.extensions import db
-from supervisor.health_models import DeviceStatus, ProbeSample, StateInterval, SweepRun
-from supervisor.models import Device
-from supervisor.sweep import run_sweep
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus, ProbeSample, StateInterval
+from supervisor.sweeps.models import SweepRun
+from supervisor.inventory.models import Device
+from supervisor.sweeps.pipeline import run_sweep
 
 from accuracy import import_fleet, make_profile
 

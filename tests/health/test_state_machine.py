@@ -3,9 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from supervisor.health import (
-    DEGRADED, MAINTENANCE, OFFLINE, OK, UNKNOWN, HealthRules, Observation, Status,
-    attribute_upstream, carry_findings, findings_after, seconds_by_state, step,
+from supervisor.health.rules import (
+    DEGRADED,
+    MAINTENANCE,
+    OFFLINE,
+    OK,
+    UNKNOWN,
+    HealthRules,
+    Observation,
+    Status,
+    attribute_upstream,
+    carry_findings,
+    findings_after,
+    seconds_by_state,
+    step,
 )
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, 0)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from supervisor.extensions import db
-from supervisor.health_models import ProbeSample
-from supervisor.models import Device
+from supervisor.core.extensions import db
+from supervisor.health.models import ProbeSample
+from supervisor.inventory.models import Device
 
 # Own loopback range and control port (tests/health: 127.100.0.0/16, ports 19800-19899).
 BASE = "127.100.1.1"
@@ -30,8 +30,8 @@ def fleet(tmp_path_factory):
 
 
 def test_sweep_probes_v3_switch_over_v3(app, fleet):
-    from supervisor.inventory import apply_plan, parse_upload
-    from supervisor.sweep import run_sweep
+    from supervisor.inventory.importer import apply_plan, parse_upload
+    from supervisor.sweeps.pipeline import run_sweep
 
     sim = {d["serial"]: d for d in fleet.devices()}
     v3_switches = [s for s, d in sim.items() if d["kind"] == "switch" and d["snmp_v3"]]
@@ -74,8 +74,8 @@ def test_sweep_probes_v3_switch_over_v3(app, fleet):
 def test_wrong_v3_key_in_inventory_is_an_snmp_auth_failure(app, fleet):
     """The stored key is what the probe uses: a wrong one fails authentication (the device is
     still reachable), so a passing sweep above is not v2c in disguise."""
-    from supervisor.inventory import apply_plan, parse_upload
-    from supervisor.sweep import run_sweep
+    from supervisor.inventory.importer import apply_plan, parse_upload
+    from supervisor.sweeps.pipeline import run_sweep
 
     data = Path(fleet.inventory_path).read_bytes()
     plan = parse_upload("fleet.csv", data, create_contracts=True, contractor="Test contractor")

@@ -7,14 +7,19 @@ import json
 
 import sqlalchemy as sa
 
-from supervisor.extensions import db
-from supervisor.health import HealthRules
-from supervisor.health_models import (
-    DailyRollup, DeviceStatus, ProbeSample, StateEvent, StateInterval, SweepRun,
+from supervisor.core.extensions import db
+from supervisor.health.rules import HealthRules
+from supervisor.health.models import (
+    DailyRollup,
+    DeviceStatus,
+    ProbeSample,
+    StateEvent,
+    StateInterval,
 )
-from supervisor.health_store import housekeeping, rollup_day
-from supervisor.profiles import load_profile
-from supervisor.sweep import run_sweep
+from supervisor.sweeps.models import SweepRun
+from supervisor.health.store import housekeeping, rollup_day
+from supervisor.profiles.loader import load_profile
+from supervisor.sweeps.pipeline import run_sweep
 
 from health_helpers import T0, ScriptedExecutor
 
@@ -183,7 +188,7 @@ def test_cli_housekeeping(app, inventory, runner):
 
 
 def test_maintenance_window_is_exact_and_excluded(app, inventory):
-    from supervisor.health_models import MaintenanceWindow
+    from supervisor.health.models import MaintenanceWindow
 
     # CAM3 is serviced over [3.5, 9.5) minutes: its outage inside is maintenance, not offline
     db.session.add(MaintenanceWindow(device_id=inventory["CAM3"], start_at=naive(T0 + 3.5 * MIN),
@@ -212,7 +217,7 @@ def test_maintenance_window_is_exact_and_excluded(app, inventory):
 def test_two_level_upstream_when_the_root_reports_last(app, inventory):
     """camera → switch → NVR all down, answering camera first and NVR last, one per batch:
     the camera still gets cause upstream naming the NVR, the switch too."""
-    from supervisor.models import Device
+    from supervisor.inventory.models import Device
 
     sw = db.session.get(Device, inventory["SW1"])
     nvr = Device(serial="NVR1", name="nvr", kind="nvr", ip="127.30.0.9", community_id=sw.community_id)
@@ -236,8 +241,8 @@ def check_stale_status_detected(inventory):
     """A status row moved by another writer after we loaded it: the batch is refused."""
     import pytest
 
-    from supervisor.health import Observation
-    from supervisor.health_store import BatchItem, StaleStatus, load_statuses, write_batch
+    from supervisor.health.rules import Observation
+    from supervisor.health.store import BatchItem, StaleStatus, load_statuses, write_batch
 
     ex = ScriptedExecutor(switch_outage)
     sweeps(ex, 2)
@@ -265,8 +270,9 @@ def test_each_device_is_judged_by_its_contracts_profile(app, inventory, tmp_path
 
     import yaml
 
-    from supervisor.models import Contract, Contractor, Device
-    from supervisor.profiles import profile_dir
+    from supervisor.inventory.models import Contract, Contractor, Device
+    from supervisor.profiles import loader as profiles
+    from supervisor.profiles.loader import profile_dir
 
     folder = tmp_path / "profiles"
     folder.mkdir()
@@ -275,7 +281,7 @@ def test_each_device_is_judged_by_its_contracts_profile(app, inventory, tmp_path
     strict.update(name="strict", version=1, supersedes=None)
     strict["hysteresis"]["to_offline"] = 1
     (folder / "strict-v1.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
-    app.config["PROFILE_DIR"] = str(folder)
+    profiles.configure([folder, profiles.DEFAULT_DIR], db.engine)  # the operator's folder first
     co = Contractor(name="ACME")
     db.session.add(co)
     db.session.flush()

@@ -9,8 +9,8 @@ def contracts(app):
     """Two contracts of two contractors, created the way an operator would."""
     import datetime as dt
 
-    from supervisor.extensions import db
-    from supervisor.models import Contract, Contractor
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Contract, Contractor
 
     a, b = Contractor(name="Acme 安防"), Contractor(name="Beta Tech")
     db.session.add_all([a, b])

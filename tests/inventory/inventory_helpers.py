@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from supervisor.inventory import SPEC
+from supervisor.inventory.importer import SPEC
 
 HEADERS = ["community", "district", "community_type", "name", "kind", "role", "vendor", "model",
            "serial", "mac", "ip", "onvif_port", "snmp_port", "snmp_community", "username",

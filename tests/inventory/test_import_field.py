@@ -14,9 +14,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from supervisor import inventory
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, Device
+from supervisor.inventory import importer as inventory
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Device
 
 from inventory_helpers import HEADERS, good_rows, to_csv, to_xlsx, write, zh_headers
 
@@ -414,7 +415,7 @@ def test_crafted_workbooks_are_refused_or_read_not_crashed(app, contracts):
 
 
 def test_too_many_merged_cells_refuse_the_workbook(app, contracts, monkeypatch):
-    from supervisor import inventory_read
+    from supervisor.inventory import reading as inventory_read
 
     monkeypatch.setattr(inventory_read, "MAX_MERGE_FILLS", 10)  # a real limit is millions
     wb = openpyxl.Workbook()

@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, Community, Contract, Device
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Community, Contract, Device
 
 from inventory_helpers import HEADERS, PASSWORD, SNMP, good_rows, to_csv, to_xlsx, write, zh_headers
 
@@ -103,7 +104,7 @@ def test_every_change_is_audited_with_secrets_masked(app, runner, contracts, tmp
 
 
 def test_progress_callback_reports_each_stage(app, contracts):
-    from supervisor import inventory
+    from supervisor.inventory import importer as inventory
 
     seen = []
     plan = inventory.parse_upload("inv.csv", to_csv(good_rows(), HEADERS),
@@ -117,7 +118,7 @@ def test_progress_callback_reports_each_stage(app, contracts):
 
 def test_utf16_tab_separated_as_excel_unicode_text(app, contracts):
     """Excel's "Unicode Text" save: UTF-16 with a BOM, tab-separated."""
-    from supervisor import inventory
+    from supervisor.inventory import importer as inventory
 
     data = to_csv(good_rows(), zh_headers(HEADERS)).decode().replace(",", "\t").encode("utf-16")
     plan = inventory.parse_upload("inv.txt", data)
@@ -129,7 +130,7 @@ def test_utf16_tab_separated_as_excel_unicode_text(app, contracts):
 
 
 def test_title_row_above_the_header_is_skipped(app, contracts):
-    from supervisor import inventory
+    from supervisor.inventory import importer as inventory
 
     headers = zh_headers(HEADERS)
     rows = [["新华区前端设备清单"] + [""] * (len(HEADERS) - 1), headers] + good_rows()

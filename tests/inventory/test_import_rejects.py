@@ -5,8 +5,9 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, Community, Device
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Community, Device
 
 from inventory_helpers import HEADERS, PASSWORD, good_rows, to_csv, to_xlsx, write, zh_headers
 
@@ -128,7 +129,8 @@ def test_unreadable_files(app, runner, contracts, tmp_path):
 
 
 def test_unknown_contract_is_an_error_unless_asked_to_create(app, runner, tmp_path):
-    from supervisor.models import Contract, ProfileUse
+    from supervisor.inventory.models import Contract
+    from supervisor.profiles.models import ProfileUse
 
     path = write(tmp_path, "inv.csv", to_csv(good_rows(), HEADERS))
     result = runner.invoke(args=["inventory", "import", str(path)])
@@ -151,7 +153,7 @@ def test_unknown_contract_is_an_error_unless_asked_to_create(app, runner, tmp_pa
 def test_apply_refuses_a_plan_with_errors(app, contracts):
     import pytest
 
-    from supervisor import inventory
+    from supervisor.inventory import importer as inventory
 
     rows = good_rows()
     rows[0][4] = "robot"
@@ -163,7 +165,7 @@ def test_apply_refuses_a_plan_with_errors(app, contracts):
 
 
 def test_a_workbook_that_inflates_too_far_is_refused(app, contracts, monkeypatch):
-    from supervisor import inventory, inventory_read
+    from supervisor.inventory import importer as inventory, reading as inventory_read
 
     monkeypatch.setattr(inventory_read, "MAX_XLSX_UNPACKED", 10_000)  # a real bomb is 100s of MB
     plan = inventory.parse_upload("x.xlsx", to_xlsx(good_rows(), HEADERS))

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from supervisor import audit
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, User
+from supervisor.core import audit
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.people.models import User
 
 
 def test_mask_hides_every_secret_and_says_when_it_changed():

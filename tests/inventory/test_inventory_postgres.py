@@ -15,7 +15,7 @@ def pg_app(pg_database):
     from flask_migrate import upgrade
 
     from app import create_app
-    from supervisor.extensions import db
+    from supervisor.core.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": pg_database, "SECRET_KEY": "x",
                       "DEVICE_SECRET_KEY": KEY})
@@ -30,9 +30,9 @@ def pg_app(pg_database):
 def test_import_reimport_and_reject_on_postgresql(pg_app):
     from sqlalchemy import func, select
 
-    from supervisor import inventory
-    from supervisor.extensions import db
-    from supervisor.models import Device
+    from supervisor.inventory import importer as inventory
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Device
 
     plan = inventory.parse_upload("inv.csv", to_csv(good_rows(), HEADERS),
                                   create_contracts=True, contractor="Acme")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, Community, Device
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Community, Device
 
 from bench.inventory import make_rows, seed_contracts, to_csv
 

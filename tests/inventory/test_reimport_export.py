@@ -6,9 +6,9 @@ import zipfile
 
 from sqlalchemy import select
 
-from supervisor import inventory
-from supervisor.extensions import db
-from supervisor.models import Device
+from supervisor.inventory import importer as inventory
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
 
 from inventory_helpers import HEADERS, PASSWORD, SNMP, good_rows, to_csv, write
 
@@ -122,7 +122,7 @@ def test_formula_like_text_is_neutralised_in_exports(app, runner, contracts, tmp
 
 def test_export_is_limited_to_the_query_given(app, runner, contracts, tmp_path):
     """A contractor's export: the pages pass their scoped select(Device)."""
-    from supervisor.models import Contract
+    from supervisor.inventory.models import Contract
 
     rows = good_rows()
     rows[3][16] = "SW-0001"  # Beta's camera hangs off Acme's switch
@@ -182,7 +182,7 @@ def test_an_address_used_twice_is_a_warning_not_an_error(app, runner, contracts,
 
 def test_a_concurrent_writer_makes_the_import_fail_cleanly(app, contracts, monkeypatch):
     """Someone adds the same serial between our check and our write: rejected, nothing written."""
-    from supervisor.models import Community
+    from supervisor.inventory.models import Community
 
     plan = inventory.parse_upload("a.csv", to_csv(good_rows()[:1], HEADERS))
     assert plan.ok

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from inventory_helpers import good_rows, to_csv, to_xlsx, zh_headers
-from supervisor.extensions import db
-from supervisor.inventory import apply_plan, export_devices, parse_upload
-from supervisor.models import AuditEntry, Device
+from supervisor.core.extensions import db
+from supervisor.inventory.importer import apply_plan, export_devices, parse_upload
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Device
 
 BASE = ["community", "district", "community_type", "name", "kind", "role", "vendor", "model",
         "serial", "mac", "ip", "onvif_port", "snmp_port", "snmp_community", "username",
@@ -161,7 +162,7 @@ def test_exports_carry_version_user_protocols_never_keys(app, contracts):
 def _login_police(app):
     from flask import g
 
-    from supervisor.auth import create_user
+    from supervisor.people.accounts import create_user
 
     # The app fixture keeps one app context (one `g`) for the whole test, which would cache
     # Flask-WTF's CSRF token across requests; give each request its own, as in production.

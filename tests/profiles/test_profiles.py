@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from supervisor import profiles
-from supervisor.profiles import ProfileError, ProfileInUseError, load_profile
+from supervisor.profiles import loader as profiles
+from supervisor.profiles.loader import ProfileError, ProfileInUseError, load_profile
 
 DEFAULT = Path(profiles.DEFAULT_DIR) / "default-v1.yaml"
 
@@ -37,7 +37,7 @@ def _rules(node, path=""):
 
 
 def test_default_profile_loads_and_every_section_cites_its_source():
-    p = load_profile("default", directory=profiles.DEFAULT_DIR)
+    p = load_profile("default", 1, directory=profiles.DEFAULT_DIR, check_in_use=False)
     assert (p.name, p.version) == ("default", 1) and len(p.sha256) == 64
     assert p.clock.tolerance_s == 1.0 and "GB/T 28181-2016" in p.clock.clause
     assert p.nvr.retention_days == 30 and p.targets.intact_rate.value == 0.98
@@ -85,7 +85,7 @@ def test_schema_errors_name_file_key_and_problem(tmp_path, edit, expected):
     edit(doc)
     _write(tmp_path, doc)
     with pytest.raises(ProfileError) as exc:
-        load_profile("default", 1, directory=tmp_path)
+        load_profile("default", 1, directory=tmp_path, check_in_use=False)
     assert expected in str(exc.value)
 
 
@@ -93,17 +93,17 @@ def test_yaml_syntax_and_file_name_errors(tmp_path):
     bad = tmp_path / "default-v1.yaml"
     bad.write_text("name: default\nversion: 1\nclock: [unclosed\n", encoding="utf-8")
     with pytest.raises(ProfileError, match=r"default-v1.yaml: line \d+, column \d+: YAML syntax"):
-        load_profile("default", 1, directory=tmp_path)
+        load_profile("default", 1, directory=tmp_path, check_in_use=False)
     bad.unlink()
     doc = _doc()
     doc["version"] = 2
     _write(tmp_path, doc, name="default-v1.yaml")
     with pytest.raises(ProfileError, match="must be named default-v2.yaml"):
-        load_profile("default", 1, directory=tmp_path)
+        load_profile("default", 1, directory=tmp_path, check_in_use=False)
     with pytest.raises(ProfileError, match="no such profile file"):
-        load_profile("default", 7, directory=tmp_path)
+        load_profile("default", 7, directory=tmp_path, check_in_use=False)
     with pytest.raises(ProfileError, match="no profile named 'city'"):
-        load_profile("city", directory=tmp_path)
+        load_profile("city", directory=tmp_path, check_in_use=False)
 
 
 def test_image_quality_section_is_checked_by_its_owner(tmp_path):
@@ -114,7 +114,7 @@ def test_image_quality_section_is_checked_by_its_owner(tmp_path):
     doc["image_quality"] = {"rules": {"blur": "very"}}
     _write(tmp_path, doc)
     with pytest.raises(ProfileError, match="default-v1.yaml: image_quality: "):
-        load_profile("default", 1, directory=tmp_path)
+        load_profile("default", 1, directory=tmp_path, check_in_use=False)
 
 
 def test_latest_version_and_supersedes(tmp_path):
@@ -123,8 +123,8 @@ def test_latest_version_and_supersedes(tmp_path):
     doc.update(version=2, supersedes="default@1")
     doc["clock"]["tolerance_s"] = 2.0
     _write(tmp_path, doc)
-    assert load_profile("default", directory=tmp_path).version == 2
-    assert load_profile("default", 1, directory=tmp_path).clock.tolerance_s == 1.0
+    assert load_profile("default", directory=tmp_path, check_in_use=False).version == 2
+    assert load_profile("default", 1, directory=tmp_path, check_in_use=False).clock.tolerance_s == 1.0
     names = [(i.name, i.version, i.supersedes) for i in profiles.list_profiles(tmp_path)]
     assert names == [("default", 1, None), ("default", 2, "default@1")]
     assert profiles.check_profiles(tmp_path) == []
@@ -133,13 +133,20 @@ def test_latest_version_and_supersedes(tmp_path):
     assert profiles.check_profiles(tmp_path) == ["default-v3.yaml: supersedes: no profile default@9"]
 
 
+def _use_folder(folder: Path) -> None:
+    """As if the operator's PROFILE_DIR setting named `folder` (and nothing shipped existed)."""
+    from supervisor.core.extensions import db
+
+    profiles.configure([folder], db.engine)
+
+
 def test_in_use_profile_edited_is_refused(app, runner, tmp_path):
-    from supervisor.extensions import db
+    from supervisor.core.extensions import db
 
     shutil.copy(DEFAULT, tmp_path / "default-v1.yaml")
-    app.config["PROFILE_DIR"] = str(tmp_path)
+    _use_folder(tmp_path)
     prof = load_profile("default", 1)
-    profiles.record_use(prof, "tester")  # a contract starts using default@1
+    profiles.record_use(prof, db.session, "tester")  # a contract starts using default@1
     db.session.commit()
     assert runner.invoke(args=["profiles", "list"]).output.startswith("default@1  in use")
 
@@ -179,7 +186,7 @@ def test_profile_for_a_contract(app):
 
 def test_unused_profile_may_be_edited(app, tmp_path):
     shutil.copy(DEFAULT, tmp_path / "default-v1.yaml")
-    app.config["PROFILE_DIR"] = str(tmp_path)
+    _use_folder(tmp_path)
     assert load_profile("default", 1).clock.tolerance_s == 1.0
     doc = _doc()
     doc["clock"]["tolerance_s"] = 3.0
@@ -190,8 +197,8 @@ def test_unused_profile_may_be_edited(app, tmp_path):
 def test_check_reports_contracts_without_a_profile_file(app, runner):
     import datetime as dt
 
-    from supervisor.extensions import db
-    from supervisor.models import Contract, Contractor
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Contract, Contractor
 
     c = Contractor(name="Acme")
     db.session.add(c)

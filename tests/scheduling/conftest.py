@@ -12,8 +12,8 @@ from typing import Callable
 
 import pytest
 
-from supervisor import scheduling
-from supervisor.executor_celery import CeleryExecutor
+from supervisor.sweeps import scheduler as scheduling
+from supervisor.sweeps.celery_executor import CeleryExecutor
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> bool:
@@ -100,7 +100,7 @@ def celery_queue(tmp_path_factory):
     for i in (1, 2):
         log = (logs / f"w{i}.log").open("wb")
         workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "supervisor.celery_app", "worker",
+            [sys.executable, "-m", "celery", "-A", "supervisor.sweeps.celery_worker", "worker",
              "--pool", "solo", "-Q", queue, "-n", f"w{i}-{queue}@localhost", "-l", "info",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))

@@ -4,7 +4,6 @@ addresses nobody listens on (refused)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget
-from supervisor.executor_celery import CeleryExecutor
+from supervisor.sweeps.celery_executor import CeleryExecutor
 
 pytestmark = pytest.mark.redis
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,10 +72,11 @@ def test_no_worker_means_timeout_results_not_silence(celery_queue, fleet):
 
 def test_a_sweep_through_celery_judges_and_stores(app, celery_queue, fleet):
     """FLASK_PROBE_EXECUTOR=celery: the platform's sweep, probes on the workers."""
-    from supervisor import sweep
-    from supervisor.extensions import db
-    from supervisor.health_models import ProbeSample, SweepRun
-    from supervisor.models import Community, Device
+    from supervisor.sweeps import pipeline as sweep
+    from supervisor.core.extensions import db
+    from supervisor.health.models import ProbeSample
+    from supervisor.sweeps.models import SweepRun
+    from supervisor.inventory.models import Community, Device
 
     up, down = fleet
     community = Community(name="Test community", district="D1", type="open")
@@ -107,7 +107,7 @@ def test_a_sweep_through_celery_judges_and_stores(app, celery_queue, fleet):
 def test_worker_module_imports_no_flask_and_no_database():
     """Workers run the probes code only: importing the worker app must not pull in the
     platform (Flask, the models, SQLAlchemy)."""
-    code = ("import sys, supervisor.celery_app; "
+    code = ("import sys, supervisor.sweeps.celery_worker; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
             "('flask', 'flask_sqlalchemy', 'sqlalchemy') or m in ('supervisor.models', 'app')); "
             "print(bad); sys.exit(1 if bad else 0)")
@@ -144,7 +144,7 @@ def test_credentials_cross_the_broker_encrypted(celery_queue):
 def test_a_worker_without_the_key_fails_every_target_quietly(monkeypatch):
     from cryptography.fernet import Fernet
 
-    from supervisor.celery_app import open_targets, probe_chunk, seal_targets
+    from supervisor.sweeps.celery_worker import open_targets, probe_chunk, seal_targets
 
     key = Fernet.generate_key()
     sealed = seal_targets([DeviceTarget(serial="K1", host="127.40.3.2", password="x1").to_dict()],

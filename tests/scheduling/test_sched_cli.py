@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from supervisor.extensions import db
-from supervisor.lease import Lease
-from supervisor.scheduling import EXIT_REFUSED, LEASE_NAME
+from supervisor.core.extensions import db
+from supervisor.sweeps.lease import Lease
+from supervisor.sweeps.scheduler import EXIT_REFUSED, LEASE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 TTL_S = 2

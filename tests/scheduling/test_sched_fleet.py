@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from supervisor.extensions import db
-from supervisor.health_models import DeviceStatus, EvidenceFrame, ProbeSample, SweepRun
-from supervisor.models import Device
-from supervisor.scheduling import SchedulerService, TierSchedule
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus, EvidenceFrame, ProbeSample
+from supervisor.sweeps.models import SweepRun
+from supervisor.inventory.models import Device
+from supervisor.sweeps.scheduler import SchedulerService, TierSchedule
 
 N_DEVICES = 24
 
@@ -26,7 +27,7 @@ def fleet(tmp_path_factory):
 
 @pytest.fixture
 def imported(app, fleet):
-    from supervisor.inventory import apply_plan, parse_upload
+    from supervisor.inventory.importer import apply_plan, parse_upload
 
     data = Path(fleet.inventory_path).read_bytes()
     plan = parse_upload(Path(fleet.inventory_path).name, data, create_contracts=True,
@@ -65,7 +66,7 @@ def test_scheduler_runs_the_real_pipeline_paced(app, imported, wait_for):
 def frame_profile_with_onvif():
     """The default profile with ONVIF in the frame tier: the frame probe needs a snapshot
     URI, which only ONVIF knows (the default frame tier is reach + frame; see the report)."""
-    from supervisor.profiles import load_profile
+    from supervisor.profiles.loader import load_profile
 
     prof = load_profile(check_in_use=False)
     frame = prof.probe_tiers.frame
@@ -77,7 +78,7 @@ def frame_profile_with_onvif():
 
 @pytest.mark.redis
 def test_frame_sweep_through_celery_workers(app, imported, celery_queue, fleet):
-    from supervisor import sweep
+    from supervisor.sweeps import pipeline as sweep
 
     cams = [s for s, d in imported.items() if d["kind"] == "camera"]
     dark = cams[0]

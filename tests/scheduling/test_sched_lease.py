@@ -8,8 +8,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from supervisor.health_models import SchedulerLease
-from supervisor.lease import Lease, LeaseHeld
+from supervisor.sweeps.models import SchedulerLease
+from supervisor.sweeps.lease import Lease, LeaseHeld
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, 0)  # time pinned: the lease takes `now` from the caller
 
@@ -60,13 +60,13 @@ def race(engine: sa.Engine, n: int = 8) -> list[bool]:
 
 
 def test_lease_rules_on_sqlite(app):
-    from supervisor.extensions import db
+    from supervisor.core.extensions import db
 
     check_lease_rules(db.engine)
 
 
 def test_ttl_must_be_positive(app):
-    from supervisor.extensions import db
+    from supervisor.core.extensions import db
 
     with pytest.raises(ValueError):
         Lease(db.engine, "x", ttl_s=0)
@@ -94,7 +94,7 @@ def test_exactly_one_winner_when_racing_for_an_expired_lease(pg_engine):
 
 
 def test_exactly_one_winner_on_sqlite(app):
-    from supervisor.extensions import db
+    from supervisor.core.extensions import db
 
     results = race(db.engine)
     assert results.count(True) == 1, results

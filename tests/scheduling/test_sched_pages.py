@@ -13,12 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-from supervisor.auth import create_user
-from supervisor.extensions import db
-from supervisor.health_models import (
-    DeviceStatus, EvidenceFrame, StateEvent, StateInterval, SweepRun,
-)
-from supervisor.models import Community, Contract, Contractor, Device
+from supervisor.people.accounts import create_user
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus, EvidenceFrame, StateEvent, StateInterval
+from supervisor.sweeps.models import SweepRun
+from supervisor.inventory.models import Community, Contract, Contractor, Device
 from supervisor.web import timeline
 
 def utcnow() -> dt.datetime:

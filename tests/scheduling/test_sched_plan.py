@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from supervisor.scheduling import (
-    TierSchedule, phase, plan_slices, tiers_from_config, tiers_from_profile,
+from supervisor.sweeps.scheduler import (
+    TierSchedule,
+    phase,
+    plan_slices,
+    tiers_from_config,
+    tiers_from_profile,
 )
 
 
@@ -54,7 +58,7 @@ def test_small_and_degenerate_inputs():
 
 
 def test_tiers_from_the_default_profile():
-    from supervisor import profiles
+    from supervisor.profiles import loader as profiles
 
     tiers = {t.name: t for t in tiers_from_profile(profiles.load_profile("default",
                                                                          check_in_use=False))}

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from supervisor.extensions import db
-from supervisor.health_models import ProbeSample, SweepRun
-from supervisor.scheduling import SchedulerService, TierSchedule
+from supervisor.core.extensions import db
+from supervisor.health.models import ProbeSample
+from supervisor.sweeps.models import SweepRun
+from supervisor.sweeps.scheduler import SchedulerService, TierSchedule
 
 pytestmark = pytest.mark.scale
 N = 600
@@ -20,7 +21,7 @@ RUNS = 3
 
 def test_paced_sweeps_over_a_fleet(app, tmp_path, wait_for):
     from simulator.testing import FleetProcess
-    from supervisor.inventory import apply_plan, parse_upload
+    from supervisor.inventory.importer import apply_plan, parse_upload
 
     with FleetProcess(devices=N, seed=9, base_address="127.40.80.1", control_port=19120,
                       tmp_dir=tmp_path, start_timeout=180) as fleet:

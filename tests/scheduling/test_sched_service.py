@@ -9,10 +9,10 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from supervisor import scheduling
-from supervisor.extensions import db
-from supervisor.lease import LeaseHeld
-from supervisor.scheduling import TierSchedule
+from supervisor.sweeps import scheduler as scheduling
+from supervisor.core.extensions import db
+from supervisor.sweeps.lease import LeaseHeld
+from supervisor.sweeps.scheduler import TierSchedule
 
 DEVICES = ["CAM-A", "CAM-B", "CAM-C", "SW-1"]
 
@@ -115,7 +115,7 @@ def test_a_failing_slice_does_not_stop_the_run(app):
 def test_second_service_is_refused_and_lost_lease_stops_the_owner(app, make_service, recorder, wait_for):
     from sqlalchemy import update
 
-    from supervisor.health_models import SchedulerLease
+    from supervisor.sweeps.models import SchedulerLease
 
     owner = make_service(tiers=[TierSchedule("fast", 30.0)], runner=recorder, devices=lister,
                          spread=0.0, persistent=False, lease_ttl_s=0.6)
@@ -149,8 +149,8 @@ def test_unrenewable_lease_stops_the_owner_when_it_runs_out(app, make_service, r
 
 
 def test_housekeeping_job_rolls_up_and_prunes_old_sweep_runs(app, recorder):
-    from supervisor.health_models import SweepRun
-    from supervisor.profiles import load_profile
+    from supervisor.sweeps.models import SweepRun
+    from supervisor.profiles.loader import load_profile
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     raw_days = load_profile().retention.raw_days

@@ -12,9 +12,9 @@ import pytest
 
 from sqlalchemy import select
 
-from supervisor.auth import create_user
-from supervisor.extensions import db
-from supervisor.models import Community, Contract, Contractor, Device
+from supervisor.people.accounts import create_user
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Community, Contract, Contractor, Device
 
 PASSWORDS = {"police": "police-pass-123", "alpha": "alpha-pass-123", "beta": "beta-pass-123",
              "official": "official-pass-123"}
@@ -117,7 +117,7 @@ def database_template(tmp_path_factory, name: str, builder) -> Path:
         from flask_migrate import upgrade
 
         from app import create_app
-        from supervisor import auth
+        from supervisor.people import accounts as auth
 
         path = tmp_path_factory.mktemp(f"template-{name}") / "template.db"
         template_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
@@ -158,7 +158,7 @@ def app(tmp_path: Path, db_template: Path):
 
 @pytest.fixture(autouse=True)
 def cheap_argon2(monkeypatch):
-    from supervisor import auth
+    from supervisor.people import accounts as auth
     monkeypatch.setattr(auth, "_hasher", _cheap_hasher())
 
 

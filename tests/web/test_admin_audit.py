@@ -9,8 +9,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
 
 from .conftest import DEVICE_PASSWORD, csrf_from
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from supervisor.extensions import db
-from supervisor.health_models import MaintenanceWindow
-from supervisor.models import User
+from supervisor.core.extensions import db
+from supervisor.health.models import MaintenanceWindow
+from supervisor.people.models import User
 from supervisor.web import admin
 
 from .browser import chromium_tab, serve

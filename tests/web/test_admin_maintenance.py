@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from probes.model import ProbeError, ProbeResult, ReachResult
-from supervisor.extensions import db
-from supervisor.health_models import DeviceStatus, MaintenanceWindow, StateInterval
-from supervisor.models import AuditEntry, Device
-from supervisor.sweep import run_sweep
+from supervisor.core.extensions import db
+from supervisor.health.models import DeviceStatus, MaintenanceWindow, StateInterval
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Device
+from supervisor.sweeps.pipeline import run_sweep
 from supervisor.web import admin
 
 from .conftest import csrf_from

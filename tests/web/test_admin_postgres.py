@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from supervisor.extensions import db
+from supervisor.core.extensions import db
 
 from .conftest import TEST_CONFIG, build_world_template
 from .test_admin_audit import (  # noqa: F401  (collected here again, on PostgreSQL)

@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from supervisor import audit, localtime, maintenance
-from supervisor.audit_query import AuditFilters, decode_cursor, diff
-from supervisor.health_models import MaintenanceWindow
+from supervisor.core import audit, localtime
+from supervisor.health import maintenance
+from supervisor.core.audit_query import AuditFilters, decode_cursor, diff
+from supervisor.health.models import MaintenanceWindow
 
 
 def test_local_time_round_trip_and_day_bounds():

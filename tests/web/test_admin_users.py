@@ -7,8 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, Contractor, User
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Contractor
+from supervisor.people.models import User
 
 from .conftest import PASSWORDS, csrf_from, login
 

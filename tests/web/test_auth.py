@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
 
 from .conftest import PASSWORDS, csrf_from, login
 
@@ -35,7 +35,7 @@ def test_unknown_user_is_refused(app, world):
 
 
 def test_inactive_user_cannot_log_in(app, world):
-    from supervisor.auth import find_user
+    from supervisor.people.accounts import find_user
     find_user("alpha").active = False
     db.session.commit()
     assert login(app.test_client(), "alpha").status_code == 401
@@ -82,7 +82,7 @@ def test_edit_form_without_csrf_token_is_rejected(as_user, world):
     response = client.post(f"/devices/{device_id}/edit", data={"name": "hijacked", "ip": "127.0.0.9",
                                                                "lifecycle": "installed"})
     assert response.status_code == 400
-    from supervisor.models import Device
+    from supervisor.inventory.models import Device
     assert db.session.get(Device, device_id).name != "hijacked"
 
 
@@ -119,8 +119,8 @@ def test_session_is_renewed_at_login(app, world):
 def test_passwords_are_argon2id_with_default_parameters_in_production(app):
     from argon2 import PasswordHasher
 
-    from supervisor import auth
-    from supervisor.models import User
+    from supervisor.people import accounts as auth
+    from supervisor.people.models import User
 
     real = PasswordHasher()
     stored = real.hash("correct horse battery")
@@ -134,7 +134,7 @@ def test_passwords_are_argon2id_with_default_parameters_in_production(app):
 
 
 def test_users_are_stored_hashed(app, world):
-    from supervisor.auth import find_user
+    from supervisor.people.accounts import find_user
 
     user = find_user("police")
     assert user.password_hash.startswith("$argon2id$")

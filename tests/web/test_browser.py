@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from supervisor.extensions import db
-from supervisor.models import Device
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
 
 from .browser import chromium_tab, serve
 from .conftest import PASSWORDS

@@ -1,4 +1,4 @@
-"""`make demo` (supervisor/demo.py): sample import, two tenants, seeded users, and the real
+"""`make demo` (supervisor/demo/cli.py): sample import, two tenants, seeded users, and the real
 command serving pages on 127.0.0.1 and stopping on SIGTERM."""
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from supervisor.extensions import db
-from supervisor.models import Device
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,8 +28,9 @@ def db_template(tmp_path_factory):
 
 
 def test_sample_inventory_two_tenants_and_users(app):
-    from supervisor import demo, scoping
-    from supervisor.auth import check_password, find_user
+    from supervisor.demo import cli as demo
+    from supervisor.core import scoping
+    from supervisor.people.accounts import check_password, find_user
 
     assert demo.import_inventory(demo.SAMPLE)
     demo.share_contracts()
@@ -55,7 +56,8 @@ def test_demo_command_serves_and_stops(tmp_path):
     port = 15095
     env = {**os.environ, "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}",
            "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "supervisor.demo", "--no-fleet", "--no-scheduler",
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app:create_app", "demo",
+                             "--no-fleet", "--no-scheduler",
                              "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:

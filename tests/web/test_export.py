@@ -9,9 +9,10 @@ import zipfile
 
 import openpyxl
 
-from supervisor import inventory
-from supervisor.extensions import db
-from supervisor.models import Device, DeviceStatus
+from supervisor.inventory import importer as inventory
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
+from supervisor.health.models import DeviceStatus
 
 
 def _csv(body: bytes) -> list[dict[str, str]]:

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import func, select
 
-from supervisor.extensions import db
-from supervisor.models import Device
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Device
 
 from .conftest import csrf_from
 
@@ -122,7 +122,7 @@ def test_bigger_file_reports_progress_and_counts(app, as_user, world):
 def test_running_job_page_shows_progress_and_refreshes(as_user, world):
     import time
 
-    from supervisor.auth import find_user
+    from supervisor.people.accounts import find_user
     from supervisor.web import imports
 
     police = as_user("police")

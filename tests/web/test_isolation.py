@@ -84,8 +84,8 @@ def test_police_see_everything(as_user, world):
 
 def test_contractor_upstream_outside_scope_is_not_linked(app, as_user, world):
     """A camera whose upstream belongs to the other contractor must not reveal that device."""
-    from supervisor.extensions import db
-    from supervisor.models import Device
+    from supervisor.core.extensions import db
+    from supervisor.inventory.models import Device
 
     cam = db.session.get(Device, world.alpha_devices[1])
     cam.upstream_id = world.beta_devices[0]
@@ -97,9 +97,9 @@ def test_contractor_upstream_outside_scope_is_not_linked(app, as_user, world):
 
 
 def test_scoping_functions_directly(app, world):
-    from supervisor import scoping
-    from supervisor.auth import find_user
-    from supervisor.extensions import db
+    from supervisor.core import scoping
+    from supervisor.people.accounts import find_user
+    from supervisor.core.extensions import db
 
     alpha, official, police = find_user("alpha"), find_user("official"), find_user("police")
     assert {d.serial for d in db.session.scalars(scoping.devices_for(alpha))} == ALPHA
@@ -113,8 +113,8 @@ def test_scoping_functions_directly(app, world):
 def test_community_list_counts_states_within_scope(app, as_user, world):
     from sqlalchemy import insert
 
-    from supervisor.extensions import db
-    from supervisor.models import DeviceStatus
+    from supervisor.core.extensions import db
+    from supervisor.health.models import DeviceStatus
 
     db.session.execute(insert(DeviceStatus), [
         {"device_id": world.alpha_devices[1], "state": "offline", "flapping": False, "candidate_count": 0},

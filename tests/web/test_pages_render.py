@@ -11,8 +11,8 @@ def test_pages(as_user, world):
 def test_device_detail_shows_state_cause_and_reasons(app, as_user, world):
     from sqlalchemy import insert
 
-    from supervisor.extensions import db
-    from supervisor.models import DeviceStatus
+    from supervisor.core.extensions import db
+    from supervisor.health.models import DeviceStatus
 
     db.session.execute(insert(DeviceStatus), [{
         "device_id": world.alpha_devices[1], "state": "degraded", "cause": "frame_failed",

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import insert, select
 
-from supervisor.extensions import db
-from supervisor.models import Community, Contract, Device, DeviceStatus
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Community, Contract, Device
+from supervisor.health.models import DeviceStatus
 
 N = 20_000
 
@@ -103,8 +104,8 @@ def test_combined_filters_and_search(as_user, many, world):
 
 def test_keyset_query_uses_the_primary_key(app, many):
     """The page query seeks by id instead of scanning from the start (SQLite's plan)."""
-    from supervisor.auth import find_user
-    from supervisor.web import device_query
+    from supervisor.people.accounts import find_user
+    from supervisor.inventory import queries as device_query
 
     user = find_user("police")
     stmt = (device_query.filtered(user, device_query.DeviceFilters())

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, select
 
-from supervisor.extensions import db
-from supervisor.models import Contract, Device, DeviceStatus
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Contract, Device
+from supervisor.health.models import DeviceStatus
 
 from .conftest import TEST_CONFIG, build_world_template
 

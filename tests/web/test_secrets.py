@@ -5,8 +5,9 @@ import logging
 
 from sqlalchemy import select, text
 
-from supervisor.extensions import db
-from supervisor.models import AuditEntry, Device
+from supervisor.core.extensions import db
+from supervisor.core.models import AuditEntry
+from supervisor.inventory.models import Device
 
 from .conftest import DEVICE_PASSWORD, SNMP_COMMUNITY, csrf_from
 

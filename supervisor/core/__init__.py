@@ -1,0 +1,10 @@
+"""Core: what every domain package stands on.
+
+Holds the one clock (`clock`), the typed settings (`settings`), the Flask extensions and the
+declarative base (`extensions`), the shared choices (`choices`), the secret box for device
+secrets at rest (`secretbox`), local-time conversion for pages and reports (`localtime`), the
+tenant rule (`scoping`), keyset paging (`paging`) and the audit log (`audit`, `audit_query`,
+`models`).
+
+May import: third-party libraries only (no other package of ours).
+"""

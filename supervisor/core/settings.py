@@ -1,0 +1,115 @@
+"""The platform's settings: one typed object, every default in this file.
+
+`load_settings()` reads `FLASK_*` environment variables (the names Flask's
+`from_prefixed_env` uses, so `FLASK_SQLALCHEMY_DATABASE_URI=...` keeps working), then the
+caller's overrides (tests, the demo), validates them and fills the defaults that depend on
+the instance folder. `create_app` loads it once, copies it into `app.config` for Flask and
+its extensions, and hands it to domain code explicitly (`run_sweep(..., settings=...)`).
+
+Field names are the `app.config` keys, upper-case, so a page may still read `config[...]`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHIPPED_PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLASK_", extra="allow", case_sensitive=True,
+                                      validate_default=True)
+
+    # --- where things live
+    INSTANCE_PATH: Path = Path("instance")
+    SQLALCHEMY_DATABASE_URI: str = ""          # "" -> sqlite:///<instance>/supervisor.db
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = Field(default_factory=dict)
+    EVIDENCE_DIR: Path | None = None           # None -> <instance>/evidence
+    IMPORT_UPLOAD_DIR: Path | None = None      # None -> <instance>/imports
+    # A folder of the operator's own standard profiles, searched before the shipped ones,
+    # so a city adds `city-v1.yaml` without editing the installed package.
+    PROFILE_DIR: Path | None = None
+
+    # --- secrets (generated into the instance folder on first run when empty)
+    SECRET_KEY: str = ""
+    DEVICE_SECRET_KEY: str = ""
+
+    # --- pages
+    LOCAL_TIMEZONE: str = "Asia/Shanghai"      # reporting time zone: pages, exports, periods
+    LANGUAGES: list[str] = Field(default_factory=lambda: ["zh_CN", "en"])
+    BABEL_DEFAULT_LOCALE: str = "zh_CN"
+    BABEL_TRANSLATION_DIRECTORIES: str = str(Path(__file__).resolve().parents[1] / "translations")
+    LOGIN_RATE_LIMIT: str = "10 per minute"
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    MAX_CONTENT_LENGTH: int = 32 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+
+    # --- probing and storage
+    PROBE_EXECUTOR: Literal["local", "celery"] = "local"
+    # An ok fast probe of a settled device is kept one per this many seconds (0: keep all).
+    HEALTH_FAST_SAMPLE_EVERY_S: float = 600.0
+
+    # --- scheduler
+    SCHEDULER_PROFILE: str = "default"
+    SCHEDULER_TIERS: dict[str, dict[str, float]] | None = None  # {"fast": {"interval_s": 60}}
+    SCHEDULER_SPREAD: float = 0.9
+    SCHEDULER_SLICE_S: float = 10.0
+    SCHEDULER_MIN_SLICE: int = 50
+    SCHEDULER_LEASE_TTL_S: float = 30.0
+    SCHEDULER_HOUSEKEEPING_S: float = 3600.0
+
+    # --- Celery (production scale-out)
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None
+    CELERY_QUEUE: str | None = None
+    CELERY_CHUNK_SIZE: int = 100
+    CELERY_FRAME_CHUNK_SIZE: int = 20
+    CELERY_GRACE_S: float = 15.0
+    CELERY_SECRET_KEY: str | None = None
+
+    @field_validator("LOCAL_TIMEZONE")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            if value == "Asia/Shanghai":  # localtime has a fixed UTC+8 fallback for it
+                return value
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def resolved(self, instance_path: Path) -> "Settings":
+        """A copy with the instance-relative defaults filled in."""
+        inst = Path(instance_path)
+        return self.model_copy(update={
+            "INSTANCE_PATH": inst,
+            "SQLALCHEMY_DATABASE_URI": self.SQLALCHEMY_DATABASE_URI or f"sqlite:///{inst / 'supervisor.db'}",
+            "EVIDENCE_DIR": Path(self.EVIDENCE_DIR or inst / "evidence"),
+            "IMPORT_UPLOAD_DIR": Path(self.IMPORT_UPLOAD_DIR or inst / "imports"),
+        })
+
+    @property
+    def profile_dirs(self) -> list[Path]:
+        """Where standard profiles are looked for, first match wins."""
+        dirs = [Path(self.PROFILE_DIR)] if self.PROFILE_DIR else []
+        if SHIPPED_PROFILE_DIR not in dirs:
+            dirs.append(SHIPPED_PROFILE_DIR)
+        return dirs
+
+    def flask_config(self) -> dict[str, Any]:
+        """Everything as `app.config` keys (paths as strings)."""
+        out = self.model_dump()
+        for key, value in out.items():
+            if isinstance(value, Path):
+                out[key] = str(value)
+        return out
+
+
+def load_settings(instance_path: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Environment (`FLASK_*`), then `overrides`, validated; raises pydantic's ValidationError."""
+    return Settings(**(overrides or {})).resolved(instance_path)

@@ -1,0 +1,352 @@
+"""The standard profile's schema: Pydantic v2 models, strict (unknown keys refused), and
+`parse_profile`, which turns YAML bytes into a validated `Profile` with its content hash.
+
+Top-level keys: ``name, version, title, supersedes, probe_tiers{fast,full,frame}, hysteresis,
+clock, image_quality, retention, nvr, acceptance, coverage{community type}, sla{severity},
+targets, payment{score, coefficients}``. Every rule carries ``clause`` (where its figure comes
+from) and ``default`` (true: a published starting point to be replaced by the local standard).
+``image_quality`` is owned by probes/quality: here it is only checked to be a mapping (and,
+when ``probes.quality.Thresholds.from_mapping`` exists, that it accepts the section).
+
+Errors (``ProfileError``) name the file, the key path and the problem, one per line::
+
+    default-v2.yaml: clock.tolerance_s: Input should be greater than 0
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_validator, model_validator)
+
+from supervisor.core.choices import CameraRole, CommunityType
+
+FILE_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*?)-v(?P<version>\d+)\.ya?ml$")
+
+Protocol = Literal["reach", "onvif", "snmp", "frame"]
+
+
+class ProfileError(Exception):
+    """A profile file is missing, unreadable or invalid; the message names file, key, problem."""
+
+
+class ProfileInUseError(ProfileError):
+    """A profile version in use by a contract was edited after its first use."""
+
+
+# ---------------------------------------------------------------- schema
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Strict):
+    """A rule: its figures plus where they come from."""
+
+    clause: str = Field(min_length=3)
+    default: bool = False
+
+
+class Concurrency(_Strict):
+    total: int = Field(gt=0)
+    per_host: int = Field(default=1, gt=0)
+    per_protocol: dict[Protocol, int] = Field(default_factory=dict)
+
+    @field_validator("per_protocol")
+    @classmethod
+    def _positive(cls, v: dict[str, int]) -> dict[str, int]:
+        for proto, n in v.items():
+            if n <= 0:
+                raise ValueError(f"{proto}: must be greater than 0")
+        return v
+
+
+class ProbeTier(Rule):
+    interval_s: float = Field(gt=0)
+    jitter_s: float = Field(default=0, ge=0)
+    checks: list[Protocol] = Field(min_length=1)
+    timeouts_s: dict[Protocol, float]
+    retries: dict[Protocol, int] = Field(default_factory=dict)
+    concurrency: Concurrency
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ProbeTier:
+        if self.jitter_s >= self.interval_s:
+            raise ValueError("jitter_s must be smaller than interval_s")
+        missing = [c for c in self.checks if c not in self.timeouts_s]
+        if missing:
+            raise ValueError(f"timeouts_s lacks a timeout for check(s) {missing}")
+        for proto, t in self.timeouts_s.items():
+            if t <= 0:
+                raise ValueError(f"timeouts_s.{proto} must be greater than 0")
+        for proto, n in self.retries.items():
+            if n < 0:
+                raise ValueError(f"retries.{proto} must be 0 or more")
+        return self
+
+    def timeout(self, protocol: str, fallback: float = 5.0) -> float:
+        return self.timeouts_s.get(protocol, fallback)  # type: ignore[call-overload]
+
+    def retry(self, protocol: str) -> int:
+        return self.retries.get(protocol, 0)  # type: ignore[call-overload]
+
+
+class ProbeTiers(_Strict):
+    fast: ProbeTier
+    full: ProbeTier
+    frame: ProbeTier
+
+    def get(self, tier: str) -> ProbeTier:
+        if tier not in ("fast", "full", "frame"):
+            raise KeyError(tier)
+        return getattr(self, tier)
+
+
+class Hysteresis(Rule):
+    to_offline: int = Field(ge=1)
+    to_ok: int = Field(ge=1)
+    to_degraded: int = Field(ge=1)
+    flap_changes: int = Field(default=6, ge=2)  # this many changes within the window = flapping
+    flap_window_s: float = Field(default=3600, gt=0)
+
+
+class Clock(Rule):
+    tolerance_s: float = Field(gt=0)
+
+
+class Retention(Rule):
+    raw_days: int = Field(ge=1)
+    evidence_mb: int = Field(ge=1)
+    evidence_days: int = Field(ge=1)
+
+
+class Nvr(Rule):
+    retention_days: int = Field(ge=1)
+
+
+class Acceptance(Rule):
+    min_image_grade: int = Field(ge=1, le=5)
+
+
+class Resolution(_Strict):
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            m = re.fullmatch(r"\s*(\d+)\s*[xX×*]\s*(\d+)\s*", v)
+            if not m:
+                raise ValueError(f"resolution {v!r} is not WIDTHxHEIGHT (e.g. 1920x1080)")
+            return {"width": int(m.group(1)), "height": int(m.group(2))}
+        return v
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    def admits(self, width: int | None, height: int | None) -> bool:
+        """True when a stream of width x height meets this minimum (either orientation)."""
+        if not width or not height:
+            return False
+        big, small = max(width, height), min(width, height)
+        return big >= max(self.width, self.height) and small >= min(self.width, self.height)
+
+
+class RoleSlot(_Strict):
+    count: int = Field(ge=0)
+    min_resolution: Resolution
+
+
+class CoverageRule(Rule):
+    roles: dict[str, RoleSlot]
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, v: dict[str, RoleSlot]) -> dict[str, RoleSlot]:
+        unknown = sorted(set(v) - set(CameraRole.values()))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: {list(CameraRole.values())}")
+        return v
+
+
+class SlaRule(Rule):
+    response_h: float = Field(gt=0)
+    repair_h: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> SlaRule:
+        if self.repair_h < self.response_h:
+            raise ValueError("repair_h must not be shorter than response_h")
+        return self
+
+
+class Target(Rule):
+    value: float = Field(ge=0, le=1)
+
+
+class Targets(_Strict):
+    online_rate: Target
+    intact_rate: Target
+
+
+class Deduction(Rule):
+    points: float = Field(gt=0)
+    per: Literal["channel", "ticket", "event", "month"]
+    over_hours: float | None = Field(default=None, ge=0)
+    max_points: float | None = Field(default=None, gt=0)
+
+
+class ScoreModel(Rule):
+    full: float = Field(gt=0)
+    pass_mark: float = Field(ge=0)
+    deductions: dict[str, Deduction] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _pass(self) -> ScoreModel:
+        if self.pass_mark > self.full:
+            raise ValueError("pass_mark must not exceed full")
+        return self
+
+
+class Band(_Strict):
+    min: float
+    coefficient: float = Field(ge=0, le=2)
+
+
+class Coefficients(Rule):
+    basis: Literal["score", "online_rate", "intact_rate"]
+    bands: list[Band] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bands(self) -> Coefficients:
+        mins = [b.min for b in self.bands]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("bands must be listed from the highest min to the lowest, each min once")
+        if mins[-1] > 0:
+            raise ValueError("the last band must start at 0 so every figure earns a coefficient")
+        if self.basis != "score" and mins[0] > 1:
+            raise ValueError(f"basis {self.basis} is a rate: band mins must be within 0..1")
+        return self
+
+    def coefficient_for(self, figure: float) -> float:
+        """The coefficient earned by a month's figure (score points or a rate 0..1)."""
+        for band in self.bands:
+            if figure >= band.min:
+                return band.coefficient
+        return self.bands[-1].coefficient
+
+
+class Payment(_Strict):
+    score: ScoreModel
+    coefficients: Coefficients
+
+
+class Profile(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    version: int = Field(ge=1)
+    title: str
+    supersedes: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+@\d+$")
+    probe_tiers: ProbeTiers
+    hysteresis: Hysteresis
+    clock: Clock
+    image_quality: dict[str, Any]
+    retention: Retention
+    nvr: Nvr
+    acceptance: Acceptance | None = None
+    coverage: dict[str, CoverageRule]
+    sla: dict[str, SlaRule] = Field(min_length=1)
+    targets: Targets
+    payment: Payment
+
+    _path: Path | None = PrivateAttr(default=None)
+    _sha256: str = PrivateAttr(default="")
+    _file_sha256: str = PrivateAttr(default="")  # of the bytes: what early databases recorded
+
+    @field_validator("coverage")
+    @classmethod
+    def _known_types(cls, v: dict[str, CoverageRule]) -> dict[str, CoverageRule]:
+        unknown = sorted(set(v) - set(CommunityType.values()))
+        if unknown:
+            raise ValueError(
+                f"unknown community type(s) {unknown}; known: {list(CommunityType.values())}")
+        return v
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def required_slots(self, community_type: str) -> dict[str, RoleSlot]:
+        rule = self.coverage.get(community_type)
+        return dict(rule.roles) if rule else {}
+
+
+
+def _format_validation(filename: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key missing"
+        msg = msg.removeprefix("Value error, ")
+        lines.append(f"{filename}: {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_profile(data: bytes, filename: str = "<profile>") -> Profile:
+    """Validates YAML bytes into a Profile (no file name/version or in-use checks)."""
+    try:
+        doc = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{filename}: (file): not UTF-8 text ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProfileError(f"{filename}: {where}: YAML syntax error: {problem}") from None
+    if not isinstance(doc, dict):
+        raise ProfileError(f"{filename}: (top level): must be a mapping of keys")
+    try:
+        profile = Profile.model_validate(doc)
+    except ValidationError as exc:
+        raise ProfileError(_format_validation(filename, exc)) from None
+    _check_image_quality(profile, filename)
+    profile._sha256 = content_hash(doc)
+    profile._file_sha256 = hashlib.sha256(data).hexdigest()
+    return profile
+
+
+def content_hash(doc: Any) -> str:
+    """sha256 of the parsed content: comments and layout may change, no key or value may."""
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_image_quality(profile: Profile, filename: str) -> None:
+    """Lets probes/quality validate its own section when its loader exists."""
+    try:
+        from probes.quality import Thresholds  # type: ignore[attr-defined]
+        from_mapping = Thresholds.from_mapping
+    except Exception:  # not there yet (or failed to import): the section stays a mapping
+        return
+    try:
+        from_mapping(profile.image_quality)
+    except Exception as exc:  # its own message, placed at our key path
+        raise ProfileError(f"{filename}: image_quality: {exc}") from None

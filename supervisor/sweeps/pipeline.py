@@ -1,0 +1,440 @@
+"""One sweep: targets from the database → executor → image diagnosis → judge → store.
+
+The same function runs from `flask sweep`, from the scheduler and from benches:
+
+    summary = run_sweep("fast", serials=None, executor=None, progress=None)
+
+Results are written in batches (`batch_size`), each batch ONE transaction (see
+health_store.write_batch). An offline result whose upstream device is part of this sweep
+but has not reported yet is held back until it has (or the sweep ends), so the camera
+behind a dead switch gets cause `upstream` in the same sweep, not one later.
+
+The clock is read once for the sweep (`started_at`) and once at the end; observations are
+timed by the probe's own start time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import sqlalchemy as sa
+from flask import current_app
+
+from probes.config import Limits, TierSpec
+from probes.model import DeviceTarget, ProbeResult
+
+from supervisor.health import evidence
+from supervisor.core.choices import Lifecycle
+from supervisor.core.extensions import db
+from supervisor.health.rules import (
+    OFFLINE,
+    OK,
+    HealthRules,
+    Observation,
+    RulesBook,
+    attribute_upstream,
+    carry_findings,
+    judge,
+    naive_utc,
+)
+from supervisor.health.models import DeviceStatus
+from supervisor.sweeps.models import SweepRun
+from supervisor.health.store import (
+    BatchItem,
+    StaleStatus,
+    load_statuses,
+    maintenance_lookup,
+    write_batch,
+)
+from supervisor.inventory.models import Contract, Device
+from supervisor.core.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SweepSummary:
+    sweep_id: int
+    tier: str
+    executor: str
+    devices: int
+    ok: int = 0
+    degraded: int = 0
+    offline: int = 0
+    unknown: int = 0
+    failed: int = 0                      # results carrying any probe error
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+    transitions: int = 0
+    flapping: int = 0
+    duration_s: float = 0.0
+    devices_per_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- profile glue
+
+def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
+    """TierSpec, Limits and the tier interval (the sweep's default deadline) from a profile."""
+    t = profile.probe_tiers.get(tier)
+    spec = TierSpec.from_mapping(tier, {"checks": list(t.checks), "timeouts": dict(t.timeouts_s),
+                                        "retries": dict(t.retries)})
+    conc = t.concurrency
+    limits = Limits(global_limit=int(conc.total), per_host=int(conc.per_host),
+                    per_protocol={**Limits().per_protocol, **dict(conc.per_protocol)})
+    return spec, limits, float(t.interval_s)
+
+
+def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Optional[str], Optional[str]]]:
+    """Per device, the snapshot/stream URIs from its newest sample that ran ONVIF."""
+    from supervisor.health.models import ProbeSample
+
+    ps = ProbeSample.__table__
+    out: dict[int, tuple[Optional[str], Optional[str]]] = {}
+    for chunk in (device_ids[i:i + 500] for i in range(0, len(device_ids), 500)):
+        newest = (sa.select(ps.c.device_id, sa.func.max(ps.c.at).label("at"))
+                  .where(ps.c.device_id.in_(chunk), ps.c.tier.in_(("full",)),
+                         ps.c.observed != OFFLINE)
+                  .group_by(ps.c.device_id).subquery())
+        rows = session.execute(sa.select(ps.c.device_id, ps.c.result).join(
+            newest, sa.and_(ps.c.device_id == newest.c.device_id, ps.c.at == newest.c.at))
+            .where(ps.c.tier == "full"))
+        for dev, result in rows:
+            onvif = (result or {}).get("onvif") or {}
+            if onvif.get("snapshot_uri") or onvif.get("stream_uri"):
+                out[dev] = (onvif.get("snapshot_uri"), onvif.get("stream_uri"))
+    return out
+
+
+def rules_book(session: Any, profile: Any, device_ids: Optional[list[int]] = None) -> RulesBook:
+    """Each device judged by its contract's profile version; the given profile otherwise.
+
+    A contract profile that can't be loaded (missing, or edited after first use) falls back
+    to the default with a logged error: the sweep must go on, the profile check reports it.
+    """
+    from supervisor.profiles.loader import ProfileError, load_profile
+
+    book = RulesBook(HealthRules.from_profile(profile))
+    q = sa.select(Device.id, Contract.profile_name, Contract.profile_version).join(
+        Contract, Contract.id == Device.contract_id)
+    if device_ids is not None:
+        q = q.where(Device.id.in_(device_ids))
+    cache: dict[tuple[str, int], HealthRules] = {}
+    for dev, name, version in session.execute(q):
+        key = (name, int(version))
+        if key == (getattr(profile, "name", None), getattr(profile, "version", None)):
+            continue
+        if key not in cache:
+            try:
+                cache[key] = HealthRules.from_profile(load_profile(name, version))
+            except ProfileError as exc:
+                log.error("contract profile %s@%s unusable, judging by %s: %s", name, version,
+                          book.default.profile, exc)
+                cache[key] = book.default
+        book.by_device[dev] = cache[key]
+    return book
+
+
+def _target(dev: Device) -> DeviceTarget:
+    return DeviceTarget(serial=dev.serial, host=dev.ip, kind=dev.kind, onvif_port=dev.onvif_port,
+                        username=dev.username, password=dev.password, snmp_port=dev.snmp_port,
+                        snmp_community=dev.snmp_community,
+                        snmp_version=dev.snmp_version or "2c", snmp_user=dev.snmp_user,
+                        snmp_auth_key=dev.snmp_auth_key, snmp_priv_key=dev.snmp_priv_key,
+                        # None: the probe's defaults (SHA / AES), as on most switches
+                        snmp_auth_protocol=dev.snmp_auth_protocol or "SHA",
+                        snmp_priv_protocol=dev.snmp_priv_protocol or "AES")
+
+
+# --------------------------------------------------------------------------- image diagnosis
+
+_POOL: Optional[ProcessPoolExecutor] = None
+_WORKER_THRESHOLDS: Any = None
+
+
+def _init_worker(section: Optional[dict[str, Any]]) -> None:
+    global _WORKER_THRESHOLDS
+    from probes.quality import Thresholds
+
+    _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section else Thresholds.default()
+    import cv2
+
+    cv2.setNumThreads(1)  # one worker = one core
+
+
+def _pool(section: Optional[dict[str, Any]]) -> ProcessPoolExecutor:
+    """One pool per platform process. `spawn`, not fork: the probe loop runs in a thread,
+    and forking a threaded process can copy a held lock into the child."""
+    global _POOL
+    if _POOL is None:
+        import multiprocessing as mp
+
+        workers = max(1, min(4, (os.cpu_count() or 2)))
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                    initializer=_init_worker, initargs=(section,))
+    return _POOL
+
+
+def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
+                 captured_at: Optional[str]) -> dict[str, Any]:
+    """Runs in a pool worker: diagnose against the previous/reference frame files."""
+    from probes.quality import Thresholds, diagnose
+
+    try:
+        when = dt.datetime.fromisoformat(captured_at) if captured_at else None
+        th = _WORKER_THRESHOLDS or Thresholds.default()
+        return diagnose(jpeg, previous, reference, th, when).as_dict()
+    except Exception as exc:  # a corrupt frame is a finding, never a crash of the sweep
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
+
+
+def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, dict[str, Path]],
+                  section: Optional[dict[str, Any]]) -> dict[int, Optional[dict[str, Any]]]:
+    jobs = {}
+    for dev_id, res in results:
+        fr = res.frame
+        if fr is None or not fr.ok or not fr.jpeg:
+            continue
+        p = paths.get(dev_id, {})
+        when = naive_utc(fr.grabbed_at or res.started_at).isoformat()
+        jobs[dev_id] = (fr.jpeg, str(p["previous"]) if "previous" in p else None,
+                        str(p["reference"]) if "reference" in p else None, when)
+    if not jobs:
+        return {}
+    pool = _pool(section)
+    futures = {dev: pool.submit(diagnose_job, *args) for dev, args in jobs.items()}
+    out = {}
+    for dev, fut in futures.items():
+        try:
+            out[dev] = fut.result(timeout=60)
+        except Exception as exc:  # a dead worker must not lose the batch
+            out[dev] = {"error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
+    return out
+
+
+# --------------------------------------------------------------------------- the sweep
+
+def _failure_key(res: ProbeResult) -> Optional[str]:
+    errs = res.errors()
+    if not errs:
+        return None
+    e = errs[0]
+    return f"{e.check or 'batch'}:{e.kind}"
+
+
+def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: Any = None,
+              profile: Any = None, progress: Optional[Progress] = None, trigger: str = "cli",
+              batch_size: int = 200, deadline_s: Optional[float] = None,
+              clock: Callable[[], dt.datetime] = utcnow,
+              after_batch: Optional[Callable[[int], None]] = None) -> SweepSummary:
+    """Run one sweep of `tier` over all non-retired devices (or `serials`). Needs an app context."""
+    from supervisor.sweeps.executors import get_executor
+    from supervisor.profiles.loader import load_profile
+
+    session = db.session
+    per_contract = profile is None  # an explicit profile (tests, benches) judges every device
+    profile = profile if profile is not None else load_profile()
+    spec, limits, interval_s = tier_settings(profile, tier)
+    executor = executor or get_executor(current_app.config.get("PROBE_EXECUTOR", "local"))
+    iq = getattr(profile, "image_quality", None)
+    iq_section = iq.model_dump() if hasattr(iq, "model_dump") else (iq or None)
+
+    q = sa.select(Device).where(Device.lifecycle != Lifecycle.RETIRED).order_by(Device.id)
+    if serials is not None:
+        wanted = sorted({s.strip() for s in serials if s and s.strip()})
+        q = q.where(Device.serial.in_(wanted))
+    devices = session.scalars(q).all()
+    if serials is not None:
+        missing = set(wanted) - {d.serial for d in devices}
+        if missing:
+            raise ValueError(f"unknown or retired device serial(s): {', '.join(sorted(missing))}")
+    by_serial = {d.serial: d.id for d in devices}
+    upstream_of = {d.id: d.upstream_id for d in devices}
+    community_of = {d.id: d.community_id for d in devices}
+    serial_of = {d.id: d.serial for d in devices}
+    # Upstreams outside this sweep: their stored state decides (attribute_upstream).
+    outside = {u for u in upstream_of.values() if u is not None and u not in upstream_of}
+    while outside:
+        extra = session.execute(sa.select(Device.id, Device.serial, Device.upstream_id)
+                                .where(Device.id.in_(outside))).all()
+        outside = set()
+        for did, ser, up in extra:
+            serial_of[did] = ser
+            upstream_of.setdefault(did, up)
+            if up is not None and up not in upstream_of:
+                outside.add(up)
+    rules = (rules_book(session, profile, None if serials is None else [d.id for d in devices])
+             if per_contract
+             else RulesBook(HealthRules.from_profile(profile)))
+    targets = [_target(d) for d in devices]
+    if "frame" in spec.checks and "onvif" not in spec.checks:
+        # A frame-only tier needs the snapshot/stream URI an earlier ONVIF probe found.
+        uris = known_media_uris(session, [d.id for d in devices])
+        for d, t in zip(devices, targets):
+            t.snapshot_uri, t.stream_uri = uris.get(d.id, (None, None))
+    session.rollback()  # release the read transaction before the long probe phase
+
+    started = clock()
+    # A run still "running" long after its tier's interval died with its process (crash,
+    # SIGKILL): say so, so the status page doesn't show it as live forever.
+    session.execute(sa.update(SweepRun).where(
+        SweepRun.tier == tier, SweepRun.status == "running",
+        SweepRun.started_at < started - dt.timedelta(seconds=max(3 * interval_s, 60)))
+        .values(status="interrupted"))
+    run = SweepRun(tier=tier, trigger=trigger, executor=getattr(executor, "name", "?"),
+                   status="running", started_at=started, devices=len(targets))
+    session.add(run)
+    session.commit()
+    run_id = run.id
+    summary = SweepSummary(sweep_id=run_id, tier=tier, executor=run.executor, devices=len(targets))
+    failures: Counter[str] = Counter()
+    seen_obs: dict[int, Observation] = {}       # this sweep's observations so far
+    deferred: list[tuple[int, ProbeResult]] = []
+    buffer: list[tuple[int, ProbeResult]] = []
+    done = 0
+    mono0 = time.monotonic()
+    ev_root = Path(current_app.config["EVIDENCE_DIR"])
+    keep_every_s = float(current_app.config.get("HEALTH_FAST_SAMPLE_EVERY_S", 600) or 0)
+
+    def flush(items: list[tuple[int, ProbeResult]], final: bool) -> None:
+        nonlocal deferred
+        items = deferred + items
+        ready, deferred = [], []
+        here = {d for d, _ in items}
+        waiting: set[int] = set()
+        changed = not final
+        while changed:  # to a fixed point: waiting for a waiting upstream is waiting too
+            changed = False
+            for dev, res in items:
+                up = upstream_of.get(dev)
+                if (dev not in waiting and res.reachable is False and up in community_of
+                        and up not in seen_obs and (up not in here or up in waiting)):
+                    waiting.add(dev)
+                    changed = True
+        for dev, res in items:
+            (deferred if dev in waiting else ready).append((dev, res))
+        if ready:
+            _write(ready)
+
+    def _write(items: list[tuple[int, ProbeResult]]) -> None:
+        ids = [d for d, _ in items]
+        has_frames = any(r.frame is not None and r.frame.jpeg for _, r in items)
+        paths = evidence.latest_paths(session, ev_root, ids) if has_frames else {}
+        diagnoses = _diagnose_all(items, paths, iq_section) if has_frames else {}
+        times = [naive_utc(r.started_at) for _, r in items]
+        windows = maintenance_lookup(session, {d: community_of[d] for d in ids},
+                                     min(times), max(times))
+        for attempt in range(5):
+            try:
+                stored = load_statuses(session, ids)
+                obs = {}
+                for dev, res in items:
+                    st = stored[dev]
+                    o = judge(res, rules.for_device(dev), diagnosis=diagnoses.get(dev),
+                              previous_uptime_s=st.last_uptime_s)
+                    obs[dev] = carry_findings(o, st.findings)
+                # Upstreams judged in earlier batches, or stored when not in this sweep.
+                known = dict(session.execute(sa.select(DeviceStatus.device_id, DeviceStatus.state)
+                                             .where(DeviceStatus.device_id.in_(
+                                                 [u for u in upstream_of.values() if u is not None]))).all())
+                context = {**seen_obs, **obs}
+                attributed = attribute_upstream(context, upstream_of, known, serial_of)
+                obs = {dev: attributed[dev] for dev in obs}
+                batch = []
+                for dev, res in items:
+                    o = obs[dev]
+                    keep = res.to_dict() if (res.tier != "fast" or o.state != OK) else None
+                    batch.append(BatchItem(dev, tier, o, keep))
+                summary.transitions += write_batch(session, run_id, batch, stored, rules,
+                                                   clock(), windows, keep_every_s)
+                for dev, res in items:
+                    if dev in diagnoses and res.frame is not None and res.frame.jpeg:
+                        evidence.save_frame(session, ev_root, dev, "latest", res.frame.jpeg,
+                                            naive_utc(res.frame.grabbed_at or res.started_at),
+                                            diagnoses[dev])
+                session.commit()
+                break
+            except StaleStatus:
+                session.rollback()
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        for dev, res in items:
+            o = obs[dev]
+            seen_obs[dev] = o
+            setattr(summary, o.state, getattr(summary, o.state, 0) + 1)
+            key = _failure_key(res)
+            if key:
+                summary.failed += 1
+                failures[key] += 1
+        if after_batch is not None:
+            after_batch(len(items))
+
+    try:
+        stream = executor.iter_results(targets, spec, limits,
+                                       deadline_s if deadline_s is not None else interval_s)
+        last_flush = time.monotonic()
+        for res in stream:
+            dev = by_serial.get(res.serial)
+            if dev is None:
+                continue  # not ours (an executor bug); never trust a foreign serial
+            buffer.append((dev, res))
+            done += 1
+            if progress is not None:
+                progress(done, len(targets))
+            if len(buffer) >= batch_size or time.monotonic() - last_flush > 2.0:
+                flush(buffer, final=False)
+                buffer = []
+                last_flush = time.monotonic()
+        flush(buffer, final=True)
+        summary.flapping = session.scalar(sa.select(sa.func.count()).select_from(DeviceStatus).where(
+            DeviceStatus.flapping.is_(True), DeviceStatus.device_id.in_(list(serial_of)))) or 0
+        status = "done"
+        error = None
+    except BaseException as exc:
+        session.rollback()
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        raise
+    finally:
+        summary.duration_s = time.monotonic() - mono0
+        summary.devices_per_s = done / summary.duration_s if summary.duration_s > 0 else 0.0
+        summary.failures_by_reason = dict(failures.most_common())
+        try:
+            session.execute(sa.update(SweepRun).where(SweepRun.id == run_id).values(
+                status=status if "status" in locals() else "failed", finished_at=clock(),
+                ok=summary.ok, failed=summary.failed, failures_by_reason=summary.failures_by_reason,
+                devices_per_s=round(summary.devices_per_s, 2), error=error if "error" in locals() else None))
+            session.commit()
+        except Exception:  # pragma: no cover - the database itself is gone
+            session.rollback()
+            log.exception("could not record the end of sweep %s", run_id)
+    return summary
+
+
+def housekeeping(now: Optional[dt.datetime] = None, profile: Any = None) -> dict[str, int]:
+    """Daily job (needs an app context): roll up yesterday and today, drop samples past
+    `retention.raw_days`, prune evidence frames. Idempotent; safe to run any time."""
+    from supervisor.health.store import housekeeping as store_housekeeping
+    from supervisor.profiles.loader import load_profile
+
+    now = now or utcnow()
+    per_contract = profile is None
+    profile = profile if profile is not None else load_profile()
+    ret = profile.retention
+    rules = rules_book(db.session, profile) if per_contract else HealthRules.from_profile(profile)
+    out = store_housekeeping(db.session, now, rules, float(ret.raw_days))
+    pruned = evidence.prune(db.session, current_app.config["EVIDENCE_DIR"], now,
+                            float(ret.evidence_mb), float(ret.evidence_days))
+    out.update({f"evidence_{k}": v for k, v in pruned.items()})
+    db.session.commit()
+    return out
