@@ -52,6 +52,10 @@ class TierSpec(_Serial):
     decode_frame: bool = True
     # Reach: also send an ICMP echo (only where the process may; loopback always answers).
     icmp: bool = False
+    # ONVIF clock: the tolerance the platform judges the offset by. A first reading whose
+    # interval straddles it is refined with a few reads timed on the device's second
+    # tick (probes.clock); None: one reading.
+    clock_tolerance_s: Optional[float] = None
 
     def timeout(self, check: str) -> float:
         return float(self.timeouts.get(check, DEFAULT_TIMEOUTS.get(check, 5.0)))
@@ -92,6 +96,8 @@ class TierSpec(_Serial):
                    onvif_recordings=bool(spec.get("onvif_recordings", True)),
                    rtsp_fallback=bool(spec.get("rtsp_fallback", True)),
                    icmp=bool(spec.get("icmp", False)),
+                   clock_tolerance_s=(float(spec["clock_tolerance_s"])
+                                      if spec.get("clock_tolerance_s") is not None else None),
                    decode_frame=bool(spec.get("decode_frame", True)))
 
 

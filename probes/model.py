@@ -232,6 +232,11 @@ class OnvifResult(_Serial):
     device_time: Optional[datetime] = None     # device clock, UTC
     clock_offset_s: Optional[float] = None     # device - platform, corrected by RTT/2
     clock_rtt_s: Optional[float] = None
+    # The offset is clock_offset_s ± clock_uncertainty_s (half a second of ONVIF's
+    # whole-second resolution plus half the round trip, narrowed by further readings:
+    # probes.clock); clock_reads says how many readings it rests on.
+    clock_uncertainty_s: Optional[float] = None
+    clock_reads: Optional[int] = None
     timezone: Optional[str] = None
     ntp: Optional[bool] = None                 # NTP configured (DateTimeType == NTP)
     ntp_servers: list[str] = field(default_factory=list)

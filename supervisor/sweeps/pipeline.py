@@ -89,6 +89,8 @@ def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
     t = profile.probe_tiers.get(tier)
     spec = TierSpec.from_mapping(tier, {"checks": list(t.checks), "timeouts": dict(t.timeouts_s),
                                         "retries": dict(t.retries)})
+    # The probe refines a clock reading that straddles the tolerance it will be judged by.
+    spec.clock_tolerance_s = HealthRules.from_profile(profile).clock_tolerance_s
     conc = t.concurrency
     limits = Limits(global_limit=int(conc.total), per_host=int(conc.per_host),
                     per_protocol={**Limits().per_protocol, **dict(conc.per_protocol)})
