@@ -214,7 +214,8 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
                                             message=err.message if err else None),), **common)
 
     reasons: list[dict[str, Any]] = []
-    if result.error is not None:  # reachable, but the batch gave up on it (deadline)
+    if result.error is not None and result.error.kind != "not_measured":
+        # reachable, but the probe of it crashed
         reasons.append(_reason("batch", result.error.kind, message=result.error.message))
     onvif = result.onvif
     if onvif is not None:
@@ -246,6 +247,12 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
         if bad_poe:
             reasons.append(_reason("snmp", "poe_fault", value=bad_poe))
     info: list[dict[str, Any]] = []
+    # What the platform could not measure (its own overload, the batch deadline) says
+    # nothing about the device: shown, never held against it.
+    for err in list(result.not_measured) + (
+            [result.error] if result.error is not None and result.error.kind == "not_measured"
+            else []):
+        info.append(_reason(err.check or "batch", "not_measured", message=err.message))
     if uptime is not None and previous_uptime_s is not None and uptime < previous_uptime_s:
         # A reboot is worth showing but the device works: information, not degradation.
         info.append(_reason("snmp", "rebooted", value=uptime, previous=previous_uptime_s))

@@ -43,16 +43,22 @@ class LocalExecutor:
 
     def __init__(self, queue_size: int = 2000) -> None:
         self.queue_size = queue_size
+        self.stats: Any = None        # the last batch's probes.runner.BatchStats
+
+    def platform_load(self) -> Optional[dict[str, Any]]:
+        """The probing loop's lag and overload figures of the last run (see BatchStats)."""
+        return batch_load(self.stats)
 
     def iter_results(self, targets: list[DeviceTarget], tier: TierSpec, limits: Limits,
                      deadline_s: Optional[float]) -> Iterator[ProbeResult]:
-        from probes.runner import run_batch
+        from probes.runner import BatchStats, run_batch
 
         q: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
+        self.stats = stats = BatchStats()
         stop = threading.Event()
 
         async def produce() -> None:
-            agen = run_batch(targets, tier, limits=limits, deadline_s=deadline_s)
+            agen = run_batch(targets, tier, limits=limits, deadline_s=deadline_s, stats=stats)
             try:
                 async for res in agen:
                     while not stop.is_set():
@@ -93,6 +99,14 @@ class LocalExecutor:
                 except queue.Empty:
                     pass
             worker.join(timeout=5)
+
+
+def batch_load(stats: Any) -> Optional[dict[str, Any]]:
+    """Plain figures of a BatchStats's overload accounting, for SweepRun.platform."""
+    if stats is None:
+        return None
+    return {"lag": dict(stats.lag or {}), "overload_retries": int(stats.overload_retries),
+            "not_measured": dict(stats.not_measured), "lowest_in_flight": stats.limit_lowest}
 
 
 def get_executor(name: str) -> Executor:

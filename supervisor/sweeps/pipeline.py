@@ -73,6 +73,12 @@ class SweepSummary:
     unknown: int = 0
     failed: int = 0                      # results carrying any probe error
     failures_by_reason: dict[str, int] = field(default_factory=dict)
+    # Our overload, never the devices': checks (by check; "device" for a device the
+    # batch never got to) the platform could not measure, and the probing loop's lag.
+    not_measured: int = 0
+    not_measured_by_check: dict[str, int] = field(default_factory=dict)
+    loop_lag: dict[str, float] = field(default_factory=dict)
+    overload_retries: int = 0
     transitions: int = 0
     flapping: int = 0
     duration_s: float = 0.0
@@ -227,11 +233,20 @@ def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, d
 # --------------------------------------------------------------------------- the sweep
 
 def _failure_key(res: ProbeResult) -> Optional[str]:
-    errs = res.errors()
+    errs = [e for e in res.errors() if e.kind != "not_measured"]
     if not errs:
         return None
     e = errs[0]
     return f"{e.check or 'batch'}:{e.kind}"
+
+
+def _not_measured(res: ProbeResult) -> list[str]:
+    """The checks of this result the platform could not measure (its own overload or
+    the batch deadline): the check names, or "device" for the whole device."""
+    out = [e.check or "device" for e in res.not_measured]
+    if res.error is not None and res.error.kind == "not_measured" and not res.not_measured:
+        out.append("device")
+    return out
 
 
 def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: Any = None,
@@ -300,6 +315,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     run_id = run.id
     summary = SweepSummary(sweep_id=run_id, tier=tier, executor=run.executor, devices=len(targets))
     failures: Counter[str] = Counter()
+    not_measured: Counter[str] = Counter()
     seen_obs: dict[int, Observation] = {}       # this sweep's observations so far
     deferred: list[tuple[int, ProbeResult]] = []
     buffer: list[tuple[int, ProbeResult]] = []
@@ -379,6 +395,8 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
             if key:
                 summary.failed += 1
                 failures[key] += 1
+            for check in _not_measured(res):
+                not_measured[check] += 1
         if after_batch is not None:
             after_batch(len(items))
 
@@ -411,11 +429,18 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
         summary.duration_s = time.monotonic() - mono0
         summary.devices_per_s = done / summary.duration_s if summary.duration_s > 0 else 0.0
         summary.failures_by_reason = dict(failures.most_common())
+        summary.not_measured_by_check = dict(not_measured.most_common())
+        summary.not_measured = sum(not_measured.values())
+        load = executor.platform_load() if hasattr(executor, "platform_load") else None
+        summary.loop_lag = dict((load or {}).get("lag") or {})
+        summary.overload_retries = int((load or {}).get("overload_retries") or 0)
+        platform = {**(load or {}), "not_measured": summary.not_measured_by_check}
         try:
             session.execute(sa.update(SweepRun).where(SweepRun.id == run_id).values(
                 status=status if "status" in locals() else "failed", finished_at=clock(),
                 ok=summary.ok, failed=summary.failed, failures_by_reason=summary.failures_by_reason,
-                devices_per_s=round(summary.devices_per_s, 2), error=error if "error" in locals() else None))
+                devices_per_s=round(summary.devices_per_s, 2), platform=platform,
+                error=error if "error" in locals() else None))
             session.commit()
         except Exception:  # pragma: no cover - the database itself is gone
             session.rollback()
