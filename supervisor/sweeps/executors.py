@@ -41,7 +41,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, queue_size: int = 2000) -> None:
+    # Results waiting for the writer: enough to keep the writer busy, few enough that
+    # frames (JPEG bytes ride along) never add up to the batch's size.
+    def __init__(self, queue_size: int = 256) -> None:
         self.queue_size = queue_size
         self.stats: Any = None        # the last batch's probes.runner.BatchStats
 

@@ -97,6 +97,9 @@ def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
                                         "retries": dict(t.retries)})
     # The probe refines a clock reading that straddles the tolerance it will be judged by.
     spec.clock_tolerance_s = HealthRules.from_profile(profile).clock_tolerance_s
+    # Frames are decoded by the diagnosis pool from their JPEG; a decoded copy held by
+    # every result waiting to be written is what made memory grow with the batch.
+    spec.decode_frame = False
     conc = t.concurrency
     limits = Limits(global_limit=int(conc.total), per_host=int(conc.per_host),
                     per_protocol={**Limits().per_protocol, **dict(conc.per_protocol)})
@@ -231,6 +234,9 @@ def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, d
 
 
 # --------------------------------------------------------------------------- the sweep
+
+FRAME_BATCH = 32
+
 
 def _failure_key(res: ProbeResult) -> Optional[str]:
     errs = [e for e in res.errors() if e.kind != "not_measured"]
@@ -404,6 +410,11 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
         stream = executor.iter_results(targets, spec, limits,
                                        deadline_s if deadline_s is not None else interval_s)
         last_flush = time.monotonic()
+        frames_waiting = 0
+        # Frames go on to diagnosis and disk in small batches as they come, so memory is
+        # bounded by what is in flight (the executor's queue, one frame batch), never by
+        # the size of the sweep.
+        frame_batch = max(1, min(batch_size, FRAME_BATCH))
         for res in stream:
             dev = by_serial.get(res.serial)
             if dev is None:
@@ -412,7 +423,12 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
             done += 1
             if progress is not None:
                 progress(done, len(targets))
-            if len(buffer) >= batch_size or time.monotonic() - last_flush > 2.0:
+            if res.frame is not None:
+                res.frame.image = None      # the pool decodes from the JPEG
+                frames_waiting += 1 if res.frame.jpeg else 0
+            if (len(buffer) >= batch_size or frames_waiting >= frame_batch
+                    or time.monotonic() - last_flush > 2.0):
+                frames_waiting = 0
                 flush(buffer, final=False)
                 buffer = []
                 last_flush = time.monotonic()
