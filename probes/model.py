@@ -36,6 +36,7 @@ ERROR_KINDS: tuple[str, ...] = (
 TRANSIENT_KINDS = frozenset({"timeout", "refused", "unreachable", "reset"})
 
 CHECKS: tuple[str, ...] = ("reach", "onvif", "snmp", "frame", "ptz")
+ONVIF_ASK: tuple[str, ...] = ("clock", "identity", "media", "recordings")
 
 _NO_JSON = {"json": False}          # field metadata: never serialised
 _SECRET = {"secret": True}          # field metadata: hidden from repr, redactable
@@ -137,6 +138,10 @@ class DeviceTarget(_Serial):
     # snapshot/stream URI known from inventory or a previous probe (skips an ONVIF lookup)
     snapshot_uri: Optional[str] = None
     stream_uri: Optional[str] = None
+    # What the ONVIF check asks this time (ONVIF_ASK): None = everything. The sweep asks
+    # the clock every time and identity, services, profiles/URIs and recordings only when
+    # it has no recent answer (what does not change is not asked on every sweep).
+    onvif_ask: Optional[list[str]] = None
 
     def to_dict(self, redact: bool = False) -> dict[str, Any]:  # type: ignore[override]
         out = super().to_dict()
@@ -237,6 +242,10 @@ class OnvifResult(_Serial):
     # probes.clock); clock_reads says how many readings it rests on.
     clock_uncertainty_s: Optional[float] = None
     clock_reads: Optional[int] = None
+    # What was asked this time (see DeviceTarget.onvif_ask) and when the identity was
+    # last read from the device (carried over by the sweep when not asked again).
+    asked: Optional[list[str]] = None
+    identity_read_at: Optional[datetime] = None
     timezone: Optional[str] = None
     ntp: Optional[bool] = None                 # NTP configured (DateTimeType == NTP)
     ntp_servers: list[str] = field(default_factory=list)

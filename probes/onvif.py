@@ -23,10 +23,12 @@ from probes.config import TierSpec
 from probes.errors import classify
 from probes.onvif_media2 import Media2, read_media2
 from probes.clock import OffsetBounds, beyond, bounds_from_read, intersect, next_read_at
+from probes.onvif_light import system_date_and_time
 from probes.onvif_tz import utc_offset
 from probes.onvif_http import (HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault,
                                 soap11_to_12)
-from probes.model import DeviceTarget, MediaProfile, OnvifResult, ProbeError, RecordingSummary
+from probes.model import (ONVIF_ASK, DeviceTarget, MediaProfile, OnvifResult, ProbeError,
+                          RecordingSummary)
 
 _WSDL_DIR: Optional[Path] = None
 
@@ -337,31 +339,42 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
     what = "GetSystemDateAndTime"
     try:
         # 1. Clock: unauthenticated per the ONVIF core spec, so it also works with a
-        #    clock so far off that WS-Security timestamps would be refused.
-        anon = await pool.service("devicemgmt", dev_xaddr, None, None)
+        #    clock so far off that WS-Security timestamps would be refused. Read without
+        #    zeep (probes.onvif_light); a refusal is asked again, authenticated, by zeep.
+        transport = await pool.transport()
+
+        async def read_clock() -> Any:
+            return await system_date_and_time(transport, dev_xaddr)
         t0_wall = time.time()
         t0 = time.perf_counter()
         try:
-            sdt = await anon.GetSystemDateAndTime()
+            sdt = await read_clock()
         except Exception as exc:  # noqa: BLE001
-            if classify(exc).kind not in ("auth", "fault"):
+            if classify(exc).kind not in ("auth", "fault", "malformed"):
                 raise
             auth_dev = await pool.service("devicemgmt", dev_xaddr, target.username,
                                           target.password)
+            read_clock = auth_dev.GetSystemDateAndTime      # noqa: F811
             t0_wall, t0 = time.time(), time.perf_counter()
-            sdt = await auth_dev.GetSystemDateAndTime()
+            sdt = await read_clock()
         rtt = time.perf_counter() - t0
         bounds = _read_clock(result, sdt, t0_wall, rtt)
         if bounds is not None and spec.clock_tolerance_s is not None:
-            await _refine_clock(anon, result, bounds, rtt, spec.clock_tolerance_s,
+            await _refine_clock(read_clock, result, bounds, rtt, spec.clock_tolerance_s,
                                 budget_s=min(4.0, timeout / 3))
         dt_diff = auth_time_offset(result.clock_offset_s)
+        ask = set(target.onvif_ask) if target.onvif_ask is not None else set(ONVIF_ASK)
+        result.asked = sorted(ask | {"clock"})
+        if not ask - {"clock"}:
+            result.ok = True            # the clock was all this sweep needed to know
+            return result
 
         # 2. Who is it (authenticated: this is where bad credentials show).
         what = "GetDeviceInformation"
         dev = await pool.service("devicemgmt", dev_xaddr, target.username, target.password,
                                  dt_diff)
         info = await dev.GetDeviceInformation()
+        result.identity_read_at = datetime.now(timezone.utc)
         result.manufacturer = _str(_g(info, "Manufacturer"))
         result.model = _str(_g(info, "Model"))
         result.firmware_version = _str(_g(info, "FirmwareVersion"))
@@ -371,13 +384,16 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
         if expected and result.serial_number is not None:
             result.serial_mismatch = result.serial_number.strip().upper() != expected.strip().upper()
 
+        if not ask & {"media", "recordings"}:
+            result.ok = True
+            return result
         # 3. Where are the other services.
         what = "GetServices/GetCapabilities"
         xaddrs = await _service_addresses(dev, target, port, result, step)
 
         # 4. Media: profiles, encoders, URIs (cameras; NVRs often expose them too).
         use_media2 = "media2" in xaddrs and "media" not in xaddrs
-        if spec.onvif_profiles and "media" in xaddrs:
+        if spec.onvif_profiles and "media" in ask and "media" in xaddrs:
             what = "GetProfiles"
             media = await pool.service("media", xaddrs["media"], target.username,
                                        target.password, dt_diff)
@@ -393,7 +409,7 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
                     "unsupported", f"GetProfiles (ver10): {classify(exc).message}; "
                     "used Media2", "onvif"))
                 use_media2 = True
-        if spec.onvif_profiles and use_media2:
+        if spec.onvif_profiles and "media" in ask and use_media2:
             # Media2-only firmwares (GetServices lists ver20 media and no ver10).
             what = "GetProfiles (Media2)"
             transport = await pool.transport()
@@ -402,7 +418,7 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
                                      target.password, dt_diff), result, step)
 
         # 5. NVR: recordings and their span (Profile G).
-        if spec.onvif_recordings and target.kind == "nvr":
+        if spec.onvif_recordings and "recordings" in ask and target.kind == "nvr":
             what = "recordings"
             await _read_recordings(pool, target, xaddrs, dt_diff, result, step)
         result.ok = True
@@ -460,7 +476,7 @@ def _set_offset(result: OnvifResult, bounds: OffsetBounds, reads: int) -> None:
 CLOCK_REFINE_READS = 4
 
 
-async def _refine_clock(service: Any, result: OnvifResult, bounds: OffsetBounds, rtt: float,
+async def _refine_clock(read: Any, result: OnvifResult, bounds: OffsetBounds, rtt: float,
                         tolerance: float, budget_s: float) -> None:
     """While the offset interval straddles ±tolerance, read again at the instant the
     device's second should tick in the interval's middle: each reading halves it.
@@ -474,7 +490,7 @@ async def _refine_clock(service: Any, result: OnvifResult, bounds: OffsetBounds,
         await asyncio.sleep(max(0.0, at - time.time()))
         t_send = time.time()
         try:
-            sdt = await service.GetSystemDateAndTime()
+            sdt = await read()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the first reading stands

@@ -648,6 +648,16 @@ class SnmpClient:
                 except SnmpError as exc:
                     if exc.kind != "fault":        # timeout, or the auth key is wrong too
                         return
+                # It answers authNoPriv. Before blaming the privacy key, ask authPriv once
+                # more: an agent that was only slow (busy, or a lost datagram) answers now,
+                # and the caller's timeout stands (the runner tries the check again).
+                again = await self._v3_session(self.engine, t, self._auth(t), timeout)
+                try:
+                    await again.get([SYS_UPTIME])
+                    return
+                except SnmpError as exc:
+                    if exc.kind != "timeout":
+                        return
             except Exception:  # noqa: BLE001 - a diagnosis must never replace the timeout
                 return
         raise SnmpError("auth", "wrong SNMPv3 privacy key or protocol (decryptionError): "

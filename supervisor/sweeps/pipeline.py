@@ -106,12 +106,12 @@ def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
     return spec, limits, float(t.interval_s)
 
 
-def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Optional[str], Optional[str]]]:
-    """Per device, the snapshot/stream URIs from its newest sample that ran ONVIF."""
+def latest_onvif(session: Any, device_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per device, the ONVIF part of its newest full-tier sample that was not offline."""
     from supervisor.health.models import ProbeSample
 
     ps = ProbeSample.__table__
-    out: dict[int, tuple[Optional[str], Optional[str]]] = {}
+    out: dict[int, dict[str, Any]] = {}
     for chunk in (device_ids[i:i + 500] for i in range(0, len(device_ids), 500)):
         newest = (sa.select(ps.c.device_id, sa.func.max(ps.c.at).label("at"))
                   .where(ps.c.device_id.in_(chunk), ps.c.tier.in_(("full",)),
@@ -121,10 +121,61 @@ def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Opt
             newest, sa.and_(ps.c.device_id == newest.c.device_id, ps.c.at == newest.c.at))
             .where(ps.c.tier == "full"))
         for dev, result in rows:
-            onvif = (result or {}).get("onvif") or {}
-            if onvif.get("snapshot_uri") or onvif.get("stream_uri"):
-                out[dev] = (onvif.get("snapshot_uri"), onvif.get("stream_uri"))
+            onvif = (result or {}).get("onvif")
+            if onvif:
+                out[dev] = onvif
     return out
+
+
+def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Optional[str], Optional[str]]]:
+    """Per device, the snapshot/stream URIs from its newest sample that ran ONVIF."""
+    return {dev: (o.get("snapshot_uri"), o.get("stream_uri"))
+            for dev, o in latest_onvif(session, device_ids).items()
+            if o.get("snapshot_uri") or o.get("stream_uri")}
+
+
+# What a clock-only ONVIF answer takes over from the last full one (it did not ask).
+CARRIED_ONVIF = ("manufacturer", "model", "firmware_version", "serial_number", "hardware_id",
+                 "serial_mismatch", "services", "capabilities", "service_addresses",
+                 "profiles", "snapshot_uri", "stream_uri", "identity_read_at")
+
+
+def plan_onvif_asks(devices: Sequence[Any], targets: Sequence[DeviceTarget],
+                    previous: dict[int, dict[str, Any]], now: dt.datetime,
+                    every_s: float) -> dict[int, dict[str, Any]]:
+    """Ask the clock only where identity, services and media were read within
+    ``every_s`` by a probe that succeeded; everything else (new devices, NVRs whose
+    recordings are a health check, a device whose last answer failed) is asked in full.
+    Returns the previous answers the clock-only ones will take their other fields from."""
+    carry: dict[int, dict[str, Any]] = {}
+    for d, t in zip(devices, targets):
+        prev = previous.get(d.id)
+        if not prev or not prev.get("ok") or d.kind == "nvr" or every_s <= 0:
+            continue
+        read_at = prev.get("identity_read_at")
+        try:
+            when = naive_utc(dt.datetime.fromisoformat(read_at)) if read_at else None
+        except ValueError:
+            when = None
+        if when is None or (naive_utc(now) - when).total_seconds() > every_s:
+            continue
+        t.onvif_ask = ["clock"]
+        carry[d.id] = prev
+    return carry
+
+
+def carry_onvif(res: ProbeResult, prev: Optional[dict[str, Any]]) -> None:
+    """Fill a clock-only ONVIF answer with what the last full one learnt."""
+    onvif = res.onvif
+    if prev is None or onvif is None or not onvif.ok or onvif.asked != ["clock"]:
+        return
+    from probes.model import OnvifResult
+
+    known = OnvifResult.from_dict({k: prev.get(k) for k in CARRIED_ONVIF
+                                   if prev.get(k) is not None} | {"ok": True})
+    for k in CARRIED_ONVIF:
+        if getattr(onvif, k) in (None, [], {}):
+            setattr(onvif, k, getattr(known, k))
 
 
 def rules_book(session: Any, profile: Any, device_ids: Optional[list[int]] = None) -> RulesBook:
@@ -300,6 +351,11 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
              if per_contract
              else RulesBook(HealthRules.from_profile(profile)))
     targets = [_target(d) for d in devices]
+    carry: dict[int, dict[str, Any]] = {}
+    if "onvif" in spec.checks:
+        every = float(current_app.config.get("ONVIF_IDENTITY_EVERY_S", 86400) or 0)
+        carry = plan_onvif_asks(devices, targets, latest_onvif(session, [d.id for d in devices]),
+                                clock(), every)
     if "frame" in spec.checks and "onvif" not in spec.checks:
         # A frame-only tier needs the snapshot/stream URI an earlier ONVIF probe found.
         uris = known_media_uris(session, [d.id for d in devices])
@@ -419,6 +475,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
             dev = by_serial.get(res.serial)
             if dev is None:
                 continue  # not ours (an executor bug); never trust a foreign serial
+            carry_onvif(res, carry.get(dev))
             buffer.append((dev, res))
             done += 1
             if progress is not None:
