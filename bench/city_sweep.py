@@ -65,8 +65,9 @@ def _proc_cpu(pid: int) -> float:
 # ---------------------------------------------------------------- worker (one tier)
 
 def worker(url: str, evidence: Path, tier: str, executor_name: str,
-           deadline_s: float) -> dict[str, Any]:
-    """Sweep ``tier`` once over every device; figures as one JSON-able dict."""
+           deadline_s: float, cameras: int = 0) -> dict[str, Any]:
+    """Sweep ``tier`` once over every device (or the first ``cameras`` cameras); figures
+    as one JSON-able dict."""
     app = _app(url, evidence)
     with app.app_context():
         from supervisor.profiles.loader import load_profile
@@ -74,10 +75,18 @@ def worker(url: str, evidence: Path, tier: str, executor_name: str,
         from supervisor.sweeps.executors import get_executor
         profile = load_profile(check_in_use=False)
         executor = get_executor(executor_name)
+        serials = None
+        if cameras:
+            import sqlalchemy as sa
+
+            from supervisor.core.extensions import db
+            from supervisor.inventory.models import Device
+            serials = list(db.session.scalars(sa.select(Device.serial).where(
+                Device.kind == "camera").order_by(Device.id).limit(cameras)))
         c0, cc0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        s = pipeline.run_sweep(tier, executor=executor, trigger="bench", profile=profile,
-                               deadline_s=deadline_s)
+        s = pipeline.run_sweep(tier, serials, executor=executor, trigger="bench",
+                               profile=profile, deadline_s=deadline_s)
         wall = time.perf_counter() - t0
         if pipeline._POOL is not None:      # reap the diagnosis pool: its CPU counts
             pipeline._POOL.shutdown(wait=True)
@@ -97,9 +106,9 @@ def worker(url: str, evidence: Path, tier: str, executor_name: str,
 
 
 def run_worker(url: str, evidence: Path, tier: str, executor: str,
-               deadline_s: float, timeout: float = 3600) -> dict[str, Any]:
+               deadline_s: float, timeout: float = 3600, cameras: int = 0) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.city_sweep", "--worker", url, str(evidence), tier,
-           executor, str(deadline_s)]
+           executor, str(deadline_s), str(cameras)]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"{tier} worker failed: {out.stderr[-3000:]}")
@@ -145,7 +154,7 @@ def _line(r: dict[str, Any], sim_cpu_s: float, peer_dps: Optional[float]) -> str
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.city_sweep")
-    p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     p.add_argument("--devices", type=int, default=20000)
     p.add_argument("--tiers", default="fast,full,frame")
     p.add_argument("--peer-devices", type=int, default=40)
@@ -155,8 +164,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--deadline", type=float, default=3600.0)
     a = p.parse_args(argv)
     if a.worker:
-        url, evidence, tier, executor, deadline = a.worker
-        print(json.dumps(worker(url, Path(evidence), tier, executor, float(deadline))))
+        url, evidence, tier, executor, deadline, cameras = a.worker
+        print(json.dumps(worker(url, Path(evidence), tier, executor, float(deadline),
+                                int(cameras))))
         return 0
 
     sys.path.insert(0, str(ROOT))
