@@ -264,6 +264,10 @@ class _V2cSession:
         return await self._send(oids, GETNEXT)
 
 
+_RESOLVED: dict[int, dict[str, Any]] = {}     # id(engine) -> OID -> resolved ObjectType
+_RESOLVED_MAX = 20_000
+
+
 class _PysnmpSession:
     """SNMPv3 (and anything not v2c) through pysnmp's asyncio hlapi.
 
@@ -330,6 +334,25 @@ class _PysnmpSession:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
+    def _varbinds(self, oids: list[str]) -> list[Any]:
+        """Request varbinds, resolved once per OID and engine: pysnmp resolves every
+        ObjectIdentity through its MIB view on every request (~0.4 ms per OID, 5 ms for
+        a 13-column GETBULK), though ours are numeric and the same across a fleet."""
+        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType
+        from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
+        cache = _RESOLVED.setdefault(id(self.engine), {})
+        out = []
+        for o in oids:
+            vb = cache.get(o)
+            if vb is None:
+                if len(cache) >= _RESOLVED_MAX:
+                    cache.clear()
+                (vb,) = CommandGeneratorVarBinds().make_varbinds(
+                    self.engine.cache, [ObjectType(ObjectIdentity(o))])
+                cache[o] = vb
+            out.append(vb)
+        return out
+
     @staticmethod
     def _check(err_ind: Any, err_status: Any, err_index: Any) -> None:
         if err_ind:
@@ -339,27 +362,26 @@ class _PysnmpSession:
                             int(err_status), int(err_index or 0))
 
     async def get(self, oids: list[str]) -> dict[str, Any]:
-        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, get_cmd
+        from pysnmp.hlapi.v3arch.asyncio import get_cmd
         ei, es, ix, vbs = await self._run(get_cmd(
-            self.engine, self.auth, self.transport, self.ctx,
-            *[ObjectType(ObjectIdentity(o)) for o in oids], lookupMib=False))
+            self.engine, self.auth, self.transport, self.ctx, *self._varbinds(oids),
+            lookupMib=False))
         self._check(ei, es, ix)
         return {str(name): _v(val) for name, val in vbs}
 
     async def bulk(self, oids: list[str], reps: int) -> list[tuple[str, Any]]:
-        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, bulk_cmd
+        from pysnmp.hlapi.v3arch.asyncio import bulk_cmd
         ei, es, ix, vbs = await self._run(bulk_cmd(
-            self.engine, self.auth, self.transport, self.ctx, 0, reps,
-            *[ObjectType(ObjectIdentity(o)) for o in oids], lookupMib=False))
+            self.engine, self.auth, self.transport, self.ctx, 0, reps, *self._varbinds(oids),
+            lookupMib=False))
         self._check(ei, es, ix)
         return [(str(name), _v(val)) for name, val in vbs]
 
     async def getnext(self, oids: list[str]) -> list[tuple[str, Any]]:
-        from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType, next_cmd
+        from pysnmp.hlapi.v3arch.asyncio import next_cmd
         ei, es, ix, vbs = await self._run(next_cmd(
-            self.engine, self.auth, self.transport, self.ctx,
-            *[ObjectType(ObjectIdentity(o)) for o in oids], lookupMib=False,
-            lexicographicMode=True))
+            self.engine, self.auth, self.transport, self.ctx, *self._varbinds(oids),
+            lookupMib=False, lexicographicMode=True))
         self._check(ei, es, ix)
         # pysnmp may nest one row per request as a list of varbinds: flatten it
         flat = [vb for row in vbs for vb in (row if isinstance(row, (list, tuple)) and row
