@@ -1,7 +1,7 @@
 """Diagnostic: how many healthy simulated devices does the runner alone report failed?
 
     .venv/bin/python -m bench.probe_truth [--devices 1000] [--checks onvif,snmp]
-        [--v3-only] [--concurrency 200] [--clock-only]
+        [--v3-only] [--concurrency 200] [--clock-only] [--v3-keys contract|device]
 
 Run it inside a private network namespace (``unshare -n``, loopback up) so the fleet's
 addresses collide with nobody. One simulated fleet (no fault injected, answers at
@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--v3-only", action="store_true")
     p.add_argument("--clock-only", action="store_true", help="ONVIF asks the clock only")
     p.add_argument("--concurrency", type=int, default=200)
+    p.add_argument("--v3-keys", choices=("contract", "device"), default="contract",
+                   help="the simulator's SNMPv3 passphrases: one set per contract or per device")
     a = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from probes.config import Limits, TierSpec
@@ -41,7 +43,8 @@ def main(argv: list[str]) -> int:
     out_dir = ROOT / "bench" / "out" / "truth"
     with FleetProcess(devices=a.devices, seed=11, base_address="127.30.0.1",
                       control_port=18001, tmp_dir=out_dir, truth=False,
-                      start_timeout=600) as fleet:
+                      start_timeout=600,
+                      extra_args=["--snmp-v3-keys", a.v3_keys]) as fleet:
         targets = []
         for d in fleet.devices():
             t = DeviceTarget(serial=d["serial"], host=d["ip"], kind=d["kind"],

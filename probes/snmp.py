@@ -397,6 +397,8 @@ class SnmpClient:
         self._v2c: Optional[_V2cEndpoint] = None
         self._priv_engine: Any = None
         self._priv_lock: Optional[asyncio.Lock] = None
+        self._user_keys: dict[str, tuple] = {}      # v3 user name -> first key set seen
+        self._discovery: Any = None
 
     @property
     def engine(self) -> Any:
@@ -409,6 +411,9 @@ class SnmpClient:
         if self._v2c is not None:
             self._v2c.close()
             self._v2c = None
+        if self._discovery is not None:
+            self._discovery.close()
+            self._discovery = None
         for engine in (self._engine, self._priv_engine):
             if engine is not None:
                 try:
@@ -419,7 +424,23 @@ class SnmpClient:
 
     # ---------------------------------------------------------- plumbing
 
-    def _auth(self, t: DeviceTarget) -> Any:
+    async def _v3_auth(self, t: DeviceTarget, timeout: float) -> Any:
+        """The USM user for ``t``. pysnmp keeps one row per (user name, engine ID) and
+        replaces a user registered again with other keys, so when one user name comes
+        with several key sets (per-device passphrases) each device's keys are registered
+        against its own engine ID, learnt by discovery; concurrent devices otherwise
+        overwrite each other's keys and answer as authentication failures."""
+        keys = (t.snmp_auth_key, t.snmp_priv_key, t.snmp_auth_protocol, t.snmp_priv_protocol)
+        first = self._user_keys.setdefault(t.snmp_user or "", keys)
+        if first == keys:
+            return self._auth(t)
+        if self._discovery is None:
+            from probes.snmp_discovery import EngineDiscovery
+            self._discovery = EngineDiscovery()
+        eid = await self._discovery.engine_id(t.host, int(t.snmp_port or 161), timeout)
+        return self._auth(t, engine_id=eid)
+
+    def _auth(self, t: DeviceTarget, engine_id: Optional[bytes] = None) -> Any:
         from pysnmp.hlapi.v3arch import asyncio as h
         if not t.snmp_user:
             raise SnmpError("auth", "SNMPv3 needs a user")
@@ -437,12 +458,17 @@ class SnmpClient:
         }.get((t.snmp_priv_protocol or "AES").upper().replace("-", ""))
         if auth_proto is None or priv_proto is None:
             raise SnmpError("unsupported", "unknown SNMPv3 auth/priv protocol")
+        extra: dict[str, Any] = {}
+        if engine_id:
+            from pysnmp.proto.rfc1902 import OctetString
+            extra["securityEngineId"] = OctetString(engine_id)
         if t.snmp_auth_key and t.snmp_priv_key:
             return h.UsmUserData(t.snmp_user, t.snmp_auth_key, t.snmp_priv_key,
-                                 authProtocol=auth_proto, privProtocol=priv_proto)
+                                 authProtocol=auth_proto, privProtocol=priv_proto, **extra)
         if t.snmp_auth_key:
-            return h.UsmUserData(t.snmp_user, t.snmp_auth_key, authProtocol=auth_proto)
-        return h.UsmUserData(t.snmp_user)
+            return h.UsmUserData(t.snmp_user, t.snmp_auth_key, authProtocol=auth_proto,
+                                 **extra)
+        return h.UsmUserData(t.snmp_user, **extra)
 
     async def _endpoint(self) -> _V2cEndpoint:
         if self._v2c is None:
@@ -464,7 +490,8 @@ class SnmpClient:
         port = int(t.snmp_port or 161)
         version = str(t.snmp_version or "2c").lower().lstrip("v")
         if version == "3":
-            return await self._v3_session(self.engine, t, self._auth(t), timeout)
+            return await self._v3_session(self.engine, t, await self._v3_auth(t, timeout),
+                                          timeout)
         if v1 is None:
             v1 = version == "1"
         return _V2cSession(await self._endpoint(), t.host, port, t.snmp_community or "public",
@@ -673,7 +700,8 @@ class SnmpClient:
                 # It answers authNoPriv. Before blaming the privacy key, ask authPriv once
                 # more: an agent that was only slow (busy, or a lost datagram) answers now,
                 # and the caller's timeout stands (the runner tries the check again).
-                again = await self._v3_session(self.engine, t, self._auth(t), timeout)
+                again = await self._v3_session(self.engine, t, await self._v3_auth(t, timeout),
+                                               timeout)
                 try:
                     await again.get([SYS_UPTIME])
                     return
