@@ -25,6 +25,12 @@ class Limits(_Serial):
     per_protocol: dict[str, int] = field(
         default_factory=lambda: {"reach": 500, "onvif": 200, "snmp": 100, "frame": 50,
                                  "ptz": 20})
+    # Devices in flight adapt to the event loop's lag (probes.load): global_limit is the
+    # ceiling, adaptive_floor the least; lag_bound_s the lag beyond which the loop counts
+    # as overloaded (timeouts then are ours, not the device's).
+    adaptive: bool = True
+    adaptive_floor: int = 8
+    lag_bound_s: float = 0.25
 
     def for_protocol(self, check: str) -> int:
         return max(1, int(self.per_protocol.get(check, self.global_limit)))
@@ -46,6 +52,10 @@ class TierSpec(_Serial):
     decode_frame: bool = True
     # Reach: also send an ICMP echo (only where the process may; loopback always answers).
     icmp: bool = False
+    # ONVIF clock: the tolerance the platform judges the offset by. A first reading whose
+    # interval straddles it is refined with a few reads timed on the device's second
+    # tick (probes.clock); None: one reading.
+    clock_tolerance_s: Optional[float] = None
 
     def timeout(self, check: str) -> float:
         return float(self.timeouts.get(check, DEFAULT_TIMEOUTS.get(check, 5.0)))
@@ -86,6 +96,8 @@ class TierSpec(_Serial):
                    onvif_recordings=bool(spec.get("onvif_recordings", True)),
                    rtsp_fallback=bool(spec.get("rtsp_fallback", True)),
                    icmp=bool(spec.get("icmp", False)),
+                   clock_tolerance_s=(float(spec["clock_tolerance_s"])
+                                      if spec.get("clock_tolerance_s") is not None else None),
                    decode_frame=bool(spec.get("decode_frame", True)))
 
 

@@ -19,6 +19,14 @@ class ProbeContext:
         self._onvif: Any = None
         self._http: Any = None
         self._snmp: Any = None
+        self._monitor: Any = None
+
+    def monitor(self) -> Any:
+        """The event loop's lag monitor (``probes.load.LoopMonitor``), one per context."""
+        if self._monitor is None:
+            from probes.load import LoopMonitor
+            self._monitor = LoopMonitor(bound=self.limits.lag_bound_s)
+        return self._monitor
 
     def onvif(self) -> Any:
         if self._onvif is None:

@@ -23,16 +23,20 @@ from typing import Any, Optional, TypeVar
 #   device misbehaves:       malformed (bad XML / truncated / not UTF-8), fault (SOAP/SNMP error)
 #   feature absent:          unsupported
 #   our bug:                 internal
+#   not the device's:        not_measured (the platform was overloaded or out of time:
+#                            the check says nothing about the device)
 ERROR_KINDS: tuple[str, ...] = (
     "timeout", "refused", "unreachable", "reset",
     "auth",
     "malformed", "fault",
     "unsupported",
     "internal",
+    "not_measured",
 )
 TRANSIENT_KINDS = frozenset({"timeout", "refused", "unreachable", "reset"})
 
 CHECKS: tuple[str, ...] = ("reach", "onvif", "snmp", "frame", "ptz")
+ONVIF_ASK: tuple[str, ...] = ("clock", "identity", "media", "recordings")
 
 _NO_JSON = {"json": False}          # field metadata: never serialised
 _SECRET = {"secret": True}          # field metadata: hidden from repr, redactable
@@ -134,6 +138,10 @@ class DeviceTarget(_Serial):
     # snapshot/stream URI known from inventory or a previous probe (skips an ONVIF lookup)
     snapshot_uri: Optional[str] = None
     stream_uri: Optional[str] = None
+    # What the ONVIF check asks this time (ONVIF_ASK): None = everything. The sweep asks
+    # the clock every time and identity, services, profiles/URIs and recordings only when
+    # it has no recent answer (what does not change is not asked on every sweep).
+    onvif_ask: Optional[list[str]] = None
 
     def to_dict(self, redact: bool = False) -> dict[str, Any]:  # type: ignore[override]
         out = super().to_dict()
@@ -229,6 +237,15 @@ class OnvifResult(_Serial):
     device_time: Optional[datetime] = None     # device clock, UTC
     clock_offset_s: Optional[float] = None     # device - platform, corrected by RTT/2
     clock_rtt_s: Optional[float] = None
+    # The offset is clock_offset_s ± clock_uncertainty_s (half a second of ONVIF's
+    # whole-second resolution plus half the round trip, narrowed by further readings:
+    # probes.clock); clock_reads says how many readings it rests on.
+    clock_uncertainty_s: Optional[float] = None
+    clock_reads: Optional[int] = None
+    # What was asked this time (see DeviceTarget.onvif_ask) and when the identity was
+    # last read from the device (carried over by the sweep when not asked again).
+    asked: Optional[list[str]] = None
+    identity_read_at: Optional[datetime] = None
     timezone: Optional[str] = None
     ntp: Optional[bool] = None                 # NTP configured (DateTimeType == NTP)
     ntp_servers: list[str] = field(default_factory=list)
@@ -346,6 +363,9 @@ class ProbeResult(_Serial):
     frame: Optional[FrameResult] = None
     error: Optional[ProbeError] = None         # batch-level: deadline passed, internal crash
     ptz: Optional[PtzResult] = None            # only when the tier asks for "ptz"
+    # Checks the platform could not measure (kind "not_measured": its own overload); their
+    # part stays None, so nothing here is a judgement of the device.
+    not_measured: list[ProbeError] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:

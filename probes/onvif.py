@@ -22,10 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 from probes.config import TierSpec
 from probes.errors import classify
 from probes.onvif_media2 import Media2, read_media2
+from probes.clock import OffsetBounds, beyond, bounds_from_read, intersect, next_read_at
+from probes.onvif_light import system_date_and_time
 from probes.onvif_tz import utc_offset
 from probes.onvif_http import (HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault,
                                 soap11_to_12)
-from probes.model import DeviceTarget, MediaProfile, OnvifResult, ProbeError, RecordingSummary
+from probes.model import (ONVIF_ASK, DeviceTarget, MediaProfile, OnvifResult, ProbeError,
+                          RecordingSummary)
 
 _WSDL_DIR: Optional[Path] = None
 
@@ -336,28 +339,42 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
     what = "GetSystemDateAndTime"
     try:
         # 1. Clock: unauthenticated per the ONVIF core spec, so it also works with a
-        #    clock so far off that WS-Security timestamps would be refused.
-        anon = await pool.service("devicemgmt", dev_xaddr, None, None)
+        #    clock so far off that WS-Security timestamps would be refused. Read without
+        #    zeep (probes.onvif_light); a refusal is asked again, authenticated, by zeep.
+        transport = await pool.transport()
+
+        async def read_clock() -> Any:
+            return await system_date_and_time(transport, dev_xaddr)
         t0_wall = time.time()
         t0 = time.perf_counter()
         try:
-            sdt = await anon.GetSystemDateAndTime()
+            sdt = await read_clock()
         except Exception as exc:  # noqa: BLE001
-            if classify(exc).kind not in ("auth", "fault"):
+            if classify(exc).kind not in ("auth", "fault", "malformed"):
                 raise
             auth_dev = await pool.service("devicemgmt", dev_xaddr, target.username,
                                           target.password)
+            read_clock = auth_dev.GetSystemDateAndTime      # noqa: F811
             t0_wall, t0 = time.time(), time.perf_counter()
-            sdt = await auth_dev.GetSystemDateAndTime()
+            sdt = await read_clock()
         rtt = time.perf_counter() - t0
-        _read_clock(result, sdt, t0_wall, rtt)
+        bounds = _read_clock(result, sdt, t0_wall, rtt)
+        if bounds is not None and spec.clock_tolerance_s is not None:
+            await _refine_clock(read_clock, result, bounds, rtt, spec.clock_tolerance_s,
+                                budget_s=min(4.0, timeout / 3))
         dt_diff = auth_time_offset(result.clock_offset_s)
+        ask = set(target.onvif_ask) if target.onvif_ask is not None else set(ONVIF_ASK)
+        result.asked = sorted(ask | {"clock"})
+        if not ask - {"clock"}:
+            result.ok = True            # the clock was all this sweep needed to know
+            return result
 
         # 2. Who is it (authenticated: this is where bad credentials show).
         what = "GetDeviceInformation"
         dev = await pool.service("devicemgmt", dev_xaddr, target.username, target.password,
                                  dt_diff)
         info = await dev.GetDeviceInformation()
+        result.identity_read_at = datetime.now(timezone.utc)
         result.manufacturer = _str(_g(info, "Manufacturer"))
         result.model = _str(_g(info, "Model"))
         result.firmware_version = _str(_g(info, "FirmwareVersion"))
@@ -367,13 +384,16 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
         if expected and result.serial_number is not None:
             result.serial_mismatch = result.serial_number.strip().upper() != expected.strip().upper()
 
+        if not ask & {"media", "recordings"}:
+            result.ok = True
+            return result
         # 3. Where are the other services.
         what = "GetServices/GetCapabilities"
         xaddrs = await _service_addresses(dev, target, port, result, step)
 
         # 4. Media: profiles, encoders, URIs (cameras; NVRs often expose them too).
         use_media2 = "media2" in xaddrs and "media" not in xaddrs
-        if spec.onvif_profiles and "media" in xaddrs:
+        if spec.onvif_profiles and "media" in ask and "media" in xaddrs:
             what = "GetProfiles"
             media = await pool.service("media", xaddrs["media"], target.username,
                                        target.password, dt_diff)
@@ -389,7 +409,7 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
                     "unsupported", f"GetProfiles (ver10): {classify(exc).message}; "
                     "used Media2", "onvif"))
                 use_media2 = True
-        if spec.onvif_profiles and use_media2:
+        if spec.onvif_profiles and "media" in ask and use_media2:
             # Media2-only firmwares (GetServices lists ver20 media and no ver10).
             what = "GetProfiles (Media2)"
             transport = await pool.transport()
@@ -398,7 +418,7 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
                                      target.password, dt_diff), result, step)
 
         # 5. NVR: recordings and their span (Profile G).
-        if spec.onvif_recordings and target.kind == "nvr":
+        if spec.onvif_recordings and "recordings" in ask and target.kind == "nvr":
             what = "recordings"
             await _read_recordings(pool, target, xaddrs, dt_diff, result, step)
         result.ok = True
@@ -411,12 +431,29 @@ async def probe_onvif(pool: OnvifPool, target: DeviceTarget, spec: TierSpec,
     return result
 
 
-def _read_clock(result: OnvifResult, sdt: Any, t0_wall: float, rtt: float) -> None:
+def _read_clock(result: OnvifResult, sdt: Any, t0_wall: float,
+                rtt: float) -> Optional[OffsetBounds]:
+    """Fill the clock fields from one GetSystemDateAndTime answer; the offset interval."""
     result.clock_rtt_s = round(rtt, 6)
+    device_utc = _device_utc(result, sdt)
+    bounds = None
+    if device_utc is not None:
+        result.device_time = device_utc
+        # Whole seconds, truncated, read somewhere within the round trip: the offset lies
+        # in [s - t_recv, s + 1 - t_send]; its middle is s + 0.5 - (t_send + t_recv)/2.
+        bounds = bounds_from_read(device_utc.timestamp(), t0_wall, t0_wall + rtt)
+        _set_offset(result, bounds, 1)
+    result.timezone = _str(_g(sdt, "TimeZone", "TZ"))
+    dtt = _str(_g(sdt, "DateTimeType"))
+    result.ntp = None if dtt is None else dtt.upper() == "NTP"
+    return bounds
+
+
+def _device_utc(result: OnvifResult, sdt: Any) -> Optional[datetime]:
     device_utc = _device_datetime(_g(sdt, "UTCDateTime"))
-    tz = _str(_g(sdt, "TimeZone", "TZ"))
     if device_utc is None:
         # Firmwares that give only their wall clock: UTC = local - the zone's offset.
+        tz = _str(_g(sdt, "TimeZone", "TZ"))
         local = _device_datetime(_g(sdt, "LocalDateTime"))
         if local is not None:
             dst_on = str(_g(sdt, "DaylightSavings")).lower() == "true"
@@ -427,16 +464,45 @@ def _read_clock(result: OnvifResult, sdt: Any, t0_wall: float, rtt: float) -> No
                     "clock offset not computed", "onvif"))
             else:
                 device_utc = local - offset
-    if device_utc is not None:
-        result.device_time = device_utc
-        # The device read its clock, on average, half a round trip after we asked. ONVIF
-        # carries whole seconds, truncated: the true device time lies in [s, s+1), so
-        # +0.5 s removes the truncation bias (the estimate is then within ±0.5 s + jitter).
-        platform_at_read = t0_wall + rtt / 2.0
-        result.clock_offset_s = round(device_utc.timestamp() + 0.5 - platform_at_read, 3)
-    result.timezone = _str(_g(sdt, "TimeZone", "TZ"))
-    dtt = _str(_g(sdt, "DateTimeType"))
-    result.ntp = None if dtt is None else dtt.upper() == "NTP"
+    return device_utc
+
+
+def _set_offset(result: OnvifResult, bounds: OffsetBounds, reads: int) -> None:
+    result.clock_offset_s = round(bounds.center, 3)
+    result.clock_uncertainty_s = round(bounds.uncertainty, 3)
+    result.clock_reads = reads
+
+
+CLOCK_REFINE_READS = 4
+
+
+async def _refine_clock(read: Any, result: OnvifResult, bounds: OffsetBounds, rtt: float,
+                        tolerance: float, budget_s: float) -> None:
+    """While the offset interval straddles ±tolerance, read again at the instant the
+    device's second should tick in the interval's middle: each reading halves it.
+    Bounded by ``budget_s`` and CLOCK_REFINE_READS; a reading that fails ends it."""
+    end = time.time() + budget_s
+    reads = 1
+    while beyond(bounds, tolerance) is None and reads < CLOCK_REFINE_READS:
+        at = next_read_at(bounds, time.time(), rtt)
+        if at + rtt > end:
+            break
+        await asyncio.sleep(max(0.0, at - time.time()))
+        t_send = time.time()
+        try:
+            sdt = await read()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the first reading stands
+            break
+        t_recv = time.time()
+        device_utc = _device_utc(result, sdt)
+        if device_utc is None:
+            break
+        rtt = t_recv - t_send
+        bounds = intersect(bounds, bounds_from_read(device_utc.timestamp(), t_send, t_recv))
+        reads += 1
+        _set_offset(result, bounds, reads)
 
 
 async def _service_addresses(dev: Any, target: DeviceTarget, port: int,

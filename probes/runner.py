@@ -5,7 +5,15 @@ pulled from the iterable only as slots free up, so a 10,000-device fleet costs w
 ``global_limit`` devices cost), one connection per host at a time, a limit per
 protocol, a timeout on every check (applied here, blackbox-exporter style, so no
 prober repeats it) and a deadline for the whole batch after which every unfinished
-device still yields a result carrying a ``timeout`` error — nothing is dropped.
+device still yields a result — nothing is dropped.
+
+Our own overload is never a device's failure: the context's ``LoopMonitor`` measures the
+event loop's lag; a check that failed on a timeout while the loop lagged beyond its
+bound is tried again once the loop is calm, and if the loop stays overloaded it is
+recorded in ``ProbeResult.not_measured`` (kind ``not_measured``), never as the device's
+error. The number of devices in flight adapts to keep the lag under the bound
+(``AdaptiveLimit``). A device the batch deadline cut short or never reached is
+``not_measured`` too: the deadline is ours.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, O
 from probes.config import Limits, TierSpec, resolve_tier
 from probes.context import ProbeContext
 from probes.errors import classify
+from probes.load import AdaptiveLimit
 from probes.model import (FrameResult, OnvifResult, ProbeError, ProbeResult, PtzResult,
                           ReachResult, SnmpResult, DeviceTarget, TRANSIENT_KINDS)
 
@@ -44,6 +53,12 @@ class BatchStats:
     peak_in_flight: int = 0
     by_error_kind: collections.Counter = field(default_factory=collections.Counter)
     check_seconds: collections.Counter = field(default_factory=collections.Counter)
+    # Our overload: checks not measured (by check), checks tried again because the loop
+    # lagged, the loop's lag (LoopMonitor.summary()) and the lowest in-flight limit.
+    not_measured: collections.Counter = field(default_factory=collections.Counter)
+    overload_retries: int = 0
+    lag: dict = field(default_factory=dict)
+    limit_lowest: Optional[int] = None
     started_mono: float = field(default_factory=time.monotonic)
     finished_mono: Optional[float] = None
 
@@ -60,6 +75,8 @@ class BatchStats:
         self.ok += int(result.ok)
         for kind in result.error_kinds():
             self.by_error_kind[kind] += 1
+        for err in result.not_measured:
+            self.not_measured[err.check or "device"] += 1
 
 
 # ---------------------------------------------------------------- checks
@@ -172,27 +189,66 @@ class _HostSlot:
             self.gates._hosts.pop(self.host, None)
 
 
+# Checks that time the device themselves (send to kernel receipt, probes.snmp): the
+# runner's wall-clock timeout on them is only a guard against a hung probe, this many
+# times the tier's timeout, since wall time also holds our own CPU queue.
+DEVICE_TIMED = frozenset({"snmp"})
+GUARD_FACTOR = 4.0
+OVERLOAD_RETRIES = 3       # tries of a check the platform's overload spoilt, before giving up
+_OVERLOAD_SUSPECT = frozenset({"timeout", "reset"})
+
+
+class NotMeasured(Exception):
+    """The platform could not measure this check (its own overload)."""
+
+
 async def _run_check(name: str, target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
                      gates: _Gates, so_far: ProbeResult,
                      stats: Optional[BatchStats]) -> Optional[Part]:
     func = CHECK_FUNCS[name]
     part_type = _PART_TYPES[name]
     attempts = 1 + spec.retry(name)
+    monitor = ctx.monitor()
     part: Optional[Part] = None
     t0 = time.monotonic()
-    for _attempt in range(attempts):
-        try:
-            async with gates.protocol[name]:
-                async with asyncio.timeout(spec.timeout(name)):
+    attempt = spoilt = 0
+    worst_lag = 0.0
+    guard = spec.timeout(name) * (GUARD_FACTOR if name in DEVICE_TIMED else 1.0)
+    while attempt < attempts:
+        attempt += 1
+        async with gates.protocol[name]:
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(guard):
                     part = await func(target, spec, ctx, so_far)
-        except asyncio.CancelledError:
-            raise
-        except TimeoutError:
-            part = part_type(ok=False, error=ProbeError(
-                "timeout", f"{name} exceeded {spec.timeout(name):g}s", name))
-        except Exception as exc:  # noqa: BLE001 - a probe never crashes the sweep
-            part = part_type(ok=False, error=classify(exc, name))
-        if part is None or part.ok or part.error is None or part.error.kind not in TRANSIENT_KINDS:
+            except asyncio.CancelledError:
+                raise
+            except TimeoutError:
+                part = part_type(ok=False, error=ProbeError(
+                    "timeout", f"{name} exceeded {guard:g}s", name))
+            except Exception as exc:  # noqa: BLE001 - a probe never crashes the sweep
+                part = part_type(ok=False, error=classify(exc, name))
+        if part is None or part.ok or part.error is None:
+            break
+        if part.error.kind in _OVERLOAD_SUSPECT:
+            lag = monitor.max_lag_between(started)
+            if lag > monitor.bound:
+                # The loop was too busy to hear the device: not its failure. Try again
+                # when calm (this try does not count), or give up as not measured.
+                worst_lag = max(worst_lag, lag)
+                spoilt += 1
+                if stats is not None:
+                    stats.overload_retries += 1
+                if spoilt > OVERLOAD_RETRIES:
+                    if stats is not None:
+                        stats.check_seconds[name] += time.monotonic() - t0
+                    raise NotMeasured(
+                        f"{name}: platform overloaded (event-loop lag up to {worst_lag:.2f} s, "
+                        f"bound {monitor.bound:g} s) in {spoilt} tries; not the device's failure")
+                attempt -= 1
+                await monitor.calm()
+                continue
+        if part.error.kind not in TRANSIENT_KINDS:
             break
     if stats is not None:
         stats.check_seconds[name] += time.monotonic() - t0
@@ -217,7 +273,13 @@ async def probe_device(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
     try:
         async with await gates.host(target.host):
             for name in spec.checks:
-                part = await _run_check(name, target, spec, ctx, gates, result, stats)
+                try:
+                    part = await _run_check(name, target, spec, ctx, gates, result, stats)
+                except NotMeasured as exc:
+                    result.not_measured.append(ProbeError("not_measured", str(exc), name))
+                    if name == "reach":
+                        break       # nothing else would fare better now
+                    continue
                 setattr(result, name, part)
                 if name == "reach" and part is not None and not part.ok \
                         and part.error is not None and part.error.kind in TRANSIENT_KINDS:
@@ -227,6 +289,9 @@ async def probe_device(target: DeviceTarget, spec: TierSpec, ctx: ProbeContext,
         raise
     except Exception as exc:  # noqa: BLE001
         result.error = classify(exc)
+    if result.not_measured and not result.parts() and result.error is None:
+        # Nothing measured at all: say so at the top, so nobody reads it as "all fine".
+        result.error = ProbeError("not_measured", result.not_measured[0].message)
     result.finished_at = _now()
     return result
 
@@ -237,7 +302,7 @@ def _deadline_result(target: DeviceTarget, spec: TierSpec, started: Optional[dat
     res = partial or ProbeResult(serial=target.serial, tier=spec.name,
                                  started_at=started or now, finished_at=now)
     res.finished_at = now
-    res.error = ProbeError("timeout", f"batch deadline of {deadline_s:g}s passed "
+    res.error = ProbeError("not_measured", f"batch deadline of {deadline_s:g}s passed "
                            + ("while probing" if started else "before the probe started"))
     return res
 
@@ -261,13 +326,19 @@ async def run_batch(targets: Iterable[DeviceTarget],
     gates = _Gates(limits)
     stats = stats if stats is not None else BatchStats()
     loop = asyncio.get_running_loop()
+    monitor = ctx.monitor()
+    monitor.start()
+    admit = AdaptiveLimit(monitor, max(1, limits.global_limit),
+                          floor=min(limits.global_limit, limits.adaptive_floor)) \
+        if limits.adaptive else None
     deadline = loop.time() + deadline_s if deadline_s else None
     source = iter(targets)
     pending: dict[asyncio.Task, tuple[DeviceTarget, datetime, ProbeResult]] = {}
     exhausted = False
     try:
         while True:
-            while not exhausted and len(pending) < max(1, limits.global_limit) \
+            cap = admit.current() if admit is not None else max(1, limits.global_limit)
+            while not exhausted and len(pending) < cap \
                     and (deadline is None or loop.time() < deadline):
                 try:
                     target = next(source)
@@ -285,6 +356,9 @@ async def run_batch(targets: Iterable[DeviceTarget],
             if not pending:
                 break
             wait_for = None if deadline is None else max(0.0, deadline - loop.time())
+            if admit is not None and len(pending) < cap and not exhausted:
+                # Admission was held back: look again soon even if nothing finishes.
+                wait_for = min(wait_for, admit.step_s) if wait_for is not None else admit.step_s
             done, _ = await asyncio.wait(pending, timeout=wait_for,
                                          return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -323,6 +397,10 @@ async def run_batch(targets: Iterable[DeviceTarget],
             await asyncio.gather(*pending, return_exceptions=True)
         stats.in_flight = 0
         stats.finished_mono = time.monotonic()
+        stats.lag = monitor.summary()
+        if admit is not None:
+            stats.limit_lowest = admit.lowest
+        await monitor.stop()
         if context is None:
             await ctx.aclose()
 

@@ -64,8 +64,12 @@ class Settings(BaseSettings):
 
     # --- probing and storage
     PROBE_EXECUTOR: Literal["local", "celery"] = "local"
+    PROBE_PROCESSES: int | None = None         # local probing processes; None: one per core
     # An ok fast probe of a settled device is kept one per this many seconds (0: keep all).
     HEALTH_FAST_SAMPLE_EVERY_S: float = 600.0
+    # A full sweep reads a camera's clock every time; identity, services and stream/snapshot
+    # addresses only when the last answer is older than this (0: every time).
+    ONVIF_IDENTITY_EVERY_S: float = 86400.0
 
     # --- scheduler
     SCHEDULER_PROFILE: str = "default"

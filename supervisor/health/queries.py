@@ -173,4 +173,19 @@ def run_dict(run: SweepRun, now: dt.datetime) -> dict[str, Any]:
         "failures_by_reason": run.failures_by_reason or {},
         "age_s": round((now - run.started_at).total_seconds(), 1),
         "error": run.error,
+        "platform": platform_load(run.platform),
     }
+
+
+def platform_load(platform: dict[str, Any] | None) -> dict[str, Any]:
+    """The run's own load, for the operator: lag figures, checks not measured by check,
+    and whether to warn (checks not measured, or the loop's lag p99 beyond its bound)."""
+    p = platform or {}
+    lag = p.get("lag") or {}
+    nm = {k: int(v) for k, v in (p.get("not_measured") or {}).items()}
+    p99, bound = lag.get("p99_s"), lag.get("bound_s")
+    return {"lag_p50_s": lag.get("p50_s"), "lag_p99_s": p99, "lag_max_s": lag.get("max_s"),
+            "lag_bound_s": bound, "not_measured": nm, "not_measured_total": sum(nm.values()),
+            "overload_retries": int(p.get("overload_retries") or 0),
+            "warn": bool(sum(nm.values())) or (p99 is not None and bound is not None
+                                               and p99 > bound)}

@@ -162,6 +162,23 @@ def _diagnosis_faults(diagnosis: Any) -> list[dict[str, Any]]:
     return out
 
 
+def clock_uncertainty(onvif: Any) -> float:
+    """± seconds around a clock offset: as the probe measured it, or for readings stored
+    before it did, half of ONVIF's one-second resolution plus half the round trip."""
+    u = getattr(onvif, "clock_uncertainty_s", None)
+    if u is not None:
+        return float(u)
+    rtt = getattr(onvif, "clock_rtt_s", None) or 0.0
+    return 0.5 + float(rtt) / 2.0
+
+
+def clock_beyond(offset: float, uncertainty: float, tolerance: float) -> bool:
+    """Clock drift: |offset| exceeds the tolerance by more than the reading's own
+    uncertainty (a limit is breached only beyond what the measurement can tell)."""
+    from probes.clock import drift_beyond
+    return drift_beyond(offset, uncertainty, tolerance)
+
+
 def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
           previous_uptime_s: Optional[float] = None) -> Observation:
     """Judge one ProbeResult against the rules: the state it suggests and why.
@@ -193,7 +210,8 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
                                             message=err.message if err else None),), **common)
 
     reasons: list[dict[str, Any]] = []
-    if result.error is not None:  # reachable, but the batch gave up on it (deadline)
+    if result.error is not None and result.error.kind != "not_measured":
+        # reachable, but the probe of it crashed
         reasons.append(_reason("batch", result.error.kind, message=result.error.message))
     onvif = result.onvif
     if onvif is not None:
@@ -203,8 +221,10 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
                                    message=onvif.error.message))
         if onvif.serial_mismatch:
             reasons.append(_reason("onvif", "serial_mismatch", value=onvif.serial_number))
-        if offset is not None and abs(offset) > rules.clock_tolerance_s:
+        if offset is not None and clock_beyond(offset, clock_uncertainty(onvif),
+                                               rules.clock_tolerance_s):
             reasons.append(_reason("onvif", "clock_drift", value=round(offset, 3),
+                                   uncertainty=clock_uncertainty(onvif),
                                    limit=rules.clock_tolerance_s))
         rec = onvif.recordings
         if rec is not None:
@@ -223,6 +243,12 @@ def judge(result: Any, rules: HealthRules, diagnosis: Any = None,
         if bad_poe:
             reasons.append(_reason("snmp", "poe_fault", value=bad_poe))
     info: list[dict[str, Any]] = []
+    # What the platform could not measure (its own overload, the batch deadline) says
+    # nothing about the device: shown, never held against it.
+    for err in list(result.not_measured) + (
+            [result.error] if result.error is not None and result.error.kind == "not_measured"
+            else []):
+        info.append(_reason(err.check or "batch", "not_measured", message=err.message))
     if uptime is not None and previous_uptime_s is not None and uptime < previous_uptime_s:
         # A reboot is worth showing but the device works: information, not degradation.
         info.append(_reason("snmp", "rebooted", value=uptime, previous=previous_uptime_s))

@@ -11,6 +11,7 @@ the database consistent and the next sweep simply carries on from device_status.
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
@@ -26,6 +27,8 @@ from supervisor.health.rules import (
     Observation,
     RulesBook,
     Status,
+    clock_beyond,
+    clock_uncertainty,
     findings_after,
     naive_utc,
     rules_for,
@@ -335,8 +338,8 @@ def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: Rules,
     q = sa.select(ivs.c.device_id, ivs.c.state, ivs.c.cause, ivs.c.start_at, ivs.c.end_at).where(
         ivs.c.start_at < hi, sa.or_(ivs.c.end_at.is_(None), ivs.c.end_at > lo))
     ps = ProbeSample.__table__
-    sq = sa.select(ps.c.device_id, ps.c.observed, ps.c.clock_offset_s, ps.c.faults, ps.c.weight).where(
-        ps.c.at >= lo, ps.c.at < hi)
+    sq = sa.select(ps.c.device_id, ps.c.observed, ps.c.clock_offset_s, ps.c.faults, ps.c.weight,
+                   ps.c.result).where(ps.c.at >= lo, ps.c.at < hi)
     ev = StateEvent.__table__
     eq = sa.select(ev.c.device_id, sa.func.count()).where(
         ev.c.at >= lo, ev.c.at < hi, ev.c.old != ev.c.new).group_by(ev.c.device_id)
@@ -359,7 +362,13 @@ def rollup_day(session: Session, day: dt.date, now: dt.datetime, rules: Rules,
         if row.clock_offset_s is not None:
             a["clock"] += 1
             tol = rules_for(rules, row.device_id).clock_tolerance_s
-            a["clock_ok"] += int(abs(row.clock_offset_s) <= tol)
+            # Accurate unless beyond the tolerance by more than the reading's uncertainty,
+            # the same rule that judges clock drift.
+            onvif = (row.result or {}).get("onvif") or {}
+            unc = clock_uncertainty(SimpleNamespace(
+                clock_uncertainty_s=onvif.get("clock_uncertainty_s"),
+                clock_rtt_s=onvif.get("clock_rtt_s")))
+            a["clock_ok"] += int(not clock_beyond(row.clock_offset_s, unc, tol))
             if a["worst"] is None or abs(row.clock_offset_s) > abs(a["worst"]):
                 a["worst"] = row.clock_offset_s
         for f in row.faults or []:

@@ -57,6 +57,15 @@ def sweep_command(tier: str, devices: Optional[str], deadline: Optional[float], 
                f"state changes={s.transitions} flapping={s.flapping}")
     if s.failures_by_reason:
         click.echo("  failures: " + ", ".join(f"{k}={v}" for k, v in s.failures_by_reason.items()))
+    lag = s.loop_lag or {}
+    if lag:
+        click.echo(f"  platform: event-loop lag p50 {lag.get('p50_s')} s, p99 {lag.get('p99_s')} s, "
+                   f"max {lag.get('max_s')} s (bound {lag.get('bound_s')} s); "
+                   f"{s.overload_retries} checks tried again after an overload")
+    if s.not_measured:
+        click.echo("  WARNING platform overloaded: checks not measured (not counted against "
+                   "devices): " + ", ".join(f"{k}={v}" for k, v in s.not_measured_by_check.items()),
+                   err=True)
 
 
 @click.group("scheduler", help="Run the sweep scheduler (one per database).")

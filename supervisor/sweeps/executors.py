@@ -11,9 +11,12 @@ result carrying an error), in completion order, and the iterator may be closed e
 Frames keep their `jpeg` bytes when probed in-process (the sweep stores evidence from
 them); an executor that crosses a process boundary may drop them.
 
-`LocalExecutor` runs `probes.runner.run_batch` on an asyncio loop in a helper thread and
-hands results over a bounded queue, so the calling thread (which owns the database
-session and the Flask app context) writes batches while probes continue.
+`LocalExecutor` runs `probes.runner.run_batch` in one probing process per core, an event
+loop each (`supervisor.sweeps.probe_processes`), or for a small batch (fewer than
+`min_for_processes` targets: spawning would cost more than it saves) on one loop in a
+helper thread; either way results come over a bounded queue, so the calling thread (which
+owns the database session and the Flask app context) is the one writer and writes
+batches while probes continue.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from typing import Any, Iterator, Optional, Protocol
 
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget, ProbeResult
+from supervisor.sweeps.probe_processes import default_processes
 
 _DONE = object()
 
@@ -37,22 +41,48 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Probes in this process on one event loop (probes.runner), results via a queue."""
+    """Probes on this machine: one probing process per core, each with its own event loop
+    (supervisor.sweeps.probe_processes); with ``processes=1`` on one event loop in a
+    helper thread of this process. Results come back over a bounded queue to the calling
+    thread, the one writer."""
 
     name = "local"
 
-    def __init__(self, queue_size: int = 2000) -> None:
+    # Results waiting for the writer: enough to keep the writer busy, few enough that
+    # frames (JPEG bytes ride along) never add up to the batch's size.
+    def __init__(self, queue_size: int = 256, processes: Optional[int] = None,
+                 min_for_processes: int = 64) -> None:
         self.queue_size = queue_size
+        self.min_for_processes = min_for_processes
+        self.processes = processes if processes is not None else default_processes()
+        self.stats: Any = None        # the last in-thread batch's probes.runner.BatchStats
+        self._procs: Any = None
+
+    def platform_load(self) -> Optional[dict[str, Any]]:
+        """The probing loops' lag and overload figures of the last run (see BatchStats)."""
+        if self._procs is not None:
+            return self._procs.load
+        return batch_load(self.stats)
 
     def iter_results(self, targets: list[DeviceTarget], tier: TierSpec, limits: Limits,
                      deadline_s: Optional[float]) -> Iterator[ProbeResult]:
-        from probes.runner import run_batch
+        if self.processes > 1 and len(targets) >= max(2, self.min_for_processes):
+            from supervisor.sweeps.probe_processes import ProcessProbes
+            self._procs = ProcessProbes(self.processes, self.queue_size)
+            return self._procs.iter_results(targets, tier, limits, deadline_s)
+        self._procs = None
+        return self._in_thread(targets, tier, limits, deadline_s)
+
+    def _in_thread(self, targets: list[DeviceTarget], tier: TierSpec, limits: Limits,
+                   deadline_s: Optional[float]) -> Iterator[ProbeResult]:
+        from probes.runner import BatchStats, run_batch
 
         q: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
+        self.stats = stats = BatchStats()
         stop = threading.Event()
 
         async def produce() -> None:
-            agen = run_batch(targets, tier, limits=limits, deadline_s=deadline_s)
+            agen = run_batch(targets, tier, limits=limits, deadline_s=deadline_s, stats=stats)
             try:
                 async for res in agen:
                     while not stop.is_set():
@@ -95,10 +125,18 @@ class LocalExecutor:
             worker.join(timeout=5)
 
 
+def batch_load(stats: Any) -> Optional[dict[str, Any]]:
+    """Plain figures of a BatchStats's overload accounting, for SweepRun.platform."""
+    if stats is None:
+        return None
+    return {"lag": dict(stats.lag or {}), "overload_retries": int(stats.overload_retries),
+            "not_measured": dict(stats.not_measured), "lowest_in_flight": stats.limit_lowest}
+
+
 def get_executor(name: str, settings: Any = None) -> Executor:
     """The executor named by the PROBE_EXECUTOR setting: `local` (default) or `celery`."""
     if name in (None, "", "local"):
-        return LocalExecutor()
+        return LocalExecutor(processes=default_processes(getattr(settings, "PROBE_PROCESSES", None)))
     if name == "celery":
         from supervisor.sweeps.celery_executor import CeleryExecutor
 

@@ -26,6 +26,10 @@ class SweepRun(db.Model):
     failures_by_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     devices_per_s: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(String(500))
+    # The platform's own load (never a device's failure): checks not measured because we
+    # were overloaded, by check; the probing event loop's lag (p50/p99/max/bound, s);
+    # checks tried again after an overload; the fewest devices kept in flight.
+    platform: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SchedulerLease(db.Model):

@@ -73,6 +73,12 @@ class SweepSummary:
     unknown: int = 0
     failed: int = 0                      # results carrying any probe error
     failures_by_reason: dict[str, int] = field(default_factory=dict)
+    # Our overload, never the devices': checks (by check; "device" for a device the
+    # batch never got to) the platform could not measure, and the probing loop's lag.
+    not_measured: int = 0
+    not_measured_by_check: dict[str, int] = field(default_factory=dict)
+    loop_lag: dict[str, float] = field(default_factory=dict)
+    overload_retries: int = 0
     transitions: int = 0
     flapping: int = 0
     duration_s: float = 0.0
@@ -89,18 +95,23 @@ def tier_settings(profile: Any, tier: str) -> tuple[TierSpec, Limits, float]:
     t = profile.probe_tiers.get(tier)
     spec = TierSpec.from_mapping(tier, {"checks": list(t.checks), "timeouts": dict(t.timeouts_s),
                                         "retries": dict(t.retries)})
+    # The probe refines a clock reading that straddles the tolerance it will be judged by.
+    spec.clock_tolerance_s = HealthRules.from_profile(profile).clock_tolerance_s
+    # Frames are decoded by the diagnosis pool from their JPEG; a decoded copy held by
+    # every result waiting to be written is what made memory grow with the batch.
+    spec.decode_frame = False
     conc = t.concurrency
     limits = Limits(global_limit=int(conc.total), per_host=int(conc.per_host),
                     per_protocol={**Limits().per_protocol, **dict(conc.per_protocol)})
     return spec, limits, float(t.interval_s)
 
 
-def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Optional[str], Optional[str]]]:
-    """Per device, the snapshot/stream URIs from its newest sample that ran ONVIF."""
+def latest_onvif(session: Any, device_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per device, the ONVIF part of its newest full-tier sample that was not offline."""
     from supervisor.health.models import ProbeSample
 
     ps = ProbeSample.__table__
-    out: dict[int, tuple[Optional[str], Optional[str]]] = {}
+    out: dict[int, dict[str, Any]] = {}
     for chunk in (device_ids[i:i + 500] for i in range(0, len(device_ids), 500)):
         newest = (sa.select(ps.c.device_id, sa.func.max(ps.c.at).label("at"))
                   .where(ps.c.device_id.in_(chunk), ps.c.tier.in_(("full",)),
@@ -110,10 +121,61 @@ def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Opt
             newest, sa.and_(ps.c.device_id == newest.c.device_id, ps.c.at == newest.c.at))
             .where(ps.c.tier == "full"))
         for dev, result in rows:
-            onvif = (result or {}).get("onvif") or {}
-            if onvif.get("snapshot_uri") or onvif.get("stream_uri"):
-                out[dev] = (onvif.get("snapshot_uri"), onvif.get("stream_uri"))
+            onvif = (result or {}).get("onvif")
+            if onvif:
+                out[dev] = onvif
     return out
+
+
+def known_media_uris(session: Any, device_ids: list[int]) -> dict[int, tuple[Optional[str], Optional[str]]]:
+    """Per device, the snapshot/stream URIs from its newest sample that ran ONVIF."""
+    return {dev: (o.get("snapshot_uri"), o.get("stream_uri"))
+            for dev, o in latest_onvif(session, device_ids).items()
+            if o.get("snapshot_uri") or o.get("stream_uri")}
+
+
+# What a clock-only ONVIF answer takes over from the last full one (it did not ask).
+CARRIED_ONVIF = ("manufacturer", "model", "firmware_version", "serial_number", "hardware_id",
+                 "serial_mismatch", "services", "capabilities", "service_addresses",
+                 "profiles", "snapshot_uri", "stream_uri", "identity_read_at")
+
+
+def plan_onvif_asks(devices: Sequence[Any], targets: Sequence[DeviceTarget],
+                    previous: dict[int, dict[str, Any]], now: dt.datetime,
+                    every_s: float) -> dict[int, dict[str, Any]]:
+    """Ask the clock only where identity, services and media were read within
+    ``every_s`` by a probe that succeeded; everything else (new devices, NVRs whose
+    recordings are a health check, a device whose last answer failed) is asked in full.
+    Returns the previous answers the clock-only ones will take their other fields from."""
+    carry: dict[int, dict[str, Any]] = {}
+    for d, t in zip(devices, targets):
+        prev = previous.get(d.id)
+        if not prev or not prev.get("ok") or d.kind == "nvr" or every_s <= 0:
+            continue
+        read_at = prev.get("identity_read_at")
+        try:
+            when = naive_utc(dt.datetime.fromisoformat(read_at)) if read_at else None
+        except ValueError:
+            when = None
+        if when is None or (naive_utc(now) - when).total_seconds() > every_s:
+            continue
+        t.onvif_ask = ["clock"]
+        carry[d.id] = prev
+    return carry
+
+
+def carry_onvif(res: ProbeResult, prev: Optional[dict[str, Any]]) -> None:
+    """Fill a clock-only ONVIF answer with what the last full one learnt."""
+    onvif = res.onvif
+    if prev is None or onvif is None or not onvif.ok or onvif.asked != ["clock"]:
+        return
+    from probes.model import OnvifResult
+
+    known = OnvifResult.from_dict({k: prev.get(k) for k in CARRIED_ONVIF
+                                   if prev.get(k) is not None} | {"ok": True})
+    for k in CARRIED_ONVIF:
+        if getattr(onvif, k) in (None, [], {}):
+            setattr(onvif, k, getattr(known, k))
 
 
 def rules_book(session: Any, profile: Any, device_ids: Optional[list[int]] = None) -> RulesBook:
@@ -224,12 +286,24 @@ def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, d
 
 # --------------------------------------------------------------------------- the sweep
 
+FRAME_BATCH = 32
+
+
 def _failure_key(res: ProbeResult) -> Optional[str]:
-    errs = res.errors()
+    errs = [e for e in res.errors() if e.kind != "not_measured"]
     if not errs:
         return None
     e = errs[0]
     return f"{e.check or 'batch'}:{e.kind}"
+
+
+def _not_measured(res: ProbeResult) -> list[str]:
+    """The checks of this result the platform could not measure (its own overload or
+    the batch deadline): the check names, or "device" for the whole device."""
+    out = [e.check or "device" for e in res.not_measured]
+    if res.error is not None and res.error.kind == "not_measured" and not res.not_measured:
+        out.append("device")
+    return out
 
 
 def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: Settings,
@@ -280,6 +354,11 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
              if per_contract
              else RulesBook(HealthRules.from_profile(profile)))
     targets = [_target(d) for d in devices]
+    carry: dict[int, dict[str, Any]] = {}
+    if "onvif" in spec.checks:
+        every = float(settings.ONVIF_IDENTITY_EVERY_S or 0)
+        carry = plan_onvif_asks(devices, targets, latest_onvif(session, [d.id for d in devices]),
+                                clock(), every)
     if "frame" in spec.checks and "onvif" not in spec.checks:
         # A frame-only tier needs the snapshot/stream URI an earlier ONVIF probe found.
         uris = known_media_uris(session, [d.id for d in devices])
@@ -301,6 +380,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
     run_id = run.id
     summary = SweepSummary(sweep_id=run_id, tier=tier, executor=run.executor, devices=len(targets))
     failures: Counter[str] = Counter()
+    not_measured: Counter[str] = Counter()
     seen_obs: dict[int, Observation] = {}       # this sweep's observations so far
     deferred: list[tuple[int, ProbeResult]] = []
     buffer: list[tuple[int, ProbeResult]] = []
@@ -380,6 +460,8 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
             if key:
                 summary.failed += 1
                 failures[key] += 1
+            for check in _not_measured(res):
+                not_measured[check] += 1
         if after_batch is not None:
             after_batch(len(items))
 
@@ -387,15 +469,26 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
         stream = executor.iter_results(targets, spec, limits,
                                        deadline_s if deadline_s is not None else interval_s)
         last_flush = time.monotonic()
+        frames_waiting = 0
+        # Frames go on to diagnosis and disk in small batches as they come, so memory is
+        # bounded by what is in flight (the executor's queue, one frame batch), never by
+        # the size of the sweep.
+        frame_batch = max(1, min(batch_size, FRAME_BATCH))
         for res in stream:
             dev = by_serial.get(res.serial)
             if dev is None:
                 continue  # not ours (an executor bug); never trust a foreign serial
+            carry_onvif(res, carry.get(dev))
             buffer.append((dev, res))
             done += 1
             if progress is not None:
                 progress(done, len(targets))
-            if len(buffer) >= batch_size or time.monotonic() - last_flush > 2.0:
+            if res.frame is not None:
+                res.frame.image = None      # the pool decodes from the JPEG
+                frames_waiting += 1 if res.frame.jpeg else 0
+            if (len(buffer) >= batch_size or frames_waiting >= frame_batch
+                    or time.monotonic() - last_flush > 2.0):
+                frames_waiting = 0
                 flush(buffer, final=False)
                 buffer = []
                 last_flush = time.monotonic()
@@ -412,11 +505,18 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
         summary.duration_s = time.monotonic() - mono0
         summary.devices_per_s = done / summary.duration_s if summary.duration_s > 0 else 0.0
         summary.failures_by_reason = dict(failures.most_common())
+        summary.not_measured_by_check = dict(not_measured.most_common())
+        summary.not_measured = sum(not_measured.values())
+        load = executor.platform_load() if hasattr(executor, "platform_load") else None
+        summary.loop_lag = dict((load or {}).get("lag") or {})
+        summary.overload_retries = int((load or {}).get("overload_retries") or 0)
+        platform = {**(load or {}), "not_measured": summary.not_measured_by_check}
         try:
             session.execute(sa.update(SweepRun).where(SweepRun.id == run_id).values(
                 status=status if "status" in locals() else "failed", finished_at=clock(),
                 ok=summary.ok, failed=summary.failed, failures_by_reason=summary.failures_by_reason,
-                devices_per_s=round(summary.devices_per_s, 2), error=error if "error" in locals() else None))
+                devices_per_s=round(summary.devices_per_s, 2), platform=platform,
+                error=error if "error" in locals() else None))
             session.commit()
         except Exception:  # pragma: no cover - the database itself is gone
             session.rollback()

@@ -80,3 +80,28 @@ def test_most_actionable_cause_names_the_interval():
                      frame=FrameResult(ok=True)), RULES,
               diagnosis={"faults": [{"fault": "too_dark", "value": 10, "threshold": 30}]})
     assert o.cause == "image_fault" and set(codes(o)) == {"clock_drift", "image_fault"}
+
+
+def test_checks_the_platform_could_not_measure_are_never_held_against_the_device():
+    r = result(snmp=SnmpResult(ok=True, sys_uptime_s=5.0))
+    r.not_measured = [ProbeError("not_measured", "onvif: platform overloaded", "onvif")]
+    o = judge(r, RULES)
+    assert o.state == OK and codes(o) == ["not_measured"]
+    cut = result(error=ProbeError("not_measured", "batch deadline of 60s passed while probing"))
+    assert judge(cut, RULES).state == OK
+    nothing = ProbeResult(serial="X", tier="full", started_at=T, finished_at=T,
+                          error=ProbeError("not_measured", "platform overloaded"))
+    assert judge(nothing, RULES).state == UNKNOWN
+
+
+def test_clock_drift_only_beyond_the_reading_uncertainty():
+    # One whole-second reading of an exact clock can show 1.1 s (± 0.6 s): not drift.
+    o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=1.1, clock_uncertainty_s=0.6)),
+              RULES)
+    assert "clock_drift" not in codes(o)
+    o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=1.45, clock_uncertainty_s=0.1)),
+              RULES)
+    assert "clock_drift" in codes(o) and o.reasons[0]["uncertainty"] == 0.1
+    # Stored before the probe gave an uncertainty: half a second plus half the round trip.
+    o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=1.4, clock_rtt_s=0.02)), RULES)
+    assert "clock_drift" not in codes(o)

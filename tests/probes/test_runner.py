@@ -116,7 +116,7 @@ def test_results_stream_as_they_finish():
     assert order[1][1] - order[0][1] > 0.5
 
 
-def test_batch_deadline_yields_a_timeout_for_every_unfinished_target():
+def test_batch_deadline_yields_not_measured_for_every_unfinished_target():
     async def go():
         async with SlowHttp(["127.20.3.1", "127.20.3.2"], delay=None):
             targets = [DeviceTarget(f"S{i}", f"127.20.3.{1 + i % 2}", onvif_port=PORT)
@@ -128,7 +128,8 @@ def test_batch_deadline_yields_a_timeout_for_every_unfinished_target():
             return out, time.monotonic() - t0
     out, elapsed = run(go(), 15)
     assert sorted(r.serial for r in out) == [f"S{i}" for i in range(6)]
-    assert all(r.error is not None and r.error.kind == "timeout" for r in out)
+    # The deadline is the platform's: nothing is said about the devices themselves.
+    assert all(r.error is not None and r.error.kind == "not_measured" for r in out)
     assert "deadline" in out[0].error.message
     started = [r for r in out if r.reach is not None]
     assert len(started) == 2                       # two were in flight when time ran out

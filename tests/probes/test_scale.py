@@ -45,3 +45,22 @@ def test_fast_tier_over_2000_devices(big_fleet):
                                            deadline_s=60)]
     out = run(go(), 90)
     assert len(out) == 2000 and all(r.reach.ok for r in out)
+
+
+def test_healthy_fleet_of_1000_onvif_and_snmp_together_reports_no_failure(big_fleet):
+    """Loopback-speed answers, ONVIF parsing keeping the loop busy, v2c and v3 agents:
+    SNMP answers used to wait in our shared sockets (one read per loop turn) until
+    their timers fired, and hundreds of healthy devices were reported silent."""
+    targets = [sim_target(d, v3=True) for d in big_fleet[:1000]]
+    assert sum(1 for t in targets if t.snmp_version == "3") > 50
+    spec = TierSpec("full", ["reach", "onvif", "snmp"],
+                    timeouts={"reach": 2, "onvif": 8, "snmp": 2})
+    stats = BatchStats()
+
+    async def go():
+        return [r async for r in run_batch(targets, spec, limits=Limits(global_limit=200),
+                                           stats=stats, deadline_s=400)]
+    out = run(go(), 450)
+    assert len(out) == 1000
+    assert [(r.serial, r.errors()) for r in out if r.errors()] == []
+    assert sum(stats.not_measured.values()) <= 10, stats.not_measured

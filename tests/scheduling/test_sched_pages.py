@@ -253,3 +253,25 @@ def test_a_flapping_device_page_stays_bounded(app, world, monkeypatch):
     figure = json.loads(unescape(re.search(r'data-figure="([^"]*)"', html).group(1)))
     assert sum(len(t["x"]) for t in figure["data"]) == 50
     assert 'id="truncated"' in html
+
+
+def test_sweep_page_warns_when_the_platform_was_overloaded(app, world):
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    db.session.add(SweepRun(tier="full", trigger="scheduler", executor="local", status="done",
+                            started_at=now - dt.timedelta(seconds=5), finished_at=now,
+                            devices=50, ok=50, failed=0, failures_by_reason={},
+                            platform={"lag": {"p50_s": 0.05, "p99_s": 0.9, "max_s": 4.1,
+                                              "bound_s": 0.25},
+                                      "not_measured": {"snmp": 3, "onvif": 1},
+                                      "overload_retries": 12}))
+    db.session.commit()
+    police = client_for(app, "police")
+    full = {t["tier"]: t for t in police.get("/health/sweeps.json").get_json()["tiers"]}["full"]
+    assert full["platform"]["not_measured_total"] == 4 and full["platform"]["warn"] is True
+    assert full["failed"] == 0                  # overload is not counted against devices
+    zh = police.get("/health/sweeps").get_data(as_text=True)
+    assert "平台过载：4 项检查未测量" in zh and "snmp: 3" in zh
+    police.get("/lang/en")
+    html = police.get("/health/sweeps").get_data(as_text=True)
+    assert "Platform overloaded: 4 checks not measured" in html and "snmp: 3" in html
+    assert "p99 0.9 s" in html and "12 checks tried again" in html
