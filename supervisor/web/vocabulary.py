@@ -55,7 +55,8 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "retention_short": _l("recordings too short"), "poe_fault": _l("PoE fault"),
         "clock_drift": _l("clock drift"), "serial_mismatch": _l("serial mismatch"),
         "upstream_down": _l("upstream device down"), "rebooted": _l("rebooted"),
-        "window": _l("maintenance window"),
+        "window": _l("maintenance window"), "not_measured": _l("not measured (platform overloaded)"),
+        "not_recorded": _l("not recorded (its NVR is offline)"),
     },
     # Which probe ran (reason["check"], sweep tiers' checks).
     "check": {"reach": _l("reachability"), "onvif": _l("ONVIF"), "snmp": _l("SNMP"),
@@ -67,7 +68,8 @@ VOCABULARY: dict[str, dict[str, Any]] = {
                    "unreachable": _l("no route"), "reset": _l("connection reset"),
                    "auth": _l("wrong user name or password"), "malformed": _l("malformed answer"),
                    "fault": _l("device reported a fault"), "unsupported": _l("not supported"),
-                   "internal": _l("platform error"), "deadline": _l("sweep deadline passed")},
+                   "internal": _l("platform error"), "deadline": _l("sweep deadline passed"),
+                   "not_measured": _l("not measured (platform overloaded)")},
     "fault": {"signal_loss": _l("signal loss"), "blur": _l("blur"), "too_dark": _l("too dark"),
               "too_bright": _l("too bright"), "low_contrast": _l("low contrast"),
               "color_cast": _l("colour cast"), "noise": _l("noise"), "occlusion": _l("occlusion"),
@@ -241,6 +243,11 @@ def reason_text(reason: Any) -> str:
                        kind=term(kind, "error_kind"))
     elif code == "frame_corrupt":
         text = gettext("The test frame could not be decoded")
+    elif code == "not_measured":
+        text = gettext("%(check)s not measured: the platform was overloaded (not counted against "
+                       "the device)", check=what)
+    elif code == "not_recorded":
+        text = gettext("Not recorded: its NVR %(nvr)s is offline", nvr=reason.get("recorder"))
     elif code == "not_recording":
         text = gettext("The NVR is not recording")
     elif code == "poe_fault":

@@ -2,6 +2,8 @@
 day (or when unknown), taken over from the last full answer otherwise; NVRs in full."""
 from __future__ import annotations
 
+from flask import current_app
+
 from pathlib import Path
 
 import pytest
@@ -46,13 +48,13 @@ def test_second_full_sweep_asks_the_clock_only_and_keeps_what_it_knew(app, fleet
     cams = [s for s, d in sim.items() if d["kind"] == "camera"]
     nvrs = [s for s, d in sim.items() if d["kind"] == "nvr"]
 
-    first = run_sweep("full", deadline_s=60)
+    first = run_sweep("full", deadline_s=60, settings=current_app.extensions["settings"])
     assert first.failed == 0, first.failures_by_reason
     before = _latest("full")
     assert all(before[c]["onvif"]["asked"] == ["clock", "identity", "media", "recordings"]
                for c in cams)
 
-    second = run_sweep("full", deadline_s=60)
+    second = run_sweep("full", deadline_s=60, settings=current_app.extensions["settings"])
     assert second.failed == 0 and second.ok == first.ok
     after = _latest("full")
     for c in cams:
@@ -65,7 +67,7 @@ def test_second_full_sweep_asks_the_clock_only_and_keeps_what_it_knew(app, fleet
     for n in nvrs:
         assert after[n]["onvif"]["asked"] != ["clock"]      # recordings are a health check
 
-    frames = run_sweep("frame", deadline_s=60)          # URIs taken over still lead to frames
+    frames = run_sweep("frame", deadline_s=60, settings=current_app.extensions["settings"])          # URIs taken over still lead to frames
     assert frames.failed == 0, frames.failures_by_reason
 
 

@@ -270,7 +270,7 @@ def test_sweep_page_warns_when_the_platform_was_overloaded(app, world):
     assert full["platform"]["not_measured_total"] == 4 and full["platform"]["warn"] is True
     assert full["failed"] == 0                  # overload is not counted against devices
     zh = police.get("/health/sweeps").get_data(as_text=True)
-    assert "平台过载：4 项检查未测量" in zh and "snmp: 3" in zh
+    assert "平台过载：4 项检查未测量" in zh and "SNMP: 3" in zh
     police.get("/lang/en")
     html = police.get("/health/sweeps").get_data(as_text=True)
     assert "Platform overloaded: 4 checks not measured" in html and "snmp: 3" in html
