@@ -273,5 +273,5 @@ def test_sweep_page_warns_when_the_platform_was_overloaded(app, world):
     assert "平台过载：4 项检查未测量" in zh and "SNMP: 3" in zh
     police.get("/lang/en")
     html = police.get("/health/sweeps").get_data(as_text=True)
-    assert "Platform overloaded: 4 checks not measured" in html and "snmp: 3" in html
+    assert "Platform overloaded: 4 checks not measured" in html and "SNMP: 3" in html
     assert "p99 0.9 s" in html and "12 checks tried again" in html
