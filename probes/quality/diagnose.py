@@ -78,6 +78,8 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out["noise_vs_reference"] = sigma - ref_sigma if r is not None else None
     out.update(M.impulses(p, r))
     out.update(M.signal_loss(p))
+    out.update(M.screen(p))
+    out.update(M.clipping(p))
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
     ref_blur = M.blur(r, ref_sigma)["blur"] if r is not None else None
