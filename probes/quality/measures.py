@@ -407,10 +407,22 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
         return {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0}
     ux, uy = ux / n, uy / n
     value = max(0.0, min(x * ux + y * uy for x, y in ests))
+    estimates = {"cast_gw_a": grey_world[0], "cast_gw_b": grey_world[1], "cast_wp_a": white_patch[0],
+                 "cast_wp_b": white_patch[1], "cast_lh_a": low_half[0], "cast_lh_b": low_half[1]}
     hue = math.degrees(math.atan2(uy, ux)) % 360.0
     warm = WARM_HUES[0] <= hue <= WARM_HUES[1]
     return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
-            "cast_consensus_hue": hue}
+            "cast_consensus_hue": hue, **estimates}
+
+
+def consensus(ests: list[tuple[float, float]]) -> float:
+    """Smallest projection of the estimates on their common direction (0 if they disagree)."""
+    ux = sum(x / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    uy = sum(y / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    n = math.hypot(ux, uy)
+    if n < 1e-6:
+        return 0.0
+    return max(0.0, min((x * ux + y * uy) / n for x, y in ests))
 
 
 def color_cast(p: Prepared, ref: Optional[Prepared] = None,
