@@ -257,7 +257,7 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
     opening and closing, then each 16x16 block's mean colour is compared with the frame's
     median colour, within 1.5 levels plus ``tol`` levels per 128 of the channel's level
     (a dark scene is a scene compressed toward black, judged by its relative variation).
-    Clipped white (a burnt-out picture) is exposure, not a screen: 0.
+    A bright even picture (median >= 150) is a white-out, not a screen: 0.
     """
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
     img = p.small_bgr
@@ -267,7 +267,9 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
     means = cv2.resize(flat[: bh * block, : bw * block].astype(np.float32), (bw, bh),
                        interpolation=cv2.INTER_AREA)
     med = np.median(means.reshape(-1, 3), axis=0)
-    if float(med.mean()) >= 235.0:
+    if float(med.mean()) >= 150.0:
+        # encoders draw black, blue, mid grey or green; a bright even picture is a
+        # white-out (fog, a veiled dome, over-exposure), the exposure measures' business
         return {"screen": 0.0}
     dev = (np.abs(means - med[None, None, :]) / (1.5 + tol * med[None, None, :] / 128.0)).max(axis=2)
     return {"screen": float((dev <= 1.0).mean())}
@@ -573,6 +575,32 @@ def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dic
 _MIN_STRIPE_AMP = 1.0  # below: a bump in an empty spectrum (blank cover 0.05, plain wall 0.1-0.2; stripes of 5 levels >= 6)
 
 
+def _tone_coverage(small: np.ndarray, fy: float, fx: float, tiles: int = 4) -> float:
+    """Share of the view's tiles (4x4) in which the tone at (fy, fx) cycles/pixel is
+    present at no less than 40 % of its strongest tile's amplitude.
+
+    Interference is added to the video signal, so it runs through the whole picture at
+    one strength; a periodic part of the scene (the window grid of one facade, a fence, a
+    tiled roof) fills only part of it."""
+    h, w = small.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    phase = (2.0 * math.pi) * (fy * yy + fx * xx)
+    c, s_ = np.cos(phase), np.sin(phase)
+    th, tw = h // tiles, w // tiles
+    amps = []
+    for i in range(tiles):
+        for j in range(tiles):
+            t = small[i * th:(i + 1) * th, j * tw:(j + 1) * tw]
+            t = t - float(t.mean())
+            re = float((t * c[i * th:(i + 1) * th, j * tw:(j + 1) * tw]).mean())
+            im = float((t * s_[i * th:(i + 1) * th, j * tw:(j + 1) * tw]).mean())
+            amps.append(math.hypot(re, im))
+    top = max(amps)
+    if top <= 0:
+        return 0.0
+    return float(sum(a >= 0.4 * top for a in amps) / len(amps))
+
+
 def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, float]:
     """Strength of an isolated peak in the frequency domain (interference bars, rolling).
 
@@ -581,7 +609,8 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
     (in dB) the strongest point of the log power spectrum rises above the highest point of
     a ring of radius 3 around it – a line through the point keeps the ring high, an
     isolated peak does not. With the acceptance reference, a peak the reference also has
-    (a fence, blinds, a tiled facade) belongs to the scene and is skipped.
+    (a fence, blinds, a tiled facade) belongs to the scene and is skipped; without it, a
+    tone that does not run through the whole view is skipped too (``_tone_coverage``).
     """
     L, ring_max = _spectrum(p.small, size)
     prom = L - ring_max
@@ -615,6 +644,9 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
             h2 = float(L[max(0, hy - 1):hy + 2, max(0, hx - 1):hx + 2].max())
             if h2 > float(L[y, x]) - 12.0 and h2 > float(ring_max[hy, hx]):
                 continue
+        sh_, sw_ = p.small.shape
+        if _tone_coverage(p.small, (y - cy) / sh_, x / sw_) < 0.6:
+            continue  # a pattern in part of the view (a facade's windows, a fence): scene
         value, py, px = float(scores[idx]), y, x
         break
     # the tone's amplitude in gray levels (windowed FFT: A = 2 sqrt(P) / sum(window)),
