@@ -159,8 +159,10 @@ def shoot(scene: Scene, light: Light, cam: Camera, rng: np.random.Generator, fau
     meas = float((lum * weight).sum() / weight.sum())
     k = cam.target / max(meas, 1e-6)
     k = min(k, cam.max_gain)
-    k *= faults.exposure
+    # the sensor's gain is what auto-exposure chose; an iris stuck open or shut changes the
+    # light that reaches the sensor, not the gain (nor, so, the read noise)
     gain = max(1.0, k) * faults.gain
+    k *= faults.exposure
     raw = rad * k * faults.gain
     # optics: defocus disc, shake, lens softness, vignetting
     if faults.defocus > 0:
