@@ -136,9 +136,12 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
                                 _severity(rule, float(value)), rule.name, rule.clause))
     if any(f.fault == "signal_loss" for f in faults):
         # a whole-frame blank without a reference IS the no-signal screen; occlusion is kept
-        # only when the reference shows the cover is new
+        # only when the reference shows the cover is new, and not when the picture is one
+        # colour to within a few levels (``screen``): a lens behind a cover still sees its
+        # own fall-off, a generated screen has none
+        screen = any(f.fault == "signal_loss" and f.measure == "screen" for f in faults)
         faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS
-                  and not (f.fault == "occlusion" and f.measure == "occlusion")]
+                  and not (f.fault == "occlusion" and (f.measure == "occlusion" or screen))]
     order = {name: i for i, name in enumerate(FAULTS)}
     faults.sort(key=lambda f: order[f.fault])
     return faults

@@ -104,6 +104,9 @@ class Camera:
     quality: int = 75
     osd: str = "latin"          # "latin", "cjk", "none"
     name: str = "CAM-01"
+    osd_size: float = 18.0      # text height at 640 px wide
+    clock_right: bool = False   # where this camera draws its clock and name (fixed)
+    name_right: bool = False
 
     @classmethod
     def random(cls, rng: np.random.Generator) -> "Camera":
@@ -115,7 +118,9 @@ class Camera:
                    shot=float(rng.uniform(0.0003, 0.0012)), vignette=float(rng.uniform(0.1, 0.35)),
                    optics=float(rng.uniform(0.5, 1.0)), sharpen=float(rng.uniform(0.2, 0.8)),
                    gamma=float(rng.uniform(1 / 2.4, 1 / 2.0)), quality=int(rng.integers(45, 92)), osd=osd,
-                   name=(names_cjk if osd == "cjk" else names_latin)[int(rng.integers(5))])
+                   name=(names_cjk if osd == "cjk" else names_latin)[int(rng.integers(5))],
+                   osd_size=float(rng.uniform(14, 22)), clock_right=bool(rng.random() < 0.5),
+                   name_right=bool(rng.random() < 0.4))
 
 
 @dataclass
@@ -260,17 +265,14 @@ def burn_osd(bgr: np.ndarray, cam: Camera, when: str, rng: np.random.Generator) 
     if cam.osd == "none":
         return bgr
     h, w = bgr.shape[:2]
-    size = max(12, int(w / 640 * rng.uniform(14, 22)))
+    size = max(12, int(w / 640 * cam.osd_size))
     cjk = cam.osd == "cjk"
     out = bgr.copy()
     st = stamp(when, cjk, rng)
-    if rng.random() < 0.5:
-        out = draw_text(out, st, (10, 8), size)
-    else:
-        out = draw_text(out, st, (w - text_width(st, size) - 10, 8), size)
-    out = draw_text(out, cam.name, (10 if rng.random() < 0.6 else max(10, w - text_width(cam.name, size) - 10),
-                                    h - size - 12), size)
-    return out
+    x = w - text_width(st, size) - 10 if cam.clock_right else 10
+    out = draw_text(out, st, (x, 8), size)
+    x = max(10, w - text_width(cam.name, size) - 10) if cam.name_right else 10
+    return draw_text(out, cam.name, (x, h - size - 12), size)
 
 
 def encode(bgr: np.ndarray, quality: int) -> bytes:

@@ -28,7 +28,7 @@ from probes.quality.fieldset.scenes import KINDS, Scene, render
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "build"
 SEED = 20261206
-VERSION = 5  # bump when the generator changes: cached builds are keyed by it
+VERSION = 6  # bump when the generator changes: cached builds are keyed by it
 
 DAY = "2026-06-01T11:00:00+08:00"
 DUSK = "2026-06-01T18:40:00+08:00"
