@@ -255,7 +255,7 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
     darkest covered lens by more than a few gray levels, and any scene has structure. So:
     thin strokes (text, of whatever script or size, and the noise) are removed by a grey
     opening and closing, then each 16x16 block's mean colour is compared with the frame's
-    median colour, within 1.5 levels plus ``tol`` levels per 128 of the channel's level
+    median colour, within 1.5 levels plus ``tol`` levels per 128 of its brightest channel
     (a dark scene is a scene compressed toward black, judged by its relative variation).
     A bright even picture (median >= 150) is a white-out, not a screen: 0.
     """
@@ -271,7 +271,9 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
         # encoders draw black, blue, mid grey or green; a bright even picture is a
         # white-out (fog, a veiled dome, over-exposure), the exposure measures' business
         return {"screen": 0.0}
-    dev = (np.abs(means - med[None, None, :]) / (1.5 + tol * med[None, None, :] / 128.0)).max(axis=2)
+    # (one tolerance for the three channels, from the brightest: JPEG quantises the chroma
+    # of a saturated blue or green coarsely, which moves its dim channels by a few levels)
+    dev = np.abs(means - med[None, None, :]).max(axis=2) / (1.5 + tol * float(med.max()) / 128.0)
     return {"screen": float((dev <= 1.0).mean())}
 
 

@@ -22,7 +22,7 @@ DAY = datetime.fromisoformat("2026-06-01T11:00:00+08:00")
 
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory) -> Path:
-    return build(tmp_path_factory.mktemp("fieldset"), seed=7, scale=0.08)
+    return build(tmp_path_factory.mktemp("fieldset"), seed=7, scale=0.08, small=True)
 
 
 def _one_frame(seed: int) -> bytes:

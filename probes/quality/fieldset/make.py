@@ -118,8 +118,13 @@ def _reference(scene, cam, rng) -> bytes:
     return C.encode(_shot(scene, light, cam, rng, when=DAY), 85)
 
 
-def build(out: Path, seed: int = SEED, scale: float = 1.0) -> Path:
-    """Write the set into ``out`` (emptied first); returns the cases file."""
+SMALL_SIZES = [(640, 360), (512, 288), (640, 480)]
+
+
+def build(out: Path, seed: int = SEED, scale: float = 1.0, small: bool = False) -> Path:
+    """Write the set into ``out`` (emptied first); returns the cases file. ``small``: only
+    frames up to 640 px wide (quick sets for tests)."""
+    sizes = SMALL_SIZES if small else SIZES
     if (out / "frames").exists():
         shutil.rmtree(out / "frames")
     rng = np.random.default_rng(seed)
@@ -129,7 +134,7 @@ def build(out: Path, seed: int = SEED, scale: float = 1.0) -> Path:
 
     def new_view(kinds=KINDS, size=None):
         kind = kinds[int(rng.integers(len(kinds)))]
-        w, h = size or SIZES[int(rng.integers(len(SIZES)))]
+        w, h = size or sizes[int(rng.integers(len(sizes)))]
         return render(kind, rng, w, h), C.Camera.random(rng)
 
     # clean frames
@@ -168,7 +173,7 @@ def build(out: Path, seed: int = SEED, scale: float = 1.0) -> Path:
 
     # the encoder's no-signal screens
     for i in range(n_fault):
-        w, h = SIZES[int(rng.integers(len(SIZES)))]
+        w, h = sizes[int(rng.integers(len(sizes)))]
         cam = C.Camera.random(rng)
         data, desc = F.no_signal_screen(rng, w, h, cam, DAY if i % 3 else NIGHT)
         ref = None
@@ -198,7 +203,7 @@ def build(out: Path, seed: int = SEED, scale: float = 1.0) -> Path:
 
     # scene change: the camera was knocked or turned since acceptance
     for i in range(n_fault):
-        w, h = SIZES[int(rng.integers(len(SIZES)))]
+        w, h = sizes[int(rng.integers(len(sizes)))]
         scene, cam = new_view(("street", "courtyard", "park", "interior", "garage", "sky"), (w, h))
         ref = wr.save(f"scene_change_{i:02d}_ref", _reference(scene, cam, rng))
         how = ["other_view", "turned", "tilted"][i % 3]
