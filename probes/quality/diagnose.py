@@ -9,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 from probes.quality import measures as M
+from probes.quality.calibration import Calibration, relative_measures
 from probes.quality.frame import FrameLike, load_frame
 from probes.quality.thresholds import FAULTS, Rule, Thresholds
 
@@ -78,6 +79,8 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out["noise_vs_reference"] = sigma - ref_sigma if r is not None else None
     out.update(M.impulses(p, r))
     out.update(M.signal_loss(p))
+    out.update(M.screen(p))
+    out.update(M.clipping(p))
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
     ref_blur = M.blur(r, ref_sigma)["blur"] if r is not None else None
@@ -102,9 +105,14 @@ def _severity(rule: Rule, value: float) -> str:
     return rule.severity
 
 
+# fault -> the measure that judges it against a camera's learned normal
+_CALIBRATED = {"color_cast": "cast_vs_normal", "noise": "noise_vs_normal", "blur": "blur_vs_normal"}
+
+
 def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: bool) -> list[Fault]:
     """Apply the rules to measured values. A measure that was not taken (None) never fires."""
     faults: list[Fault] = []
+    calibrated = {f for f, m in _CALIBRATED.items() if measures.get(m) is not None}
     has_ref = "scene_phase_response" in measures
     if has_ref:
         # a reference of another view says nothing about this one's colour, noise or cover
@@ -115,6 +123,10 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     for rule in thresholds.rules:
         if (rule.needs == "reference" and not has_ref) or (rule.needs == "no_reference" and has_ref):
             continue
+        if rule.needs == "calibration" and (has_ref or not calibrated):
+            continue
+        if rule.needs == "no_reference" and rule.fault in calibrated:
+            continue  # the camera's own normal replaces the fixed figure
         value = measures.get(rule.measure)
         if value is None:
             continue
@@ -124,9 +136,12 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
                                 _severity(rule, float(value)), rule.name, rule.clause))
     if any(f.fault == "signal_loss" for f in faults):
         # a whole-frame blank without a reference IS the no-signal screen; occlusion is kept
-        # only when the reference shows the cover is new
+        # only when the reference shows the cover is new, and not when the picture is one
+        # colour to within a few levels (``screen``): a lens behind a cover still sees its
+        # own fall-off, a generated screen has none
+        screen = any(f.fault == "signal_loss" and f.measure == "screen" for f in faults)
         faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS
-                  and not (f.fault == "occlusion" and f.measure == "occlusion")]
+                  and not (f.fault == "occlusion" and (f.measure == "occlusion" or screen))]
     order = {name: i for i, name in enumerate(FAULTS)}
     faults.sort(key=lambda f: order[f.fault])
     return faults
@@ -145,13 +160,16 @@ def default_thresholds() -> Thresholds:
 
 def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
              reference: Optional[FrameLike] = None, thresholds: Optional[Thresholds] = None,
-             captured_at: Optional[datetime] = None) -> Diagnosis:
+             captured_at: Optional[datetime] = None,
+             calibration: Optional[Calibration] = None) -> Diagnosis:
     """Diagnose one frame.
 
     ``frame``/``previous``/``reference``: BGR arrays (OpenCV convention), encoded bytes or
     paths. ``previous`` enables ``frozen``, ``reference`` (kept at acceptance) enables
     ``scene_change``. ``captured_at`` picks the day or night thresholds. Raises
     ``FrameError`` (a ValueError) for an unreadable/corrupt/truncated frame.
+    ``calibration`` (``probes.quality.calibration.learn``): a camera without a reference is
+    judged on colour, noise and blur against its own learned normal range.
     """
     th = thresholds or default_thresholds()
     img = load_frame(frame)
@@ -159,6 +177,8 @@ def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
     ref = load_frame(reference) if reference is not None else None
     night = th.is_night(captured_at)
     values = measure_all(img, prev, ref, th.analysis_width)
+    if calibration is not None and ref is None:
+        values.update(relative_measures(values, calibration, night))
     faults = judge(values, th, night)
     return Diagnosis(faults=faults, measures=values, night=night,
                      size=(int(img.shape[1]), int(img.shape[0])))

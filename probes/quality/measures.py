@@ -245,6 +245,55 @@ def signal_loss(p: Prepared) -> dict[str, float]:
             "signal_loss": max(min(flat_fraction, mode_share), bars_score)}
 
 
+def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
+    """Share of the view that is one colour to within a few levels: a generated screen.
+
+    An encoder with no input sends a flat black, blue, grey or green picture; its analogue
+    front end adds a little noise, the JPEG adds blocking, the OSD and often a centred
+    "NO VIDEO" / "无视频信号" sit on top. A lens only ever sees light that varies across the
+    view: lens fall-off (vignetting) alone darkens the corners of the plainest wall or the
+    darkest covered lens by more than a few gray levels, and any scene has structure. So:
+    thin strokes (text, of whatever script or size, and the noise) are removed by a grey
+    opening and closing, then each 16x16 block's mean colour is compared with the frame's
+    median colour, within 1.5 levels plus ``tol`` levels per 128 of its brightest channel
+    (a dark scene is a scene compressed toward black, judged by its relative variation).
+    A bright even picture (median >= 150) is a white-out, not a screen: 0.
+    """
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+    img = p.small_bgr
+    flat = cv2.morphologyEx(cv2.morphologyEx(img, cv2.MORPH_OPEN, k), cv2.MORPH_CLOSE, k)
+    h, w = flat.shape[:2]
+    bh, bw = max(2, h // block), max(2, w // block)
+    means = cv2.resize(flat[: bh * block, : bw * block].astype(np.float32), (bw, bh),
+                       interpolation=cv2.INTER_AREA)
+    med = np.median(means.reshape(-1, 3), axis=0)
+    if float(med.mean()) >= 150.0:
+        # encoders draw black, blue, mid grey or green; a bright even picture is a
+        # white-out (fog, a veiled dome, over-exposure), the exposure measures' business
+        return {"screen": 0.0}
+    # (one tolerance for the three channels, from the brightest: JPEG quantises the chroma
+    # of a saturated blue or green coarsely, which moves its dim channels by a few levels)
+    dev = np.abs(means - med[None, None, :]).max(axis=2) / (1.5 + tol * float(med.max()) / 128.0)
+    return {"screen": float((dev <= 1.0).mean())}
+
+
+def clipping(p: Prepared, level: int = 250) -> dict[str, float]:
+    """Over-exposure as the sensor shows it: the share of the view clipped at full white.
+
+    ``clipped``: share of the analysis pixels (OSD filled in) at or above ``level``.
+    ``overexposure``: that share when the picture's median is lifted too (>= 150): an
+    over-exposed sensor pushes the whole picture up and burns large areas out, while a
+    correctly exposed bright scene (snow, a white facade) keeps its highlights below the
+    ceiling and a backlit view with a burnt-out sky keeps a dark foreground.
+    """
+    hist = cv2.calcHist([np.clip(p.small, 0, 255).astype(np.uint8)], [0], None, [256], [0, 256]).ravel()
+    total = max(float(hist.sum()), 1.0)
+    clipped = float(hist[level:].sum() / total)
+    cdf = np.cumsum(hist) / total
+    median = float(np.searchsorted(cdf, 0.5))
+    return {"clipped": clipped, "overexposure": clipped if median >= 150.0 else 0.0}
+
+
 # --- blur -------------------------------------------------------------------------------
 
 def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
@@ -323,6 +372,64 @@ def neutral_offset(lab: np.ndarray) -> Optional[tuple[float, float, float]]:
     return float(a[sel].mean()), float(b[sel].mean()), float(chroma[sel].mean())
 
 
+# Warm hues (CIELab hue angle, degrees): where scenes lit by lamps, brown brick, wood and
+# lawns in low sun sit. A white balance fault or a failed channel can push anywhere.
+WARM_HUES = (20.0, 120.0)
+
+
+def cast_consensus(lab: np.ndarray) -> dict[str, float]:
+    """A cast as the colour shift three independent estimates of the illuminant agree on.
+
+    A cast (white balance stuck on the wrong preset, a weak channel, a stuck IR-cut filter)
+    is a gain on the sensor's channels: it moves every pixel, so the mean colour (grey
+    world), the colour of the brightest surfaces (white patch: road marks, sills, clouds)
+    and the median colour of the less coloured half all move the same way. A colourful
+    scene moves them apart: a lawn pulls the mean green, while its path and clouds stay
+    white. ``cast_consensus`` is the smallest of the three estimates projected on their
+    common direction (Lab units, 0 when they disagree); ``cast_consensus_cool`` is the same
+    when the direction is not a warm hue (``WARM_HUES``), where scenes are rarely tinted
+    by nature, so a smaller figure means a fault.
+    """
+    lab = lab[::2, ::2]  # a sixteenth of the analysis pixels: the illuminant has no detail
+    L = lab[:, :, 0].astype(np.float32)
+    a = lab[:, :, 1].astype(np.float32) - 128.0
+    b = lab[:, :, 2].astype(np.float32) - 128.0
+    ok = (L > 25) & (L < 245)
+    if ok.sum() < 0.05 * ok.size:
+        return {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0}
+    ak, bk, Lk = a[ok], b[ok], L[ok]
+    grey_world = (float(ak.mean()), float(bk.mean()))
+    top = Lk >= float(np.percentile(Lk, 95))
+    white_patch = (float(ak[top].mean()), float(bk[top].mean()))
+    ch = np.hypot(ak, bk)
+    low = ch <= float(np.median(ch))
+    low_half = (float(np.median(ak[low])), float(np.median(bk[low])))
+    ests = (grey_world, white_patch, low_half)
+    ux = sum(x / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    uy = sum(y / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    n = math.hypot(ux, uy)
+    if n < 1e-6:
+        return {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0}
+    ux, uy = ux / n, uy / n
+    value = max(0.0, min(x * ux + y * uy for x, y in ests))
+    estimates = {"cast_gw_a": grey_world[0], "cast_gw_b": grey_world[1], "cast_wp_a": white_patch[0],
+                 "cast_wp_b": white_patch[1], "cast_lh_a": low_half[0], "cast_lh_b": low_half[1]}
+    hue = math.degrees(math.atan2(uy, ux)) % 360.0
+    warm = WARM_HUES[0] <= hue <= WARM_HUES[1]
+    return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
+            "cast_consensus_hue": hue, **estimates}
+
+
+def consensus(ests: list[tuple[float, float]]) -> float:
+    """Smallest projection of the estimates on their common direction (0 if they disagree)."""
+    ux = sum(x / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    uy = sum(y / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    n = math.hypot(ux, uy)
+    if n < 1e-6:
+        return 0.0
+    return max(0.0, min((x * ux + y * uy) / n for x, y in ests))
+
+
 def color_cast(p: Prepared, ref: Optional[Prepared] = None,
                blank: Optional[np.ndarray] = None) -> dict[str, Optional[float]]:
     """How far the picture's most neutral pixels sit from grey, in CIELab units.
@@ -340,6 +447,7 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
         da, db, chroma = now
         out["color_cast"] = chroma
         out["cast_hue"] = math.degrees(math.atan2(db, da)) % 360.0
+    out.update(cast_consensus(lab))
     if ref is not None:
         rlab = _lab_half(ref)
         ok = _usable(lab) & _usable(rlab)
@@ -467,7 +575,32 @@ def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dic
     return out
 
 
+_MIN_JUDGED_DB = 8.0  # below every stripes rule's figure (9 dB with a reference, 14 without)
 _MIN_STRIPE_AMP = 1.0  # below: a bump in an empty spectrum (blank cover 0.05, plain wall 0.1-0.2; stripes of 5 levels >= 6)
+
+
+def _tone_coverage(small: np.ndarray, fy: float, fx: float, tiles: int = 4) -> float:
+    """Share of the view's tiles (4x4) in which the tone at (fy, fx) cycles/pixel is
+    present at no less than 40 % of its strongest tile's amplitude.
+
+    Interference is added to the video signal, so it runs through the whole picture at
+    one strength; a periodic part of the scene (the window grid of one facade, a fence, a
+    tiled roof) fills only part of it."""
+    h, w = small.shape
+    th, tw = h // tiles, w // tiles
+    t = small[: th * tiles, : tw * tiles].astype(np.float32)
+    # each tile's own mean out, so that only the tone is demodulated
+    means = cv2.resize(t, (tiles, tiles), interpolation=cv2.INTER_AREA)
+    t = t - cv2.resize(means, (tw * tiles, th * tiles), interpolation=cv2.INTER_NEAREST)
+    phase = (2.0 * math.pi) * (fy * np.arange(th * tiles, dtype=np.float32)[:, None]
+                                + fx * np.arange(tw * tiles, dtype=np.float32)[None, :])
+    re = cv2.resize(t * np.cos(phase), (tiles, tiles), interpolation=cv2.INTER_AREA)
+    im = cv2.resize(t * np.sin(phase), (tiles, tiles), interpolation=cv2.INTER_AREA)
+    amps = list(np.hypot(re, im).ravel())
+    top = max(amps)
+    if top <= 0:
+        return 0.0
+    return float(sum(a >= 0.4 * top for a in amps) / len(amps))
 
 
 def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, float]:
@@ -478,7 +611,8 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
     (in dB) the strongest point of the log power spectrum rises above the highest point of
     a ring of radius 3 around it – a line through the point keeps the ring high, an
     isolated peak does not. With the acceptance reference, a peak the reference also has
-    (a fence, blinds, a tiled facade) belongs to the scene and is skipped.
+    (a fence, blinds, a tiled facade) belongs to the scene and is skipped; without it, a
+    tone that does not run through the whole view is skipped too (``_tone_coverage``).
     """
     L, ring_max = _spectrum(p.small, size)
     prom = L - ring_max
@@ -512,6 +646,11 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
             h2 = float(L[max(0, hy - 1):hy + 2, max(0, hx - 1):hx + 2].max())
             if h2 > float(L[y, x]) - 12.0 and h2 > float(ring_max[hy, hx]):
                 continue
+        sh_, sw_ = p.small.shape
+        # (only a peak strong enough to be judged is worth the look)
+        if ref is None and float(scores[idx]) >= _MIN_JUDGED_DB and \
+                _tone_coverage(p.small, (y - cy) / sh_, x / sw_) < 0.6:
+            continue  # a pattern in part of the view (a facade's windows, a fence): scene
         value, py, px = float(scores[idx]), y, x
         break
     # the tone's amplitude in gray levels (windowed FFT: A = 2 sqrt(P) / sum(window)),

@@ -29,13 +29,32 @@ FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "colo
 MEASURES = ("signal_loss", "blur", "blur_vs_reference", "brightness", "contrast", "contrast_range", "contrast_ratio", "contrast_vs_reference",
             "color_cast", "color_shift", "noise", "noise_vs_reference", "occlusion",
             "occlusion_new", "stripes", "stripes_new", "stripe_tone", "stripe_tone_new", "impulses", "impulses_new",
-            "frozen", "scene_similarity", "scene_shift_pct")
-NEEDS = ("always", "reference", "no_reference")
+            "frozen", "scene_similarity", "scene_shift_pct", "screen", "clipped", "overexposure",
+            "cast_consensus", "cast_consensus_cool", "cast_vs_normal", "noise_vs_normal",
+            "blur_vs_normal")
+# "calibration": judged only on a camera without a reference that has learned its normal
+# range (probes.quality.calibration); such a camera skips the no_reference rules of the
+# same fault, the learned normal replaces them
+NEEDS = ("always", "reference", "no_reference", "calibration")
 SEVERITIES = ("minor", "major", "critical")
 OPS = ("below", "above")
 
 # The repository's default profile, read as data (probes/ imports nothing of supervisor/).
 DEFAULT_PROFILE = Path(__file__).resolve().parents[2] / "supervisor" / "profiles" / "default-v1.yaml"
+# Rules a profile may not name yet (see the file's header): added unless the profile has them.
+PACKAGE_RULES = Path(__file__).resolve().with_name("rules.yaml")
+_PACKAGE_RULES_CACHE: Optional[dict[str, Any]] = None
+
+
+def package_rules() -> dict[str, Any]:
+    """The package's own rules (name -> rule mapping), read once."""
+    global _PACKAGE_RULES_CACHE
+    if _PACKAGE_RULES_CACHE is None:
+        import yaml
+
+        doc = yaml.safe_load(PACKAGE_RULES.read_text(encoding="utf-8")) or {}
+        _PACKAGE_RULES_CACHE = dict(doc.get("rules") or {})
+    return copy.deepcopy(_PACKAGE_RULES_CACHE)
 
 
 @dataclass(frozen=True)
@@ -112,14 +131,18 @@ class Thresholds:
             if rule_over:
                 over = _merge(over, {"rules": rule_over})
             data = _merge(data, over)
-        known = {"analysis_width", "timezone", "night", "rules", "clause", "default"}
+        known = {"analysis_width", "timezone", "night", "rules", "clause", "default", "package_rules"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown keys {unknown}; known: {sorted(known)}")
         rules_raw = data.get("rules")
         if not isinstance(rules_raw, Mapping) or not rules_raw:
             raise ValueError("rules: a mapping of rule name -> rule is required")
-        rules = tuple(cls._rule(str(name), spec) for name, spec in rules_raw.items())
+        merged = dict(rules_raw)
+        if data.get("package_rules", True):
+            for name, spec in package_rules().items():
+                merged.setdefault(name, spec)
+        rules = tuple(cls._rule(str(name), spec) for name, spec in merged.items())
         width = int(_num("analysis_width", data.get("analysis_width", 640)))
         if not 160 <= width <= 1920:
             raise ValueError("analysis_width: must be between 160 and 1920")

@@ -91,7 +91,8 @@ def main(argv: list[str]) -> int:
     cases = load_cases(Path(a.cases))
     res = predict(Path(a.cases), a.workers, a.profile)
     pred = {k: set(v.get("faults", [])) for k, v in res.items()}
-    for split in ("dev", "heldout", "all"):
+    splits = list(dict.fromkeys(c["split"] for c in cases))
+    for split in splits + (["all"] if len(splits) > 1 else []):
         sub = [c for c in cases if split == "all" or c["split"] == split]
         s = score(sub, pred)
         report(f"{split} ({len(sub)} cases)", s)
