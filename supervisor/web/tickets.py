@@ -196,8 +196,10 @@ def _filtered(f: dict[str, Any], now: dt.datetime) -> Select:
         q = q.where(Ticket.state == TicketState.ON_HOLD)
     if f["device"]:
         # Tickets naming the device as root or listing it behind / recorded (by serial).
+        # Only devices the reader may see: another tenant's serial finds nothing.
+        visible = devices_for(current_user).with_only_columns(Device.id)
         q = q.where(Ticket.id.in_(select(TicketDevice.ticket_id).join(Device, Device.id == TicketDevice.device_id)
-                                  .where(Device.serial == f["device"])))
+                                  .where(Device.serial == f["device"], Device.id.in_(visible))))
     # The queue: soonest deadline first, paused (no deadline) after, then by opening.
     return q.order_by(Ticket.repair_due_at.is_(None), Ticket.repair_due_at, Ticket.opened_at)
 
@@ -232,10 +234,16 @@ def detail(ticket_id: int):
     now = clock.now()
     tc = service.recompute(db.session, ticket, now)
     device = db.session.get(Device, ticket.device_id)
-    listed = db.session.execute(select(Device, TicketDevice.relation)
-                                .join(TicketDevice, TicketDevice.device_id == Device.id)
-                                .where(TicketDevice.ticket_id == ticket.id)
-                                .order_by(TicketDevice.relation.desc(), Device.name)).all()
+    every = db.session.execute(select(Device, TicketDevice.relation)
+                               .join(TicketDevice, TicketDevice.device_id == Device.id)
+                               .where(TicketDevice.ticket_id == ticket.id)
+                               .order_by(TicketDevice.relation.desc(), Device.name)).all()
+    # A root cause on this contract may have another contractor's devices behind it: the
+    # reader sees those only as a count, never their names or serials.
+    visible = set(db.session.scalars(devices_for(current_user).with_only_columns(Device.id)
+                                     .where(Device.id.in_([d.id for d, _rel in every]))))
+    listed = [(d, rel) for d, rel in every if d.id in visible]
+    hidden = len(every) - len(listed)
     photos = db.session.scalars(select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
                                 .order_by(TicketAttachment.id)).all()
     contract = db.session.get(Contract, ticket.contract_id) if ticket.contract_id else None
@@ -244,6 +252,7 @@ def detail(ticket_id: int):
     contracts = db.session.scalars(select(Contract).order_by(Contract.code)).all() if _is_police() else []
     events = service.events_of(db.session, ticket)
     return render_template("tickets/detail.html", t=ticket, tc=tc, device=device, listed=listed,
+                           hidden=hidden,
                            photos=photos, contract=contract, events=events,
                            hold_pending=service.pending_hold(events) is not None,
                            timeline=_device_timeline(device.id, ticket.opened_at), status=status,

@@ -189,3 +189,25 @@ def test_police_pages_render(web, world, two_tickets):
     from supervisor.core.models import AuditEntry
     actions = {a.action for a in db.session.scalars(select(AuditEntry))}
     assert "calendar.day" in actions
+
+
+def test_a_root_cause_on_one_contract_never_names_another_contracts_devices(web, world):
+    """Beta's switch is the root cause of a ticket on Beta's contract, and Alpha's camera is
+    behind it: Beta's engineer sees one device outside its contract, never its serial or name,
+    and cannot find the ticket by that serial; police see both devices."""
+    from supervisor.inventory.models import Device
+
+    web.config["TICKET_VERIFY_PROBE"] = "off"
+    switch = db.session.get(Device, world.beta_devices[0])
+    alpha_cam = db.session.get(Device, world.alpha_devices[0])
+    with clock.pinned(T0):
+        ticket = service.open_ticket(db.session, switch, "offline", T0, behind=[alpha_cam])
+    db.session.commit()
+    beta = client_for(web, "beta").get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert switch.serial in beta
+    assert alpha_cam.serial not in beta and alpha_cam.name not in beta
+    assert "1 device(s) outside your contract" in beta or "另有 1 台设备不在您的合同内" in beta
+    found = client_for(web, "beta").get(f"/tickets/?state=all&device={alpha_cam.serial}")
+    assert f"/tickets/{ticket.id}\"" not in found.get_data(as_text=True)
+    police = client_for(web, "police").get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert alpha_cam.serial in police and switch.serial in police
