@@ -74,9 +74,10 @@ def _wire(app: Flask) -> None:
     from supervisor.profiles import cli as profiles_cli
     from supervisor.sweeps import scheduler
     from supervisor.web import guards, i18n
+    from reports import cli as reports_cli
 
     for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, scheduler,
-                   demo_cli):
+                   demo_cli, reports_cli):
         module.init_app(app)
 
 

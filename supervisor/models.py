@@ -13,3 +13,6 @@ from supervisor.people.models import User  # noqa: F401
 from supervisor.profiles.models import ProfileUse  # noqa: F401
 from supervisor.sweeps.models import SchedulerLease, SweepRun  # noqa: F401
 from supervisor.core.clock import utcnow  # noqa: F401
+from reports.models import (  # noqa: F401
+    LedgerAdjustment, LedgerClosing, LedgerWaiver, ReportArchive,
+)

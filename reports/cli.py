@@ -1,0 +1,105 @@
+"""`flask report figures|monthly`, `flask evidence`, `flask history backfill`: thin commands
+over reports/ (figures, ledger, PDF, evidence, history)."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from supervisor.core import clock, localtime
+from supervisor.core.extensions import db
+
+report_cli = AppGroup("report", help="Figures and the monthly report.")
+
+TABLE_COLUMNS = (("group", "group", 24), ("devices", "devices", 7),
+                 ("measured_h", "measured h", 11), ("online_rate", "online %", 9),
+                 ("intact_rate", "intact %", 9), ("unplanned_outage_h", "unplanned h", 11),
+                 ("planned_outage_h", "planned h", 10), ("online_rate_target", "target %", 9),
+                 ("online_rate_met", "met", 4))
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    """`--now` in local time (tests, regenerating a month as of a date); default: the clock."""
+    if not value:
+        return clock.now()
+    parsed = localtime.parse_local(value)
+    if parsed is None:
+        raise click.BadParameter(f"not a local time: {value!r}", param_hint="--now")
+    return localtime.local_to_utc(parsed)
+
+
+def pct(value: Any) -> str:
+    return "—" if value is None else f"{value * 100:.4f}"
+
+
+def _cell(key: str, value: Any) -> str:
+    if key.endswith("_rate") or key.endswith("_target") or key == "clock_accuracy":
+        return pct(value)
+    if key.endswith("_met"):
+        return "—" if value is None else ("yes" if value else "no")
+    return str(value)
+
+
+def month_figures(period: Any, by: str, now: dt.datetime, device_ids: Any = None
+                  ) -> list[dict[str, Any]]:
+    """The figures as every surface prints them (CLI, pages, PDF): one call."""
+    from reports import context
+    from reports.figures import figures
+    from supervisor.models import Contract
+
+    if by == "contract":
+        targets: Any = context.contract_targets(db.session.query(Contract).all())
+    else:
+        targets = context.targets_of(context.city_profile())
+    return figures(db.session, period.lo, period.hi, now, by=by, targets=targets,
+                   device_ids=device_ids)
+
+
+@report_cli.command("figures")
+@click.option("--period", "period_text", required=True,
+              help="YYYY-MM, YYYY-MM-DD, YYYY-Qn, YYYY or FIRST..AFTER (local days).")
+@click.option("--by", default="city", show_default=True,
+              type=click.Choice(["city", "district", "community", "contract", "contractor",
+                                 "vendor", "role", "kind", "device"]))
+@click.option("--format", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "json", "csv"]))
+@click.option("--now", "now_text", default=None, help="Local time to compute as of.")
+def figures_command(period_text: str, by: str, fmt: str, now_text: str | None) -> None:
+    """Print the period's figures per group (exact, from state intervals)."""
+    from reports import periods
+
+    try:
+        period = periods.parse(period_text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period")
+    rows = month_figures(period, by, parse_now(now_text))
+    if fmt == "json":
+        click.echo(json.dumps({"period": period.label, "by": by,
+                               "time_zone": localtime.zone_name(), "rows": rows},
+                              ensure_ascii=False, indent=1, default=str))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        keys = [k for k in rows[0] if k != "faults_s"] if rows else ["group"]
+        w = csv.writer(buf)
+        w.writerow(keys)
+        for r in rows:
+            w.writerow([r[k] for k in keys])
+        click.echo(buf.getvalue(), nl=False)
+        return
+    click.echo(f"{period.label} ({localtime.zone_name()}), by {by}; denominator = seconds in "
+               "service, known state, outside maintenance")
+    click.echo(" ".join(title.ljust(w) for _, title, w in TABLE_COLUMNS))
+    for r in rows:
+        click.echo(" ".join(_cell(k, r[k]).ljust(w) for k, _, w in TABLE_COLUMNS))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(report_cli)

@@ -1,0 +1,40 @@
+"""What the CLI, the pages and the PDF hand to the pure figure functions: the standard
+profile's targets and slots. Profiles are read through supervisor.profiles (data, not code)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from reports.figures import Targets
+
+
+def _profile(name: str = "default", version: int | None = None) -> Any:
+    from supervisor.profiles.loader import load_profile
+
+    return load_profile(name, version, check_in_use=False)
+
+
+def targets_of(profile: Any) -> Targets:
+    return Targets(online_rate=profile.targets.online_rate.value,
+                   intact_rate=profile.targets.intact_rate.value,
+                   clock_tolerance_s=profile.clock.tolerance_s)
+
+
+def city_profile(name: str = "default") -> Any:
+    """The latest version of the city's profile: the targets of city-wide figures."""
+    return _profile(name)
+
+
+def contract_targets(contracts: list[Any]) -> Mapping[str, Targets]:
+    """Contract code → the targets of the profile version the contract is judged by."""
+    out: dict[str, Targets] = {}
+    for c in contracts:
+        try:
+            out[c.code] = targets_of(_profile(c.profile_name, c.profile_version))
+        except Exception:  # a missing profile file: no target shown, never a crash
+            continue
+    return out
+
+
+def coverage_slots(profile: Any) -> dict[str, dict[str, int]]:
+    return {ctype: {role: slot.count for role, slot in rule.roles.items()}
+            for ctype, rule in profile.coverage.items()}
