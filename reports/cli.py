@@ -101,5 +101,43 @@ def figures_command(period_text: str, by: str, fmt: str, now_text: str | None) -
         click.echo(" ".join(_cell(k, r[k]).ljust(w) for k, _, w in TABLE_COLUMNS))
 
 
+@report_cli.command("monthly")
+@click.option("--month", "month_text", required=True, help="YYYY-MM (local).")
+@click.option("--contract", "contract_code", default=None, help="Only this contract.")
+@click.option("--pdf", "pdf_path", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the PDF.")
+@click.option("--now", "now_text", default=None, help="Local time to compute as of.")
+def monthly_command(month_text: str, contract_code: str | None, pdf_path: str,
+                    now_text: str | None) -> None:
+    """Build the monthly PDF for officials (progress on stderr)."""
+    import hashlib
+    import time
+
+    from reports import context, monthly, periods
+    from supervisor.profiles.loader import profile_for
+
+    try:
+        month = periods.parse(month_text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month")
+    if month.kind != "month":
+        raise click.BadParameter("a month: YYYY-MM", param_hint="--month")
+    started = time.monotonic()
+
+    def progress(pct: int, step: str) -> None:
+        click.echo(f"[{pct:3d}%] {step} ({time.monotonic() - started:.1f} s)", err=True)
+
+    settings = current_app.extensions["settings"]
+    try:
+        pdf, _ = monthly.build_pdf(db.session, month, parse_now(now_text),
+                                   context.city_profile(settings.SCHEDULER_PROFILE), profile_for,
+                                   contract_code, progress)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    with open(pdf_path, "wb") as fh:
+        fh.write(pdf)
+    click.echo(f"{pdf_path}: {len(pdf)} bytes, sha256 {hashlib.sha256(pdf).hexdigest()}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(report_cli)

@@ -91,6 +91,7 @@ def load_devices(session: Session, device_ids: Iterable[int] | None = None) -> p
                    Device.role, Device.vendor, Device.lifecycle, Device.accepted_on,
                    Device.retired_on, Device.community_id, Community.name.label("community"),
                    Community.district, Community.type.label("community_type"),
+                   Community.latitude.label("c_lat"), Community.longitude.label("c_lon"),
                    Device.contract_id, Contract.code.label("contract"),
                    Contractor.id.label("contractor_id"), Contractor.name.label("contractor"))
          .join(Community, Community.id == Device.community_id)
@@ -100,7 +101,8 @@ def load_devices(session: Session, device_ids: Iterable[int] | None = None) -> p
         q = q.where(Device.id.in_(list(device_ids)))
     df = pd.DataFrame(session.execute(q).all(), columns=[
         "device_id", "serial", "name", "kind", "role", "vendor", "lifecycle", "accepted_on",
-        "retired_on", "community_id", "community", "district", "community_type", "contract_id",
+        "retired_on", "community_id", "community", "district", "community_type", "c_lat", "c_lon",
+        "contract_id",
         "contract", "contractor_id", "contractor"])
     df["city"] = "city"
     for col in ("role", "vendor", "contract", "contractor"):

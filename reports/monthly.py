@@ -1,0 +1,212 @@
+"""The monthly report for officials, in Chinese, as PDF (WeasyPrint; Debian's
+fonts-noto-cjk): cover, the month's figures against targets, 12-month trends, district and
+community tables, the worst devices, overdue tickets, the contract ledgers, and an appendix
+of definitions and profile clauses. Charts are vector SVG drawn by reports/charts.py from the
+same chart specs as the pages' plotly charts.
+
+`build_pdf` is pure of Flask (session, now, profiles passed in); `build_archived` is what the
+page and the scheduler run: it records progress in report_archive, writes the file under
+REPORT_DIR and its sha256.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import sqlalchemy as sa
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from reports import charts, periods, views
+from reports import ledger_store as ls
+from reports.figures import (DEFINITIONS, coverage, device_seconds, load_clock, load_devices,
+                             load_intervals, summarize)
+from reports.models import ReportArchive
+from supervisor.core import localtime
+from supervisor.models import Contract
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+Progress = Callable[[int, str], None]
+
+STATUS_ZH = {"closed": "已结账", "due": "待结账", "in_progress": "本月进行中", "projected": "预测"}
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(["html"]))
+    env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.4f}%"
+    env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    env.filters["hours"] = lambda v: "—" if v is None else f"{v:,.2f}"
+    env.filters["local"] = lambda v: localtime.fmt_local(v)
+    return env
+
+
+def report_data(session: Session, month: periods.Period, now: dt.datetime, profile: Any,
+                profile_of: Callable[[Contract], Any], contract_code: str | None = None,
+                progress: Progress = lambda p, s: None) -> dict[str, Any]:
+    """Everything the PDF shows (the same functions as the pages and the CLI)."""
+    from reports.context import coverage_slots, targets_of
+
+    targets = targets_of(profile)
+    contracts = list(session.scalars(sa.select(Contract).order_by(Contract.code)))
+    ids = None
+    if contract_code:
+        contracts = [c for c in contracts if c.code == contract_code]
+        if not contracts:
+            raise ValueError(f"no contract {contract_code!r}")
+        from supervisor.models import Device
+        ids = list(session.scalars(sa.select(Device.id).where(
+            Device.contract_id == contracts[0].id)))
+    progress(5, "figures")
+    devices = load_devices(session, ids)
+    ivs = load_intervals(session, month.lo, month.hi, ids)
+    per = device_seconds(devices, ivs, month.lo, month.hi, now,
+                         load_clock(session, month.lo, month.hi), targets.clock_tolerance_s)
+    city = summarize(devices, per, "city", targets)
+    districts = summarize(devices, per, "district", targets)
+    communities = summarize(devices, per, "community", targets)
+    by_device = summarize(devices, per, "device", targets)
+    worst = sorted([r for r in by_device if r["online_rate"] is not None],
+                   key=lambda r: (r["online_rate"], r["intact_rate"] or 0))[:20]
+    progress(25, "trends")
+    months = views.month_range(month, 12)
+    trend = views.series(session, months, now, "city", targets, ids)
+    trend_svg = charts.to_svg(_zh_trend(views.trend_chart(trend, "在线率 / 完好率（近12个月）",
+                                                           targets)))
+    progress(45, "coverage")
+    at = min(month.hi, now) - dt.timedelta(seconds=1)
+    cov = coverage(devices, load_intervals(session, at, month.hi, ids), at,
+                   coverage_slots(profile), "district")
+    progress(55, "ledgers")
+    ledgers = []
+    for c in contracts:
+        try:
+            prof = profile_of(c)
+        except Exception as exc:  # a contract whose profile file is missing: said, not hidden
+            ledgers.append({"contract": c, "error": str(exc)})
+            continue
+        rows = ls.ledger(session, c, now, prof)
+        this = next((r for r in rows if r.month == month.label), None)
+        detail = this.result if this is not None else None
+        if detail is not None and not isinstance(detail, dict):
+            detail = detail.to_json()
+        ledgers.append({
+            "contract": c, "rows": rows, "summary": ls.summary(c, rows), "this": this,
+            "detail": detail, "profile": prof.key,
+            "chart": charts.to_svg(_zh_ledger(views.ledger_chart(rows, c.investment, "累计回款"))),
+        })
+    progress(75, "appendix")
+    return {"month": month, "now": now, "zone": localtime.zone_name(), "city": city[0] if city else None,
+            "districts": districts, "communities": communities, "worst": worst,
+            "trend": trend, "trend_svg": trend_svg, "coverage": cov, "ledgers": ledgers,
+            "targets": targets, "profile": profile, "definitions": DEFINITIONS,
+            "contract_code": contract_code, "status_zh": STATUS_ZH,
+            "tickets": None}  # tickets: see the notes (supervisor/tickets interface)
+
+
+def _zh_trend(s: dict[str, Any]) -> dict[str, Any]:
+    names = {"online": "在线率", "intact": "完好率", "target": "目标"}
+    for ser in s["series"]:
+        ser["name"] = names.get(ser["name"], ser["name"])
+    return s
+
+
+def _zh_ledger(s: dict[str, Any]) -> dict[str, Any]:
+    names = {"cumulative": "累计应付", "investment": "投资额"}
+    for ser in s["series"]:
+        ser["name"] = names.get(ser["name"], ser["name"])
+    return s
+
+
+def render_html(data: dict[str, Any]) -> str:
+    return _env().get_template("reports/monthly_pdf.html").render(**data)
+
+
+def build_pdf(session: Session, month: periods.Period, now: dt.datetime, profile: Any,
+              profile_of: Callable[[Contract], Any], contract_code: str | None = None,
+              progress: Progress = lambda p, s: None) -> tuple[bytes, dict[str, Any]]:
+    """The PDF bytes and the data they were made from."""
+    from weasyprint import HTML
+
+    data = report_data(session, month, now, profile, profile_of, contract_code, progress)
+    html = render_html(data)
+    progress(80, "pdf")
+    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    progress(100, "done")
+    return pdf, data
+
+
+# ------------------------------------------------------------------ archive
+
+def start_archive(session: Session, month: periods.Period, contract_code: str | None,
+                  now: dt.datetime) -> ReportArchive:
+    item = ReportArchive(month=month.first, contract_code=contract_code, status="building",
+                         progress=0, step="queued", started_at=now)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def build_archived(app: Any, item_id: int) -> ReportArchive | None:
+    """Build an archive row's PDF inside `app`'s context (the page's thread, the scheduler's
+    job, the CLI), updating its progress as it goes."""
+    from supervisor.core import clock
+    from supervisor.core.extensions import db
+    from supervisor.profiles.loader import profile_for
+    from reports.context import city_profile
+
+    with app.app_context():
+        item = db.session.get(ReportArchive, item_id)
+        if item is None:
+            return None
+        month = periods.month(item.month.year, item.month.month)
+        settings = app.extensions["settings"]
+
+        def progress(pct: int, step: str) -> None:
+            item.progress, item.step = pct, step
+            db.session.commit()
+
+        try:
+            pdf, _ = build_pdf(db.session, month, clock.now(), city_profile(settings.SCHEDULER_PROFILE),
+                               profile_for, item.contract_code, progress)
+            name = f"monthly-{month.label}{'-' + item.contract_code if item.contract_code else ''}-{item.id}.pdf"
+            base = Path(settings.REPORT_DIR)
+            base.mkdir(parents=True, exist_ok=True)
+            (base / name).write_bytes(pdf)
+            item.path, item.bytes = name, len(pdf)
+            item.sha256 = hashlib.sha256(pdf).hexdigest()
+            item.status, item.progress, item.step = "done", 100, "done"
+        except Exception as exc:  # the failure is shown on the archive page, never lost
+            db.session.rollback()
+            item = db.session.get(ReportArchive, item_id)
+            item.status, item.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        item.finished_at = clock.now()
+        db.session.commit()
+        return item
+
+
+def previous_month(now: dt.datetime) -> periods.Period:
+    local = localtime.to_local(now).date()
+    first = periods.add_months(local.replace(day=1), -1)
+    return periods.month(first.year, first.month)
+
+
+def run_monthly_job(app: Any) -> ReportArchive | None:
+    """The scheduler's job: the month before, once (an archived done build is not repeated)."""
+    from supervisor.core import clock
+    from supervisor.core.extensions import db
+
+    with app.app_context():
+        month = previous_month(clock.now())
+        done = db.session.scalar(sa.select(ReportArchive.id).where(
+            ReportArchive.month == month.first, ReportArchive.contract_code.is_(None),
+            ReportArchive.status == "done"))
+        if done:
+            return None
+        item = start_archive(db.session, month, None, clock.now())
+        db.session.commit()
+        item_id = item.id
+    return build_archived(app, item_id)
