@@ -135,6 +135,35 @@ def _ledger_dicts(rows) -> list[dict[str, Any]]:
              "cumulative": r.cumulative, "sha256": r.sha256} for r in rows]
 
 
+from flask_babel import lazy_gettext as _l
+
+REPORT_LABELS = {
+    "by_city": _l("city"), "by_district": _l("district"), "by_community": _l("community"),
+    "by_contract": _l("contract"), "by_contractor": _l("contractor"), "by_vendor": _l("vendor"),
+    "by_role": _l("role"), "by_kind": _l("device kind"), "by_device": _l("device"),
+    "payment_score": _l("100-point score with bands"),
+    "payment_availability": _l("availability deductions"),
+    "channel_fault_over_hours": _l("channel faulty over the hours limit"),
+    "late_response": _l("late response"), "late_repair": _l("late repair"),
+    "missed_inspection": _l("missed inspection"), "falsified_report": _l("falsified report"),
+    "availability": _l("unavailability after the grace period"),
+}
+
+
+def report_label(code: str) -> str:
+    return str(REPORT_LABELS.get(code, code))
+
+
+@bp.context_processor
+def _report_helpers() -> dict[str, Any]:
+    return {"rlabel": report_label}
+
+
+@bp.app_template_filter("report_local")
+def report_local_filter(v: Any) -> str:
+    return localtime.fmt_local(v)
+
+
 @bp.app_template_filter("pct")
 def pct_filter(v: Any) -> str:
     return _pct(v)
