@@ -150,9 +150,9 @@ def start_archive(session: Session, month: periods.Period, contract_code: str | 
     return item
 
 
-def build_archived(app: Any, item_id: int) -> ReportArchive | None:
+def build_archived(app: Any, item_id: int) -> int | None:
     """Build an archive row's PDF inside `app`'s context (the page's thread, the scheduler's
-    job, the CLI), updating its progress as it goes."""
+    job, the CLI), updating its progress as it goes. Returns the row's id (None: no row)."""
     from supervisor.core import clock
     from supervisor.core.extensions import db
     from supervisor.profiles.loader import profile_for
@@ -185,7 +185,7 @@ def build_archived(app: Any, item_id: int) -> ReportArchive | None:
             item.status, item.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
         item.finished_at = clock.now()
         db.session.commit()
-        return item
+        return item_id
 
 
 def previous_month(now: dt.datetime) -> periods.Period:
@@ -194,8 +194,9 @@ def previous_month(now: dt.datetime) -> periods.Period:
     return periods.month(first.year, first.month)
 
 
-def run_monthly_job(app: Any) -> ReportArchive | None:
-    """The scheduler's job: the month before, once (an archived done build is not repeated)."""
+def run_monthly_job(app: Any) -> int | None:
+    """The scheduler's job: the month before, once (an archived done build is not repeated).
+    Returns the archive row's id, None when there was nothing to do."""
     from supervisor.core import clock
     from supervisor.core.extensions import db
 

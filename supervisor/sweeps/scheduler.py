@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 JOB_PREFIX = "sweep:"
 HOUSEKEEPING_JOB = "housekeeping"
+MONTHLY_REPORT_JOB = "report:monthly"  # the monthly PDF of the month before (reports/monthly.py)
 HOUSEKEEPING_INTERVAL_S = 3600  # rollups of today stay fresh; the job is idempotent
 EXIT_REFUSED = 3  # `flask scheduler run` when another scheduler owns the database
 
@@ -187,6 +188,24 @@ def run_housekeeping_job() -> None:
         service.run_housekeeping()
 
 
+def run_monthly_report_job() -> None:
+    """Builds and archives the monthly PDF of the month before (once per month)."""
+    service = _SERVICE
+    if service is not None:
+        from reports.monthly import run_monthly_job
+        run_monthly_job(service.app)
+
+
+def monthly_report_trigger(cfg: Mapping[str, Any]) -> Any:
+    """Day REPORT_MONTHLY_DAY of each month at REPORT_MONTHLY_HOUR, local time."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from supervisor.core import localtime
+    return CronTrigger(day=int(cfg.get("REPORT_MONTHLY_DAY", 1)),
+                       hour=int(cfg.get("REPORT_MONTHLY_HOUR", 2)), minute=0,
+                       timezone=localtime.zone())
+
+
 class SchedulerService:
     """APScheduler + lease + paced sweeps for one Flask app (one database)."""
 
@@ -270,8 +289,8 @@ class SchedulerService:
         store = (SQLAlchemyJobStore(engine=self.engine) if self.persistent else MemoryJobStore())
         scheduler = BackgroundScheduler(
             jobstores={"default": store},
-            # one thread per tier: tiers run side by side, a tier never beside itself
-            executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.tiers)))},
+            # one thread per tier (a tier never beside itself) and one for the monthly report
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.tiers) + 1)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=dt.timezone.utc,
         )
@@ -310,6 +329,11 @@ class SchedulerService:
                 next_run_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60))
         elif not self.housekeeping_s and HOUSEKEEPING_JOB in existing:
             self.scheduler.remove_job(HOUSEKEEPING_JOB)
+        if MONTHLY_REPORT_JOB not in existing:
+            self.scheduler.add_job(
+                run_monthly_report_job, monthly_report_trigger(self.app.config),
+                id=MONTHLY_REPORT_JOB, name="monthly report", replace_existing=True,
+                coalesce=True, max_instances=1, misfire_grace_time=7 * 86400)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         if not event.job_id.startswith(JOB_PREFIX):
