@@ -75,9 +75,10 @@ def _wire(app: Flask) -> None:
     from supervisor.sweeps import scheduler
     from supervisor.web import guards, i18n
     from reports import cli as reports_cli
+    from supervisor.demo import history as history_cli
 
     for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, scheduler,
-                   demo_cli, reports_cli):
+                   demo_cli, reports_cli, history_cli):
         module.init_app(app)
 
 
