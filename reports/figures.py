@@ -85,6 +85,11 @@ def _local_midnights(dates: pd.Series) -> pd.Series:
     return ts.dt.tz_localize(localtime.zone()).dt.tz_convert("UTC").dt.tz_localize(None)
 
 
+def _tuples(result: Any) -> list[tuple]:
+    """Plain tuples: pandas probes Row objects attribute by attribute, 10× slower."""
+    return [tuple(r) for r in result.tuples()]
+
+
 def load_devices(session: Session, device_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """One row per device with every grouping column."""
     q = (sa.select(Device.id.label("device_id"), Device.serial, Device.name, Device.kind,
@@ -99,7 +104,7 @@ def load_devices(session: Session, device_ids: Iterable[int] | None = None) -> p
          .outerjoin(Contractor, Contractor.id == Contract.contractor_id))
     if device_ids is not None:
         q = q.where(Device.id.in_(list(device_ids)))
-    df = pd.DataFrame(session.execute(q).all(), columns=[
+    df = pd.DataFrame(_tuples(session.execute(q)), columns=[
         "device_id", "serial", "name", "kind", "role", "vendor", "lifecycle", "accepted_on",
         "retired_on", "community_id", "community", "district", "community_type", "c_lat", "c_lon",
         "contract_id",
@@ -117,8 +122,8 @@ def load_intervals(session: Session, lo: dt.datetime, hi: dt.datetime,
     cond = [iv.c.start_at < hi, sa.or_(iv.c.end_at.is_(None), iv.c.end_at > lo)]
     if device_ids is not None:
         cond.append(iv.c.device_id.in_(list(device_ids)))
-    rows = session.execute(sa.select(iv.c.id, iv.c.device_id, iv.c.state, iv.c.cause,
-                                     iv.c.start_at, iv.c.end_at).where(*cond)).all()
+    rows = _tuples(session.execute(sa.select(iv.c.id, iv.c.device_id, iv.c.state, iv.c.cause,
+                                             iv.c.start_at, iv.c.end_at).where(*cond)))
     df = pd.DataFrame(rows, columns=["id", "device_id", "state", "cause", "start_at", "end_at"])
     df["start_at"] = pd.to_datetime(df["start_at"])
     df["end_at"] = pd.to_datetime(df["end_at"])
@@ -130,8 +135,8 @@ def load_intervals(session: Session, lo: dt.datetime, hi: dt.datetime,
 
 def load_clock(session: Session, lo: dt.datetime, hi: dt.datetime) -> pd.DataFrame:
     ps = ProbeSample.__table__
-    rows = session.execute(sa.select(ps.c.device_id, ps.c.at, ps.c.clock_offset_s).where(
-        ps.c.at >= lo, ps.c.at < hi, ps.c.clock_offset_s.is_not(None))).all()
+    rows = _tuples(session.execute(sa.select(ps.c.device_id, ps.c.at, ps.c.clock_offset_s).where(
+        ps.c.at >= lo, ps.c.at < hi, ps.c.clock_offset_s.is_not(None))))
     df = pd.DataFrame(rows, columns=["device_id", "at", "clock_offset_s"])
     df["at"] = pd.to_datetime(df["at"])
     return df

@@ -45,34 +45,55 @@ def default_tickets(session: Session, contract_id: int, lo: dt.datetime, hi: dt.
 
 def month_devices(session: Session, contract: Contract, period: periods.Period,
                   now: dt.datetime) -> tuple[list[DeviceMonth], pd.DataFrame, pd.DataFrame]:
+    """The contract's devices in service in the month: their seconds (reports.figures) and
+    their intervals from LOOKBACK before the month, clipped to service time and `now`."""
     ids = list(session.scalars(sa.select(Device.id).where(Device.contract_id == contract.id)))
     devices = load_devices(session, ids)
     lo, hi = period.lo, period.hi
-    per = device_seconds(devices, load_intervals(session, lo, hi, ids), lo, hi, now)
-    wide = load_intervals(session, lo - LOOKBACK, hi, ids)
-    svc = per.merge(devices, on="device_id")
-    out: list[DeviceMonth] = []
+    month_ivs = load_intervals(session, lo, hi, ids)
+    per = device_seconds(devices, month_ivs, lo, hi, now)
     stop = min(hi, now)
-    by_dev = {d: g for d, g in wide.groupby("device_id")} if len(wide) else {}
-    for _, r in svc[svc["in_service_us"] > 0].iterrows():
-        start_svc = devices.loc[devices["device_id"] == r["device_id"]]
-        g = by_dev.get(r["device_id"])
-        ivs = []
-        if g is not None:
-            acc = periods.day(start_svc["accepted_on"].iloc[0]).lo
-            ret = start_svc["retired_on"].iloc[0]
-            end_svc = periods.day(ret).lo if ret is not None and not pd.isna(ret) else stop
-            for iv in g.itertuples():
-                s = max(iv.start_at.to_pydatetime(), acc)
-                e = iv.end_at.to_pydatetime() if not pd.isna(iv.end_at) else now
-                e = min(e, end_svc, stop)
-                if e > s:
-                    ivs.append((int(iv.id), iv.state, s, e))
+    bounds = {}
+    for dev, acc, ret in zip(devices["device_id"].tolist(), devices["accepted_on"].tolist(),
+                             devices["retired_on"].tolist()):
+        if acc is None or (isinstance(acc, float) and pd.isna(acc)) or pd.isna(acc):
+            continue
+        end_svc = stop
+        if ret is not None and not pd.isna(ret):
+            end_svc = min(stop, periods.day(ret).lo)
+        bounds[dev] = (periods.day(acc).lo, end_svc)
+    # A failure open at the month's start may have begun in an earlier interval (offline,
+    # then offline because of the switch): those devices' earlier intervals are added.
+    carry = month_ivs[(month_ivs["start_at"] < pd.Timestamp(lo))
+                      & month_ivs["state"].isin(["offline", "degraded"])]["device_id"].unique().tolist()
+    wide = month_ivs
+    if carry:
+        early = load_intervals(session, lo - LOOKBACK, lo, carry)
+        early = early[early["start_at"] < pd.Timestamp(lo)]
+        early = early[~early["id"].isin(month_ivs["id"])]
+        wide = pd.concat([early, month_ivs], ignore_index=True) if len(early) else month_ivs
+    by_dev: dict[int, list[tuple[int, str, dt.datetime, dt.datetime]]] = {}
+    if len(wide):
+        starts = wide["start_at"].dt.to_pydatetime().tolist()
+        ends = [None if pd.isna(e) else e for e in wide["end_at"].dt.to_pydatetime().tolist()]
+        for iv_id, dev, state, st, en in zip(wide["id"].tolist(), wide["device_id"].tolist(),
+                                             wide["state"].tolist(), starts, ends):
+            b = bounds.get(dev)
+            if b is None:
+                continue
+            s0, e0 = max(st, b[0]), min(en or now, b[1])
+            if e0 > s0:
+                by_dev.setdefault(dev, []).append((int(iv_id), state, s0, e0))
+    info = devices.set_index("device_id")[["serial", "kind", "role"]].to_dict("index")
+    out: list[DeviceMonth] = []
+    for r in per[per["in_service_us"] > 0].to_dict("records"):
+        dev = r["device_id"]
+        meta = info[dev]
         out.append(DeviceMonth(
-            device_id=int(r["device_id"]), serial=r["serial"], kind=r["kind"],
-            role=None if r["role"] == "—" else r["role"], ok_s=r["ok_us"] / 1e6,
+            device_id=int(dev), serial=meta["serial"], kind=meta["kind"],
+            role=None if meta["role"] == "—" else meta["role"], ok_s=r["ok_us"] / 1e6,
             degraded_s=r["degraded_us"] / 1e6, offline_s=r["offline_us"] / 1e6,
-            intervals=tuple(ivs)))
+            intervals=tuple(sorted(by_dev.get(dev, []), key=lambda x: x[2]))))
     return out, devices, per
 
 

@@ -31,6 +31,16 @@ from supervisor.models import Contract
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 Progress = Callable[[int, str], None]
 
+FAULT_ZH = {"signal_loss": "信号丢失", "blur": "清晰度异常", "too_dark": "过暗", "too_bright": "过亮",
+            "low_contrast": "对比度低", "color_cast": "偏色", "noise": "噪声", "occlusion": "遮挡",
+            "stripes": "条纹", "frozen": "画面冻结", "scene_change": "场景变换",
+            "clock_drift": "时钟偏差", "not_recording": "未录像", "retention_short": "存储天数不足",
+            "poe_fault": "PoE 故障", "auth_failed": "认证失败", "onvif_failed": "ONVIF 失败",
+            "snmp_failed": "SNMP 失败", "frame_failed": "取图失败", "frame_corrupt": "图像损坏",
+            "serial_mismatch": "序列号不符"}
+RULE_ZH = {"channel_fault_over_hours": "单路故障超时", "late_response": "响应超时",
+           "late_repair": "修复超时", "missed_inspection": "漏巡检", "falsified_report": "虚报",
+           "availability": "宽限期后不可用"}
 STATUS_ZH = {"closed": "已结账", "due": "待结账", "in_progress": "本月进行中", "projected": "预测"}
 
 
@@ -103,7 +113,7 @@ def report_data(session: Session, month: periods.Period, now: dt.datetime, profi
             "districts": districts, "communities": communities, "worst": worst,
             "trend": trend, "trend_svg": trend_svg, "coverage": cov, "ledgers": ledgers,
             "targets": targets, "profile": profile, "definitions": DEFINITIONS,
-            "contract_code": contract_code, "status_zh": STATUS_ZH,
+            "contract_code": contract_code, "status_zh": STATUS_ZH, "fault_zh": FAULT_ZH, "rule_zh": RULE_ZH,
             "tickets": None}  # tickets: see the notes (supervisor/tickets interface)
 
 
