@@ -304,3 +304,20 @@ def backfill_command(months: int, seed: int, bulk: bool) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(history_cli)
+
+
+def demo_backfill(say: Callable[[str], None], months: int = 6, seed: int = 1) -> None:
+    """The demo's one call (inside an app context): months of history for the imported
+    devices, so the reports have something to show. Never stops the demo."""
+    from supervisor.core.extensions import db
+    from supervisor.profiles.loader import load_profile
+
+    try:
+        settings = current_app.extensions["settings"]
+        rules = HealthRules.from_profile(load_profile(settings.SCHEDULER_PROFILE,
+                                                      check_in_use=False))
+        out = backfill(db.session, months, seed, clock.now(), rules, False, say)
+        say(f"history: {out}")
+    except Exception as exc:  # the demo goes on without history, and says why
+        db.session.rollback()
+        say(f"history not filled: {type(exc).__name__}: {exc}")
