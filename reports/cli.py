@@ -139,5 +139,56 @@ def monthly_command(month_text: str, contract_code: str | None, pdf_path: str,
     click.echo(f"{pdf_path}: {len(pdf)} bytes, sha256 {hashlib.sha256(pdf).hexdigest()}")
 
 
+def parse_point(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(x) for x in text.replace("，", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(f"LAT,LON expected, got {text!r}", param_hint="--at")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise click.BadParameter("latitude within ±90, longitude within ±180", param_hint="--at")
+    return lat, lon
+
+
+def _local_arg(text: str, name: str) -> dt.datetime:
+    parsed = localtime.parse_local(text)
+    if parsed is None:
+        raise click.BadParameter(f"a local time like 2026-03-05T10:00, got {text!r}",
+                                 param_hint=name)
+    return localtime.local_to_utc(parsed)
+
+
+@click.command("evidence")
+@click.option("--at", "at_text", required=True, help="LAT,LON (WGS-84 degrees).")
+@click.option("--radius", type=click.FloatRange(0, 5000), default=20, show_default=True,
+              help="Metres around the point.")
+@click.option("--from", "from_text", required=True, help="Local time, e.g. 2026-03-05T09:50.")
+@click.option("--to", "to_text", required=True, help="Local time, e.g. 2026-03-05T10:10.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def evidence_command(at_text: str, radius: float, from_text: str, to_text: str, fmt: str) -> None:
+    """Which cameras saw a point in a time window, and were they working?"""
+    from reports.evidence import lookup
+
+    lat, lon = parse_point(at_text)
+    lo, hi = _local_arg(from_text, "--from"), _local_arg(to_text, "--to")
+    if hi <= lo:
+        raise click.BadParameter("--to must be after --from", param_hint="--to")
+    found = lookup(db.session, lat, lon, radius, lo, hi, clock.now())
+    if fmt == "json":
+        click.echo(json.dumps([{**vars(f), "frame_at": localtime.fmt_local(f.frame_at, True)
+                                if f.frame_at else None} for f in found],
+                              ensure_ascii=False, indent=1, default=str))
+        return
+    click.echo(f"{len(found)} camera(s) within view of {lat},{lon} ±{radius:g} m, "
+               f"{localtime.fmt_local(lo)} – {localtime.fmt_local(hi)} ({localtime.zone_name()})")
+    yn = {True: "yes", False: "NO", None: "?"}
+    for f in found:
+        frame = (f"frame #{f.frame_id} at {localtime.fmt_local(f.frame_at, True)}"
+                 if f.frame_id else "no kept frame")
+        click.echo(f"{f.serial:<14} {f.community:<16} {f.distance_m:7.1f} m  online={yn[f.online]} "
+                   f"clear={yn[f.clear]} recording={yn[f.recording]}"
+                   f"{'' if f.view_known else ' (view not recorded)'}  {frame}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(report_cli)
+    app.cli.add_command(evidence_command)

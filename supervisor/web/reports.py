@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -177,21 +176,6 @@ def yuan_filter(v: Any) -> str:
 @bp.app_template_filter("hours")
 def hours_filter(v: Any) -> str:
     return "—" if v is None else f"{v:,.2f}"
-
-
-@lru_cache(maxsize=1)
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-    return get_plotlyjs()
-
-
-@bp.get("/plotly.js")
-@readers
-def plotly_js():
-    """plotly.js served by the platform itself: the pages need no network."""
-    resp = Response(_plotly_js(), mimetype="application/javascript")
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp
 
 
 # ------------------------------------------------------------------ pages
@@ -410,3 +394,41 @@ def archive_build():
     app = current_app._get_current_object()
     threading.Thread(target=monthly.build_archived, args=(app, item.id), daemon=True).start()
     return redirect(url_for("reports.archive", building=item.id))
+
+
+# ------------------------------------------------------------------ evidence
+
+@bp.route("/evidence", methods=["GET"])
+@police_only
+def evidence():
+    """Which cameras saw a point (a street corner) in a time window, and were they working."""
+    from reports.evidence import lookup
+
+    args = request.args
+    errors: dict[str, str] = {}
+    found = None
+    form = {k: args.get(k, "") for k in ("lat", "lon", "radius", "start", "end")}
+    if any(form.values()):
+        try:
+            lat, lon = float(form["lat"]), float(form["lon"])
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError
+        except ValueError:
+            errors["lat"] = _("Latitude and longitude in degrees.")
+        try:
+            radius = float(form["radius"] or 20)
+            if not 0 <= radius <= 5000:
+                raise ValueError
+        except ValueError:
+            errors["radius"] = _("A radius from 0 to 5000 metres.")
+        start, end = localtime.parse_local(form["start"]), localtime.parse_local(form["end"])
+        if start is None:
+            errors["start"] = _("A local time, e.g. 2026-03-05 09:50.")
+        if end is None:
+            errors["end"] = _("A local time, e.g. 2026-03-05 10:10.")
+        elif start is not None and end <= start:
+            errors["end"] = _("The end must be after the start.")
+        if not errors:
+            found = lookup(db.session, lat, lon, radius, localtime.local_to_utc(start),
+                           localtime.local_to_utc(end), clock.now())
+    return render_template("reports/evidence.html", form=form, errors=errors, found=found)

@@ -67,7 +67,7 @@ def test_dashboard_numbers_equal_cli(client, runner, history):
     assert city["measured_s"] == 8 * 31 * 86400 - 7200
     assert city["unplanned_outage_s"] == 36000
     assert f'{city["online_rate"] * 100:.4f}%' in html
-    assert "plotly.js" in html  # served by the platform: no network
+    assert "plotly.min.js" in html  # served by the platform: no network
 
 
 def test_contractor_sees_only_its_own(client, history, world):
@@ -145,3 +145,44 @@ def test_pages_render_in_chinese(client, history, world):
     assert "在线率" in html and "城市总览" in html
     _get(client, f"/reports/community/{world.alpha_community}?month=2026-03")
     _get(client, "/reports/archive")
+
+
+def test_evidence_page_police_only_and_form_errors(client, history, world):
+    login(client, "police")
+    html = _get(client, "/reports/evidence?lat=91&lon=108&radius=20&start=2026-03-05T09:50"
+                        "&end=2026-03-05T09:00").get_data(as_text=True)
+    assert "纬度和经度" in html or "Latitude and longitude" in html
+    assert 'id="evidence"' not in html
+    a0 = db.session.scalar(select(Device).where(Device.serial == "CAM-A-0"))
+    a0.latitude, a0.longitude, a0.heading_deg, a0.fov_deg, a0.range_m = 34.26, 108.94, 0, 90, 60
+    db.session.commit()
+    html = _get(client, "/reports/evidence?lat=34.2602&lon=108.94&radius=5"
+                        "&start=2026-03-03T09:00&end=2026-03-03T10:00").get_data(as_text=True)
+    assert "CAM-A-0" in html and 'id="evidence"' in html
+    other = client.application.test_client()
+    login(other, "alpha")
+    assert other.get("/reports/evidence").status_code == 403
+
+
+def test_archive_build_from_the_page_shows_progress(client, history):
+    import time
+    login(client, "police")
+    page = _get(client, "/reports/archive").get_data(as_text=True)
+    from tests.web.conftest import csrf_from
+    r = client.post("/reports/archive/build", data={"csrf_token": csrf_from(page),
+                                                    "month": "2026-03"})
+    assert r.status_code == 302
+    from reports.models import ReportArchive
+    item_id = db.session.scalar(select(ReportArchive.id))
+    deadline = time.monotonic() + 120
+    status = {}
+    while time.monotonic() < deadline:
+        status = client.get(f"/reports/archive/{item_id}.json").get_json()
+        if status["status"] != "building":
+            break
+        time.sleep(0.5)
+    assert status["status"] == "done", status
+    pdf = client.get(f"/reports/archive/{item_id}/download")
+    assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
+    import hashlib
+    assert hashlib.sha256(pdf.data).hexdigest() == status["sha256"]
