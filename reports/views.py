@@ -101,24 +101,40 @@ def community_points(devices: pd.DataFrame, rows: list[dict[str, Any]]) -> list[
 
 
 def map_figure(points: list[dict[str, Any]], tile_url: str | None) -> dict[str, Any]:
-    """Communities coloured by online rate: on map tiles when a tile source is configured
-    (MapLibre via plotly's scattermap), else on plain longitude/latitude axes (no network)."""
+    """Communities coloured by online rate (grey: nothing measured): on map tiles when a tile
+    source is configured (MapLibre via plotly's scattermap), else on plain longitude/latitude
+    axes, which need no network."""
     import plotly.graph_objects as go
 
-    lat = [p["lat"] for p in points]
-    lon = [p["lon"] for p in points]
-    color = [p["online_rate"] for p in points]
-    text = [f"{p['name']} {p['online_rate'] * 100:.2f}%" if p["online_rate"] is not None
-            else p["name"] for p in points]
-    marker = {"color": color, "colorscale": "RdYlGn", "cmin": 0.9, "cmax": 1.0, "size": 10,
-              "colorbar": {"tickformat": ".0%"}}
+    def label(p: dict[str, Any]) -> str:
+        rate = p["online_rate"]
+        return f"{p['name']} {rate * 100:.2f}%" if rate is not None else p["name"]
+
+    groups = [([p for p in points if p["online_rate"] is not None], True),
+              ([p for p in points if p["online_rate"] is None], False)]
+    fig = go.Figure()
+    for pts, measured in groups:
+        if not pts:
+            continue
+        marker: dict[str, Any] = {"size": 10}
+        if measured:
+            marker.update(color=[p["online_rate"] for p in pts], colorscale="RdYlGn", cmin=0.9,
+                          cmax=1.0, colorbar={"tickformat": ".0%"})
+        else:
+            marker.update(color="#9aa0a6")
+        kw = dict(lat=[p["lat"] for p in pts], lon=[p["lon"] for p in pts],
+                  text=[label(p) for p in pts], mode="markers", marker=marker, showlegend=False)
+        if tile_url:
+            fig.add_trace(go.Scattermap(**kw))
+        else:
+            fig.add_trace(go.Scatter(x=kw.pop("lon"), y=kw.pop("lat"), **kw))
     if tile_url:
-        fig = go.Figure(go.Scattermap(lat=lat, lon=lon, text=text, mode="markers", marker=marker))
+        lat = [p["lat"] for p in points]
+        lon = [p["lon"] for p in points]
         center = {"lat": sum(lat) / len(lat), "lon": sum(lon) / len(lon)} if lat else {}
         fig.update_layout(map={"style": "white-bg", "center": center, "zoom": 11, "layers": [
             {"below": "traces", "sourcetype": "raster", "source": [tile_url]}]})
     else:
-        fig = go.Figure(go.Scatter(x=lon, y=lat, text=text, mode="markers", marker=marker))
         fig.update_xaxes(title="longitude")
         fig.update_yaxes(title="latitude", scaleanchor="x")
     fig.update_layout(height=420, margin={"l": 40, "r": 10, "t": 10, "b": 40})

@@ -114,3 +114,16 @@ def test_cli_prints_the_same_figures(world, runner):
                               "--by", "district", "--now", "2026-04-05T08:00"])
     assert csv.output.splitlines()[0].startswith("group,")
     assert "东城区" in csv.output
+
+
+def test_map_with_tiles_and_plain_fallback():
+    from reports.views import map_figure
+
+    pts = [{"name": "甲", "lat": 34.2, "lon": 108.9, "online_rate": 0.99, "intact_rate": 0.98},
+           {"name": "乙", "lat": 34.3, "lon": 108.8, "online_rate": None, "intact_rate": None}]
+    tiled = map_figure(pts, "http://tiles.local/{z}/{x}/{y}.png")
+    assert [t["type"] for t in tiled["data"]] == ["scattermap", "scattermap"]
+    assert tiled["layout"]["map"]["layers"][0]["source"] == ["http://tiles.local/{z}/{x}/{y}.png"]
+    plain = map_figure(pts, "")
+    assert [t["type"] for t in plain["data"]] == ["scatter", "scatter"]
+    assert list(plain["data"][0]["x"]) == [108.9] and list(plain["data"][1]["y"]) == [34.3]
