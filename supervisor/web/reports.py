@@ -256,8 +256,15 @@ def _contract_ledger(c: Contract):
 @bp.get("/contract/<int:contract_id>")
 @readers
 def contract(contract_id: int):
+    from supervisor.profiles.schema import ProfileError
+
     c = _contract_or_404(contract_id)
-    profile, rows = _contract_ledger(c)
+    try:
+        profile, rows = _contract_ledger(c)
+    except ProfileError as exc:  # the contract's profile file is missing or invalid
+        return render_template("error.html", code=500,
+                               message=_("The contract's standard profile cannot be loaded: %(why)s",
+                                         why=str(exc))), 500
     fmt = request.args.get("format")
     if fmt in ("csv", "xlsx"):
         return _send(ledger_columns(), _ledger_dicts(rows), fmt, f"ledger-{c.code}")
