@@ -139,6 +139,61 @@ def monthly_command(month_text: str, contract_code: str | None, pdf_path: str,
     click.echo(f"{pdf_path}: {len(pdf)} bytes, sha256 {hashlib.sha256(pdf).hexdigest()}")
 
 
+@report_cli.command("ledger")
+@click.option("--contract", "code", required=True, help="Contract code.")
+@click.option("--close", "close_month", default=None,
+              help="Close this month (YYYY-MM): freeze it with its content hash.")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who closes (audited).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--now", "now_text", default=None, help="Local time to compute as of.")
+def ledger_command(code: str, close_month: str | None, actor: str, fmt: str,
+                   now_text: str | None) -> None:
+    """Print a contract's 60-month ledger; optionally close an ended month first."""
+    import sqlalchemy as sa
+
+    from reports import ledger_store as ls
+    from reports import periods
+    from supervisor.core import audit
+    from supervisor.models import Contract
+    from supervisor.profiles.loader import profile_for
+
+    contract = db.session.scalar(sa.select(Contract).where(Contract.code == code))
+    if contract is None:
+        raise click.ClickException(f"no contract {code!r}")
+    now = parse_now(now_text)
+    profile = profile_for(contract)
+    if close_month:
+        try:
+            m = periods.parse(close_month)
+            index = ls.month_index(contract, m.first)
+            row = ls.close_month(db.session, contract, index, now, profile, actor)
+        except (ValueError, ls.LedgerError) as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc))
+        audit.record(actor, "close", "ledger_month", f"{contract.code}/{index}",
+                     after={"payable": str(row.payable), "sha256": row.content_sha256})
+        db.session.commit()
+        click.echo(f"closed {close_month}: payable {row.payable}, sha256 {row.content_sha256}",
+                   err=True)
+    rows = ls.ledger(db.session, contract, now, profile)
+    if fmt == "json":
+        click.echo(json.dumps({"contract": code, "summary": ls.summary(contract, rows),
+                               "rows": [{k: v for k, v in vars(r).items() if k != "result"}
+                                        for r in rows]}, ensure_ascii=False, indent=1,
+                              default=str))
+        return
+    click.echo(f"{'no':>3} {'month':<8} {'status':<12} {'instalment':>13} {'score':>7} "
+               f"{'coef':>5} {'earned':>13} {'withheld':>12} {'adjust':>10} {'cumulative':>15}")
+    for r in rows:
+        click.echo(f"{r.index:>3} {r.month:<8} {r.status:<12} {r.instalment:>13,} "
+                   f"{'' if r.score is None else r.score:>7} "
+                   f"{'' if r.coefficient is None else r.coefficient:>5} {r.earned:>13,} "
+                   f"{r.withheld:>12,} {r.carried:>10,} {r.cumulative:>15,}")
+    s = ls.summary(contract, rows)
+    click.echo(f"recovered {s['recovered']:,} of {s['investment']:,}; "
+               f"{s['months_closed']} closed, {s['months_remaining']} remaining")
+
+
 def parse_point(text: str) -> tuple[float, float]:
     try:
         lat, lon = (float(x) for x in text.replace("，", ",").split(","))

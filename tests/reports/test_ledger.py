@@ -220,3 +220,18 @@ def test_correction_of_a_closed_month_is_an_adjustment(world):
     assert ls.reconcile(db.session, c, 3, NOW, p, "again", "police", none) is None
     closing = db.session.query(LedgerClosing).one()
     assert closing.payable == D("20000.00")  # the snapshot itself is never rewritten
+
+
+def test_cli_ledger_and_close(world, runner):
+    out = runner.invoke(args=["report", "ledger", "--contract", "CT-1", "--close", "2026-03",
+                              "--by", "police", "--now", "2026-04-05T08:00", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    import json
+    data = json.loads(out.stdout)
+    march = data["rows"][2]
+    # E and F over 8 h: 98 points → 1.00 → 20,000.00, closed with its hash.
+    assert march["status"] == "closed" and march["payable"] == "20000.00" and march["sha256"]
+    assert data["summary"]["months_closed"] == 1
+    again = runner.invoke(args=["report", "ledger", "--contract", "CT-1", "--close", "2026-03",
+                                "--now", "2026-04-05T08:00"])
+    assert again.exit_code != 0 and "already closed" in again.output
