@@ -213,27 +213,43 @@ def _local_arg(text: str, name: str) -> dt.datetime:
 
 
 @click.command("evidence")
-@click.option("--at", "at_text", required=True, help="LAT,LON (WGS-84 degrees).")
+@click.option("--at", "at_text", default=None, help="LAT,LON (WGS-84 degrees).")
+@click.option("--community", "community_name", default=None,
+              help="Instead of a point: every camera of this community.")
 @click.option("--radius", type=click.FloatRange(0, 5000), default=20, show_default=True,
               help="Metres around the point.")
 @click.option("--from", "from_text", required=True, help="Local time, e.g. 2026-03-05T09:50.")
 @click.option("--to", "to_text", required=True, help="Local time, e.g. 2026-03-05T10:10.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-def evidence_command(at_text: str, radius: float, from_text: str, to_text: str, fmt: str) -> None:
-    """Which cameras saw a point in a time window, and were they working?"""
-    from reports.evidence import lookup
+def evidence_command(at_text: str | None, community_name: str | None, radius: float,
+                     from_text: str, to_text: str, fmt: str) -> None:
+    """Which cameras saw a point (or a community) in a time window, and were they working?"""
+    import sqlalchemy as sa
 
-    lat, lon = parse_point(at_text)
+    from reports.evidence import lookup, lookup_community
+    from supervisor.models import Community
+
+    if (at_text is None) == (community_name is None):
+        raise click.UsageError("give --at LAT,LON or --community NAME")
     lo, hi = _local_arg(from_text, "--from"), _local_arg(to_text, "--to")
     if hi <= lo:
         raise click.BadParameter("--to must be after --from", param_hint="--to")
-    found = lookup(db.session, lat, lon, radius, lo, hi, clock.now())
+    if community_name is not None:
+        cid = db.session.scalar(sa.select(Community.id).where(Community.name == community_name))
+        if cid is None:
+            raise click.ClickException(f"no community {community_name!r}")
+        found = lookup_community(db.session, cid, lo, hi, clock.now())
+        lat = lon = None
+    else:
+        lat, lon = parse_point(at_text)
+        found = lookup(db.session, lat, lon, radius, lo, hi, clock.now())
     if fmt == "json":
         click.echo(json.dumps([{**vars(f), "frame_at": localtime.fmt_local(f.frame_at, True)
                                 if f.frame_at else None} for f in found],
                               ensure_ascii=False, indent=1, default=str))
         return
-    click.echo(f"{len(found)} camera(s) within view of {lat},{lon} ±{radius:g} m, "
+    where = f"{lat},{lon} ±{radius:g} m" if lat is not None else community_name
+    click.echo(f"{len(found)} camera(s) within view of {where}, "
                f"{localtime.fmt_local(lo)} – {localtime.fmt_local(hi)} ({localtime.zone_name()})")
     yn = {True: "yes", False: "NO", None: "?"}
     for f in found:

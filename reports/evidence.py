@@ -99,26 +99,44 @@ def judge_window(f: Finding, ivs: Sequence[Any], nvr_ivs: Sequence[Any], lo: dt.
     f.recording = None if known <= 0 else not (not_rec or nvr_down)
 
 
-def lookup(session: Session, lat: float, lon: float, radius_m: float, lo: dt.datetime,
-           hi: dt.datetime, now: dt.datetime, device_ids: Iterable[int] | None = None
-           ) -> list[Finding]:
-    """Cameras covering the point, nearest first, judged over [lo, hi)."""
+def _camera_query(device_ids: Iterable[int] | None) -> Any:
     q = (sa.select(Device.id, Device.serial, Device.name, Device.latitude, Device.longitude,
                    Device.heading_deg, Device.fov_deg, Device.range_m, Device.upstream_id,
                    Community.name.label("community"))
          .join(Community, Community.id == Device.community_id)
-         .where(Device.kind == "camera", Device.latitude.is_not(None)))
+         .where(Device.kind == "camera"))
     if device_ids is not None:
         q = q.where(Device.id.in_(list(device_ids)))
+    return q
+
+
+def lookup_community(session: Session, community_id: int, lo: dt.datetime, hi: dt.datetime,
+                     now: dt.datetime, device_ids: Iterable[int] | None = None) -> list[Finding]:
+    """Every camera of a community (no geometry: distance 0), judged over [lo, hi)."""
+    cams = list(session.execute(_camera_query(device_ids).where(
+        Device.community_id == community_id).order_by(Device.serial)))
+    return _judge(session, [(c, 0.0, c.heading_deg is not None) for c in cams], lo, hi, now)
+
+
+def lookup(session: Session, lat: float, lon: float, radius_m: float, lo: dt.datetime,
+           hi: dt.datetime, now: dt.datetime, device_ids: Iterable[int] | None = None
+           ) -> list[Finding]:
+    """Cameras covering the point, nearest first, judged over [lo, hi)."""
     # A coarse box first (a degree of latitude is ~111 km) so the database does the culling.
     pad = (5000 + radius_m) / 111_000
-    q = q.where(Device.latitude.between(lat - pad, lat + pad))
+    q = _camera_query(device_ids).where(Device.latitude.is_not(None),
+                                        Device.latitude.between(lat - pad, lat + pad))
     found: list[tuple[Any, float, bool]] = []
     for cam in session.execute(q):
         ok, dist, known = covers(cam, lat, lon, radius_m)
         if ok:
             found.append((cam, dist, known))
     found.sort(key=lambda x: x[1])
+    return _judge(session, found, lo, hi, now)
+
+
+def _judge(session: Session, found: list[tuple[Any, float, bool]], lo: dt.datetime,
+           hi: dt.datetime, now: dt.datetime) -> list[Finding]:
     ids = [c.id for c, _, _ in found]
     ups = {c.upstream_id for c, _, _ in found if c.upstream_id}
     nvrs = set(session.scalars(sa.select(Device.id).where(Device.id.in_(ups), Device.kind == "nvr"))) if ups else set()
@@ -130,15 +148,15 @@ def lookup(session: Session, lat: float, lon: float, radius_m: float, lo: dt.dat
             ivs.setdefault(iv.device_id, []).append(iv)
     mid = lo + (hi - lo) / 2
     out = []
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for cam, dist, known in found:
         f = Finding(cam.id, cam.serial, cam.name, cam.community, round(dist, 1), known)
         judge_window(f, ivs.get(cam.id, []), ivs.get(cam.upstream_id, []) if cam.upstream_id in nvrs else [],
                      lo, hi, now)
+        gap = (sa.func.abs(sa.func.julianday(EvidenceFrame.taken_at) - sa.func.julianday(mid))
+               if sqlite else sa.func.abs(sa.extract("epoch", EvidenceFrame.taken_at - mid)))
         frame = session.execute(sa.select(EvidenceFrame.id, EvidenceFrame.taken_at).where(
-            EvidenceFrame.device_id == cam.id).order_by(
-            sa.func.abs(sa.func.julianday(EvidenceFrame.taken_at) - sa.func.julianday(mid))
-            if session.get_bind().dialect.name == "sqlite" else
-            sa.func.abs(sa.extract("epoch", EvidenceFrame.taken_at - mid))).limit(1)).first()
+            EvidenceFrame.device_id == cam.id).order_by(gap).limit(1)).first()
         if frame is not None:
             f.frame_id, f.frame_at = frame
         out.append(f)

@@ -83,3 +83,7 @@ def test_lookup_states_and_frame(app, runner, tmp_path):
     assert rows[0]["frame_at"] == "2026-03-05 10:07:00"
     bad = runner.invoke(args=["evidence", "--at", "x", "--from", "a", "--to", "b"])
     assert bad.exit_code != 0
+    com_all = runner.invoke(args=["evidence", "--community", "十字路口小区",
+                                  "--from", "2026-03-05T09:50", "--to", "2026-03-05T10:10"])
+    assert com_all.exit_code == 0, com_all.output
+    assert "3 camera(s)" in com_all.output and "CAM-X" in com_all.output
