@@ -49,17 +49,8 @@ def _cell(key: str, value: Any) -> str:
 
 def month_figures(period: Any, by: str, now: dt.datetime, device_ids: Any = None
                   ) -> list[dict[str, Any]]:
-    """The figures as every surface prints them (CLI, pages, PDF): one call."""
-    from reports import context
-    from reports.figures import figures
-    from supervisor.models import Contract
-
-    if by == "contract":
-        targets: Any = context.contract_targets(db.session.query(Contract).all())
-    else:
-        targets = context.targets_of(context.city_profile())
-    return figures(db.session, period.lo, period.hi, now, by=by, targets=targets,
-                   device_ids=device_ids)
+    from reports.context import figures_for
+    return figures_for(db.session, period, by, now, device_ids)
 
 
 @report_cli.command("figures")

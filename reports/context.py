@@ -38,3 +38,18 @@ def contract_targets(contracts: list[Any]) -> Mapping[str, Targets]:
 def coverage_slots(profile: Any) -> dict[str, dict[str, int]]:
     return {ctype: {role: slot.count for role, slot in rule.roles.items()}
             for ctype, rule in profile.coverage.items()}
+
+
+def figures_for(session: Any, period: Any, by: str, now: Any, device_ids: Any = None
+                ) -> list[dict[str, Any]]:
+    """The figures as every surface shows them (CLI, pages, PDF): the city profile's targets,
+    or each contract's own when grouping by contract."""
+    from reports.figures import figures
+    from supervisor.models import Contract
+
+    if by == "contract":
+        targets: Any = contract_targets(session.query(Contract).all())
+    else:
+        targets = targets_of(city_profile())
+    return figures(session, period.lo, period.hi, now, by=by, targets=targets,
+                   device_ids=device_ids)

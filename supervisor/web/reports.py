@@ -202,8 +202,7 @@ def index():
 
 
 def _figures_rows(period: periods.Period, by: str) -> list[dict[str, Any]]:
-    from reports.cli import month_figures
-    return month_figures(period, by, clock.now(), scope_device_ids())
+    return context.figures_for(db.session, period, by, clock.now(), scope_device_ids())
 
 
 @bp.get("/figures")
@@ -236,10 +235,10 @@ def community(community_id: int):
     ids = [d for d in db.session.scalars(select(Device.id).where(Device.community_id == com.id))]
     scope = scope_device_ids()
     if scope is not None:
-        ids = [d for d in ids if d in set(scope)]
-    from reports.cli import month_figures
-    rows = month_figures(month, "device", clock.now(), ids)
-    total = month_figures(month, "city", clock.now(), ids)
+        allowed = set(scope)
+        ids = [d for d in ids if d in allowed]
+    rows = context.figures_for(db.session, month, "device", clock.now(), ids)
+    total = context.figures_for(db.session, month, "city", clock.now(), ids)
     if request.args.get("format") in ("csv", "xlsx"):
         return _send(figure_columns(), rows, request.args["format"], f"community-{com.id}-{month.label}")
     return render_template("reports/community.html", com=com, month=month, rows=rows,
@@ -326,8 +325,8 @@ def close(contract_id: int):
 @readers
 def scorecard():
     month = _month_arg()
-    from reports.cli import month_figures
-    figs = {r["group"]: r for r in month_figures(month, "contractor", clock.now(), scope_device_ids())}
+    figs = {r["group"]: r for r in context.figures_for(db.session, month, "contractor",
+                                                       clock.now(), scope_device_ids())}
     cards = []
     for c in visible_contracts():
         try:
