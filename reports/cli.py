@@ -55,7 +55,8 @@ def month_figures(period: Any, by: str, now: dt.datetime, device_ids: Any = None
 
 @report_cli.command("figures")
 @click.option("--period", "period_text", required=True,
-              help="YYYY-MM, YYYY-MM-DD, YYYY-Qn, YYYY or FIRST..AFTER (local days).")
+              help="YYYY-MM, YYYY-MM-DD, YYYY-Qn, YYYY, FIRST..AFTER (local days) or "
+                   "contract:CODE (the contract's whole term).")
 @click.option("--by", default="city", show_default=True,
               type=click.Choice(["city", "district", "community", "contract", "contractor",
                                  "vendor", "role", "kind", "device"]))
@@ -67,7 +68,17 @@ def figures_command(period_text: str, by: str, fmt: str, now_text: str | None) -
     from reports import periods
 
     try:
-        period = periods.parse(period_text)
+        if period_text.startswith("contract:"):
+            import sqlalchemy as sa
+
+            from supervisor.models import Contract
+            contract = db.session.scalar(sa.select(Contract).where(
+                Contract.code == period_text.split(":", 1)[1]))
+            if contract is None:
+                raise ValueError(f"no contract {period_text.split(':', 1)[1]!r}")
+            period = periods.contract_life(contract)
+        else:
+            period = periods.parse(period_text)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--period")
     rows = month_figures(period, by, parse_now(now_text))

@@ -98,3 +98,11 @@ def parse(text: str) -> Period:
             break
     raise ValueError(f"period {text!r}: use YYYY-MM-DD, YYYY-MM, YYYY-Qn, YYYY or "
                      "YYYY-MM-DD..YYYY-MM-DD (end exclusive)")
+
+
+def contract_life(contract: object) -> Period:
+    """A contract's whole term: its first month to the month after its last."""
+    first = getattr(contract, "start_month")
+    after = add_months(first, int(getattr(contract, "term_months") or 60))
+    return Period(f"{getattr(contract, 'code')} {first:%Y-%m}..{add_months(after, -1):%Y-%m}",
+                  "contract", first, after)

@@ -127,3 +127,16 @@ def test_map_with_tiles_and_plain_fallback():
     plain = map_figure(pts, "")
     assert [t["type"] for t in plain["data"]] == ["scatter", "scatter"]
     assert list(plain["data"][0]["x"]) == [108.9] and list(plain["data"][1]["y"]) == [34.3]
+
+
+def test_contract_life_period(world, runner):
+    out = runner.invoke(args=["report", "figures", "--period", "contract:CT-1", "--by", "device",
+                              "--format", "json", "--now", "2026-04-05T08:00"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["period"] == "CT-1 2026-01..2030-12"
+    rows = _by(data["rows"])
+    # A: accepted 2026-01-10 (local) → now (2026-04-05 00:00 UTC); February and March outages.
+    a = rows["CAM-A"]
+    assert a["in_service_s"] == int((dt.datetime(2026, 4, 5) - dt.datetime(2026, 1, 9, 16)).total_seconds())
+    assert a["unplanned_outage_s"] == 10 * 3600 and a["planned_outage_s"] == 4 * 3600
