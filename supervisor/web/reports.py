@@ -112,6 +112,15 @@ def ledger_columns() -> list[tuple[str, str]]:
             ("sha256", _("Snapshot hash"))]
 
 
+def _translated(spec: dict[str, Any], title: str) -> dict[str, Any]:
+    """A chart spec with its title and series names in the reader's language."""
+    names = {"online": _("Online rate"), "intact": _("Intact rate"), "target": _("Target"),
+             "cumulative": _("Cumulative"), "investment": _("Investment")}
+    out = dict(spec, title=title)
+    out["series"] = [dict(s, name=names.get(s["name"], s["name"])) for s in spec["series"]]
+    return out
+
+
 def _send(columns, rows, fmt: str, name: str) -> Response:
     if fmt == "csv":
         return Response(exports.to_csv(columns, rows), mimetype="text/csv",
@@ -194,7 +203,8 @@ def index():
                                  .order_by(ReportArchive.month.desc()).limit(6)).all()
     return render_template(
         "reports/dashboard.html", d=data, month=month, targets=targets,
-        trend_fig=views.charts.to_plotly(data["trend_chart"]),
+        trend_fig=views.charts.to_plotly(_translated(data["trend_chart"],
+                                                     _("Online / intact rate"))),
         map_fig=views.map_figure(data["map"], tiles) if data["map"] else None,
         contracts=visible_contracts(), archive=archive if _all_reports() else [],
         prev=periods.add_months(month.first, -1).strftime("%Y-%m"),
@@ -276,7 +286,8 @@ def contract(contract_id: int):
         detail = detail.to_json()
     return render_template(
         "reports/contract.html", c=c, rows=rows, summary=ls.summary(c, rows), profile=profile,
-        chart=views.charts.to_plotly(views.ledger_chart(rows, c.investment, _("Recovered"))),
+        chart=views.charts.to_plotly(_translated(views.ledger_chart(rows, c.investment, ""),
+                                                 _("Cumulative payable against the investment"))),
         shown=shown, detail=detail, columns=ledger_columns(),
         can_police=current_user.role == Role.POLICE)
 
