@@ -43,14 +43,47 @@ def default_tickets(session: Session, contract_id: int, lo: dt.datetime, hi: dt.
             for t in mod.ledger_facts(session, contract_id, lo, hi)]
 
 
+@dataclass
+class Preloaded:
+    """A contract's devices and its intervals overlapping [lo, hi), loaded once when several
+    months are computed (the ledger's ended, unclosed months)."""
+
+    devices: pd.DataFrame
+    intervals: pd.DataFrame
+    lo: dt.datetime
+    hi: dt.datetime
+
+    def overlapping(self, lo: dt.datetime, hi: dt.datetime,
+                    device_ids: Sequence[int] | None = None) -> pd.DataFrame:
+        iv = self.intervals
+        mask = (iv["start_at"] < pd.Timestamp(hi)) & (iv["end_at"].isna()
+                                                      | (iv["end_at"] > pd.Timestamp(lo)))
+        if device_ids is not None:
+            mask &= iv["device_id"].isin(device_ids)
+        return iv[mask]
+
+
+def preload(session: Session, contract: Contract, lo: dt.datetime, hi: dt.datetime) -> Preloaded:
+    ids = list(session.scalars(sa.select(Device.id).where(Device.contract_id == contract.id)))
+    return Preloaded(load_devices(session, ids), load_intervals(session, lo - LOOKBACK, hi, ids),
+                     lo - LOOKBACK, hi)
+
+
 def month_devices(session: Session, contract: Contract, period: periods.Period,
-                  now: dt.datetime) -> tuple[list[DeviceMonth], pd.DataFrame, pd.DataFrame]:
+                  now: dt.datetime, pre: Preloaded | None = None
+                  ) -> tuple[list[DeviceMonth], pd.DataFrame, pd.DataFrame]:
     """The contract's devices in service in the month: their seconds (reports.figures) and
     their intervals from LOOKBACK before the month, clipped to service time and `now`."""
-    ids = list(session.scalars(sa.select(Device.id).where(Device.contract_id == contract.id)))
-    devices = load_devices(session, ids)
     lo, hi = period.lo, period.hi
-    month_ivs = load_intervals(session, lo, hi, ids)
+    if pre is not None and not (pre.lo <= lo - LOOKBACK and hi <= pre.hi):
+        pre = None  # not covered by what was loaded
+    if pre is None:
+        ids = list(session.scalars(sa.select(Device.id).where(Device.contract_id == contract.id)))
+        devices = load_devices(session, ids)
+        month_ivs = load_intervals(session, lo, hi, ids)
+    else:
+        devices = pre.devices
+        month_ivs = pre.overlapping(lo, hi)
     per = device_seconds(devices, month_ivs, lo, hi, now)
     stop = min(hi, now)
     bounds = {}
@@ -68,7 +101,8 @@ def month_devices(session: Session, contract: Contract, period: periods.Period,
                       & month_ivs["state"].isin(["offline", "degraded"])]["device_id"].unique().tolist()
     wide = month_ivs
     if carry:
-        early = load_intervals(session, lo - LOOKBACK, lo, carry)
+        early = (pre.overlapping(lo - LOOKBACK, lo, carry) if pre is not None
+                 else load_intervals(session, lo - LOOKBACK, lo, carry))
         early = early[early["start_at"] < pd.Timestamp(lo)]
         early = early[~early["id"].isin(month_ivs["id"])]
         wide = pd.concat([early, month_ivs], ignore_index=True) if len(early) else month_ivs
@@ -99,12 +133,12 @@ def month_devices(session: Session, contract: Contract, period: periods.Period,
 
 def compute_month(session: Session, contract: Contract, index: int, now: dt.datetime,
                   profile: Any, tickets: TicketSource = default_tickets,
-                  events: Sequence[EventFact] = ()) -> MonthResult:
+                  events: Sequence[EventFact] = (), pre: Preloaded | None = None) -> MonthResult:
     """Month `index` (1-based) of the contract, as of `now`."""
     first = periods.add_months(contract.start_month, index - 1)
     period = periods.month(first.year, first.month)
     plan = instalments(contract.investment, contract.term_months, contract.instalment_plan)
-    devs, devices, per = month_devices(session, contract, period, now)
+    devs, devices, per = month_devices(session, contract, period, now, pre)
     t = Targets(profile.targets.online_rate.value, profile.targets.intact_rate.value)
     rows = summarize(devices, per, "contract", t)
     figures = rows[0] if rows else {}
@@ -157,6 +191,11 @@ def ledger(session: Session, contract: Contract, now: dt.datetime, profile: Any,
     rows: list[LedgerRow] = []
     cumulative = ZERO
     shares: list[Decimal] = []
+    todo = [periods.month(d.year, d.month) for d in (
+        periods.add_months(contract.start_month, k) for k in range(contract.term_months))
+        if d not in closed]
+    todo = [m for m in todo if m.lo < now]
+    pre = preload(session, contract, todo[0].lo, todo[-1].hi) if len(todo) > 1 else None
     for k in range(1, contract.term_months + 1):
         first = periods.add_months(contract.start_month, k - 1)
         period = periods.month(first.year, first.month)
@@ -170,7 +209,7 @@ def ledger(session: Session, contract: Contract, now: dt.datetime, profile: Any,
                             Decimal(snap["score"]) if snap.get("score") else None,
                             Decimal(snap["coefficient"]), closed[first].content_sha256, snap)
         elif period.lo < now:
-            res = compute_month(session, contract, k, now, profile, tickets, events)
+            res = compute_month(session, contract, k, now, profile, tickets, events, pre)
             status = "due" if period.hi <= now else "in_progress"
             row = LedgerRow(k, period.label, status, inst, res.earned, res.withheld, carry,
                             res.earned + carry, ZERO, res.score, res.coefficient, None, res)
