@@ -4,19 +4,31 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions that passed CI: installs take them, `make lock` refreshes them.
+LOCK := requirements.lock
 export FLASK_APP := app:create_app
 # Test services (started by .ci/services, loopback only)
 export FSP_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:55432/postgres
 export FSP_TEST_REDIS_URL ?= redis://127.0.0.1:56379/0
 export PLAYWRIGHT_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-scale bench venv sysdeps services db clean translations
+.PHONY: demo test test-scale bench venv sysdeps services db clean translations lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	touch $@
+
+# Resolve pyproject.toml's ranges afresh in a scratch virtualenv and pin what it got.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q --upgrade pip
+	.lock-venv/bin/pip install -q '.[dev]'
+	( echo "# Pinned by \`make lock\` from pyproject.toml ($$(date -u +%Y-%m-%d), Python $$(.lock-venv/bin/python -c 'import sys; print(sys.version.split()[0])'))."; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^front-end-supervisor' ) > $(LOCK)
+	rm -rf .lock-venv build
 
 venv: $(STAMP)
 
@@ -40,7 +52,7 @@ test-scale: venv services
 	$(BIN)/python -m pytest -q -m scale $(PYTEST_ARGS)
 
 bench: venv services
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev,bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Re-extract page strings and update the zh_CN catalog (then translate the new msgstr lines

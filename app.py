@@ -29,13 +29,40 @@ def _instance_secret(instance: Path, filename: str, make: Callable[[], bytes]) -
     return value.decode()
 
 
+def _private_files(settings: Any, instance: Path) -> None:
+    """The instance folder, the SQLite database and everything the process creates later
+    (uploads, evidence, journals) are readable by the service's user only."""
+    if settings.FILE_UMASK is not None:
+        os.umask(settings.FILE_UMASK)
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.chmod(instance, 0o700)
+    except OSError:  # a folder owned by someone else: leave it, the files below still are
+        pass
+    uri = settings.SQLALCHEMY_DATABASE_URI
+    if uri.startswith("sqlite:///") and ":memory:" not in uri:
+        path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+        if not path.is_absolute():  # Flask-SQLAlchemy reads it relative to the instance
+            path = instance / path
+        if path.name:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            for name in (path, *[path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]):
+                if name.exists():
+                    try:
+                        os.chmod(name, 0o600)
+                    except OSError:
+                        pass
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Settings defaults, then FLASK_* environment variables, then the caller's overrides."""
     app = Flask(__name__, instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     settings = load_settings(instance, config)
+    _private_files(settings, instance)
     filled: dict[str, Any] = {}
     if not settings.SECRET_KEY:
         filled["SECRET_KEY"] = _instance_secret(instance, "secret_key",
@@ -67,18 +94,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _wire(app: Flask) -> None:
     """Each domain module registers its blueprint and CLI commands in its own init_app."""
     from supervisor import web
+    from supervisor.acceptance import cli as acceptance_cli
     from supervisor.demo import cli as demo_cli
     from supervisor.health import cli as health_cli
     from supervisor.inventory import cli as inventory_cli
     from supervisor.people import cli as users_cli
     from supervisor.profiles import cli as profiles_cli
-    from supervisor.sweeps import scheduler
+    from supervisor.sweeps import cli as sweeps_cli
+    from supervisor.tickets import cli as tickets_cli
     from supervisor.web import guards, i18n
-    from reports import cli as reports_cli
+    from supervisor.reporting import cli as reports_cli
     from supervisor.demo import history as history_cli
 
-    for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, scheduler,
-                   demo_cli, reports_cli, history_cli):
+    for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, sweeps_cli,
+                   demo_cli, acceptance_cli, tickets_cli, reports_cli, history_cli):
         module.init_app(app)
 
 

@@ -3,7 +3,7 @@ platform (exact, from state intervals in the database) against the peer, a plain
 over raw probe samples (what a quick script does: count samples by observed state).
 
 `.venv/bin/python -m bench.reports [--devices 20000] [--months 18] [--sample-s 900]` builds a
-city on a fresh SQLite database (tests/reports/city.py: communities of 20, two contracts,
+city on a fresh SQLite database (tests/reporting/city.py: communities of 20, two contracts,
 18 months of history from supervisor.demo.history, written in bulk), then in the same run:
 
 - platform: `reports.figures.figures` for the last full month, by city and by community
@@ -82,11 +82,12 @@ def main(argv: list[str]) -> int:
     from flask_migrate import upgrade
 
     from app import create_app
-    from reports import context, monthly, periods
+    from reports import monthly, periods
+    from supervisor.reporting import context
     from reports.figures import figures, load_devices, load_intervals
     from supervisor.core.extensions import db
     from supervisor.profiles.loader import profile_for
-    from tests.reports.city import build_city
+    from tests.reporting.city import build_city
 
     now = dt.datetime(2026, 4, 2, 1)  # 2026-04-02 09:00 local
     month = periods.parse("2026-03")

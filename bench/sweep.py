@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE_KEY = "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4="  # bench-only throwaway key
@@ -217,13 +218,12 @@ def bench_sweep(n_devices: int, tiers: list[str], rounds: int, tmp: Path, redis_
     from flask_migrate import upgrade
 
     from simulator.testing import FleetProcess
+    from supervisor.core.extensions import db
+    from supervisor.inventory.importer import apply_plan, parse_upload
+    from supervisor.profiles.loader import load_profile
     from supervisor.sweeps import pipeline as sweep
     from supervisor.sweeps.celery_executor import CeleryExecutor
     from supervisor.sweeps.executors import LocalExecutor
-    from supervisor.core.extensions import db
-    from supervisor.inventory.importer import apply_plan, parse_upload
-
-    from supervisor.profiles.loader import load_profile
 
     # One profile for the whole bench, read before anything records its use.
     profile = load_profile(check_in_use=False)
@@ -251,11 +251,11 @@ def bench_sweep(n_devices: int, tiers: list[str], rounds: int, tmp: Path, redis_
                 results: dict[str, list[Any]] = {"local": [], "celery": []}
                 # warm-up: WSDLs parsed, connections opened, device_status rows created
                 for name, executor in runners:
-                    sweep.run_sweep(tier, executor=executor, trigger="bench", profile=profile)
+                    sweep.run_sweep(tier, executor=executor, trigger="bench", profile=profile, settings=current_app.extensions["settings"])
                 for _ in range(rounds):  # alternate so both see the same machine state
                     for name, executor in runners:
                         results[name].append(sweep.run_sweep(tier, executor=executor,
-                                                             trigger="bench", profile=profile))
+                                                             trigger="bench", profile=profile, settings=current_app.extensions["settings"]))
                 _print_sweep(tier, n_devices, rounds, results)
         finally:
             for w in workers:

@@ -35,7 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from supervisor.core import localtime
+import supervisor.core.localtime as localtime
 from supervisor.models import (Community, Contract, Contractor, Device, ProbeSample,
                                StateInterval)
 
@@ -75,6 +75,19 @@ class Targets:
     online_rate: float | None = None
     intact_rate: float | None = None
     clock_tolerance_s: float = 1.0
+
+
+def targets_of(profile: Any) -> Targets:
+    """The figures' targets from a standard profile (its `targets` and `clock` sections)."""
+    return Targets(online_rate=profile.targets.online_rate.value,
+                   intact_rate=profile.targets.intact_rate.value,
+                   clock_tolerance_s=profile.clock.tolerance_s)
+
+
+def coverage_slots(profile: Any) -> dict[str, dict[str, int]]:
+    """Community type → {role: required count}, from the profile's `coverage` section."""
+    return {ctype: {role: slot.count for role, slot in rule.roles.items()}
+            for ctype, rule in profile.coverage.items()}
 
 
 # ------------------------------------------------------------------ loading

@@ -20,9 +20,9 @@ from reports import periods
 from reports.figures import (Targets, device_seconds, load_devices, load_intervals, summarize)
 from reports.ledger import (DeviceMonth, EventFact, MonthResult, TicketFact, content_hash,
                             instalments, month_result)
-from reports.models import LedgerAdjustment, LedgerClosing, LedgerWaiver
 from reports.money import ZERO, money
-from supervisor.models import Contract, Device
+from supervisor.models import (Contract, Device, LedgerAdjustment, LedgerClosing,
+                               LedgerWaiver)
 
 # How far back a failure that is still open at the month's start is looked for (its grace
 # runs from its true start).

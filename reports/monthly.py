@@ -4,15 +4,12 @@ community tables, the worst devices, overdue tickets, the contract ledgers, and 
 of definitions and profile clauses. Charts are vector SVG drawn by reports/charts.py from the
 same chart specs as the pages' plotly charts.
 
-`build_pdf` is pure of Flask (session, now, profiles passed in); `build_archived` is what the
-page and the scheduler run: it records progress in report_archive, writes the file under
-REPORT_DIR and its sha256.
+`build_pdf` is pure of Flask (session, now, profiles passed in); supervisor/reporting/archive.py
+runs it for the page, the CLI and the scheduler, records progress and archives the file.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -24,8 +21,7 @@ from reports import charts, periods, views
 from reports import ledger_store as ls
 from reports.figures import (DEFINITIONS, coverage, device_seconds, load_clock, load_devices,
                              load_intervals, summarize)
-from reports.models import ReportArchive
-from supervisor.core import localtime
+import supervisor.core.localtime as localtime
 from supervisor.models import Contract
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -58,7 +54,7 @@ def report_data(session: Session, month: periods.Period, now: dt.datetime, profi
                 profile_of: Callable[[Contract], Any], contract_code: str | None = None,
                 progress: Progress = lambda p, s: None) -> dict[str, Any]:
     """Everything the PDF shows (the same functions as the pages and the CLI)."""
-    from reports.context import coverage_slots, targets_of
+    from reports.figures import coverage_slots, targets_of
 
     targets = targets_of(profile)
     contracts = list(session.scalars(sa.select(Contract).order_by(Contract.code)))
@@ -147,77 +143,3 @@ def build_pdf(session: Session, month: periods.Period, now: dt.datetime, profile
     pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     progress(100, "done")
     return pdf, data
-
-
-# ------------------------------------------------------------------ archive
-
-def start_archive(session: Session, month: periods.Period, contract_code: str | None,
-                  now: dt.datetime) -> ReportArchive:
-    item = ReportArchive(month=month.first, contract_code=contract_code, status="building",
-                         progress=0, step="queued", started_at=now)
-    session.add(item)
-    session.flush()
-    return item
-
-
-def build_archived(app: Any, item_id: int) -> int | None:
-    """Build an archive row's PDF inside `app`'s context (the page's thread, the scheduler's
-    job, the CLI), updating its progress as it goes. Returns the row's id (None: no row)."""
-    from supervisor.core import clock
-    from supervisor.core.extensions import db
-    from supervisor.profiles.loader import profile_for
-    from reports.context import city_profile
-
-    with app.app_context():
-        item = db.session.get(ReportArchive, item_id)
-        if item is None:
-            return None
-        month = periods.month(item.month.year, item.month.month)
-        settings = app.extensions["settings"]
-
-        def progress(pct: int, step: str) -> None:
-            item.progress, item.step = pct, step
-            db.session.commit()
-
-        try:
-            pdf, _ = build_pdf(db.session, month, clock.now(), city_profile(settings.SCHEDULER_PROFILE),
-                               profile_for, item.contract_code, progress)
-            name = f"monthly-{month.label}{'-' + item.contract_code if item.contract_code else ''}-{item.id}.pdf"
-            base = Path(settings.REPORT_DIR)
-            base.mkdir(parents=True, exist_ok=True)
-            (base / name).write_bytes(pdf)
-            item.path, item.bytes = name, len(pdf)
-            item.sha256 = hashlib.sha256(pdf).hexdigest()
-            item.status, item.progress, item.step = "done", 100, "done"
-        except Exception as exc:  # the failure is shown on the archive page, never lost
-            db.session.rollback()
-            item = db.session.get(ReportArchive, item_id)
-            item.status, item.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-        item.finished_at = clock.now()
-        db.session.commit()
-        return item_id
-
-
-def previous_month(now: dt.datetime) -> periods.Period:
-    local = localtime.to_local(now).date()
-    first = periods.add_months(local.replace(day=1), -1)
-    return periods.month(first.year, first.month)
-
-
-def run_monthly_job(app: Any) -> int | None:
-    """The scheduler's job: the month before, once (an archived done build is not repeated).
-    Returns the archive row's id, None when there was nothing to do."""
-    from supervisor.core import clock
-    from supervisor.core.extensions import db
-
-    with app.app_context():
-        month = previous_month(clock.now())
-        done = db.session.scalar(sa.select(ReportArchive.id).where(
-            ReportArchive.month == month.first, ReportArchive.contract_code.is_(None),
-            ReportArchive.status == "done"))
-        if done:
-            return None
-        item = start_archive(db.session, month, None, clock.now())
-        db.session.commit()
-        item_id = item.id
-    return build_archived(app, item_id)

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from reports import charts, periods
-from supervisor.core import localtime
+import supervisor.core.localtime as localtime
 from reports.figures import (Targets, coverage, device_seconds, load_clock, load_devices,
                              load_intervals, summarize)
 

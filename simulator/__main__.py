@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rtsp", type=int, default=0, metavar="N",
                    help="serve RTSP (gst-rtsp-server helper) for the first N cameras")
     p.add_argument("--rtsp-port", type=int, default=8554)
+    p.add_argument("--wsdiscovery-port", type=int, default=0, metavar="PORT",
+                   help="answer WS-Discovery probes on this UDP port of every camera/NVR "
+                        "address (3702 as real devices; 0: off)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     if a.devices < 1:
@@ -127,12 +130,19 @@ async def run(a: argparse.Namespace) -> int:
             return 1
         for st in cams:
             st.rtsp_port = a.rtsp_port
+    discovery = None
+    if a.wsdiscovery_port:
+        from .wsdiscovery import DiscoveryResponders
+        discovery = DiscoveryResponders(fleet.states, a.wsdiscovery_port)
+        await discovery.start()
     runner = web.AppRunner(make_app(fleet), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", a.control_port).start()
     bad = await _self_check(fleet)
     if bad:
         print(f"error: {bad} devices did not answer; inventory not written", file=sys.stderr)
+        if discovery is not None:
+            discovery.stop()
         if streams is not None:
             streams.stop()
         await fleet.stop()
@@ -153,6 +163,8 @@ async def run(a: argparse.Namespace) -> int:
     if scenario_task:
         scenario_task.cancel()
     await runner.cleanup()
+    if discovery is not None:
+        discovery.stop()
     if streams is not None:
         streams.stop()
     await fleet.stop()

@@ -26,6 +26,15 @@ PICTURE_FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast
 # no_snapshot: firmware without snapshots (GetSnapshotUri not supported, the URL 404s):
 # a client must fall back to the RTSP stream.
 OTHER_FAULTS = ("recording_loss", "ptz_stuck", "poe_fault", "no_snapshot")
+# What an acceptance run must catch: default_password (the device also accepts its
+# vendor's factory login, VENDOR_DEFAULT_LOGINS), low_resolution (main stream encoder set
+# to 1280x720), no_ntp (DateTimeType Manual), short_retention (an NVR keeps only
+# `retention_days` days).
+ACCEPTANCE_FAULTS = ("default_password", "low_resolution", "no_ntp", "short_retention")
+VENDOR_DEFAULT_LOGINS = {"Hikvision": ("admin", "12345"), "Dahua": ("admin", "admin"),
+                         "Uniview": ("admin", "123456"), "Huawei": ("admin", "admin@huawei.com"),
+                         "H3C": ("admin", "admin"), "TP-Link": ("admin", "admin"),
+                         "SPON": ("admin", "admin")}
 # Quirks: not faults but ways real firmwares differ from the ONVIF happy path, opt-in per
 # device so clients are tested against them over real sockets (simulator/quirks.py).
 QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-Security ignored
@@ -45,7 +54,8 @@ QUIRKS = ("soap_http_digest",      # SOAP needs HTTP Digest (401 challenge); WS-
           "snapshot_uri_creds",    # snapshot URI carries user:password@
           "snapshot_wrong_ctype")  # JPEG served as text/plain
 VIDEO_QUIRKS = ("media2_only", "media10_broken", "snapshot_basic", "snapshot_uri_creds", "snapshot_wrong_ctype")
-ALL_FAULTS = REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS + QUIRKS
+ALL_FAULTS = (REACH_FAULTS + HTTP_FAULTS + CLOCK_FAULTS + PICTURE_FAULTS + OTHER_FAULTS
+              + ACCEPTANCE_FAULTS + QUIRKS)
 
 # Parameters a fault may carry, with defaults (seconds unless named otherwise).
 DEFAULT_PARAMS: dict[str, float] = {
@@ -54,6 +64,7 @@ DEFAULT_PARAMS: dict[str, float] = {
     "slow_s": 3.0,                # slow: extra delay before every answer
     "flap_period_s": 4.0,         # flap: alternately up and down for this long
     "reboot_s": 5.0,              # reboot: ports closed this long, then uptime restarts
+    "retention_days": 7.0,        # short_retention: days an NVR keeps
     # Not a fault: this device's WS-Security Created window (the fleet's --wsse-window
     # applies when unset); the value here is only the fallback for param().
     "wsse_window_s": 60.0,
@@ -68,6 +79,10 @@ def fault_misfit(spec: DeviceSpec, fault: str) -> str | None:
         return f"{fault}: {spec.serial} has no video"
     if fault == "no_snapshot" and spec.kind not in ("camera", "nvr"):
         return f"no_snapshot: {spec.serial} has no video"
+    if fault == "short_retention" and spec.kind != "nvr":
+        return f"short_retention: {spec.serial} is not an NVR"
+    if fault == "low_resolution" and spec.kind != "camera":
+        return f"low_resolution: {spec.serial} is not a camera"
     if fault == "poe_fault" and (not spec.upstream or spec.switch_port is None):
         return f"poe_fault: {spec.serial} is not powered from a switch port"
     return None

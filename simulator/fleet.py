@@ -93,7 +93,8 @@ class DeviceSpec:
     contract: str
     installed_on: str
     contractor: str = ""
-    upstream: str = ""
+    upstream: str = ""                 # network and power path (switch, or the NVR's PoE port)
+    recorded_by: str = ""              # cameras: the NVR that records them
     switch_port: int | None = None     # port on the upstream switch, 1-based
     paired_with: str = ""              # fire-lane camera <-> speaker
     ports: int = 0                     # switches: number of access ports
@@ -147,6 +148,15 @@ def generate(devices: int, seed: int, communities: int | None = None,
              v3_keys: str = "contract") -> list[DeviceSpec]:
     """Build the fleet. Every community has a switch and an NVR (when it has room),
     cameras with roles fitting its type, and a speaker beside each fire-lane camera.
+
+    Topology (``upstream`` is the network and power path, ``recorded_by`` the recording
+    link; the switch's uplink to the street cabinet is not in the inventory):
+
+    * most communities: cameras and speakers on the PoE switch, the NVR beside them on the
+      switch's last access port; every camera is recorded by the NVR;
+    * every third community (``community_index % 3 == 2``) with a switch: the cameras on the
+      NVR's own PoE ports (``upstream`` = the NVR, no switch port), the NVR and the
+      speakers on the switch.
     ``v3_keys="device"`` gives every v3 device its own passphrases (same user name)."""
     if v3_keys not in ("contract", "device"):
         raise ValueError("v3_keys must be 'contract' or 'device'")
@@ -196,6 +206,7 @@ def generate(devices: int, seed: int, communities: int | None = None,
 
         switch: DeviceSpec | None = None
         nvr: DeviceSpec | None = None
+        nvr_poe = ci % 3 == 2
         last_fire_cam: DeviceSpec | None = None
         counters: dict[str, int] = {}
         for kind, role in plan:
@@ -232,13 +243,16 @@ def generate(devices: int, seed: int, communities: int | None = None,
             if kind == "switch":
                 switch = dev
             elif kind == "nvr":
-                nvr = dev
-                if switch is not None:
-                    switch.upstream = dev.serial   # camera -> switch port -> NVR
+                nvr = dev                          # plugged into the switch after the cameras
+            elif kind == "camera" and nvr is not None and switch is not None and nvr_poe:
+                dev.upstream = nvr.serial          # on the NVR's own PoE port
+                nvr.downstream.append(dev.serial)
             elif switch is not None:
                 dev.upstream = switch.serial
                 switch.downstream.append(dev.serial)
                 dev.switch_port = len(switch.downstream)
+            if kind == "camera" and nvr is not None:
+                dev.recorded_by = nvr.serial
             if kind == "camera" and role == "fire_lane":
                 last_fire_cam = dev
             if kind == "speaker" and last_fire_cam is not None:
@@ -247,6 +261,10 @@ def generate(devices: int, seed: int, communities: int | None = None,
                 dev.name = last_fire_cam.name.replace(ROLE_NAMES["fire_lane"], "消防通道音柱")
             out.append(dev)
             by_serial[serial] = dev
+        if switch is not None and nvr is not None:
+            nvr.upstream = switch.serial           # the NVR sits beside the cameras
+            switch.downstream.append(nvr.serial)
+            nvr.switch_port = len(switch.downstream)
         if switch is not None:
             # Access ports rounded up to a real size; the uplink is the last port.
             need = len(switch.downstream) + 1

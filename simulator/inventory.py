@@ -1,7 +1,7 @@
 """The inventory CSV that `flask inventory import` reads: issue 3's English headers in
 their order, then the importer's optional `contractor` column (who builds each contract),
 so the file imports without --contractor, then the SNMP version and v3 credentials (per
-contract, or per device with --snmp-v3-keys device) so sweeps probe v3 devices over v3."""
+contract, or per device with --snmp-v3-keys device) so sweeps probe v3 devices over v3, then the recording link (camera → NVR)."""
 from __future__ import annotations
 
 import csv
@@ -16,7 +16,9 @@ COLUMNS = ("community", "district", "community_type", "name", "kind", "role", "v
            "username", "password", "upstream", "contract", "installed_on", "contractor",
            # Version 3 and its USM (authPriv) credentials for the devices that speak v3, else 2c.
            "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_auth_key",
-           "snmp_priv_protocol", "snmp_priv_key")
+           "snmp_priv_protocol", "snmp_priv_key",
+           # The NVR that records each camera (the importer's optional recording link).
+           "recorded_by")
 
 
 def row(s: DeviceSpec) -> dict[str, str]:
@@ -31,7 +33,8 @@ def row(s: DeviceSpec) -> dict[str, str]:
             "serial": s.serial, "mac": s.mac, "ip": s.ip, "onvif_port": str(s.onvif_port),
             "snmp_port": str(s.snmp_port), "snmp_community": s.snmp_community,
             "username": s.username, "password": s.password, "upstream": s.upstream,
-            "contract": s.contract, "installed_on": s.installed_on, "contractor": s.contractor}
+            "contract": s.contract, "installed_on": s.installed_on, "contractor": s.contractor,
+            "recorded_by": s.recorded_by}
 
 
 def write_atomic(path: str | os.PathLike, specs: list[DeviceSpec]) -> None:

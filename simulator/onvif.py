@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from . import ptz
-from .faults import DeviceState
+from .faults import VENDOR_DEFAULT_LOGINS, DeviceState
 
 NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -166,8 +166,9 @@ class OnvifContext:
                     f"<tt:TimeZone><tt:TZ>{tz}</tt:TZ></tt:TimeZone>"
                     f"<tt:LocalDateTime>{_dt_xml(local)}</tt:LocalDateTime>"
                     "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
+        dtt = "Manual" if "no_ntp" in d.faults else "NTP"
         return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
-                "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
+                f"<tt:DateTimeType>{dtt}</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
                 "<tt:TimeZone><tt:TZ>CST-8:00:00</tt:TZ></tt:TimeZone>"
                 f"<tt:UTCDateTime>{_dt_xml(utc)}</tt:UTCDateTime>"
                 f"<tt:LocalDateTime>{_dt_xml(local)}</tt:LocalDateTime>"
@@ -268,6 +269,8 @@ class OnvifContext:
         """(token, name, width, height, fps, kbps): a main and a sub stream."""
         if d.spec.kind == "camera":
             hi = (2688, 1520) if "3T86" in d.spec.model or "3849" in d.spec.model else (1920, 1080)
+            if "low_resolution" in d.faults:
+                hi = (1280, 720)
             return [("Profile_1", "mainStream", hi[0], hi[1], 25, 4096),
                     ("Profile_2", "subStream", 640, 360, 15, 512)]
         if d.spec.kind == "nvr":
@@ -376,6 +379,8 @@ class OnvifContext:
                 if s.spec.community_index == d.spec.community_index and s.spec.kind == "camera"]
         for i, cam in enumerate(cams, 1):
             start = d.boot_time - 30 * 86400.0   # thirty days retained at start-up
+            if "short_retention" in d.faults:
+                start = now - d.param("retention_days") * 86400.0
             end = now
             for holder in (d, cam):
                 if "recording_loss" in holder.faults:
@@ -468,7 +473,10 @@ class OnvifContext:
             if wsse:
                 window = float(d.params.get("wsse_window_s", self.wsse_window_s))
                 if not check_token(token, d.spec.username, d.spec.password,
-                                   d.device_clock(now), window):
+                                   d.device_clock(now), window) and not (
+                        "default_password" in d.faults and d.spec.vendor in VENDOR_DEFAULT_LOGINS
+                        and check_token(token, *VENDOR_DEFAULT_LOGINS[d.spec.vendor],
+                                        d.device_clock(now), window)):
                     raise SoapError("ter:NotAuthorized", "Sender not Authorized")
         return self._dispatch(d, path, op_name, op, now)
 

@@ -212,6 +212,10 @@ class Fleet:
                    now: float | None = None) -> DeviceState:
         now = time.time() if now is None else now
         st = self.states[serial]
+        params = dict(params)
+        # `started_ago_s`: the faults began that long ago (a test needs no sleep to put the
+        # fault's start behind "now"); not kept as a device parameter.
+        started = now - max(0.0, float(params.pop("started_ago_s", 0.0)))
         bad = [f for f in faults if f not in ALL_FAULTS]
         if bad:
             raise ValueError(f"unknown fault(s): {', '.join(bad)}")
@@ -234,8 +238,8 @@ class Fleet:
                 st.frozen_jpeg = None
             if f == "ptz_stuck":
                 st.stuck_view = st.view_position(now)
-            st.faults[f] = now
-            self.truth.write(serial, f, now, None, **self._truth_params(st, f))
+            st.faults[f] = now if f == "reboot" else started
+            self.truth.write(serial, f, st.faults[f], None, **self._truth_params(st, f))
         if st.time_dependent():
             self.dynamic.add(serial)
         self.reconcile(st, now)

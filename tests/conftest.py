@@ -1,10 +1,11 @@
-"""Shared fixtures: a fresh app on a temporary SQLite database built by the migrations."""
+"""Shared fixtures: a fresh app on a copy of the migrated SQLite database, the test servers."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
+from db_helpers import TEST_CONFIG, copy_database, database_template
 
 from app import create_app
 from supervisor.core.extensions import db as _db
@@ -12,20 +13,12 @@ from supervisor.profiles import loader as profiles
 
 
 @pytest.fixture
-def app(tmp_path: Path):
-    from flask_migrate import upgrade
-
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
-        "SECRET_KEY": "test-secret",
-        "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4=",
-        "EVIDENCE_DIR": str(tmp_path / "evidence"),
-        "WTF_CSRF_ENABLED": True,
-        "RATELIMIT_ENABLED": True,
-    })
+def app(tmp_path: Path, tmp_path_factory):
+    """A fresh app on its own copy of the migrated (empty) database."""
+    url = copy_database(database_template(tmp_path_factory, "migrated"), tmp_path)
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url,
+                      "EVIDENCE_DIR": str(tmp_path / "evidence")})
     with app.app_context():
-        upgrade()
         yield app
         _db.session.remove()
         _db.engine.dispose()
@@ -42,12 +35,16 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def _service_url(variable: str, what: str) -> str:
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} not set (make test starts {what})")
+    return url
+
+
 @pytest.fixture
 def pg_url() -> str:
-    url = os.environ.get("FSP_TEST_PG_URL")
-    if not url:
-        pytest.skip("FSP_TEST_PG_URL not set (make test starts PostgreSQL)")
-    return url
+    return _service_url("FSP_TEST_PG_URL", "PostgreSQL")
 
 
 @pytest.fixture
@@ -71,7 +68,4 @@ def pg_database(pg_url: str):
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("FSP_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("FSP_TEST_REDIS_URL not set (make test starts Redis)")
-    return url
+    return _service_url("FSP_TEST_REDIS_URL", "Redis")

@@ -2,7 +2,7 @@
 camera position/view columns
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06 05:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

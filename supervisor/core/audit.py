@@ -26,13 +26,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from supervisor.core.choices import DEVICE_SECRET_FIELDS
 from supervisor.core.extensions import db
 from supervisor.core.models import AuditEntry
 
 # Field names whose values never reach the audit log (nor any log).
 SECRET_FIELDS: frozenset[str] = frozenset({
-    "password", "snmp_community", "password_hash", "secret", "secret_key", "token",
-    "api_key", "auth_key", "priv_key", "snmp_auth_key", "snmp_priv_key",
+    *DEVICE_SECRET_FIELDS, "password_hash", "secret", "secret_key", "token", "api_key",
+    "auth_key", "priv_key",
 })
 MASK = "***"
 MASK_CHANGED = "*** (changed)"

@@ -23,11 +23,20 @@ CSV_COLUMNS = ("id", "at_utc", "at_local", "actor", "action", "entity", "key", "
                "note", "before", "after")
 
 
+# The days a filter may name: wide enough for any real history, narrow enough that a day's
+# local bounds (and a day after it) stay inside the calendar.
+DATE_MIN, DATE_MAX = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
+
+
 def _date(value: Any) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip()[:10])
     except (TypeError, ValueError):
         return None
+
+
+def _out_of_range(day: dt.date | None) -> bool:
+    return day is not None and not DATE_MIN <= day <= DATE_MAX
 
 
 @dataclass
@@ -42,15 +51,21 @@ class AuditFilters:
     key: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    # Names of the filters whose date lies outside [DATE_MIN, DATE_MAX] (the page says so
+    # with a 400 instead of guessing; the filter itself is dropped).
+    out_of_range: tuple[str, ...] = ()
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> "AuditFilters":
         def text(name: str, limit: int) -> str | None:
             return (str(args.get(name) or "")).strip()[:limit] or None
 
+        since, until = _date(args.get("since")), _date(args.get("until"))
+        bad = tuple(name for name, day in (("since", since), ("until", until))
+                    if _out_of_range(day))
         return cls(actor=text("actor", 80), entity=text("entity", 40), action=text("action", 40),
-                   key=text("key", 200), since=_date(args.get("since")),
-                   until=_date(args.get("until")))
+                   key=text("key", 200), since=None if "since" in bad else since,
+                   until=None if "until" in bad else until, out_of_range=bad)
 
     def as_args(self) -> dict[str, str]:
         out = {k: getattr(self, k) for k in ("actor", "entity", "action", "key")}
@@ -82,9 +97,13 @@ def encode_cursor(entry: AuditEntry) -> str:
 def decode_cursor(value: Any) -> tuple[dt.datetime, int] | None:
     try:
         at, _, ident = str(value).rpartition("_")
-        return dt.datetime.fromisoformat(at), int(ident)
+        when, number = dt.datetime.fromisoformat(at), int(ident)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is not None or not 0 <= number < 2**62 \
+            or not DATE_MIN <= when.date() <= DATE_MAX:
+        return None  # a forged cursor: start from the newest page
+    return when, number
 
 
 @dataclass

@@ -57,3 +57,10 @@ IMAGE_FAULTS: tuple[str, ...] = (
     "signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "color_cast",
     "noise", "occlusion", "stripes", "frozen", "scene_change",
 )
+
+
+# A device's secrets: encrypted at rest (EncryptedString columns), write-only in forms and the
+# API, never exported, logged or audited in clear, sealed when they cross the Celery broker.
+DEVICE_SECRET_FIELDS: tuple[str, ...] = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+# The SNMPv3 keys among them (USM passphrases, at least 8 characters: RFC 3414 2.6).
+SNMP_V3_KEY_FIELDS: tuple[str, ...] = ("snmp_auth_key", "snmp_priv_key")

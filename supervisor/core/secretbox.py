@@ -45,6 +45,22 @@ def decrypt(token: str) -> str:
         raise RuntimeError("device secret cannot be decrypted with this key") from exc
 
 
+def encrypt_bytes(plain: bytes) -> bytes:
+    """A whole file (an uploaded inventory holding device passwords) as a Fernet token."""
+    if _fernet is None:
+        raise RuntimeError("device secret key not configured")
+    return _fernet.encrypt(plain)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    if _fernet is None:
+        raise RuntimeError("device secret key not configured")
+    try:
+        return _fernet.decrypt(token)
+    except InvalidToken as exc:
+        raise RuntimeError("file cannot be decrypted with this key") from exc
+
+
 class EncryptedString(TypeDecorator):
     """A column whose plaintext never reaches the database."""
 

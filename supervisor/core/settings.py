@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
 
+    # Server-side sessions: idle and absolute lifetimes; TLS turns the cookies' secure flag on.
+    SESSION_IDLE_S: float = 2 * 3600.0
+    SESSION_ABSOLUTE_S: float = 12 * 3600.0
+    TLS: bool = False
+    # Import jobs: an unconfirmed preview's encrypted file is deleted after this long; a job
+    # whose process on another host gave no sign for this long is resumed elsewhere.
+    IMPORT_PREVIEW_MAX_AGE_S: float = 3600.0
+    IMPORT_JOB_STALE_S: float = 3600.0
+    IMPORT_FIRST_WAIT_S: float = 2.0
+    # Files the process creates (database, uploads, evidence) are readable by its user only.
+    FILE_UMASK: int | None = 0o077
+
     # --- probing and storage
     PROBE_EXECUTOR: Literal["local", "celery"] = "local"
     # An ok fast probe of a settled device is kept one per this many seconds (0: keep all).
@@ -80,6 +92,22 @@ class Settings(BaseSettings):
     CELERY_GRACE_S: float = 15.0
     CELERY_SECRET_KEY: str | None = None
 
+    # --- Tickets and notifications
+    TICKET_ATTACHMENT_DIR: str = ""            # "" -> <instance>/ticket-attachments
+    TICKET_ATTACHMENT_MAX_BYTES: int = 8 * 1024 * 1024
+    TICKET_PUBLIC_URL: str = ""                # link base in notifications (e.g. https://host)
+    SMTP_HOST: str = "127.0.0.1"
+    SMTP_PORT: int = 25
+    SMTP_FROM: str = "supervisor@localhost"
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS: bool = False
+    NOTIFY_TIMEOUT_S: float = 10.0
+    NOTIFY_RETRY_BACKOFF_S: str = "60,300,900,3600,3600"   # when the profile has none
+    COVERAGE_SNAPSHOT_HOUR: int = 1            # local hour of the daily coverage snapshot
+    TICKET_SCAN_INTERVAL_S: float = 60.0       # the scheduler's ticket job: open, clocks, notify
+    TICKET_VERIFY_PROBE: str = "inline"        # inline: "mark repaired" probes at once; off: the next sweep
+
     @field_validator("LOCAL_TIMEZONE")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -99,6 +127,7 @@ class Settings(BaseSettings):
             "SQLALCHEMY_DATABASE_URI": self.SQLALCHEMY_DATABASE_URI or f"sqlite:///{inst / 'supervisor.db'}",
             "EVIDENCE_DIR": Path(self.EVIDENCE_DIR or inst / "evidence"),
             "IMPORT_UPLOAD_DIR": Path(self.IMPORT_UPLOAD_DIR or inst / "imports"),
+            "TICKET_ATTACHMENT_DIR": str(self.TICKET_ATTACHMENT_DIR or inst / "ticket-attachments"),
             "REPORT_DIR": Path(self.REPORT_DIR or inst / "reports"),
         })
 
@@ -113,6 +142,11 @@ class Settings(BaseSettings):
     def flask_config(self) -> dict[str, Any]:
         """Everything as `app.config` keys (paths as strings)."""
         out = self.model_dump()
+        # Cookies: HttpOnly and SameSite always; Secure whenever the site is served over TLS.
+        out["SESSION_COOKIE_SECURE"] = bool(self.TLS or out.get("SESSION_COOKIE_SECURE"))
+        out["REMEMBER_COOKIE_SECURE"] = out["SESSION_COOKIE_SECURE"]
+        out["REMEMBER_COOKIE_HTTPONLY"] = True
+        out["PERMANENT_SESSION_LIFETIME"] = int(self.SESSION_ABSOLUTE_S)
         for key, value in out.items():
             if isinstance(value, Path):
                 out[key] = str(value)

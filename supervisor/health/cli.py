@@ -1,16 +1,16 @@
-"""`flask sweep` and `flask health ...`: thin commands over supervisor.sweep / health_store."""
+"""`flask health ...`: thin commands over the health store and the housekeeping job."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import json
-import sys
 from typing import Optional
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from supervisor.core.clock import naive_utc
 from supervisor.core.extensions import db
 
 
@@ -21,52 +21,7 @@ def _parse_time(value: Optional[str], name: str) -> Optional[dt.datetime]:
         t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"not an ISO-8601 time: {value!r}", param_hint=name)
-    if t.tzinfo is not None:
-        t = t.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return t  # naive input is taken as UTC
-
-
-@click.command("sweep")
-@click.option("--tier", type=click.Choice(["fast", "full", "frame"]), default="fast",
-              show_default=True, help="Probe tier from the standard profile.")
-@click.option("--devices", default=None, help="Comma-separated serials (default: every device).")
-@click.option("--deadline", type=float, default=None,
-              help="Seconds for the whole sweep (default: the tier's interval).")
-@click.option("--quiet", is_flag=True, help="No progress bar, summary only.")
-def sweep_command(tier: str, devices: Optional[str], deadline: Optional[float], quiet: bool) -> None:
-    """Run one sweep now, through the same path as the scheduler."""
-    from supervisor.sweeps.pipeline import run_sweep
-
-    serials = [s for s in devices.split(",")] if devices else None
-    state = {"last": 0}
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if quiet:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label=f"sweep {tier}", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - state["last"])
-        state["last"] = done
-
-    from supervisor.profiles.loader import ProfileError
-
-    try:
-        summary = run_sweep(tier, serials, progress=progress, deadline_s=deadline, trigger="cli")
-    except (ValueError, ProfileError) as exc:
-        raise click.ClickException(str(exc))
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    s = summary
-    click.echo(f"sweep #{s.sweep_id} tier={s.tier} executor={s.executor}: {s.devices} devices "
-               f"in {s.duration_s:.1f}s ({s.devices_per_s:.1f}/s)")
-    click.echo(f"  ok={s.ok} degraded={s.degraded} offline={s.offline} unknown={s.unknown} "
-               f"state changes={s.transitions} flapping={s.flapping}")
-    if s.failures_by_reason:
-        click.echo("  failures: " + ", ".join(f"{k}={v}" for k, v in s.failures_by_reason.items()))
+    return naive_utc(t)  # naive input is taken as UTC
 
 
 health_group = AppGroup("health", help="Device health: state intervals, rollups, retention.")
@@ -116,12 +71,11 @@ def housekeeping_command() -> None:
     from supervisor.sweeps.pipeline import housekeeping
 
     try:
-        out = housekeeping()
+        out = housekeeping(settings=current_app.extensions["settings"])
     except ProfileError as exc:
         raise click.ClickException(str(exc))
     click.echo(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(sweep_command)
     app.cli.add_command(health_group)

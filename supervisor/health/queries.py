@@ -23,10 +23,12 @@ FAULT_STATES = (DeviceState.DEGRADED, DeviceState.OFFLINE)
 
 
 def _int(value: Any) -> int | None:
+    """An id from a query string: malformed or outside the database's integers is None."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 <= number < 2**62 else None
 
 
 # ---------------------------------------------------------------- one device

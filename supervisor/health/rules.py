@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Optional
 
 from supervisor.core.choices import DeviceState
+from supervisor.core.clock import naive_utc  # noqa: F401  (rules take times in any zone)
 
 OK, DEGRADED, OFFLINE, UNKNOWN, MAINTENANCE = (
     DeviceState.OK, DeviceState.DEGRADED, DeviceState.OFFLINE, DeviceState.UNKNOWN,
@@ -134,12 +135,6 @@ class Observation:
     @property
     def key(self) -> tuple[str, Optional[str]]:
         return (self.state, self.cause)
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def _reason(check: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -325,6 +320,23 @@ def attribute_upstream(observations: Mapping[int, Observation], upstream_of: Map
         if root is not None:
             reason = _reason("upstream", "upstream_down", upstream=serial_of.get(root, str(root)))
             out[dev] = replace(obs, cause=CAUSE_UPSTREAM, reasons=(reason,) + tuple(obs.reasons))
+    return out
+
+
+def recording_down(states: Mapping[int, str], recorded_by: Mapping[int, Optional[int]],
+                   serial_of: Mapping[int, str]) -> dict[int, dict[str, Any]]:
+    """Cameras whose recording NVR is offline: camera id → an information reason
+    (``not_recorded``, naming the NVR).
+
+    The recording link is not a network path: a dead NVR is one fault, on the NVR; its
+    cameras keep their own state (they still answer and stream) and carry this reason only
+    as information, so no camera is degraded, offline or ticketed for the NVR's fault.
+    `states` maps device id → confirmed state for the cameras and NVRs concerned.
+    """
+    out: dict[int, dict[str, Any]] = {}
+    for cam, nvr in recorded_by.items():
+        if nvr is not None and states.get(nvr) == OFFLINE:
+            out[cam] = _reason("recording", "not_recorded", recorder=serial_of.get(nvr, str(nvr)))
     return out
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from supervisor.core.choices import CameraRole, CommunityType, DeviceKind
+from supervisor.core.choices import (
+    DEVICE_SECRET_FIELDS, SNMP_V3_KEY_FIELDS, CameraRole, CommunityType, DeviceKind,
+)
 
 # ---------------------------------------------------------------- columns
 
@@ -46,6 +48,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("username", "用户名", False, ("登录用户名", "账号")),
     ColumnSpec("password", "密码", False, ("登录密码",)),
     ColumnSpec("upstream", "上级设备", False, ("上联设备", "上级设备序列号")),
+    # The NVR that records a camera (serial): not a network path, see DESIGN.md's topology.
+    ColumnSpec("recorded_by", "录像设备", False, ("录像机", "所属录像机", "录像设备序列号")),
     ColumnSpec("contract", "合同编号", False, ("合同", "所属合同")),
     ColumnSpec("installed_on", "安装日期", False, ("安装时间", "建设日期", "安装完成日期")),
     ColumnSpec("contractor", "承建单位", False, ("承建商", "施工单位")),
@@ -76,7 +80,7 @@ IGNORED_COLUMNS: tuple[ColumnSpec, ...] = (
 )
 IGNORED = {c.key for c in IGNORED_COLUMNS}
 SPEC = {c.key: c for c in COLUMNS + IGNORED_COLUMNS}
-SECRET_COLUMNS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+SECRET_COLUMNS = DEVICE_SECRET_FIELDS
 EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
 DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
                  "snmp_port", "username", "installed_on", "snmp_version", "snmp_user",
@@ -105,7 +109,7 @@ CHOICES = {"kind": DeviceKind.values(), "role": CameraRole.values(),
            "community_type": CommunityType.values()}
 MAX_LEN = {"community": 200, "district": 100, "name": 200, "vendor": 100, "model": 100,
            "serial": 100, "username": 100, "password": 200, "snmp_community": 200,
-           "upstream": 100, "contract": 100, "contractor": 200, "snmp_user": 100,
+           "upstream": 100, "recorded_by": 100, "contract": 100, "contractor": 200, "snmp_user": 100,
            "snmp_auth_key": 200, "snmp_priv_key": 200}
 
 
@@ -163,7 +167,7 @@ TEXT_HINT = "format the column as text (设置单元格格式 → 文本) and ty
 # Written in optional cells to mean "none"; read as blank.
 PLACEHOLDERS = {"/", "-", "--", "—", "——", "无", "暂无", "空", "n/a", "na", "none", "null"}
 # Columns whose values are ASCII by nature: full-width forms are folded (ＳＮ１２ → SN12).
-FOLDED_COLUMNS = {"serial", "upstream", "contract"}
+FOLDED_COLUMNS = {"serial", "upstream", "recorded_by", "contract"}
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's (1900) date system, leap bug included
 # Excel day numbers accepted as dates: 1990-01-01 .. 2099-12-31 (others are typos, not dates).
 SERIAL_DAYS = ((dt.date(1990, 1, 1) - EXCEL_EPOCH).days, (dt.date(2099, 12, 31) - EXCEL_EPOCH).days)
@@ -420,7 +424,7 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 limit = MAX_LEN.get(key)
                 if limit and len(value) > limit:
                     raise ValueError(f"longer than {limit} characters")
-                if key in ("snmp_auth_key", "snmp_priv_key") and len(value) < SNMP_KEY_MIN:
+                if key in SNMP_V3_KEY_FIELDS and len(value) < SNMP_KEY_MIN:
                     raise ValueError(f"an SNMPv3 key needs at least {SNMP_KEY_MIN} characters")
         except ValueError as exc:
             problems.append((key, str(exc)))

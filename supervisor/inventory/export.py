@@ -34,6 +34,7 @@ def export_rows(query: Select | None = None, *, scope: Select | None = None,
     (an NVR when exporting kind=camera) is still named. ``status`` adds STATUS_COLUMNS.
     """
     Up = aliased(Device)
+    Rec = aliased(Device)
     columns = EXPORT_COLUMNS + (STATUS_COLUMNS if status else ())
     stmt = (select(Device.serial, Device.name, Device.kind, Device.role, Device.vendor,
                    Device.model, Device.mac, Device.ip, Device.onvif_port, Device.snmp_port,
@@ -44,7 +45,8 @@ def export_rows(query: Select | None = None, *, scope: Select | None = None,
                    func.coalesce(DeviceStatus.state, literal(DeviceState.UNKNOWN)).label("state"),
                    Community.name.label("community"), Community.district,
                    Community.type.label("community_type"), Contract.code.label("contract"),
-                   Contractor.name.label("contractor"), Up.serial.label("upstream"))
+                   Contractor.name.label("contractor"), Up.serial.label("upstream"),
+                   Rec.serial.label("recorded_by"))
             .join(Community, Device.community_id == Community.id)
             .outerjoin(Contract, Device.contract_id == Contract.id)
             .outerjoin(Contractor, Contract.contractor_id == Contractor.id)
@@ -53,8 +55,10 @@ def export_rows(query: Select | None = None, *, scope: Select | None = None,
     scope = query if scope is None else scope
     if scope is None:
         stmt = stmt.outerjoin(Up, Device.upstream_id == Up.id)
+        stmt = stmt.outerjoin(Rec, Device.recorded_by_id == Rec.id)
     else:
         stmt = stmt.outerjoin(Up, (Device.upstream_id == Up.id) & Up.id.in_(_ids(scope)))
+        stmt = stmt.outerjoin(Rec, (Device.recorded_by_id == Rec.id) & Rec.id.in_(_ids(scope)))
     if query is not None:
         stmt = stmt.where(Device.id.in_(_ids(query)))
     for r in db.session.execute(stmt):

@@ -38,6 +38,7 @@ Rules (decided here; docs/inventory-columns.md lists the columns):
   starting this month, judged by the latest ``default`` profile, for the contractor named in
   the row's optional ``contractor`` column or else the ``contractor`` argument.
 - ``upstream`` names another row's serial or a device already stored; cycles are refused.
+- ``recorded_by`` (optional) names the NVR that records a camera, the same way (a row or a stored device).
 - ``snmp_version`` is 1/2c/3/auto (blank = 2c); version 3 needs ``snmp_user`` and both keys
   (each at least 8 characters), from the row or already stored; protocols are those the
   probes accept (inventory_format.SNMP_AUTH_PROTOCOLS / SNMP_PRIV_PROTOCOLS).
@@ -50,7 +51,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, insert, select, type_coerce, update
+from sqlalchemy import String, delete, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from supervisor.core import audit
@@ -174,7 +175,7 @@ def _load_context() -> _Context:
     contract_codes = {v[0]: k for k, v in contracts.items()}
     links = {(a, b) for a, b in s.execute(select(contract_communities.c.contract_id,
                                                  contract_communities.c.community_id))}
-    cols = [Device.id, Device.serial, Device.upstream_id, Device.community_id,
+    cols = [Device.id, Device.serial, Device.upstream_id, Device.recorded_by_id, Device.community_id,
             Device.contract_id, Device.lifecycle,
             type_coerce(Device.password, String).label("pw"),
             type_coerce(Device.snmp_community, String).label("snmp"),
@@ -194,6 +195,7 @@ def _load_context() -> _Context:
                 pass
         up = serial_of.get(r.upstream_id) if r.upstream_id else None
         values.update(community=community_names.get(r.community_id), upstream=up,
+                      recorded_by=serial_of.get(r.recorded_by_id) if r.recorded_by_id else None,
                       contract=contract_codes.get(r.contract_id) if r.contract_id else None)
         devices[r.serial] = _Existing(r.id, values, {"password": r.pw, "snmp_community": r.snmp,
                                                      "snmp_auth_key": r.snmp_auth,
@@ -356,6 +358,11 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
         up = v.get("upstream")
         if up and up not in file_serials and up not in ctx.devices:
             errors.append(RowError(r.row, h["upstream"], f"unknown upstream device {up!r}"))
+        rec = v.get("recorded_by")
+        if rec and rec == v.get("serial"):
+            errors.append(RowError(r.row, h["recorded_by"], "a device cannot record itself"))
+        elif rec and rec not in file_serials and rec not in ctx.devices:
+            errors.append(RowError(r.row, h["recorded_by"], f"unknown recording device {rec!r}"))
         errors.extend(_v3_problems(plan, r, ctx.devices.get(v.get("serial") or ""), bad_cells))
     counts.contracts_created = len(new_contracts)
     stored_spelling = {spelling_key(name): name for name in ctx.communities}
@@ -388,6 +395,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
             first = next(r for r in plan.rows if r.values.get("contract") in new_contracts)
             errors.append(RowError(first.row, h["contract"],
                                    f"cannot create contracts: {exc}"))
+    plan.warnings.extend(_crossing_link_warnings(plan, ctx, file_serials))
     # Upstream cycles over the graph the database would hold after the import.
     graph = dict(ctx.upstream_of)
     if "upstream" in plan.columns:
@@ -434,7 +442,7 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
             r.action, r.changes = "create", []
             counts.created += 1
             continue
-        changes = [k for k in DEVICE_FIELDS + ("community", "upstream", "contract")
+        changes = [k for k in DEVICE_FIELDS + ("community", "upstream", "recorded_by", "contract")
                    if k in plan.columns and v.get(k) != ex.values.get(k)]
         for k, plain in r.secrets.items():
             stored = ex.cipher.get(k)
@@ -454,6 +462,48 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     return errors
 
 
+CROSSING_MARK = "crosses contracts"
+
+
+def _crossing_link_warnings(plan: ImportPlan, ctx: _Context,
+                            file_serials: dict[str, PlanRow]) -> list[RowError]:
+    """A link (upstream) whose two ends will be under different contracts: allowed (a camera
+    may hang on another contractor's switch) but worth a look, since each contractor then
+    sees the other end only as "a device outside your contract"."""
+    if "upstream" not in plan.columns and "contract" not in plan.columns:
+        return []
+
+    def contract_of(serial: str) -> str | None:
+        row = file_serials.get(serial)
+        if row is not None and "contract" in plan.columns:
+            return row.values.get("contract")
+        ex = ctx.devices.get(serial)
+        return ex.values.get("contract") if ex else None
+
+    def contractor_of(serial: str, code: str | None) -> str | None:
+        if code in ctx.contracts:
+            return ctx.contractor_names.get(ctx.contracts[code][1])
+        row = file_serials.get(serial)
+        return (row.values.get("contractor") if row else None) or plan.contractor
+
+    out = []
+    column = plan.headers.get("upstream") or plan.headers.get("contract") or "upstream"
+    for serial, r in file_serials.items():
+        up = r.values.get("upstream") if "upstream" in plan.columns else ctx.upstream_of.get(serial)
+        if not up or up == serial or (up not in file_serials and up not in ctx.devices):
+            continue
+        mine, theirs = contract_of(serial), contract_of(up)
+        if mine == theirs:
+            continue
+        other = contractor_of(up, theirs) != contractor_of(serial, mine)
+        out.append(RowError(r.row, column, (
+            f"the link to upstream {up} {CROSSING_MARK} ({mine or 'no contract'} → "
+            f"{theirs or 'no contract'}"
+            + (", another contractor): each side sees the other only as a device outside "
+               "its contract" if other else ")"))))
+    return out
+
+
 def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
                  bad_cells: set[tuple[int, str]]) -> list[RowError]:
     """SNMPv3 (authPriv) needs a user and both keys, from the row or already stored (a blank
@@ -463,19 +513,17 @@ def _v3_problems(plan: ImportPlan, r: PlanRow, ex: _Existing | None,
             return r.values.get(key)
         return ex.values.get(key) if ex else None
 
-    version = effective("snmp_version")
-    if version != "3":
-        return []
+    from supervisor.inventory.rules import v3_missing  # the one rule, shared with the pages
+
+    def has(key: str) -> bool:
+        return key in r.secrets or bool(ex and ex.cipher.get(key))
+
     out = []
-    column = plan.headers.get("snmp_user", "snmp_user")
-    if not effective("snmp_user") and (r.row, column) not in bad_cells:
-        out.append(RowError(r.row, column, "SNMP version 3 needs a user"))
-    for key in ("snmp_auth_key", "snmp_priv_key"):
+    for key, _code, message in v3_missing(effective("snmp_version"), effective("snmp_user"),
+                                          has("snmp_auth_key"), has("snmp_priv_key")):
         column = plan.headers.get(key, key)
-        if key not in r.secrets and not (ex and ex.cipher.get(key)) \
-                and (r.row, column) not in bad_cells:
-            out.append(RowError(r.row, column,
-                                f"SNMP version 3 needs {key} (at least 8 characters)"))
+        if (r.row, column) not in bad_cells:
+            out.append(RowError(r.row, column, message))
     return out
 
 
@@ -493,6 +541,9 @@ def parse_upload(filename: str, data: bytes, *, create_contracts: bool = False,
         progress("read", len(table), len(table))
     _validate_file(plan, table, progress)
     if not plan.columns:  # header problems: the rows can't be read
+        return plan
+    if not plan.rows and not plan.errors:
+        plan.errors.append(RowError(1, "-", "the file has a header but no device rows"))
         return plan
     # References and cycles are checked even when some cells are bad, so one run lists
     # every problem; sorted by row, cell problems first within a row.
@@ -514,7 +565,8 @@ def apply_plan(plan: ImportPlan, actor: Any, *, progress: Progress | None = None
     try:
         ctx = _load_context()
         # Warnings about the database are made again by the re-check below.
-        in_file = [w for w in plan.warnings if "stored " not in w.message]
+        in_file = [w for w in plan.warnings
+                   if "stored " not in w.message and CROSSING_MARK not in w.message]
         plan.warnings = in_file
         errors = _check_against(plan, ctx)  # the database may have moved since the preview
         if errors:
@@ -610,7 +662,8 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
                        **{k: r.secrets.get(k) for k in SECRET_COLUMNS},
                        snmp_version=v.get("snmp_version") or "2c",
                        lifecycle=Lifecycle.INSTALLED if v.get("installed_on") else Lifecycle.PLANNED,
-                       upstream_id=None, accepted_on=None, created_at=now, updated_at=now)
+                       upstream_id=None, recorded_by_id=None, accepted_on=None, created_at=now,
+                       updated_at=now)
             inserts.append(row)
             after = {k: v.get(k) for k in plan.columns if k not in ("district", "community_type")}
             after.update({k: r.secrets[k] for k in r.secrets})
@@ -621,7 +674,7 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             before: dict[str, Any] = {}
             after = {}
             for k in r.changes:
-                if k == "upstream":
+                if k in ("upstream", "recorded_by"):
                     continue  # set below, once every id is known
                 if k in SECRET_COLUMNS:
                     change[k] = r.secrets[k]
@@ -638,8 +691,9 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
                     and ex.lifecycle == Lifecycle.PLANNED:
                 change["lifecycle"] = Lifecycle.INSTALLED
                 before["lifecycle"], after["lifecycle"] = ex.lifecycle, Lifecycle.INSTALLED
-            if "upstream" in r.changes:
-                before["upstream"], after["upstream"] = ex.values.get("upstream"), v.get("upstream")
+            for link in ("upstream", "recorded_by"):
+                if link in r.changes:
+                    before[link], after[link] = ex.values.get(link), v.get(link)
             change["updated_at"] = now
             updates.setdefault(frozenset(change), []).append(change)
             log("update", "device", v["serial"], before, after)
@@ -659,18 +713,22 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
             if progress:
                 progress("write", min(written, total - 1), total)
     # Upstream links and contract<->community links need every id.
-    needs_ids = "upstream" in plan.columns or "contract" in plan.columns
+    needs_ids = ("upstream" in plan.columns or "recorded_by" in plan.columns
+                 or "contract" in plan.columns)
     id_of: dict[str, int] = {}
     if needs_ids:
         id_of = dict(s.execute(select(Device.serial, Device.id)).all())
-    if "upstream" in plan.columns:
-        ups = []
+    # Device-to-device links (network path, recording NVR), set once every id is known.
+    for link in ("upstream", "recorded_by"):
+        if link not in plan.columns:
+            continue
+        rows = []
         for r in plan.rows:
-            up = r.values.get("upstream")
-            if r.action == "create" and up or "upstream" in r.changes:
-                ups.append({"id": id_of[r.values["serial"]],
-                            "upstream_id": id_of[up] if up else None})
-        for chunk in _chunks(ups, 5000):
+            other = r.values.get(link)
+            if r.action == "create" and other or link in r.changes:
+                rows.append({"id": id_of[r.values["serial"]],
+                             f"{link}_id": id_of[other] if other else None})
+        for chunk in _chunks(rows, 5000):
             s.execute(update(Device), chunk)
     if "contract" in plan.columns:
         pairs = set()
@@ -681,6 +739,26 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
         new_links = [{"contract_id": a, "community_id": b} for a, b in pairs - ctx.links]
         if new_links:
             s.execute(insert(contract_communities), new_links)
+    # A contract no longer holding any device in a community it had devices in loses its
+    # link to it (its contractor no longer sees that community). Links with no device ever
+    # (a contract covering a community before installation) are left alone.
+    vacated = set()
+    for r in plan.rows:
+        if r.action == "update" and ({"community", "contract"} & set(r.changes)):
+            ex = ctx.devices[r.values["serial"]]
+            code, cname = ex.values.get("contract"), ex.values.get("community")
+            if code in ctx.contracts and cname in ctx.communities:
+                vacated.add((ctx.contracts[code][0], ctx.communities[cname][0]))
+    for contract, community in sorted(vacated & ctx.links):
+        still = s.scalar(select(Device.id).where(Device.contract_id == contract,
+                                                 Device.community_id == community).limit(1))
+        if still is None:
+            s.execute(delete(contract_communities).where(
+                contract_communities.c.contract_id == contract,
+                contract_communities.c.community_id == community))
+            code = next(k for k, v in ctx.contracts.items() if v[0] == contract)
+            name = next(k for k, v in ctx.communities.items() if v[0] == community)
+            log("unlink", "contract", code, {"community": name}, None)
     log("import", "inventory", plan.filename[:200], None,
         {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
          "rows": total, "encoding": plan.encoding, "sheet": plan.sheet})

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from supervisor.core.choices import Lifecycle
+from supervisor.core.choices import DEVICE_SECRET_FIELDS, Lifecycle
 from supervisor.core.clock import utcnow
 from supervisor.core.extensions import db
 from supervisor.core.secretbox import EncryptedString
@@ -94,6 +94,8 @@ class Device(db.Model):
     snmp_priv_protocol: Mapped[str | None] = mapped_column(String(10))
     snmp_priv_key: Mapped[str | None] = mapped_column(EncryptedString(500))
     upstream_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    # The NVR that records this camera (not a network path: a dead NVR leaves it online).
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     installed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -113,6 +115,39 @@ class Device(db.Model):
 
     community: Mapped[Community] = relationship(back_populates="devices")
     contract: Mapped[Contract | None] = relationship(back_populates="devices")
-    upstream: Mapped[Device | None] = relationship(remote_side=[id])
+    upstream: Mapped[Device | None] = relationship(remote_side=[id], foreign_keys=[upstream_id])
+    recorded_by: Mapped[Device | None] = relationship(remote_side=[id], foreign_keys=[recorded_by_id])
 
-    SECRET_FIELDS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+    SECRET_FIELDS = DEVICE_SECRET_FIELDS
+
+
+class ImportJob(db.Model):
+    """One inventory import through the pages, from upload to its outcome.
+
+    The uploaded file itself is kept encrypted in IMPORT_UPLOAD_DIR under `token` while the
+    job is a preview or waiting/running (supervisor/inventory/jobs.py); the row survives
+    the web process, so another worker shows the same job and a restart resumes it.
+    States: preview → queued → running → done | failed; preview → cancelled | rejected |
+    expired.
+    """
+
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    create_contracts: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    stage: Mapped[str | None] = mapped_column(String(20))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int | None] = mapped_column(Integer)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(120))  # host:pid:process-token running it
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import contains_eager
 
 from supervisor.core.choices import CameraRole, DeviceKind, DeviceState
 from supervisor.core.extensions import db
-from supervisor.inventory.models import Community, Device
+from supervisor.core.scoping import communities_for, contracts_for
+from supervisor.inventory.models import Community, Contract, Device
 from supervisor.health.models import DeviceStatus
 from supervisor.core.scoping import devices_for
 
@@ -179,3 +180,15 @@ def all_rows(user: Any, filters: DeviceFilters, batch: int = 1000):
         for device, state in chunk:
             yield device, state
         last = chunk[-1][0].id
+
+
+def filter_options(session: Any, user: Any) -> dict[str, Any]:
+    """The communities, contracts and districts a user may filter by (their scope only)."""
+    communities = session.execute(
+        communities_for(user).with_only_columns(Community.id, Community.name, Community.district)
+        .order_by(Community.district, Community.name)).all()
+    contracts = session.execute(
+        contracts_for(user).with_only_columns(Contract.id, Contract.code)
+        .order_by(Contract.code)).all()
+    return {"communities": communities, "contracts": contracts,
+            "districts": sorted({c.district for c in communities})}

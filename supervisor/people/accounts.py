@@ -109,8 +109,13 @@ def create_user(username: str, password: str, role: str, *, contractor: Contract
     return user
 
 
-def set_password(user: User, password: str, *, actor: Any = None) -> None:
+def set_password(user: User, password: str, *, actor: Any = None,
+                 keep_session: str | None = None) -> None:
+    """A new password; every other open session of the user ends (all of them for a reset
+    by someone else: `keep_session` is the token of the session that changed it)."""
     from supervisor.core import audit
+    from supervisor.core import clock
+    from supervisor.people import sessions
 
     problem = password_problem(password)
     if problem:
@@ -119,6 +124,9 @@ def set_password(user: User, password: str, *, actor: Any = None) -> None:
     # Secret fields are masked by audit.record: the row says the password changed, no more.
     audit.record(actor, "set-password", "user", user.username,
                  before={"password": "old"}, after={"password": "new"})
+    if user.id is not None:
+        sessions.end_all(db.session, user.id, clock.now(), sessions.PASSWORD,
+                         keep_token=keep_session)
 
 
 def set_active(user: User, active: bool, *, actor: Any = None) -> bool:
@@ -133,4 +141,9 @@ def set_active(user: User, active: bool, *, actor: Any = None) -> bool:
     audit.record(actor, "update", "user", user.username,
                  before={"active": user.active}, after={"active": active})
     user.active = active
+    if not active and user.id is not None:
+        from supervisor.core import clock
+        from supervisor.people import sessions
+
+        sessions.end_all(db.session, user.id, clock.now(), sessions.DEACTIVATED)
     return True

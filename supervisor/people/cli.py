@@ -6,6 +6,8 @@ taken from the command line by default, where they would land in the shell histo
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import Flask
@@ -13,6 +15,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from supervisor.core import audit
+from supervisor.core.choices import Role
+from supervisor.core.extensions import db
+from supervisor.inventory.models import Contractor
 from supervisor.people.accounts import (
     create_user,
     find_user,
@@ -20,9 +25,6 @@ from supervisor.people.accounts import (
     set_active,
     set_password,
 )
-from supervisor.core.choices import Role
-from supervisor.core.extensions import db
-from supervisor.inventory.models import Contractor
 from supervisor.people.models import User
 
 users_cli = AppGroup("users", help="Manage the people who log in.")
@@ -32,6 +34,21 @@ def _read_password(generate: bool) -> tuple[str, bool]:
     if generate:
         return generate_password(), True
     return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
+
+
+def _commit(change: Callable[[], Any]) -> None:
+    """Runs a validated change and commits it; a refusal rolls back and says why."""
+    try:
+        change()
+    except ValueError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+
+
+def _show_once(password: str, generated: bool) -> None:
+    if generated:
+        click.echo(f"password (shown once): {password}")
 
 
 @users_cli.command("create")
@@ -49,16 +66,10 @@ def create_command(username: str, role: str, contractor_name: str | None,
         if contractor is None:
             raise click.ClickException(f"no contractor named {contractor_name!r}")
     password, generated = _read_password(generate_password)
-    try:
-        create_user(username, password, role, contractor=contractor,
-                    display_name=display_name, actor=audit.cli_actor())
-    except ValueError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
+    _commit(lambda: create_user(username, password, role, contractor=contractor,
+                                display_name=display_name, actor=audit.cli_actor()))
     click.echo(f"created {role} user {username}")
-    if generated:
-        click.echo(f"password (shown once): {password}")
+    _show_once(password, generated)
 
 
 @users_cli.command("list")
@@ -83,15 +94,9 @@ def set_password_command(username: str, generate_password: bool) -> None:
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     password, generated = _read_password(generate_password)
-    try:
-        set_password(user, password, actor=audit.cli_actor())
-    except ValueError as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
+    _commit(lambda: set_password(user, password, actor=audit.cli_actor()))
     click.echo(f"password set for {user.username}")
-    if generated:
-        click.echo(f"password (shown once): {password}")
+    _show_once(password, generated)
 
 
 @users_cli.command("set-active")

@@ -40,3 +40,22 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class UserSession(db.Model):
+    """A login on the server's side: the browser's cookie carries a random token, this row
+    its SHA-256 (a copy of the database does not log anyone in). A session is valid while
+    not ended, used within the idle lifetime and younger than the absolute lifetime
+    (settings SESSION_IDLE_S / SESSION_ABSOLUTE_S); logout, a password change or reset and
+    a deactivation end it."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+    remote_addr: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))

@@ -129,10 +129,6 @@ class Nvr(Rule):
     retention_days: int = Field(ge=1)
 
 
-class Acceptance(Rule):
-    min_image_grade: int = Field(ge=1, le=5)
-
-
 class Resolution(_Strict):
     width: int = Field(gt=0)
     height: int = Field(gt=0)
@@ -158,6 +154,70 @@ class Resolution(_Strict):
         return big >= max(self.width, self.height) and small >= min(self.width, self.height)
 
 
+class ImageGrades(Rule):
+    """Grade (five-grade impairment scale) of a diagnosis by its worst fault's severity."""
+
+    none: int = Field(ge=1, le=5)
+    minor: int = Field(ge=1, le=5)
+    major: int = Field(ge=1, le=5)
+    critical: int = Field(ge=1, le=5)
+
+    def grade(self, severities: list[str]) -> int:
+        if not severities:
+            return self.none
+        return min(getattr(self, s, self.critical) for s in severities)
+
+
+class StreamRequirement(Rule):
+    """What a camera's main stream must deliver at acceptance (per role, or `default`)."""
+
+    min_resolution: Resolution
+    min_fps: float = Field(gt=0)
+    codecs: list[str] = Field(min_length=1)
+    min_bitrate_kbps: int = Field(gt=0)
+
+
+ACCEPTANCE_CHECKS = ("reach", "onvif", "identity", "credentials", "stream", "clock", "ntp",
+                     "image", "ptz", "switch", "recording", "speaker", "coverage")
+
+
+class Acceptance(Rule):
+    min_image_grade: int = Field(ge=1, le=5)
+    # Optional so that profiles written before these sections stay valid.
+    image_grades: ImageGrades | None = None
+    streams: dict[str, StreamRequirement] | None = None
+    # Where each acceptance check comes from, for checks whose figure lives elsewhere or
+    # that have no figure (reach, ONVIF calls, identity, credentials, PTZ, speaker ...).
+    checks: dict[str, Rule] | None = None
+
+    @field_validator("streams")
+    @classmethod
+    def _stream_roles(cls, v: dict[str, StreamRequirement] | None
+                      ) -> dict[str, StreamRequirement] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(CameraRole.values()) - {"default"})
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; known: "
+                             f"{list(CameraRole.values()) + ['default']}")
+        return v
+
+    @field_validator("checks")
+    @classmethod
+    def _check_names(cls, v: dict[str, Rule] | None) -> dict[str, Rule] | None:
+        if v is None:
+            return v
+        unknown = sorted(set(v) - set(ACCEPTANCE_CHECKS))
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; known: {list(ACCEPTANCE_CHECKS)}")
+        return v
+
+    def stream_for(self, role: str | None) -> StreamRequirement | None:
+        if not self.streams:
+            return None
+        return self.streams.get(role or "") or self.streams.get("default")
+
+
 class RoleSlot(_Strict):
     count: int = Field(ge=0)
     min_resolution: Resolution
@@ -178,12 +238,57 @@ class CoverageRule(Rule):
 class SlaRule(Rule):
     response_h: float = Field(gt=0)
     repair_h: float = Field(gt=0)
+    # Which `calendar.schedules` entry the hours are counted in (None: 24x7 for critical and
+    # major, working hours for minor, as supervisor/tickets/policy.py documents).
+    schedule: str | None = None
 
     @model_validator(mode="after")
     def _order(self) -> SlaRule:
         if self.repair_h < self.response_h:
             raise ValueError("repair_h must not be shorter than response_h")
         return self
+
+
+class ScheduleRule(Rule):
+    """Weekly working hours: ``24x7`` or {mon: ["08:30-12:00", "13:30-17:30"], ...}."""
+
+    weekly: str | dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]]
+    observes_holidays: bool = True
+
+    @model_validator(mode="after")
+    def _spans(self) -> ScheduleRule:
+        from supervisor.tickets.calendar import Schedule
+        if isinstance(self.weekly, str) and self.weekly != "24x7":
+            raise ValueError("weekly must be '24x7' or a mapping of weekday to spans")
+        Schedule.from_mapping("check", self.weekly, self.observes_holidays)
+        return self
+
+
+class CalendarRule(Rule):
+    """The working calendar: where days come from (the day table itself is versioned in the
+    database, see supervisor/tickets/calendar.py) and the weekly schedules."""
+
+    source: Literal["holidays:CN", "none"] = "holidays:CN"
+    schedules: dict[str, ScheduleRule] = Field(min_length=1)
+
+
+class TicketsRule(Rule):
+    """When a fault opens a ticket, how severe it is, which holds, verification."""
+
+    open_after_s: dict[str, float] = Field(min_length=1)
+    severity: dict[str, dict[str, Literal["critical", "major", "minor"]]]
+    default_severity: Literal["critical", "major", "minor"] = "minor"
+    hold_reasons: list[str] = Field(min_length=1)
+    confirmation_window_s: float = Field(gt=0)
+    near_breach_share: float = Field(default=0.8, gt=0, lt=1)
+
+
+class NotificationsRule(Rule):
+    """Delivery: retries with back-off, the quiet-hours default, which events notify."""
+
+    events: list[Literal["opened", "near_breach", "breached", "reopened", "verified"]]
+    retry_backoff_s: list[float] = Field(min_length=1)
+    quiet_hours: str | None = None   # "22:00-07:00" local, per recipient overridable
 
 
 class Target(Rule):
@@ -299,10 +404,27 @@ class Profile(_Strict):
     sla: dict[str, SlaRule] = Field(min_length=1)
     targets: Targets
     payment: Payment
+    calendar: CalendarRule | None = None
+    tickets: TicketsRule | None = None
+    notifications: NotificationsRule | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
     _file_sha256: str = PrivateAttr(default="")  # of the bytes: what early databases recorded
+
+    @model_validator(mode="after")
+    def _sla_schedules(self) -> Profile:
+        for sev, rule in self.sla.items():
+            if rule.schedule is not None:
+                known = set(self.calendar.schedules) if self.calendar else set()
+                if rule.schedule not in known:
+                    raise ValueError(f"sla.{sev}.schedule {rule.schedule!r} is not in calendar.schedules")
+        if self.tickets is not None:
+            unknown = sorted({v for row in self.tickets.severity.values() for v in row.values()}
+                             - set(self.sla) | ({self.tickets.default_severity} - set(self.sla)))
+            if unknown:
+                raise ValueError(f"tickets.severity names severities without an SLA: {unknown}")
+        return self
 
     @field_validator("coverage")
     @classmethod

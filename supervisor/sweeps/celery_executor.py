@@ -69,8 +69,10 @@ class CeleryExecutor:
     def __init__(self, broker_url: str | None = None, backend_url: str | None = None,
                  queue: str | None = None, chunk_size: int | None = None,
                  frame_chunk_size: int | None = None, grace_s: float | None = None,
-                 poll_s: float = 0.05, secret_key: str | bytes | None = None):
-        cfg = _flask_config()
+                 poll_s: float = 0.05, secret_key: str | bytes | None = None,
+                 settings: Any = None):
+        # Explicit arguments win; then the platform's settings; then the worker's defaults.
+        cfg = settings.model_dump() if settings is not None else {}
         self.broker_url = broker_url or cfg.get("CELERY_BROKER_URL")
         self.backend_url = backend_url or cfg.get("CELERY_RESULT_BACKEND")
         self.queue = queue or cfg.get("CELERY_QUEUE")
@@ -147,12 +149,3 @@ class CeleryExecutor:
         for target in chunk:
             if target.serial not in answered:
                 yield _error_result(target, tier, "internal", reason)
-
-
-def _flask_config() -> dict[str, Any]:
-    try:
-        from flask import current_app
-
-        return dict(current_app.config)
-    except RuntimeError:  # no app context: a bench or a shell
-        return {}

@@ -34,9 +34,11 @@ from typing import Any
 
 from celery import Celery
 
+from supervisor.core.choices import DEVICE_SECRET_FIELDS
+
 TASK_NAME = "supervisor.probe_batch"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
-SECRET_FIELDS = ("password", "snmp_community", "snmp_auth_key", "snmp_priv_key")
+SECRET_FIELDS = DEVICE_SECRET_FIELDS
 _SEALED = "fernet:"
 
 

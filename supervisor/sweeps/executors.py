@@ -95,12 +95,12 @@ class LocalExecutor:
             worker.join(timeout=5)
 
 
-def get_executor(name: str) -> Executor:
-    """The executor named by FLASK_PROBE_EXECUTOR: `local` (default) or `celery`."""
+def get_executor(name: str, settings: Any = None) -> Executor:
+    """The executor named by the PROBE_EXECUTOR setting: `local` (default) or `celery`."""
     if name in (None, "", "local"):
         return LocalExecutor()
     if name == "celery":
-        from supervisor.sweeps.celery_executor import CeleryExecutor  # H2's module
+        from supervisor.sweeps.celery_executor import CeleryExecutor
 
-        return CeleryExecutor()
+        return CeleryExecutor(settings=settings)
     raise ValueError(f"unknown probe executor {name!r}; known: local, celery")

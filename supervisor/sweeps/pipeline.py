@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import sqlalchemy as sa
-from flask import current_app
 
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget, ProbeResult
@@ -54,7 +53,8 @@ from supervisor.health.store import (
     write_batch,
 )
 from supervisor.inventory.models import Contract, Device
-from supervisor.core.clock import utcnow
+from supervisor.core.clock import now as clock_now
+from supervisor.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +232,15 @@ def _failure_key(res: ProbeResult) -> Optional[str]:
     return f"{e.check or 'batch'}:{e.kind}"
 
 
-def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: Any = None,
-              profile: Any = None, progress: Optional[Progress] = None, trigger: str = "cli",
+def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: Settings,
+              executor: Any = None, profile: Any = None, progress: Optional[Progress] = None, trigger: str = "cli",
               batch_size: int = 200, deadline_s: Optional[float] = None,
-              clock: Callable[[], dt.datetime] = utcnow,
+              clock: Callable[[], dt.datetime] = clock_now,
               after_batch: Optional[Callable[[int], None]] = None) -> SweepSummary:
-    """Run one sweep of `tier` over all non-retired devices (or `serials`). Needs an app context."""
+    """Run one sweep of `tier` over all non-retired devices (or `serials`).
+
+    Writes through `db.session` (the caller provides the app context and its database);
+    evidence folder, executor and sample thinning come from `settings`."""
     from supervisor.sweeps.executors import get_executor
     from supervisor.profiles.loader import load_profile
 
@@ -245,7 +248,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     per_contract = profile is None  # an explicit profile (tests, benches) judges every device
     profile = profile if profile is not None else load_profile()
     spec, limits, interval_s = tier_settings(profile, tier)
-    executor = executor or get_executor(current_app.config.get("PROBE_EXECUTOR", "local"))
+    executor = executor or get_executor(settings.PROBE_EXECUTOR, settings)
     iq = getattr(profile, "image_quality", None)
     iq_section = iq.model_dump() if hasattr(iq, "model_dump") else (iq or None)
 
@@ -303,8 +306,8 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     buffer: list[tuple[int, ProbeResult]] = []
     done = 0
     mono0 = time.monotonic()
-    ev_root = Path(current_app.config["EVIDENCE_DIR"])
-    keep_every_s = float(current_app.config.get("HEALTH_FAST_SAMPLE_EVERY_S", 600) or 0)
+    ev_root = Path(settings.EVIDENCE_DIR)
+    keep_every_s = float(settings.HEALTH_FAST_SAMPLE_EVERY_S or 0)
 
     def flush(items: list[tuple[int, ProbeResult]], final: bool) -> None:
         nonlocal deferred
@@ -421,19 +424,20 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, executor: A
     return summary
 
 
-def housekeeping(now: Optional[dt.datetime] = None, profile: Any = None) -> dict[str, int]:
+def housekeeping(*, settings: Settings, now: Optional[dt.datetime] = None,
+                 profile: Any = None) -> dict[str, int]:
     """Daily job (needs an app context): roll up yesterday and today, drop samples past
     `retention.raw_days`, prune evidence frames. Idempotent; safe to run any time."""
     from supervisor.health.store import housekeeping as store_housekeeping
     from supervisor.profiles.loader import load_profile
 
-    now = now or utcnow()
+    now = now or clock_now()
     per_contract = profile is None
     profile = profile if profile is not None else load_profile()
     ret = profile.retention
     rules = rules_book(db.session, profile) if per_contract else HealthRules.from_profile(profile)
     out = store_housekeeping(db.session, now, rules, float(ret.raw_days))
-    pruned = evidence.prune(db.session, current_app.config["EVIDENCE_DIR"], now,
+    pruned = evidence.prune(db.session, settings.EVIDENCE_DIR, now,
                             float(ret.evidence_mb), float(ret.evidence_days))
     out.update({f"evidence_{k}": v for k, v in pruned.items()})
     db.session.commit()

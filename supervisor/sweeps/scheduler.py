@@ -26,31 +26,29 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import click
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import Column, Float, LargeBinary, Table, Unicode, select
 
+from supervisor.core.clock import now as utcnow
 from supervisor.core.extensions import db
-from supervisor.sweeps.lease import Lease, LeaseHeld
+from supervisor.sweeps.lease import Lease
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 JOB_PREFIX = "sweep:"
 HOUSEKEEPING_JOB = "housekeeping"
-MONTHLY_REPORT_JOB = "report:monthly"  # the monthly PDF of the month before (reports/monthly.py)
 HOUSEKEEPING_INTERVAL_S = 3600  # rollups of today stay fresh; the job is idempotent
 EXIT_REFUSED = 3  # `flask scheduler run` when another scheduler owns the database
 
@@ -68,8 +66,6 @@ SweepRunner = Callable[[Flask, str, list[str]], Any]
 DeviceLister = Callable[[Flask, str], list[str]]
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------- pure planning
@@ -163,7 +159,8 @@ def default_runner(app: Flask, tier: str, serials: list[str]) -> Any:
     """One slice through the same path as `flask sweep` (supervisor/sweeps/pipeline.py)."""
     from supervisor.sweeps import pipeline as sweep
 
-    return sweep.run_sweep(tier=tier, serials=serials, trigger="scheduler")
+    return sweep.run_sweep(tier=tier, serials=serials, trigger="scheduler",
+                           settings=app.extensions["settings"])
 
 
 # ---------------------------------------------------------------- the service
@@ -188,22 +185,45 @@ def run_housekeeping_job() -> None:
         service.run_housekeeping()
 
 
-def run_monthly_report_job() -> None:
-    """Builds and archives the monthly PDF of the month before (once per month)."""
+# ---------------------------------------------------------------- jobs of other packages
+
+@dataclass(frozen=True)
+class RegisteredJob:
+    """A periodic job another package asks the scheduler to run (tickets' clock scan, the
+    monthly report, coverage snapshots). `target` is "module:function", imported only when
+    the job fires and called with the app inside its context; `trigger(settings)` builds the
+    APScheduler trigger, so its timing comes from the settings."""
+
+    job_id: str
+    target: str
+    trigger: Callable[[Any], Any]
+    name: str = ""
+
+
+_REGISTERED: dict[str, RegisteredJob] = {}
+
+
+def register_job(job_id: str, target: str, trigger: Callable[[Any], Any], name: str = "") -> None:
+    """Called from a package's init_app; the scheduler adds the job when it starts."""
+    _REGISTERED[job_id] = RegisteredJob(job_id, target, trigger, name or job_id)
+
+
+def run_registered_job(job_id: str) -> None:
+    """The job function stored in the job store for every registered job."""
+    import importlib
+
     service = _SERVICE
-    if service is not None:
-        from reports.monthly import run_monthly_job
-        run_monthly_job(service.app)
-
-
-def monthly_report_trigger(cfg: Mapping[str, Any]) -> Any:
-    """Day REPORT_MONTHLY_DAY of each month at REPORT_MONTHLY_HOUR, local time."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    from supervisor.core import localtime
-    return CronTrigger(day=int(cfg.get("REPORT_MONTHLY_DAY", 1)),
-                       hour=int(cfg.get("REPORT_MONTHLY_HOUR", 2)), minute=0,
-                       timezone=localtime.zone())
+    job = _REGISTERED.get(job_id)
+    if service is None or job is None or service.stopped.is_set():
+        log.warning("%s fired with no scheduler service or registration in this process", job_id)
+        return
+    module, _, function = job.target.partition(":")
+    try:
+        with service.app.app_context():
+            getattr(importlib.import_module(module), function)(service.app)
+            db.session.remove()
+    except Exception:  # a failed run is retried by the next one
+        log.exception("%s failed", job_id)
 
 
 class SchedulerService:
@@ -289,8 +309,9 @@ class SchedulerService:
         store = (SQLAlchemyJobStore(engine=self.engine) if self.persistent else MemoryJobStore())
         scheduler = BackgroundScheduler(
             jobstores={"default": store},
-            # one thread per tier (a tier never beside itself) and one for the monthly report
-            executors={"default": ThreadPoolExecutor(max_workers=len(self.tiers) + 1)},
+            # one thread per tier (tiers run side by side, a tier never beside itself), one for
+            # housekeeping and one for the registered jobs
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.tiers) + 2)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=dt.timezone.utc,
         )
@@ -329,11 +350,13 @@ class SchedulerService:
                 next_run_time=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60))
         elif not self.housekeeping_s and HOUSEKEEPING_JOB in existing:
             self.scheduler.remove_job(HOUSEKEEPING_JOB)
-        if MONTHLY_REPORT_JOB not in existing:
-            self.scheduler.add_job(
-                run_monthly_report_job, monthly_report_trigger(self.app.config),
-                id=MONTHLY_REPORT_JOB, name="monthly report", replace_existing=True,
-                coalesce=True, max_instances=1, misfire_grace_time=7 * 86400)
+        settings = self.app.extensions["settings"]
+        for job in _REGISTERED.values():
+            if job.job_id not in existing:
+                self.scheduler.add_job(
+                    run_registered_job, job.trigger(settings), args=[job.job_id], id=job.job_id,
+                    name=job.name, replace_existing=True, coalesce=True, max_instances=1,
+                    misfire_grace_time=3600)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         if not event.job_id.startswith(JOB_PREFIX):
@@ -405,13 +428,37 @@ class SchedulerService:
 
         try:
             with self.app.app_context():
-                out = sweep.housekeeping()
+                out = sweep.housekeeping(settings=self.app.extensions["settings"])
                 db.session.remove()
+                out.update(_import_housekeeping(self.app))
         except Exception:  # a failed run is retried by the next one
             log.exception("housekeeping failed")
             return None
         log.info("housekeeping: %s", out)
         return out
+
+
+def _import_housekeeping(app: Flask) -> dict[str, int]:
+    """Unconfirmed import previews (encrypted files that may hold device passwords) are
+    deleted on this timer whoever visits the site; jobs a dead process left are resumed."""
+    from supervisor.inventory import jobs
+    from supervisor.inventory.models import ImportJob
+    from supervisor.people.models import User
+
+    cfg = app.config
+    folder = cfg.get("IMPORT_UPLOAD_DIR") or f"{app.instance_path}/imports"
+    try:
+        result = jobs.housekeep(db.session, folder, utcnow(),
+                                max_preview_age_s=float(cfg.get("IMPORT_PREVIEW_MAX_AGE_S", 3600)),
+                                stale_after_s=float(cfg.get("IMPORT_JOB_STALE_S", 3600)))
+        if result.requeued:
+            def actor_of(job: ImportJob) -> Any:
+                return db.session.get(User, job.user_id) if job.user_id else None
+
+            jobs.resume(db.session, folder, result.requeued, now=utcnow, actor_of=actor_of)
+        return result.as_dict()
+    finally:
+        db.session.remove()
 
 
 def _grace(tier: TierSchedule) -> int:
@@ -427,72 +474,3 @@ def start(app: Flask, **options: Any) -> SchedulerService:
     """Start the scheduler in the background (used by `make demo`). Raises LeaseHeld if
     another scheduler owns the database. Call `.shutdown()` on the result to stop."""
     return SchedulerService(app, **options).start()
-
-
-# ---------------------------------------------------------------- CLI
-
-@click.group("scheduler", help="Run the sweep scheduler (one per database).")
-def scheduler_cli() -> None:
-    pass
-
-
-@scheduler_cli.command("run")
-@click.option("--wait", "wait_for_lease", is_flag=True,
-              help="If another scheduler owns the database, wait for its lease instead of "
-                   "exiting (a standby that takes over when the owner dies).")
-def run_command(wait_for_lease: bool) -> None:
-    """Run the scheduler in the foreground until SIGTERM/Ctrl-C."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    service = SchedulerService(app)
-    interrupted = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        interrupted.set()
-        service.stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    announced = False
-    while True:
-        try:
-            service.start()
-            break
-        except LeaseHeld as refused:
-            if not wait_for_lease:
-                click.echo(f"scheduler refused: {refused}. Exiting.", err=True)
-                raise SystemExit(EXIT_REFUSED)
-            if not announced:
-                click.echo(f"scheduler waiting: {refused}.", err=True)
-                announced = True
-            if interrupted.wait(service.lease.ttl.total_seconds() / 3):
-                click.echo("scheduler: stopped while waiting.", err=True)
-                return
-    for name, at in sorted(service.next_runs().items()):
-        click.echo(f"scheduler: tier {name} every {service.tiers[name].interval_s:g}s, "
-                   f"next run {at:%Y-%m-%d %H:%M:%S} UTC" if at else f"scheduler: tier {name} paused")
-    click.echo(f"scheduler: running as {service.lease.owner}; Ctrl-C to stop", err=True)
-    while not service.wait(1.0):
-        pass
-    lost = service.lease_lost.is_set()
-    service.shutdown(wait=True)
-    if lost:
-        click.echo("scheduler: lease lost to another scheduler; stopped.", err=True)
-        raise SystemExit(EXIT_REFUSED)
-    click.echo("scheduler: stopped.", err=True)
-
-
-@scheduler_cli.command("status")
-def status_command() -> None:
-    """Who holds the scheduler lease, and until when."""
-    lease = Lease(db.engine, LEASE_NAME, 1)
-    holder = lease.holder()
-    now = utcnow()
-    if holder is None or holder.expires_at <= now:
-        click.echo("scheduler: no live scheduler owns this database")
-    else:
-        click.echo(f"scheduler: {holder.owner} since {holder.acquired_at:%Y-%m-%d %H:%M:%S}, "
-                   f"lease until {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(scheduler_cli)

@@ -33,6 +33,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from supervisor.core import audit, audit_query, localtime
+from supervisor.inventory import queries as device_query
 from supervisor.health import maintenance
 from supervisor.people.accounts import (
     create_user,
@@ -83,10 +84,19 @@ def index():
 
 # ---------------------------------------------------------------- audit log
 
+def _audit_filters() -> audit_query.AuditFilters:
+    filters = audit_query.AuditFilters.from_args(request.args)
+    if filters.out_of_range:
+        abort(400, description=_("Dates must lie between %(min)s and %(max)s.",
+                                 min=audit_query.DATE_MIN.isoformat(),
+                                 max=audit_query.DATE_MAX.isoformat()))
+    return filters
+
+
 @bp.get("/audit")
 @police_only
 def audit_log():
-    filters = audit_query.AuditFilters.from_args(request.args)
+    filters = _audit_filters()
     page = audit_query.page(filters, older=request.args.get("older"),
                             newer=request.args.get("newer"))
     return render_template(
@@ -99,7 +109,7 @@ def audit_log():
 @bp.get("/audit.csv")
 @police_only
 def audit_export():
-    filters = audit_query.AuditFilters.from_args(request.args)
+    filters = _audit_filters()  # refused (400) before the export's own audit row is written
     # The export is itself a read of sensitive history: it leaves a row, committed before
     # the rows are read (so the file lists it too when the filters match exports).
     audit.record(current_user, "export", "audit_log", "csv", note=str(filters.as_args()))
@@ -164,10 +174,8 @@ def user_new():
     if form.validate_on_submit():
         contractor = None
         if form.contractor.data:
-            try:
-                contractor = db.session.get(Contractor, int(form.contractor.data))
-            except ValueError:
-                contractor = None
+            contractor_id = device_query._int(form.contractor.data)
+            contractor = db.session.get(Contractor, contractor_id) if contractor_id else None
             if contractor is None:
                 form.contractor.errors.append(_("Not a known contractor."))
         if form.role.data == Role.CONTRACTOR and contractor is None and not form.contractor.errors:
@@ -207,6 +215,8 @@ def user_active(user_id: int):
     user = _user_or_404(user_id)
     form = ActionForm()
     if not form.validate_on_submit():
+        abort(400)
+    if request.form.get("active") not in ("0", "1"):
         abort(400)
     active = request.form.get("active") == "1"
     if user.id == current_user.id and not active:
@@ -321,10 +331,8 @@ def window_create():
     if form.validate_on_submit():
         device = community = None
         if form.target.data == "community":
-            try:
-                community = db.session.get(Community, int(form.community.data or 0))
-            except ValueError:
-                community = None
+            community_id = device_query._int(form.community.data)
+            community = db.session.get(Community, community_id) if community_id else None
             if community is None:
                 form.community.errors.append(_("Choose a community."))
         else:
@@ -334,8 +342,8 @@ def window_create():
             if device is None:
                 form.device.errors.append(_("No device has this serial.") if serial
                                           else _("Give the device's serial."))
-        start_local = localtime.parse_local(form.start.data)
-        end_local = localtime.parse_local(form.end.data)
+        start_local = _window_time(form.start.data)
+        end_local = _window_time(form.end.data)
         for field, value in ((form.start, start_local), (form.end, end_local)):
             if value is None:
                 field.errors.append(_("Use the form YYYY-MM-DD HH:MM."))
@@ -356,6 +364,15 @@ def window_create():
                 flash(_("Maintenance window saved."))
                 return redirect(url_for("admin.windows"))
     return _render_windows(form, now, status=400)
+
+
+def _window_time(text: str | None) -> dt.datetime | None:
+    """A window's local time from the form; None (a field error) when malformed or outside
+    the years a window can have (converting the calendar's ends to UTC would overflow)."""
+    value = localtime.parse_local(text)
+    if value is None or not 1970 <= value.year <= 2999:
+        return None
+    return value
 
 
 def _window_or_404(window_id: int) -> MaintenanceWindow:
@@ -390,7 +407,7 @@ def window_shorten(window_id: int):
     window = _window_or_404(window_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    new_end = localtime.parse_local(request.form.get("end"))
+    new_end = _window_time(request.form.get("end"))
     try:
         if new_end is None:
             raise maintenance.WindowError("format", "bad time", "end")

@@ -10,7 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from supervisor.core import audit
+from supervisor.core import audit, clock
+from supervisor.people import sessions as server_sessions
+from supervisor.web.guards import SESSION_KEY
 from supervisor.people.accounts import check_password, find_user
 from supervisor.core.extensions import db, limiter
 from supervisor.web.i18n import _safe_next
@@ -43,6 +45,10 @@ def login():
             session.clear()  # a fresh session at login: no fixation
             if lang:
                 session["lang"] = lang
+            session.permanent = True  # the cookie lives as long as the absolute lifetime
+            session[SESSION_KEY] = server_sessions.start(
+                db.session, user.id, clock.now(), remote_addr=request.remote_addr,
+                user_agent=request.headers.get("User-Agent"))
             login_user(user)
             audit.record(user, "login", "user", user.username, note=request.remote_addr)
             db.session.commit()
@@ -59,6 +65,8 @@ def login():
 @login_required
 def logout():
     audit.record(current_user, "logout", "user", current_user.username)
+    server_sessions.end_token(db.session, session.get(SESSION_KEY), clock.now(),
+                              server_sessions.LOGOUT)
     db.session.commit()
     lang = session.get("lang")
     logout_user()

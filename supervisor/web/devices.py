@@ -5,7 +5,6 @@ edit form accepts a new value, and exports and the API never carry them.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -13,23 +12,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import PasswordField, SelectField, StringField
 
 from supervisor.core import audit
 from supervisor.inventory import importer as inventory
 from supervisor.web.guards import operators_only, police_only
-from supervisor.core.choices import CameraRole, DeviceKind, Lifecycle
+from supervisor.core.choices import CameraRole, Lifecycle
 from supervisor.core.extensions import db
-from supervisor.inventory.columns import (
-    SNMP_AUTH_PROTOCOLS,
-    SNMP_KEY_MIN,
-    SNMP_PRIV_PROTOCOLS,
-    SNMP_VERSIONS,
-)
-from supervisor.inventory.models import Community, Contract, Device
+from supervisor.inventory import rules as device_rules
+from supervisor.inventory.columns import SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS, SNMP_VERSIONS
+from supervisor.inventory.models import Device
 from supervisor.health.models import DeviceStatus
-from supervisor.core.scoping import communities_for, contracts_for, devices_for
+from supervisor.core.scoping import devices_for
 from supervisor.inventory import queries as device_query
 from supervisor.web.helpers import LABELS, scoped_device_or_404
 
@@ -37,14 +31,7 @@ bp = Blueprint("devices", __name__, url_prefix="/devices")
 log = logging.getLogger(__name__)
 
 def _filter_options() -> dict:
-    communities = db.session.execute(
-        communities_for(current_user).with_only_columns(Community.id, Community.name, Community.district)
-        .order_by(Community.district, Community.name)).all()
-    contracts = db.session.execute(
-        contracts_for(current_user).with_only_columns(Contract.id, Contract.code)
-        .order_by(Contract.code)).all()
-    return {"communities": communities, "contracts": contracts,
-            "districts": sorted({c.district for c in communities})}
+    return device_query.filter_options(db.session, current_user)
 
 
 def _page_from_request(filters: device_query.DeviceFilters) -> device_query.Page:
@@ -74,49 +61,57 @@ def detail(device_id: int):
     downstream = db.session.scalars(
         devices_for(current_user).where(Device.upstream_id == device.id).order_by(Device.id).limit(200)).all()
     return render_template("devices/detail.html", device=device, status=status, upstream=upstream,
+                           upstream_outside=upstream is None and device.upstream_id is not None,
                            downstream=downstream)
 
 
-def _valid_ip(form, field) -> None:
-    try:
-        address = ipaddress.ip_address((field.data or "").strip())
-    except ValueError:
-        raise ValidationError(_l("Not an IP address.")) from None
-    field.data = str(address)
-
-
 _KEY_LEN = _l("An SNMPv3 key needs at least 8 characters (at most 200).")
+# The device rule's problem codes (supervisor/inventory/rules.py) as the page says them.
+PROBLEM_TEXT = {
+    "required": _l("This value is required."),
+    "ip": _l("Not an IP address."),
+    "port": _l("Not a port number (1-65535)."),
+    "choice": _l("Not one of the choices."),
+    "control": _l("Contains a control character."),
+    "too_long": _l("Too long."),
+    "key_short": _KEY_LEN,
+    "role_required": _l("A camera needs a role."),
+    "v3_user": _l("SNMP version 3 needs a user."),
+    "v3_key": _l("SNMP version 3 needs this key."),
+    "invalid": _l("Not a valid value."),
+}
 
 
 class DeviceForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    """Renders the fields and checks the CSRF token; the values themselves are judged by
+    the inventory's one device rule (inventory/rules.py), like an import row."""
+
+    name = StringField(_l("Name"))
     role = SelectField(_l("Role"), choices=[("", "—")] + [(r, LABELS[r]) for r in CameraRole.values()],
-                       validators=[Optional()])
-    vendor = StringField(_l("Vendor"), validators=[Optional(), Length(max=100)])
-    model = StringField(_l("Model"), validators=[Optional(), Length(max=100)])
-    ip = StringField(_l("IP address"), validators=[DataRequired(), _valid_ip])
-    onvif_port = IntegerField(_l("ONVIF port"), validators=[Optional(), NumberRange(1, 65535)])
-    snmp_port = IntegerField(_l("SNMP port"), validators=[Optional(), NumberRange(1, 65535)])
-    username = StringField(_l("Username"), validators=[Optional(), Length(max=100)])
+                       validate_choice=False)
+    vendor = StringField(_l("Vendor"))
+    model = StringField(_l("Model"))
+    ip = StringField(_l("IP address"))
+    onvif_port = StringField(_l("ONVIF port"))
+    snmp_port = StringField(_l("SNMP port"))
+    username = StringField(_l("Username"))
     # Write-only: never pre-filled; blank keeps the stored value.
-    password = PasswordField(_l("New password"), validators=[Optional(), Length(max=200)])
-    snmp_community = PasswordField(_l("New SNMP community"), validators=[Optional(), Length(max=200)])
+    password = PasswordField(_l("New password"))
+    snmp_community = PasswordField(_l("New SNMP community"))
     # SNMP version and v3 (USM authPriv) user; the keys are write-only like the password.
-    snmp_version = SelectField(_l("SNMP version"), choices=[(v, v) for v in SNMP_VERSIONS])
-    snmp_user = StringField(_l("SNMPv3 user"), validators=[Optional(), Length(max=100)])
+    snmp_version = SelectField(_l("SNMP version"), choices=[(v, v) for v in SNMP_VERSIONS],
+                               validate_choice=False)
+    snmp_user = StringField(_l("SNMPv3 user"))
     snmp_auth_protocol = SelectField(_l("SNMPv3 authentication protocol"),
                                      choices=[("", "—")] + [(p, p) for p in SNMP_AUTH_PROTOCOLS],
-                                     validators=[Optional()])
-    snmp_auth_key = PasswordField(_l("New SNMPv3 authentication key"),
-                                  validators=[Optional(),
-                                              Length(min=SNMP_KEY_MIN, max=200, message=_KEY_LEN)])
+                                     validate_choice=False)
+    snmp_auth_key = PasswordField(_l("New SNMPv3 authentication key"))
     snmp_priv_protocol = SelectField(_l("SNMPv3 privacy protocol"),
                                      choices=[("", "—")] + [(p, p) for p in SNMP_PRIV_PROTOCOLS],
-                                     validators=[Optional()])
-    snmp_priv_key = PasswordField(_l("New SNMPv3 privacy key"),
-                                  validators=[Optional(),
-                                              Length(min=SNMP_KEY_MIN, max=200, message=_KEY_LEN)])
-    lifecycle = SelectField(_l("Lifecycle"), choices=[(v, LABELS[v]) for v in Lifecycle.values()])
+                                     validate_choice=False)
+    snmp_priv_key = PasswordField(_l("New SNMPv3 privacy key"))
+    lifecycle = SelectField(_l("Lifecycle"), choices=[(v, LABELS[v]) for v in Lifecycle.values()],
+                            validate_choice=False)
 
     PLAIN = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
              "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol", "lifecycle")
@@ -139,54 +134,30 @@ def edit(device_id: int):
         form.snmp_version.data = device.snmp_version or "2c"
         form.snmp_auth_protocol.data = device.snmp_auth_protocol or ""
         form.snmp_priv_protocol.data = device.snmp_priv_protocol or ""
-    else:
-        # A client that posts no SNMP fields at all (an older form, a script) keeps them.
-        for name in ("snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol"):
-            if name not in request.form:
-                getattr(form, name).data = getattr(device, name) or ("2c" if name == "snmp_version"
-                                                                     else "")
-    valid = form.validate_on_submit()
-    if request.method == "POST":
-        # Checked even when another field failed, so the page lists every problem at once.
-        valid = _v3_complete(form, device) and valid
-    if valid:
-        before = _audit_view(device)
-        if device.kind == DeviceKind.CAMERA or form.role.data:
-            device.role = form.role.data or None
-        for name in ("name", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
-                     "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol",
-                     "lifecycle"):
-            value = getattr(form, name).data
-            value = value.strip() if isinstance(value, str) else value
-            if name in ("snmp_user", "snmp_auth_protocol", "snmp_priv_protocol"):
-                value = value or None
-            setattr(device, name, value)
-        for name in Device.SECRET_FIELDS:
-            value = getattr(form, name).data
-            if value:
-                setattr(device, name, value)
-        after = _audit_view(device)
-        if before != after:
-            audit.record(current_user, "update", "device", device.serial, before=before, after=after)
-        db.session.commit()
-        flash(_("Saved."))
-        return redirect(url_for("devices.detail", device_id=device.id))
-    return render_template("devices/edit.html", device=device, form=form), (400 if form.errors else 200)
-
-
-def _v3_complete(form: DeviceForm, device: Device) -> bool:
-    """SNMPv3 needs a user and both keys (new ones, or the stored ones that blank keeps)."""
-    if form.snmp_version.data != "3":
-        return True
-    ok = True
-    if not (form.snmp_user.data or "").strip():
-        form.snmp_user.errors.append(_("SNMP version 3 needs a user."))
-        ok = False
-    for name in ("snmp_auth_key", "snmp_priv_key"):
-        if not getattr(form, name).data and not getattr(device, name):
-            getattr(form, name).errors.append(_("SNMP version 3 needs this key."))
-            ok = False
-    return ok
+        return render_template("devices/edit.html", device=device, form=form)
+    if not form.validate_on_submit():  # the CSRF token
+        abort(400)
+    # A client that posts no SNMP fields at all (an older form, a script) keeps them: the
+    # rule changes only the fields it is given.
+    raw = {name: request.form.get(name) for name in device_rules.EDITABLE if name in request.form}
+    checked = device_rules.check_update(
+        raw, kind=device.kind, stored={name: getattr(device, name) for name in device_rules.EDITABLE})
+    if not checked.ok:
+        for problem in checked.problems:  # every problem at once, beside its field
+            getattr(form, problem.field).errors.append(
+                str(PROBLEM_TEXT.get(problem.code, problem.message)))
+        return render_template("devices/edit.html", device=device, form=form), 400
+    before = _audit_view(device)
+    for name, value in checked.values.items():
+        if name in Device.SECRET_FIELDS and not value:
+            continue
+        setattr(device, name, value)
+    after = _audit_view(device)
+    if before != after:
+        audit.record(current_user, "update", "device", device.serial, before=before, after=after)
+    db.session.commit()
+    flash(_("Saved."))
+    return redirect(url_for("devices.detail", device_id=device.id))
 
 
 @bp.get("/export.<fmt>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Flask, abort
+from flask import Flask, abort, current_app, g, session
 from flask_login import current_user, login_required
 
 from supervisor.core.choices import Role
@@ -12,14 +12,35 @@ from supervisor.core.extensions import db, login_manager
 from supervisor.people.models import User
 
 
+SESSION_KEY = "sid"  # the cookie's key for the server-side session token
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The user of this request, only while its server-side session is open (logout, a
+    password change or reset, a deactivation, idle or absolute expiry end it)."""
+    from supervisor.core import clock
+    from supervisor.people import sessions as server_sessions
+
     try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+        uid = int(user_id)
+        user = db.session.get(User, uid)
+    except (TypeError, ValueError, OverflowError):
         return None
     # A deactivated user's open session ends at their next request, not at its expiry.
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    settings = current_app.extensions["settings"]
+    row = server_sessions.current(db.session, session.get(SESSION_KEY), uid, clock.now(),
+                                  idle_s=settings.SESSION_IDLE_S,
+                                  absolute_s=settings.SESSION_ABSOLUTE_S)
+    if db.session.dirty:
+        db.session.commit()  # last_seen_at, or the end of an expired session
+    if row is None:
+        session.pop(SESSION_KEY, None)
+        return None
+    g.user_session_id = row.id
+    return user
 
 
 def roles_required(*roles: str) -> Callable:

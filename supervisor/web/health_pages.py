@@ -27,10 +27,10 @@ from supervisor.core import clock
 from supervisor.core.choices import IMAGE_FAULTS, DeviceState
 from supervisor.core.extensions import db
 from supervisor.health import queries
+from supervisor.inventory import queries as device_query
 from supervisor.health.models import DeviceStatus, EvidenceFrame
-from supervisor.inventory.models import Community, Contract
-from supervisor.core.scoping import communities_for, contracts_for, devices_for
-from supervisor.web import timeline
+from supervisor.core.scoping import devices_for
+from supervisor.web import links, timeline
 from supervisor.web.helpers import scoped_device_or_404
 
 bp = Blueprint("health", __name__, url_prefix="/health")
@@ -61,8 +61,9 @@ def device(device_id: int):
     since, until = timeline.window(span, now)
     rows, truncated = queries.intervals_in_window(db.session, device.id, since, until,
                                                   TIMELINE_LIMIT)
-    intervals = [timeline.Interval(r.state, r.cause, r.reasons or [], r.flapping, r.start_at,
-                                   r.end_at) for r in rows]
+    links.prime([r.reasons for r in rows])
+    intervals = [timeline.Interval(r.state, r.cause, links.scoped_reasons(r.reasons), r.flapping,
+                                   r.start_at, r.end_at) for r in rows]
     figure = timeline.figure(intervals, since, until, now, labels=_state_labels())
     events = queries.events_since(db.session, device.id, since)
     frame = queries.latest_frame(db.session, device.id)
@@ -100,18 +101,13 @@ def faults():
     stmt = queries.faults_query(devices_for(current_user), filters)
     total = queries.count_rows(db.session, stmt)
     rows = queries.fault_rows(db.session, stmt, FAULT_LIMIT)
+    links.prime([st.reasons for _d, st, _c in rows])
     by_state = queries.count_by(db.session, stmt, "state")
     by_cause = queries.count_by(db.session, stmt, "cause")
-    communities = db.session.execute(
-        communities_for(current_user).with_only_columns(Community.id, Community.name, Community.district)
-        .order_by(Community.district, Community.name)).all()
-    contracts = db.session.execute(
-        contracts_for(current_user).with_only_columns(Contract.id, Contract.code)
-        .order_by(Contract.code)).all()
     return render_template(
         "health/faults.html", rows=rows, total=total, limit=FAULT_LIMIT, filters=filters,
-        by_state=by_state, by_cause=by_cause, communities=communities, contracts=contracts,
-        districts=sorted({c.district for c in communities}), faults=IMAGE_FAULTS, now=clock.now())
+        by_state=by_state, by_cause=by_cause, faults=IMAGE_FAULTS, now=clock.now(),
+        **device_query.filter_options(db.session, current_user))
 
 
 # ---------------------------------------------------------------- sweep status

@@ -16,11 +16,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from reports import context, exports, periods, views
+from reports import exports, periods, views
 from reports import ledger_store as ls
 from reports.figures import GROUPINGS, summarize
-from reports.models import LedgerClosing, ReportArchive
+from supervisor.reporting.models import LedgerClosing, ReportArchive
 from supervisor.core import audit, clock, localtime, scoping
+from supervisor.reporting import context
 from supervisor.core.choices import Role
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Community, Contract, Contractor, Device
@@ -137,7 +138,8 @@ def _pct(v: Any) -> str:
 
 
 def _ledger_dicts(rows) -> list[dict[str, Any]]:
-    return [{"index": r.index, "month": r.month, "status": _(r.status), "instalment": r.instalment,
+    return [{"index": r.index, "month": r.month, "status": report_label("status_" + r.status),
+             "instalment": r.instalment,
              "score": r.score, "coefficient": r.coefficient, "earned": r.earned,
              "withheld": r.withheld, "carried": r.carried, "payable": r.payable,
              "cumulative": r.cumulative, "sha256": r.sha256} for r in rows]
@@ -155,6 +157,10 @@ REPORT_LABELS = {
     "late_response": _l("late response"), "late_repair": _l("late repair"),
     "missed_inspection": _l("missed inspection"), "falsified_report": _l("falsified report"),
     "availability": _l("unavailability after the grace period"),
+    "status_closed": _l("closed month"), "status_due": _l("ended, not closed"),
+    "status_in_progress": _l("month in progress"), "status_projected": _l("projected"),
+    "archive_building": _l("PDF building"), "archive_done": _l("PDF built"),
+    "archive_failed": _l("PDF failed"),
 }
 
 
@@ -398,7 +404,7 @@ def archive_download(item_id: int):
 def archive_build():
     import threading
 
-    from reports import monthly
+    from supervisor.reporting import archive as monthly
     text = request.form.get("month", "")
     try:
         month = periods.parse(text)

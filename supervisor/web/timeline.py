@@ -59,6 +59,8 @@ def describe_reason(reason: Any) -> str:
     """One reason dict as a short line: 'frame image_fault blur value=12.3 limit=50'."""
     if not isinstance(reason, Mapping):
         return str(reason)
+    if reason.get("outside_scope"):  # redacted by inventory.links: no identity to show
+        return str(reason.get("text") or "upstream device outside your contract is down")
     head = " ".join(str(reason[k]) for k in ("check", "code", "fault") if reason.get(k))
     rest = " ".join(f"{k}={v}" for k, v in reason.items()
                     if k not in ("check", "code", "fault") and v not in (None, "", [], {}))

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import yaml
+from flask import current_app
 
 from supervisor.core.extensions import db
 from supervisor.health.models import DeviceStatus, StateInterval
@@ -132,11 +133,11 @@ def run_scenario(fleet, profile, period_s: float, sweeps: int, actions: list[Act
             nxt = tick if not pending else min(tick, t0 + pending[0].at)
             time.sleep(max(0.0, min(0.05, nxt - now)))
         w1 = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        s = run_sweep("fast", profile=profile, deadline_s=period_s * 3, trigger="test")
+        s = run_sweep("fast", profile=profile, deadline_s=period_s * 3, trigger="test", settings=current_app.extensions["settings"])
         durations.append(s.duration_s)
         for e in extras:
             if e.at_sweep == k:
-                run_sweep(e.tier, e.serials, profile=profile, deadline_s=30, trigger="test")
+                run_sweep(e.tier, e.serials, profile=profile, deadline_s=30, trigger="test", settings=current_app.extensions["settings"])
     return w0, w1, durations
 
 

@@ -9,6 +9,8 @@ import pytest
 # The helper modules beside this file (health_helpers, accuracy) import by plain name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from db_helpers import set_settings
+
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Community, Device
 
@@ -16,7 +18,7 @@ from supervisor.inventory.models import Community, Device
 @pytest.fixture
 def inventory(request):
     app = request.getfixturevalue("pg_app" if "pg_app" in request.fixturenames else "app")
-    app.config["HEALTH_FAST_SAMPLE_EVERY_S"] = 0  # keep every sample: counts easy to check
+    set_settings(app, HEALTH_FAST_SAMPLE_EVERY_S=0)  # keep every sample: counts easy to check
     return _inventory()
 
 

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from flask import current_app
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app import create_app  # noqa: E402
@@ -30,7 +32,7 @@ def main() -> None:
 
         while True:
             s = run_sweep("fast", profile=profile, batch_size=3, deadline_s=30,
-                          trigger="test", after_batch=paced)
+                          trigger="test", after_batch=paced, settings=current_app.extensions["settings"])
             print(f"sweep {s.sweep_id} done", flush=True)
 
 

@@ -8,13 +8,19 @@ The default run is ~60 devices for ~25 s; `-m scale` runs 300 devices for ~3 min
 from __future__ import annotations
 
 import pytest
+from accuracy import (
+    Action,
+    Extra,
+    import_fleet,
+    intervals_of,
+    make_profile,
+    measured_offline,
+    run_scenario,
+    statuses,
+    truth_offline,
+)
 
 from simulator.testing import FleetProcess
-
-from accuracy import (
-    Action, Extra, import_fleet, intervals_of, make_profile, measured_offline, run_scenario,
-    statuses, truth_offline,
-)
 
 
 def _pick(devs):

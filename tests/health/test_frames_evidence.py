@@ -9,14 +9,14 @@ import cv2
 import numpy as np
 import skimage.data
 import sqlalchemy as sa
+from flask import current_app
+from health_helpers import T0
 
 from probes.model import FrameResult, ProbeResult, ReachResult
-from supervisor.health import evidence
 from supervisor.core.extensions import db
+from supervisor.health import evidence
 from supervisor.health.models import DeviceStatus, EvidenceFrame, StateInterval
 from supervisor.sweeps.pipeline import run_sweep
-
-from health_helpers import T0
 
 MIN = dt.timedelta(minutes=1)
 
@@ -54,7 +54,7 @@ class FrameExecutor:
 
 def sweep(ex, tier, i, frame=None):
     ex.at, ex.frame = T0 + i * MIN, frame
-    return run_sweep(tier, ["CAM3"], executor=ex, clock=lambda: ex.at.replace(tzinfo=None))
+    return run_sweep(tier, ["CAM3"], executor=ex, clock=lambda: ex.at.replace(tzinfo=None), settings=current_app.extensions["settings"])
 
 
 def test_image_fault_degrades_and_is_carried_until_a_clean_frame(app, inventory):

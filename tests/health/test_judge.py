@@ -4,7 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 from probes.model import (
-    FrameResult, OnvifResult, PoePort, ProbeError, ProbeResult, ReachResult, RecordingSummary,
+    FrameResult,
+    OnvifResult,
+    PoePort,
+    ProbeError,
+    ProbeResult,
+    ReachResult,
+    RecordingSummary,
     SnmpResult,
 )
 from supervisor.health.rules import DEGRADED, OFFLINE, OK, UNKNOWN, HealthRules, judge

@@ -6,11 +6,12 @@ import socket
 import threading
 
 import sqlalchemy as sa
+from flask import current_app
 
 from supervisor.core.extensions import db
 from supervisor.health.models import DeviceStatus
-from supervisor.sweeps.models import SweepRun
 from supervisor.inventory.models import Community, Device
+from supervisor.sweeps.models import SweepRun
 from supervisor.sweeps.pipeline import run_sweep
 
 
@@ -49,7 +50,7 @@ def test_local_executor_real_sockets(app):
         ])
         db.session.commit()
         for _ in range(3):
-            s = run_sweep("fast", deadline_s=20)
+            s = run_sweep("fast", deadline_s=20, settings=current_app.extensions["settings"])
         assert s.executor == "local" and s.devices == 2
         states = dict(db.session.execute(sa.select(Device.serial, DeviceStatus.state).join(
             DeviceStatus, DeviceStatus.device_id == Device.id)).all())

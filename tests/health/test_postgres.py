@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from health_helpers import T0, ScriptedExecutor
+from test_sweep_store import MIN, naive, sweeps, switch_outage
 
 from supervisor.core.extensions import db
 from supervisor.health.models import ProbeSample, StateInterval
-
-from test_sweep_store import naive, sweeps, switch_outage, MIN
-from health_helpers import T0, ScriptedExecutor
 
 
 def test_outage_and_replay_on_postgresql(pg_app, inventory):

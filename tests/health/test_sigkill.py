@@ -10,15 +10,15 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from accuracy import import_fleet, make_profile
+from flask import current_app
 
 from simulator.testing import FleetProcess
 from supervisor.core.extensions import db
 from supervisor.health.models import DeviceStatus, ProbeSample, StateInterval
-from supervisor.sweeps.models import SweepRun
 from supervisor.inventory.models import Device
+from supervisor.sweeps.models import SweepRun
 from supervisor.sweeps.pipeline import run_sweep
-
-from accuracy import import_fleet, make_profile
 
 HERE = Path(__file__).resolve().parent
 
@@ -90,7 +90,7 @@ def test_sigkill_mid_sweep_then_restart(app, tmp_path):
 
         fleet.clear_faults(victim)
         for _ in range(3):
-            run_sweep("fast", profile=profile, deadline_s=30, trigger="test")
+            run_sweep("fast", profile=profile, deadline_s=30, trigger="test", settings=current_app.extensions["settings"])
             time.sleep(0.2)
 
     after = _check_intervals()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from supervisor.core.extensions import db
 from supervisor.health.models import ProbeSample
@@ -55,7 +56,7 @@ def test_sweep_probes_v3_switch_over_v3(app, fleet):
     assert (stored.snmp_version, stored.snmp_user) == ("3", sim[sw]["snmp_v3"]["user"])
     assert stored.snmp_priv_key == sim[sw]["snmp_v3"]["priv_key"]
 
-    summary = run_sweep("full", serials=list(sim), deadline_s=40)
+    summary = run_sweep("full", serials=list(sim), deadline_s=40, settings=current_app.extensions["settings"])
     assert summary.devices == len(sim)
     samples = {serial: s.result for serial, s in db.session.execute(
         sa.select(Device.serial, ProbeSample).join(ProbeSample, ProbeSample.device_id == Device.id)
@@ -84,7 +85,7 @@ def test_wrong_v3_key_in_inventory_is_an_snmp_auth_failure(app, fleet):
     dev = db.session.scalar(sa.select(Device).where(Device.serial == sw["serial"]))
     dev.snmp_auth_key = "wrong-auth-key-123"
     db.session.commit()
-    run_sweep("full", serials=[sw["serial"]], deadline_s=30)
+    run_sweep("full", serials=[sw["serial"]], deadline_s=30, settings=current_app.extensions["settings"])
     sample = db.session.scalar(sa.select(ProbeSample).where(ProbeSample.device_id == dev.id))
     snmp = sample.result["snmp"]
     assert not snmp["ok"], snmp

@@ -6,9 +6,11 @@ import datetime as dt
 import json
 
 import sqlalchemy as sa
+from db_helpers import set_settings
+from flask import current_app
+from health_helpers import T0, ScriptedExecutor
 
 from supervisor.core.extensions import db
-from supervisor.health.rules import HealthRules
 from supervisor.health.models import (
     DailyRollup,
     DeviceStatus,
@@ -16,12 +18,11 @@ from supervisor.health.models import (
     StateEvent,
     StateInterval,
 )
-from supervisor.sweeps.models import SweepRun
+from supervisor.health.rules import HealthRules
 from supervisor.health.store import housekeeping, rollup_day
 from supervisor.profiles.loader import load_profile
+from supervisor.sweeps.models import SweepRun
 from supervisor.sweeps.pipeline import run_sweep
-
-from health_helpers import T0, ScriptedExecutor
 
 MIN = dt.timedelta(minutes=1)
 
@@ -33,7 +34,7 @@ def naive(t: dt.datetime) -> dt.datetime:
 def sweeps(executor, n, start=0):
     for i in range(start, start + n):
         executor.at = T0 + i * MIN
-        run_sweep("fast", executor=executor, clock=lambda: naive(executor.at) + dt.timedelta(seconds=1))
+        run_sweep("fast", executor=executor, clock=lambda: naive(executor.at) + dt.timedelta(seconds=1), settings=current_app.extensions["settings"])
 
 
 def switch_outage(serial, at):
@@ -104,7 +105,7 @@ def test_crash_mid_sweep_keeps_committed_batches_and_carries_on(app, inventory):
     sweeps(ex, 6)
     ex.at, ex.stop_after = T0 + 6 * MIN, 2
     try:
-        run_sweep("fast", executor=ex, batch_size=1, clock=lambda: naive(ex.at))
+        run_sweep("fast", executor=ex, batch_size=1, clock=lambda: naive(ex.at), settings=current_app.extensions["settings"])
     except KeyboardInterrupt:
         pass
     db.session.rollback()
@@ -166,7 +167,7 @@ def test_cli_intervals_csv_and_json(app, inventory, runner):
 def test_sweep_refuses_unknown_serials(app, inventory):
     ex = ScriptedExecutor(switch_outage)
     try:
-        run_sweep("fast", ["CAM1", "NOPE"], executor=ex)
+        run_sweep("fast", ["CAM1", "NOPE"], executor=ex, settings=current_app.extensions["settings"])
     except ValueError as exc:
         assert "NOPE" in str(exc)
     else:
@@ -229,7 +230,7 @@ def test_two_level_upstream_when_the_root_reports_last(app, inventory):
     ex = ScriptedExecutor(lambda s, at: s == "CAM3", order=lambda t: rank[t.serial])
     for i in range(3):
         ex.at = T0 + i * MIN
-        run_sweep("fast", executor=ex, batch_size=1, clock=lambda: naive(ex.at))
+        run_sweep("fast", executor=ex, batch_size=1, clock=lambda: naive(ex.at), settings=current_app.extensions["settings"])
     for serial in ("CAM1", "CAM2", "SW1"):
         st = db.session.get(DeviceStatus, inventory.get(serial, None))
         assert st.state == "offline" and st.cause == "upstream", serial
@@ -242,7 +243,12 @@ def check_stale_status_detected(inventory):
     import pytest
 
     from supervisor.health.rules import Observation
-    from supervisor.health.store import BatchItem, StaleStatus, load_statuses, write_batch
+    from supervisor.health.store import (
+        BatchItem,
+        StaleStatus,
+        load_statuses,
+        write_batch,
+    )
 
     ex = ScriptedExecutor(switch_outage)
     sweeps(ex, 2)
@@ -302,7 +308,7 @@ def test_each_device_is_judged_by_its_contracts_profile(app, inventory, tmp_path
 def test_fast_samples_are_thinned_but_counted(app, inventory):
     """Ok fast probes agreeing with ok are stored every 10 min only; failures, changes and
     the candidate's probes are always stored; rollup probe counts stay exact."""
-    app.config["HEALTH_FAST_SAMPLE_EVERY_S"] = 600
+    set_settings(app, HEALTH_FAST_SAMPLE_EVERY_S=600)
     ex = ScriptedExecutor(switch_outage)
     sweeps(ex, 30)
     kept = dict(db.session.execute(sa.select(ProbeSample.device_id, sa.func.count())

@@ -15,7 +15,7 @@ from probes.frame import grab_snapshot
 from probes.model import DeviceTarget
 from probes.snmp import SnmpClient
 from probes.snmp_ber import (BerError, GETBULK, decode_response, encode_request)
-from tests.probes.conftest import run
+from probe_helpers import run
 
 
 def test_requests_decode_with_pysnmp_a_third_party_codec():

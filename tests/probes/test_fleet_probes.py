@@ -13,7 +13,7 @@ from probes.config import TierSpec
 from probes.deltas import detect_reboot
 from probes.model import ProbeResult
 from probes.runner import probe_one
-from tests.probes.conftest import run, sim_target
+from probe_helpers import run, sim_target
 
 TIMEOUTS = {"reach": 1.0, "onvif": 3.0, "snmp": 1.5, "frame": 5.0}
 FULL = TierSpec("full", ["reach", "onvif", "snmp", "frame"], timeouts=TIMEOUTS,
@@ -247,8 +247,7 @@ def test_poe_fault_on_a_switch_port(fleet_devices, faulted, fleet):
 
 def test_recording_loss_on_an_nvr(fleet_devices, faulted):
     nvr = fleet_devices["nvr"][0]
-    faulted(nvr["serial"], ["recording_loss"])
-    time.sleep(1.2)              # the recordings' last data must fall behind "now"
+    faulted(nvr["serial"], ["recording_loss"], started_ago_s=5)  # last data behind "now"
     res = run(probe_one(sim_target(nvr), tier(["onvif"])), BOUND)
     rec = res.onvif.recordings
     assert res.onvif.ok and rec.recording_now is False

@@ -8,7 +8,7 @@ import httpx
 
 from probes.frame import grab_frame, grab_rtsp, jpeg_size
 from probes.model import DeviceTarget
-from tests.probes.conftest import RTSP_HOST, run
+from probe_helpers import RTSP_HOST, run
 
 SNAP_PORT = 18971
 

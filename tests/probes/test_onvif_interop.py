@@ -12,7 +12,7 @@ from probes.config import TierSpec
 from probes.onvif_tz import utc_offset
 from probes.runner import probe_one
 from simulator.testing import FleetProcess
-from tests.probes.conftest import run, sim_target
+from probe_helpers import run, sim_target
 from tests.simulator.sim_helpers import pick, slot
 
 ONVIF = TierSpec("t", ["onvif"], timeouts={"onvif": 5.0}, retries={"onvif": 0})

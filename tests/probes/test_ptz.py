@@ -15,7 +15,7 @@ from probes.context import ProbeContext
 from probes.model import DeviceTarget
 from probes.ptz import check_ptz
 from probes.runner import probe_one
-from tests.probes.conftest import run, sim_target
+from probe_helpers import run, sim_target
 
 HOST, PORT = "127.20.9.1", 18973
 ENVELOPE = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope '

@@ -7,7 +7,7 @@ import time
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget, ProbeResult
 from probes.runner import BatchStats, run_batch
-from tests.probes.conftest import run
+from probe_helpers import run
 
 PORT = 18910
 

@@ -6,7 +6,7 @@ import pytest
 
 from probes.config import Limits, TierSpec
 from probes.runner import BatchStats, run_batch
-from tests.probes.conftest import run, sim_target
+from probe_helpers import run, sim_target
 
 pytestmark = pytest.mark.scale
 

@@ -28,7 +28,7 @@ import pytest
 from probes.deltas import detect_reboot, port_deltas
 from probes.model import DeviceTarget, PoePort, PortStatus
 from probes.snmp import SnmpClient, map_poe_ports
-from tests.probes.conftest import _free_udp_port, run, stop_process, wait_answering
+from probe_helpers import _free_udp_port, run, stop_process, wait_answering
 
 V3_USER, V3_AUTH, V3_PRIV = "interop3", "interop-auth-1", "interop-priv-1"
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"

@@ -8,7 +8,7 @@ from probes.deltas import detect_reboot, port_deltas
 from probes.model import DeviceTarget
 from probes.runner import run_batch
 from probes.snmp import SnmpClient
-from tests.probes.conftest import (SNMP_COMMUNITY, SNMP_V3_AUTH, SNMP_V3_PRIV, SNMP_V3_USER,
+from probe_helpers import (SNMP_COMMUNITY, SNMP_V3_AUTH, SNMP_V3_PRIV, SNMP_V3_USER,
                                    run)
 
 

@@ -9,7 +9,7 @@ import pytest
 import probes.onvif
 from probes.config import TierSpec
 from probes.runner import probe_one
-from tests.probes.conftest import run, sim_target
+from probe_helpers import run, sim_target
 
 ONVIF = TierSpec("t", ["onvif"], timeouts={"onvif": 5.0}, retries={})
 PTZ = TierSpec("ptz", ["onvif", "ptz"], timeouts={"onvif": 5, "ptz": 15, "frame": 5})

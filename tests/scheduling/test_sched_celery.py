@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from db_helpers import set_settings
+from flask import current_app
 
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget
@@ -72,11 +74,11 @@ def test_no_worker_means_timeout_results_not_silence(celery_queue, fleet):
 
 def test_a_sweep_through_celery_judges_and_stores(app, celery_queue, fleet):
     """FLASK_PROBE_EXECUTOR=celery: the platform's sweep, probes on the workers."""
-    from supervisor.sweeps import pipeline as sweep
     from supervisor.core.extensions import db
     from supervisor.health.models import ProbeSample
-    from supervisor.sweeps.models import SweepRun
     from supervisor.inventory.models import Community, Device
+    from supervisor.sweeps import pipeline as sweep
+    from supervisor.sweeps.models import SweepRun
 
     up, down = fleet
     community = Community(name="Test community", district="D1", type="open")
@@ -87,10 +89,10 @@ def test_a_sweep_through_celery_judges_and_stores(app, celery_queue, fleet):
                               ip=t.host, onvif_port=PORT, community_id=community.id,
                               lifecycle="accepted", password="s3cret"))
     db.session.commit()
-    app.config.update(PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
+    set_settings(app, PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
                       CELERY_QUEUE=celery_queue["queue"], CELERY_CHUNK_SIZE=8,
                       CELERY_SECRET_KEY=celery_queue["key"])
-    summary = sweep.run_sweep("fast", trigger="scheduler")
+    summary = sweep.run_sweep("fast", trigger="scheduler", settings=current_app.extensions["settings"])
     assert summary.executor == "celery" and summary.devices == 30
     run = db.session.get(SweepRun, summary.sweep_id)
     assert run.status == "done" and run.executor == "celery"

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from supervisor.core.extensions import db
 from supervisor.sweeps.lease import Lease
 from supervisor.sweeps.scheduler import EXIT_REFUSED, LEASE_NAME

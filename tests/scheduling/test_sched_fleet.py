@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from db_helpers import set_settings
+from flask import current_app
 
 from supervisor.core.extensions import db
 from supervisor.health.models import DeviceStatus, EvidenceFrame, ProbeSample
-from supervisor.sweeps.models import SweepRun
 from supervisor.inventory.models import Device
+from supervisor.sweeps.models import SweepRun
 from supervisor.sweeps.scheduler import SchedulerService, TierSchedule
 
 N_DEVICES = 24
@@ -84,10 +86,10 @@ def test_frame_sweep_through_celery_workers(app, imported, celery_queue, fleet):
     dark = cams[0]
     fleet.set_faults(dark, ["too_dark"])
     try:
-        app.config.update(PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
+        set_settings(app, PROBE_EXECUTOR="celery", CELERY_BROKER_URL=celery_queue["url"],
                           CELERY_QUEUE=celery_queue["queue"], CELERY_FRAME_CHUNK_SIZE=5,
                           CELERY_SECRET_KEY=celery_queue["key"])
-        summary = sweep.run_sweep("frame", trigger="cli", profile=frame_profile_with_onvif())
+        summary = sweep.run_sweep("frame", trigger="cli", profile=frame_profile_with_onvif(), settings=current_app.extensions["settings"])
     finally:
         fleet.clear_faults(dark)
     assert summary.executor == "celery" and summary.devices == N_DEVICES

@@ -8,8 +8,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from supervisor.sweeps.models import SchedulerLease
 from supervisor.sweeps.lease import Lease, LeaseHeld
+from supervisor.sweeps.models import SchedulerLease
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, 0)  # time pinned: the lease takes `now` from the caller
 

@@ -12,13 +12,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from db_helpers import clear_g_per_request, set_settings
 
-from supervisor.people.accounts import create_user
 from supervisor.core.extensions import db
-from supervisor.health.models import DeviceStatus, EvidenceFrame, StateEvent, StateInterval
-from supervisor.sweeps.models import SweepRun
+from supervisor.health.models import (
+    DeviceStatus,
+    EvidenceFrame,
+    StateEvent,
+    StateInterval,
+)
 from supervisor.inventory.models import Community, Contract, Contractor, Device
+from supervisor.people.accounts import create_user
+from supervisor.sweeps.models import SweepRun
 from supervisor.web import timeline
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -28,12 +35,7 @@ EVIL = "<script>alert('x')</script>"
 @pytest.fixture(autouse=True)
 def fresh_g_per_request(app):
     """One `g` per request (the app fixture keeps a context pushed), so clients differ."""
-    from flask import g
-
-    @app.teardown_request
-    def _clear_g(exc):
-        for key in list(vars(g)):
-            g.pop(key, None)
+    clear_g_per_request(app)
     yield
 
 
@@ -108,7 +110,7 @@ def build_world(app) -> dict:
         db.session.add(row)
         db.session.flush()
         frames[dev.serial] = row.id
-    police = create_user("police", "police-pass-123", "police", actor="test")
+    create_user("police", "police-pass-123", "police", actor="test")
     create_user("alpha", "alpha-pass-123", "contractor", contractor=a, actor="test")
     create_user("official", "official-pass-123", "official", actor="test")
     db.session.commit()
@@ -199,7 +201,7 @@ def test_sweep_status_page_and_json(app, world):
 
 
 def test_sweep_cycle_sums_the_slices_of_the_last_interval(app, world):
-    app.config["SCHEDULER_TIERS"] = {"fast": {"interval_s": 60}}
+    set_settings(app, SCHEDULER_TIERS={"fast": {"interval_s": 60}})
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     for i, (ok, failed) in enumerate(((10, 2), (9, 3))):
         db.session.add(SweepRun(tier="fast", trigger="scheduler", executor="local", status="done",

@@ -9,8 +9,8 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from supervisor.sweeps import scheduler as scheduling
 from supervisor.core.extensions import db
+from supervisor.sweeps import scheduler as scheduling
 from supervisor.sweeps.lease import LeaseHeld
 from supervisor.sweeps.scheduler import TierSchedule
 
@@ -149,8 +149,8 @@ def test_unrenewable_lease_stops_the_owner_when_it_runs_out(app, make_service, r
 
 
 def test_housekeeping_job_rolls_up_and_prunes_old_sweep_runs(app, recorder):
-    from supervisor.sweeps.models import SweepRun
     from supervisor.profiles.loader import load_profile
+    from supervisor.sweeps.models import SweepRun
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     raw_days = load_profile().retention.raw_days
@@ -166,3 +166,33 @@ def test_housekeeping_job_rolls_up_and_prunes_old_sweep_runs(app, recorder):
     assert out is not None and out["sweep_runs_dropped"] == 1
     db.session.expire_all()
     assert [r.started_at for r in db.session.query(SweepRun)] == [now]
+
+
+REGISTERED_CALLS: list[tuple[str, bool]] = []
+
+
+def registered_job_target(app) -> None:
+    """A registered job's target: records that it ran, and whether in the app's context."""
+    from flask import current_app
+
+    REGISTERED_CALLS.append((app.name, current_app._get_current_object() is app))
+
+
+def test_a_registered_job_runs_inside_the_apps_context(make_service, recorder, wait_for):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    REGISTERED_CALLS.clear()
+    scheduling.register_job("test:registered", f"{__name__}:registered_job_target",
+                            lambda settings: IntervalTrigger(seconds=0.2))
+    try:
+        service = make_service(tiers=[TierSchedule("fast", 3600.0)], runner=recorder,
+                               devices=lister, spread=0.0, persistent=False)
+        assert "test:registered" in {j.id for j in service.scheduler.get_jobs()}
+        assert wait_for(lambda: len(REGISTERED_CALLS) >= 2, timeout=10)
+        assert all(in_context for _name, in_context in REGISTERED_CALLS)
+    finally:
+        scheduling._REGISTERED.pop("test:registered", None)
+
+
+def test_the_ticket_job_is_registered_by_the_tickets_package(app):
+    assert scheduling._REGISTERED["tickets:run"].target == "supervisor.tickets.cli:run_job"

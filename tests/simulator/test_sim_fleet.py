@@ -32,9 +32,18 @@ def test_generation_is_reproducible_and_realistic():
         kinds = Counter(s.kind for s in devs)
         assert kinds["switch"] == 1 and kinds["nvr"] == 1
         sw = next(s for s in devs if s.kind == "switch")
+        nvr = next(s for s in devs if s.kind == "nvr")
+        nvr_poe = devs[0].community_index % 3 == 2
+        # The NVR sits beside the cameras on the switch; every camera is recorded by it.
+        assert nvr.upstream == sw.serial and sw.downstream[nvr.switch_port - 1] == nvr.serial
+        assert sw.upstream == ""
         for s in devs:
-            if s.kind in ("camera", "speaker"):
+            if s.kind == "camera" and nvr_poe:
+                assert s.upstream == nvr.serial and s.switch_port is None and s.serial in nvr.downstream
+            elif s.kind in ("camera", "speaker"):
                 assert s.upstream == sw.serial and sw.downstream[s.switch_port - 1] == s.serial
+            if s.kind == "camera":
+                assert s.recorded_by == nvr.serial
         assert sw.ports > len(sw.downstream)
         for cam in (s for s in devs if s.role == "fire_lane"):
             spk = next(x for x in devs if x.serial == cam.paired_with)

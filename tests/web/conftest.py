@@ -8,13 +8,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import db_helpers
 import pytest
-
+from db_helpers import clear_g_per_request
 from sqlalchemy import select
 
-from supervisor.people.accounts import create_user
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Community, Contract, Contractor, Device
+from supervisor.people.accounts import create_user
 
 PASSWORDS = {"police": "police-pass-123", "alpha": "alpha-pass-123", "beta": "beta-pass-123",
              "official": "official-pass-123"}
@@ -107,31 +108,15 @@ def build_world_template() -> None:
     _seed_users()
 
 
-_TEMPLATES: dict[str, Path] = {}
-
-
 def database_template(tmp_path_factory, name: str, builder) -> Path:
-    """A SQLite file built once per test session (migrations, then `builder`); each test
-    gets its own copy, which costs milliseconds instead of a migration run per test."""
-    if name not in _TEMPLATES:
-        from flask_migrate import upgrade
+    """A prepared database (tests/db_helpers.py) whose users hash with cheap argon2 settings."""
+    from supervisor.people import accounts
 
-        from app import create_app
-        from supervisor.people import accounts as auth
-
-        path = tmp_path_factory.mktemp(f"template-{name}") / "template.db"
-        template_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-        saved, auth._hasher = auth._hasher, _cheap_hasher()
-        try:
-            with template_app.app_context():
-                upgrade()
-                builder()
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            auth._hasher = saved
-        _TEMPLATES[name] = path
-    return _TEMPLATES[name]
+    saved, accounts._hasher = accounts._hasher, _cheap_hasher()
+    try:
+        return db_helpers.database_template(tmp_path_factory, name, builder, TEST_CONFIG)
+    finally:
+        accounts._hasher = saved
 
 
 @pytest.fixture
@@ -168,12 +153,7 @@ def fresh_g_per_request(app):
     request would share one `g` -- and with it Flask-Login's cached user and Flask-WTF's
     cached CSRF token. In production each request has its own `g`; make tests do the same,
     so two clients really are two users."""
-    from flask import g
-
-    @app.teardown_request
-    def _clear_g(exc):
-        for key in list(vars(g)):
-            g.pop(key, None)
+    clear_g_per_request(app)
     yield
 
 
@@ -205,5 +185,15 @@ def as_user(app, world):
         client = app.test_client()
         response = login(client, username)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+    return make
+
+
+@pytest.fixture
+def as_en(as_user):
+    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
+    def make(username: str):
+        client = as_user(username)
+        client.get("/lang/en")
         return client
     return make

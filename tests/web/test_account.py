@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from supervisor.people.accounts import check_password, find_user
 from supervisor.core.extensions import db
 from supervisor.core.models import AuditEntry
+from supervisor.people.accounts import check_password, find_user
 
 from .conftest import PASSWORDS, csrf_from, login
 

@@ -6,23 +6,12 @@ import datetime as dt
 import io
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from supervisor.core.extensions import db
 from supervisor.core.models import AuditEntry
 
 from .conftest import DEVICE_PASSWORD, csrf_from
-
-
-@pytest.fixture
-def as_en(as_user):
-    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
-    def make(username: str):
-        client = as_user(username)
-        client.get("/lang/en")
-        return client
-    return make
 
 NEW_PASSWORD = "Audit-view-pw-5150"
 

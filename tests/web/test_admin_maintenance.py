@@ -6,27 +6,18 @@ import datetime as dt
 import re
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from probes.model import ProbeError, ProbeResult, ReachResult
 from supervisor.core.extensions import db
-from supervisor.health.models import DeviceStatus, MaintenanceWindow, StateInterval
 from supervisor.core.models import AuditEntry
+from supervisor.health.models import DeviceStatus, MaintenanceWindow, StateInterval
 from supervisor.inventory.models import Device
 from supervisor.sweeps.pipeline import run_sweep
 from supervisor.web import admin
 
 from .conftest import csrf_from
-
-
-@pytest.fixture
-def as_en(as_user):
-    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
-    def make(username: str):
-        client = as_user(username)
-        client.get("/lang/en")
-        return client
-    return make
 
 # The clock the pages read, pinned: 2026-03-01 00:07 UTC is 08:07 in Asia/Shanghai.
 NOW = dt.datetime(2026, 3, 1, 0, 7)
@@ -60,7 +51,7 @@ class Scripted:
 
 def sweep(executor: Scripted, at: dt.datetime) -> None:
     executor.at = at
-    run_sweep("fast", executor=executor, clock=lambda: at + dt.timedelta(seconds=1))
+    run_sweep("fast", executor=executor, clock=lambda: at + dt.timedelta(seconds=1), settings=current_app.extensions["settings"])
 
 
 def _token(client) -> str:

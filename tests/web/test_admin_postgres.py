@@ -9,11 +9,13 @@ from supervisor.core.extensions import db
 
 from .conftest import TEST_CONFIG, build_world_template
 from .test_admin_audit import (  # noqa: F401  (collected here again, on PostgreSQL)
-    as_en, test_filters_by_actor_entity_action_key_and_local_dates,
-    test_keyset_pages_walk_every_row_once_both_ways, test_password_change_shows_changed_never_the_value,
+    test_filters_by_actor_entity_action_key_and_local_dates,
+    test_keyset_pages_walk_every_row_once_both_ways,
+    test_password_change_shows_changed_never_the_value,
 )
 from .test_admin_maintenance import (  # noqa: F401
-    clock, test_window_from_the_page_is_stored_utc_and_honoured_by_the_next_sweep,
+    clock,
+    test_window_from_the_page_is_stored_utc_and_honoured_by_the_next_sweep,
 )
 from .test_admin_users import test_list_shows_last_login_from_the_audit_log  # noqa: F401
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfoNotFoundError
 import pytest
 
 from supervisor.core import audit, localtime
-from supervisor.health import maintenance
 from supervisor.core.audit_query import AuditFilters, decode_cursor, diff
+from supervisor.health import maintenance
 from supervisor.health.models import MaintenanceWindow
 
 

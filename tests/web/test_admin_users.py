@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from supervisor.core.extensions import db
@@ -13,16 +12,6 @@ from supervisor.inventory.models import Contractor
 from supervisor.people.models import User
 
 from .conftest import PASSWORDS, csrf_from, login
-
-
-@pytest.fixture
-def as_en(as_user):
-    """A logged-in client reading the pages in English (the default locale is zh_CN)."""
-    def make(username: str):
-        client = as_user(username)
-        client.get("/lang/en")
-        return client
-    return make
 
 
 def _new_user_form(client) -> str:

@@ -2,7 +2,6 @@
 /usr/bin/chromium driven by Playwright), against a real server thread on 127.0.0.1."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 

@@ -28,8 +28,8 @@ def db_template(tmp_path_factory):
 
 
 def test_sample_inventory_two_tenants_and_users(app):
-    from supervisor.demo import cli as demo
     from supervisor.core import scoping
+    from supervisor.demo import cli as demo
     from supervisor.people.accounts import check_password, find_user
 
     assert demo.import_inventory(demo.SAMPLE)

@@ -9,10 +9,10 @@ import zipfile
 
 import openpyxl
 
-from supervisor.inventory import importer as inventory
 from supervisor.core.extensions import db
-from supervisor.inventory.models import Device
 from supervisor.health.models import DeviceStatus
+from supervisor.inventory import importer as inventory
+from supervisor.inventory.models import Device
 
 
 def _csv(body: bytes) -> list[dict[str, str]]:

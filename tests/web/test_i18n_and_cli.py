@@ -7,9 +7,9 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from supervisor.people.accounts import check_password, find_user
 from supervisor.core.extensions import db
 from supervisor.core.models import AuditEntry
+from supervisor.people.accounts import check_password, find_user
 
 CATALOG = Path(__file__).resolve().parents[2] / "supervisor" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 

@@ -91,10 +91,10 @@ def test_wrong_file_type_is_refused_beside_the_field(as_user, world):
 
 
 def test_bigger_file_reports_progress_and_counts(app, as_user, world):
-    """1,500 rows: the job page reports its stage and rows while it works, then the counts."""
+    """1,500 rows: the job page reports its stage while it works, then the counts."""
     import time
 
-    from supervisor.web import imports
+    from supervisor.inventory.models import ImportJob
 
     lines = [HEADER] + [
         f"阳光小区,东城区,open,bulk {i},camera,road,Hik,DS-1,BIG-{i:05d},,127.0.{40 + i // 250}.{i % 250 + 1},"
@@ -103,16 +103,23 @@ def test_bigger_file_reports_progress_and_counts(app, as_user, world):
     html = _upload(police, "\n".join(lines) + "\n").get_data(as_text=True)
     assert "1500" in html and 'id="confirm-import"' in html
     token = re.search(r'name="token" type="hidden" value="(\w+)"', html).group(1)
+    app.config["IMPORT_FIRST_WAIT_S"] = 0.0  # show the progress page at once
     location = police.post("/import/confirm", data={"csrf_token": csrf_from(html), "token": token}).headers["Location"]
-    job_id = location.rstrip("/").rsplit("/", 1)[-1]
+
+    def state() -> str:
+        db.session.expire_all()
+        return db.session.scalar(select(ImportJob.state).where(ImportJob.token == token))
+
     deadline = time.monotonic() + 60
-    while imports._jobs[job_id]["state"] not in ("done", "failed") and time.monotonic() < deadline:
+    seen_progress = False
+    while state() not in ("done", "failed") and time.monotonic() < deadline:
         page = police.get(location).get_data(as_text=True)
-        assert 'http-equiv="refresh"' in page or imports._jobs[job_id]["state"] in ("done", "failed")
+        seen_progress |= 'http-equiv="refresh"' in page
         time.sleep(0.2)  # polling a worker thread, bounded by the deadline
-    job = imports._jobs[job_id]
-    assert job["state"] == "done", job
-    assert job["stage"] == "write" and job["done"] == job["total"] == 1500
+    assert state() == "done"
+    assert seen_progress
+    job = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
+    assert job.rows == 1500 and job.counts["created"] == 1500 and job.attempts == 1
     final = police.get(location).get_data(as_text=True)
     assert 'data-count="created">1500<' in final and 'http-equiv="refresh"' not in final
     db.session.expire_all()
@@ -120,41 +127,85 @@ def test_bigger_file_reports_progress_and_counts(app, as_user, world):
 
 
 def test_running_job_page_shows_progress_and_refreshes(as_user, world):
-    import time
+    import datetime as dt
 
+    from supervisor.inventory import jobs
+    from supervisor.inventory.models import ImportJob
     from supervisor.people.accounts import find_user
-    from supervisor.web import imports
 
     police = as_user("police")
-    imports._jobs["feedbeef"] = {"state": "applying", "user_id": find_user("police").id,
-                                 "filename": "big.xlsx", "started": time.time() - 3, "rows": 1500,
-                                 "counts": None, "error": None, "stage": "write", "done": 500, "total": 1500}
+    job = ImportJob(token="feedbeef", user_id=find_user("police").id, filename="big.xlsx",
+                    state="running", stage="write", created_at=dt.datetime.utcnow(),
+                    started_at=dt.datetime.utcnow(), owner=jobs.owner_id(), done=0, total=0,
+                    attempts=1)
+    db.session.add(job)
+    db.session.commit()
+    jobs._running[job.id] = jobs.Progress("write", 500, 1500)
     try:
         html = police.get("/import/jobs/feedbeef").get_data(as_text=True)
         assert '<meta http-equiv="refresh" content="1">' in html
         assert '<progress max="1500" value="500">' in html and "正在写入" in html
         # Another user's job is not visible.
         assert as_user("alpha").get("/import/jobs/feedbeef").status_code == 403
-        imports._jobs["feedbeef"]["user_id"] = -1
+        assert as_user("police").get("/import/jobs/feedbeef").status_code == 200
+        job.user_id = None
+        db.session.commit()
         assert police.get("/import/jobs/feedbeef").status_code == 404
     finally:
-        imports._jobs.pop("feedbeef", None)
+        jobs._running.pop(job.id, None)
 
 
-def test_abandoned_uploads_and_old_jobs_are_pruned(app, as_user, world):
-    import os
-    import time
+def test_unconfirmed_previews_are_deleted_by_housekeeping(app, as_user, world):
+    import datetime as dt
     from pathlib import Path
 
-    from supervisor.web import imports
+    from supervisor.core import clock
+    from supervisor.inventory.models import ImportJob
+    from supervisor.sweeps.scheduler import _import_housekeeping
 
     folder = Path(app.config["IMPORT_UPLOAD_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    stale = folder / "0123abcd.csv"
-    stale.write_text("old upload")
-    old = time.time() - imports.UPLOAD_MAX_AGE_S - 10
-    os.utime(stale, (old, old))
-    imports._jobs["0ldj0b"] = {"state": "done", "finished": time.time() - imports.JOB_MAX_AGE_S - 10}
     _upload(as_user("police"), GOOD)
-    assert not stale.exists() and "0ldj0b" not in imports._jobs
-    assert any(folder.glob("*.csv"))  # the fresh upload stays for its confirm
+    (stray := folder / "0123abcd.csv").write_text("old upload in clear")
+    files = list(folder.glob("*.bin"))
+    assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert b"Up-load-pw-881" not in files[0].read_bytes()
+    # Within the hour it stays for its confirm; the scheduler's housekeeping removes strays.
+    out = _import_housekeeping(app)
+    assert out["import_files_removed"] == 1 and not stray.exists() and files[0].exists()
+    job = db.session.scalar(select(ImportJob))
+    job.created_at = clock.now() - dt.timedelta(hours=2)
+    db.session.commit()
+    out = _import_housekeeping(app)
+    assert out["import_previews_expired"] == 1 and not files[0].exists()
+    db.session.expire_all()
+    assert db.session.scalar(select(ImportJob.state)) == "expired"
+
+
+def test_cancel_and_reject_delete_the_upload(app, as_user, world):
+    from pathlib import Path
+
+    from supervisor.inventory.models import ImportJob
+
+    folder = Path(app.config["IMPORT_UPLOAD_DIR"])
+    police = as_user("police")
+    assert _upload(police, BAD).status_code == 422
+    assert not list(folder.glob("*.bin"))
+    html = _upload(police, GOOD).get_data(as_text=True)
+    assert len(list(folder.glob("*.bin"))) == 1
+    token = re.search(r'name="token" type="hidden" value="(\w+)"', html).group(1)
+    response = police.post("/import/cancel", data={"csrf_token": csrf_from(html), "token": token})
+    assert response.status_code == 302
+    assert not list(folder.glob("*.bin"))
+    db.session.expire_all()
+    assert sorted(db.session.scalars(select(ImportJob.state))) == ["cancelled", "rejected"]
+    # A cancelled preview cannot be confirmed.
+    police.post("/import/confirm", data={"csrf_token": csrf_from(html), "token": token})
+    assert db.session.scalar(select(Device).where(Device.serial == "NEW-CAM-1")) is None
+
+
+def test_header_only_file_is_not_offered_for_import(as_user, world):
+    response = _upload(as_user("police"), HEADER + "\n")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "confirm-import" not in html
+    assert "no device rows" in html

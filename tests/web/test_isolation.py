@@ -98,8 +98,8 @@ def test_contractor_upstream_outside_scope_is_not_linked(app, as_user, world):
 
 def test_scoping_functions_directly(app, world):
     from supervisor.core import scoping
-    from supervisor.people.accounts import find_user
     from supervisor.core.extensions import db
+    from supervisor.people.accounts import find_user
 
     alpha, official, police = find_user("alpha"), find_user("official"), find_user("police")
     assert {d.serial for d in db.session.scalars(scoping.devices_for(alpha))} == ALPHA

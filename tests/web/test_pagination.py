@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from supervisor.core.extensions import db
-from supervisor.inventory.models import Community, Contract, Device
 from supervisor.health.models import DeviceStatus
+from supervisor.inventory.models import Community, Contract, Device
 
 N = 20_000
 
@@ -104,8 +104,8 @@ def test_combined_filters_and_search(as_user, many, world):
 
 def test_keyset_query_uses_the_primary_key(app, many):
     """The page query seeks by id instead of scanning from the start (SQLite's plan)."""
-    from supervisor.people.accounts import find_user
     from supervisor.inventory import queries as device_query
+    from supervisor.people.accounts import find_user
 
     user = find_user("police")
     stmt = (device_query.filtered(user, device_query.DeviceFilters())

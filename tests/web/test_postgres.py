@@ -2,13 +2,12 @@
 join and export, against a scratch database on the server `make test` starts."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import insert, select
 
 from supervisor.core.extensions import db
-from supervisor.inventory.models import Contract, Device
 from supervisor.health.models import DeviceStatus
+from supervisor.inventory.models import Contract, Device
 
 from .conftest import TEST_CONFIG, build_world_template
 

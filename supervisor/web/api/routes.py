@@ -27,23 +27,26 @@ def api_operators(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return {"error": "login required", "status": 401}, 401
+            return {"error": "login required", "code": "login_required", "status": 401}, 401
         if current_user.role not in (Role.POLICE, Role.CONTRACTOR):
             abort(403)
         return view(*args, **kwargs)
     return wrapped
 
 
-def device_json(device: Device, state: str) -> dict:
+def device_json(device: Device, state: str, upstream_id: int | None = None,
+                upstream_outside: bool = False) -> dict:
     """The public view of a device: credentials appear only as has_password / has_snmp_community /
-    has_snmp_auth_key / has_snmp_priv_key."""
+    has_snmp_auth_key / has_snmp_priv_key. `upstream_id` is given only when the reader may
+    see that device; otherwise `upstream_outside_scope` says a link exists, nothing more."""
     return {
         "id": device.id, "serial": device.serial, "name": device.name, "kind": device.kind,
         "role": device.role, "vendor": device.vendor, "model": device.model, "mac": device.mac,
         "ip": device.ip, "onvif_port": device.onvif_port, "snmp_port": device.snmp_port,
         "community": {"id": device.community_id, "name": device.community.name,
                       "district": device.community.district},
-        "contract_id": device.contract_id, "upstream_id": device.upstream_id,
+        "contract_id": device.contract_id, "upstream_id": upstream_id,
+        "upstream_outside_scope": upstream_outside,
         "lifecycle": device.lifecycle,
         "installed_on": device.installed_on.isoformat() if device.installed_on else None,
         "accepted_on": device.accepted_on.isoformat() if device.accepted_on else None,
@@ -65,8 +68,24 @@ def devices():
     result = device_query.page(current_user, filters,
                                after=device_query._int(request.args.get("after")),
                                size=device_query._int(request.args.get("size")) or device_query.DEFAULT_PAGE_SIZE)
+    visible = _visible_upstreams([d for d, _s in result.rows])
     return {"total": result.total, "next_after": result.next_after,
-            "devices": [device_json(d, s) for d, s in result.rows]}
+            "devices": [_json(d, s, visible) for d, s in result.rows]}
+
+
+def _visible_upstreams(rows: list[Device]) -> set[int]:
+    """Of the upstream ids these devices name, the ones the reader may see (one query)."""
+    wanted = {d.upstream_id for d in rows if d.upstream_id is not None}
+    if not wanted:
+        return set()
+    return set(db.session.scalars(devices_for(current_user).with_only_columns(Device.id)
+                                  .where(Device.id.in_(sorted(wanted)))).all())
+
+
+def _json(device: Device, state: str, visible: set[int]) -> dict:
+    up = device.upstream_id
+    return device_json(device, state, upstream_id=up if up in visible else None,
+                       upstream_outside=up is not None and up not in visible)
 
 
 @bp.get("/devices/<int:device_id>")
@@ -78,7 +97,7 @@ def device(device_id: int):
         .where(Device.id == device_id)).first()
     if row is None:
         abort(404)
-    return device_json(row[0], row[1])
+    return _json(row[0], row[1], _visible_upstreams([row[0]]))
 
 
 @bp.get("/communities")
