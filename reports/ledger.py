@@ -91,6 +91,9 @@ class TicketFact:
     responded_at: dt.datetime | None
     repaired_at: dt.datetime | None
     held_s: float = 0.0  # seconds the SLA clock stood still (hold)
+    # The SLA clock's own verdict when the ticket engine gives it (working calendar, holds):
+    # (target "response"|"repair", breach time) pairs; None: judged here from the times above.
+    breaches: tuple[tuple[str, dt.datetime], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,17 @@ def score_lines(devices: Sequence[DeviceMonth], tickets: Sequence[TicketFact],
                                                if st in ("offline", "degraded")]))
         elif rule.per == "ticket":
             for t in tickets:
+                if t.breaches is not None:
+                    target = {"late_response": "response", "late_repair": "repair"}.get(name)
+                    for kind, at in t.breaches:
+                        if kind == target and lo <= at < hi:
+                            out.append(Line(key=f"{name}:ticket:{t.id}", rule=name,
+                                            clause=rule.clause, subject=f"#{t.id}",
+                                            measure=f"{kind} target breached at {at.isoformat()}"
+                                                    f" ({t.severity})",
+                                            points=pts, tickets=[t.id]))
+                            break
+                    continue
                 s = sla.get(t.severity)
                 if s is None:
                     continue

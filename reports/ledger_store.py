@@ -7,7 +7,6 @@ caller commits and records the audit entry (web/CLI). Times are naive UTC; month
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Sequence
@@ -33,14 +32,35 @@ TicketSource = Callable[[Session, int, dt.datetime, dt.datetime], Sequence[Ticke
 
 def default_tickets(session: Session, contract_id: int, lo: dt.datetime, hi: dt.datetime
                     ) -> Sequence[TicketFact]:
-    """Tickets from supervisor.tickets when it provides `ledger_facts(session, contract_id,
-    lo, hi) -> [TicketFact-like]` (the interface in the notes); none until then."""
-    try:
-        mod = importlib.import_module("supervisor.tickets.facts")
-    except ImportError:
+    """The contract's tickets with the breaches their SLA clock recorded (supervisor/tickets
+    keeps each ticket's clock, computed with the working calendar and holds, in
+    `tickets.clock`); tickets closed as invalid are left out. A breach is booked in the month
+    it happened."""
+    import supervisor.models as models
+
+    ticket = getattr(models, "Ticket", None)
+    if ticket is None:  # a platform without tickets
         return []
-    return [TicketFact(**vars(t)) if not isinstance(t, TicketFact) else t
-            for t in mod.ledger_facts(session, contract_id, lo, hi)]
+    out = []
+    rows = session.execute(sa.select(ticket.id, ticket.device_id, ticket.severity,
+                                     ticket.opened_at, ticket.outcome, ticket.clock).where(
+        ticket.contract_id == contract_id, ticket.opened_at < hi)).all()
+    for tid, dev, severity, opened, outcome, clock in rows:
+        if outcome == "invalid" or not clock:
+            continue
+        breaches = []
+        for b in clock.get("breaches") or []:
+            try:
+                at = dt.datetime.fromisoformat(b["at"]).replace(tzinfo=None)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if lo <= at < hi:
+                breaches.append((str(b.get("target")), at))
+        if breaches:
+            out.append(TicketFact(id=tid, device_id=dev, severity=severity, opened_at=opened,
+                                  responded_at=None, repaired_at=None,
+                                  breaches=tuple(breaches)))
+    return out
 
 
 @dataclass

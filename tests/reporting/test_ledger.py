@@ -235,3 +235,35 @@ def test_cli_ledger_and_close(world, runner):
     again = runner.invoke(args=["report", "ledger", "--contract", "CT-1", "--close", "2026-03",
                                 "--now", "2026-04-05T08:00"])
     assert again.exit_code != 0 and "already closed" in again.output
+
+
+def test_ticket_breaches_from_the_ticket_clock(world):
+    """supervisor/tickets keeps each ticket's SLA clock (working calendar, holds) with its
+    breaches; the ledger books a late-response / late-repair line in the breach's month."""
+    from supervisor.models import Ticket, WorkCalendarVersion
+
+    cal = WorkCalendarVersion(effective_from=T(2026, 1, 1), source="test", days={})
+    db.session.add(cal)
+    db.session.flush()
+
+    def ticket(breaches, outcome=None, family="reach"):
+        t = Ticket(device_id=world["e"].id, contract_id=world["contract"].id, family=family,
+                   source="health", title="offline", severity="critical", policy="default@2",
+                   calendar_id=cal.id, state="closed", outcome=outcome, opened_at=T(2026, 3, 2),
+                   clock={"breaches": [{"cycle": 0, "target": k, "at": at.isoformat(),
+                                        "policy": "default@2", "severity": "critical"}
+                                       for k, at in breaches]})
+        db.session.add(t)
+        db.session.flush()
+        return t
+    t1 = ticket([("response", T(2026, 3, 2, 2)), ("repair", T(2026, 4, 1, 3))])  # repair: April
+    ticket([("response", T(2026, 3, 9))], outcome="invalid", family="image")      # left out
+    db.session.commit()
+    res = ls.compute_month(db.session, world["contract"], 3, NOW, _profile())
+    keys = {ln.key for ln in res.lines}
+    assert f"late_response:ticket:{t1.id}" in keys
+    assert not any(k.startswith("late_repair") for k in keys)
+    # E, F over 8 h and one late response: 100 − 3 = 97 → 1.00
+    assert res.score == D("97") and res.earned == D("20000.00")
+    april = ls.compute_month(db.session, world["contract"], 4, dt.datetime(2026, 5, 2), _profile())
+    assert f"late_repair:ticket:{t1.id}" in {ln.key for ln in april.lines}
