@@ -63,6 +63,8 @@ def span(label: str, first: dt.date, after: dt.date) -> Period:
     return Period(label, "range", first, after)
 
 
+MIN_YEAR, MAX_YEAR = 1970, 2999  # keeps every boundary computable (no date overflow)
+
 _PATTERNS = (
     (re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "day"),
     (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
@@ -76,6 +78,9 @@ def parse(text: str) -> Period:
     """`2026-03-05`, `2026-03`, `2026-Q1`, `2026` or `2026-01-01..2026-04-01` (end exclusive).
     Raises ValueError with the accepted forms."""
     value = (text or "").strip()
+    years = [int(y) for y in re.findall(r"\d{4}", value)[:2]]
+    if any(not (MIN_YEAR <= y <= MAX_YEAR) for y in years):
+        raise ValueError(f"period {text!r}: years {MIN_YEAR}–{MAX_YEAR} only")
     for pattern, kind in _PATTERNS:
         m = pattern.match(value)
         if not m:

@@ -304,6 +304,8 @@ def waive(contract_id: int):
     c = _contract_or_404(contract_id)
     from supervisor.profiles.loader import profile_for
     index = request.form.get("index", type=int) or 0
+    if not 1 <= index <= c.term_months:
+        abort(400)
     key, reason = request.form.get("line_key", ""), request.form.get("reason", "")
     try:
         w, adj = ls.waive(db.session, c, index, key, reason, current_user.username, clock.now(),
@@ -325,6 +327,8 @@ def close(contract_id: int):
     c = _contract_or_404(contract_id)
     from supervisor.profiles.loader import profile_for
     index = request.form.get("index", type=int) or 0
+    if not 1 <= index <= c.term_months:
+        abort(400)
     try:
         row = ls.close_month(db.session, c, index, clock.now(), profile_for(c), current_user.username)
     except ls.LedgerError as exc:
