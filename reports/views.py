@@ -81,10 +81,38 @@ def dashboard(session: Session, month: periods.Period, now: dt.datetime, targets
     cov = coverage(devices, load_intervals(session, at - dt.timedelta(seconds=1), at, ids),
                    at - dt.timedelta(seconds=1), slots, "community")
     return {"month": month, "today": today_rows[0] if today_rows else None,
+            "tickets": open_tickets_by_age(session, now, ids),
             "city": month_rows[0] if month_rows else None,
             "trend": by_month, "trend_chart": trend_chart(by_month, "online / intact", targets),
             "worst": worst, "communities": communities, "coverage": cov,
             "map": community_points(devices, communities)}
+
+
+AGE_BUCKETS = ((4, "< 4 h"), (24, "4–24 h"), (72, "1–3 d"), (None, "> 3 d"))
+
+
+def open_tickets_by_age(session: Session, now: dt.datetime,
+                        device_ids: Iterable[int] | None = None) -> list[dict[str, Any]] | None:
+    """Tickets not closed, counted by age and severity (None when the platform has no
+    tickets table). Scoped by the ticket's root device."""
+    import sqlalchemy as sa
+
+    import supervisor.models as models
+
+    ticket = getattr(models, "Ticket", None)
+    if ticket is None:
+        return None
+    q = sa.select(ticket.severity, ticket.opened_at).where(ticket.closed_at.is_(None),
+                                                           ticket.state != "closed")
+    if device_ids is not None:
+        q = q.where(ticket.device_id.in_(list(device_ids)))
+    rows = {label: {"age": label, "total": 0} for _, label in AGE_BUCKETS}
+    for severity, opened in session.execute(q):
+        hours = (now - opened).total_seconds() / 3600
+        label = next(lb for limit, lb in AGE_BUCKETS if limit is None or hours < limit)
+        rows[label]["total"] += 1
+        rows[label][severity] = rows[label].get(severity, 0) + 1
+    return list(rows.values())
 
 
 def community_points(devices: pd.DataFrame, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import json
 
 import pytest
@@ -186,3 +187,32 @@ def test_archive_build_from_the_page_shows_progress(client, history):
     assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
     import hashlib
     assert hashlib.sha256(pdf.data).hexdigest() == status["sha256"]
+
+
+def test_dashboard_counts_open_tickets_by_age(client, history, world):
+    from supervisor.models import Ticket, WorkCalendarVersion
+
+    cal = WorkCalendarVersion(effective_from=T(2026, 1, 1), source="test", days={})
+    db.session.add(cal)
+    db.session.flush()
+    a0, a1, b1 = (db.session.scalar(select(Device).where(Device.serial == s))
+                  for s in ("CAM-A-0", "CAM-A-1", "CAM-B-1"))
+    for dev, opened, sev, state in ((a0, NOW - dt.timedelta(hours=2), "critical", "open"),
+                                    (a1, NOW - dt.timedelta(days=5), "major", "on_hold"),
+                                    (b1, NOW - dt.timedelta(hours=30), "minor", "acknowledged")):
+        db.session.add(Ticket(device_id=dev.id, contract_id=dev.contract_id, family="reach",
+                              source="health", title="t", severity=sev, policy="default@2",
+                              calendar_id=cal.id, state=state, opened_at=opened))
+    db.session.commit()
+    login(client, "police")
+    html = _get(client, "/reports/?month=2026-03").get_data(as_text=True)
+    table = html.split('id="tickets-by-age"')[1].split("</table>")[0]
+    rows = [re.findall(r'<td class="num">(\d+)</td>', r) for r in table.split("<tr>")[2:]]
+    assert rows == [["1", "1", "0", "0"], ["0", "0", "0", "0"], ["1", "0", "0", "1"],
+                    ["1", "0", "1", "0"]]
+    other = client.application.test_client()
+    login(other, "alpha")  # beta's ticket is not alpha's
+    html = _get(other, "/reports/?month=2026-03").get_data(as_text=True)
+    table = html.split('id="tickets-by-age"')[1].split("</table>")[0]
+    assert [re.findall(r'<td class="num">(\d+)</td>', r)[0] for r in table.split("<tr>")[2:]] == [
+        "1", "0", "0", "1"]
