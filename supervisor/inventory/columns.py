@@ -1,7 +1,7 @@
 """Inventory files: the columns (English/Chinese headers) and parsing each cell into a
 canonical value, as real-world Chinese spreadsheets write them.
 
-No database and no file reading here: inventory_read.py reads CSV/XLSX into raw cells,
+No database and no file reading here: reading.py reads CSV/XLSX into raw cells,
 supervisor/inventory/importer.py validates and applies; docs/inventory-columns.md documents the columns.
 """
 from __future__ import annotations
