@@ -103,9 +103,11 @@ def _wire(app: Flask) -> None:
     from supervisor.sweeps import cli as sweeps_cli
     from supervisor.tickets import cli as tickets_cli
     from supervisor.web import guards, i18n
+    from supervisor.reporting import cli as reports_cli
+    from supervisor.demo import history as history_cli
 
     for module in (i18n, guards, profiles_cli, inventory_cli, users_cli, web, health_cli, sweeps_cli,
-                   demo_cli, acceptance_cli, tickets_cli):
+                   demo_cli, acceptance_cli, tickets_cli, reports_cli, history_cli):
         module.init_app(app)
 
 

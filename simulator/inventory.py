@@ -1,4 +1,4 @@
-"""The inventory CSV that `flask inventory import` reads: issue 3's English headers in
+"""The inventory CSV that `flask inventory import` reads: the English headers in
 their order, then the importer's optional `contractor` column (who builds each contract),
 so the file imports without --contractor, then the SNMP version and v3 credentials (per
 contract, or per device with --snmp-v3-keys device) so sweeps probe v3 devices over v3, then the recording link (camera → NVR)."""

@@ -20,3 +20,6 @@ from supervisor.tickets.models import (  # noqa: F401
     Ticket, TicketAttachment, TicketDevice, TicketEvent, WorkCalendarVersion,
 )
 from supervisor.core.clock import utcnow  # noqa: F401
+from supervisor.reporting.models import (  # noqa: F401
+    LedgerAdjustment, LedgerClosing, LedgerWaiver, ReportArchive,
+)

@@ -102,3 +102,43 @@ def test_no_test_package_shadows_our_packages():
     shadows = [d.name for d in (ROOT / "tests").iterdir()
                if (d / "__init__.py").exists() and d.name in OURS | {"supervisor"}]
     assert not shadows, shadows
+
+
+# Which domain packages each package's logic may use (any package may read any package's
+# `models`: the tables are one schema). The order is the data's flow: inventory → health →
+# sweeps → tickets/acceptance → reporting; pages, the demo and the CLI wiring sit on top.
+MAY_USE = {
+    "core": {"core"},
+    "people": {"core", "people"},
+    "profiles": {"core", "profiles"},
+    "inventory": {"core", "profiles", "inventory"},
+    "health": {"core", "profiles", "inventory", "health"},
+    "sweeps": {"core", "profiles", "inventory", "health", "sweeps"},
+    "notifications": {"core", "notifications"},
+    "tickets": {"core", "profiles", "inventory", "health", "sweeps", "notifications", "tickets"},
+    "acceptance": {"core", "profiles", "inventory", "health", "sweeps", "tickets", "acceptance"},
+    "reporting": {"core", "profiles", "inventory", "health", "sweeps", "tickets", "acceptance",
+                  "reporting"},
+}
+# A section of the standard profile is validated by the package that owns its meaning.
+SECTION_OWNERS = {("supervisor/profiles/schema.py", "tickets")}
+
+
+def test_domain_packages_use_only_what_comes_before_them():
+    bad = []
+    for package, allowed in MAY_USE.items():
+        for path in _files(f"supervisor/{package}"):
+            rel = path.relative_to(ROOT).as_posix()
+            for module in _imports(path):
+                parts = module.split(".")
+                if parts[0] != "supervisor" or len(parts) < 2 or parts[1] == "models":
+                    continue
+                used = parts[1]
+                if used in allowed or (len(parts) > 2 and parts[2] == "models"):
+                    continue
+                if (rel, used) in SECTION_OWNERS or used not in MAY_USE:
+                    if used in ("web", "demo"):
+                        bad.append(f"{rel} uses supervisor.{used}")
+                    continue
+                bad.append(f"{rel} uses supervisor.{used} ({module})")
+    assert not sorted(set(bad)), sorted(set(bad))

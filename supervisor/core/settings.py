@@ -40,6 +40,14 @@ class Settings(BaseSettings):
 
     # --- pages
     LOCAL_TIMEZONE: str = "Asia/Shanghai"      # reporting time zone: pages, exports, periods
+    # --- reports
+    REPORT_DIR: Path | None = None             # None -> <instance>/reports (archived PDFs)
+    # Map tiles for the dashboard map, e.g. "https://tiles.example/{z}/{x}/{y}.png"; empty:
+    # communities drawn on plain longitude/latitude axes (no tile server needed).
+    REPORT_MAP_TILES: str = ""
+    # The monthly PDF of the month before is built on this day of the month at this local hour.
+    REPORT_MONTHLY_DAY: int = 1
+    REPORT_MONTHLY_HOUR: int = 2
     LANGUAGES: list[str] = Field(default_factory=lambda: ["zh_CN", "en"])
     BABEL_DEFAULT_LOCALE: str = "zh_CN"
     BABEL_TRANSLATION_DIRECTORIES: str = str(Path(__file__).resolve().parents[1] / "translations")
@@ -125,6 +133,7 @@ class Settings(BaseSettings):
             "EVIDENCE_DIR": Path(self.EVIDENCE_DIR or inst / "evidence"),
             "IMPORT_UPLOAD_DIR": Path(self.IMPORT_UPLOAD_DIR or inst / "imports"),
             "TICKET_ATTACHMENT_DIR": str(self.TICKET_ATTACHMENT_DIR or inst / "ticket-attachments"),
+            "REPORT_DIR": Path(self.REPORT_DIR or inst / "reports"),
         })
 
     @property

@@ -29,6 +29,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from supervisor.demo import history
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "docs" / "sample-inventory.csv"
 # Contracts created by the demo import belong to the contractor named in the file, else the
@@ -220,6 +222,7 @@ def run(app: Flask, args: Any) -> int:
                 _say("falling back to the sample inventory")
                 import_inventory(SAMPLE)
             share_contracts()
+            history.demo_backfill(_say)  # months of past states for the reports
             users = seed_users()
         print("\nSeeded users (passwords are shown this once; `flask users set-password NAME` to change):")
         print(f"  {'username':<14} {'role':<11} {'contractor':<28} password")

@@ -68,7 +68,7 @@ def intervals_command(since: Optional[str], until: Optional[str], device: Option
 def housekeeping_command() -> None:
     """Roll up yesterday and today, drop expired samples, prune evidence frames."""
     from supervisor.profiles.loader import ProfileError
-    from supervisor.sweeps.pipeline import housekeeping
+    from supervisor.health.housekeeping import housekeeping
 
     try:
         out = housekeeping(settings=current_app.extensions["settings"])

@@ -2,7 +2,7 @@
 
 A window is a `MaintenanceWindow` row [start_at, end_at) in naive UTC for one device or a
 whole community. The health engine reads these rows on every sweep
-(`health_store.maintenance_lookup`, community windows fan out to the community's devices) and
+(`health.store.maintenance_lookup`, community windows fan out to the community's devices) and
 puts a covered device in `maintenance`, which the contract's figures exclude. So the rules
 here protect the figures:
 

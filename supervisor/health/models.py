@@ -1,7 +1,7 @@
-"""Tables of issue 7: probe samples, state intervals/events, current status, rollups,
-maintenance windows, sweep runs, the scheduler lease and evidence frames.
+"""Health tables: probe samples, state intervals/events, current status, rollups,
+maintenance windows and evidence frames (sweep runs and the lease: supervisor/sweeps/models.py).
 
-All times are naive UTC (like models.utcnow). Intervals are half-open [start_at, end_at);
+All times are naive UTC (core.clock). Intervals are half-open [start_at, end_at);
 `end_at` is NULL while the interval is open. Changed only together with a migration.
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ The state machine (`step`) moves a `Status` by one observation:
     latest cause and the new interval starts at the FIRST probe of the run
     (candidate_since), so durations are exact to the probe;
   * observations at or before `last_sample_at` are ignored (idempotent replays);
-  * raw observed-state changes are remembered in `recent_flips`; when more than
+  * raw observed-state changes are remembered in `recent_flips`; when at least
     `flap_max_changes` fall within `flap_window_s` the status (and its open interval) is
     marked flapping instead of producing an outage per flip;
   * maintenance windows bypass hysteresis: they are approved and exact.

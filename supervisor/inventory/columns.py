@@ -1,7 +1,7 @@
 """Inventory files: the columns (English/Chinese headers) and parsing each cell into a
 canonical value, as real-world Chinese spreadsheets write them.
 
-No database and no file reading here: inventory_read.py reads CSV/XLSX into raw cells,
+No database and no file reading here: reading.py reads CSV/XLSX into raw cells,
 supervisor/inventory/importer.py validates and applies; docs/inventory-columns.md documents the columns.
 """
 from __future__ import annotations
@@ -60,6 +60,13 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("snmp_auth_key", "SNMPv3认证密码", False, ("snmp认证密码", "认证密码", "认证密钥")),
     ColumnSpec("snmp_priv_protocol", "SNMPv3加密协议", False, ("snmp加密协议", "加密协议")),
     ColumnSpec("snmp_priv_key", "SNMPv3加密密码", False, ("snmp加密密码", "加密密码", "加密密钥")),
+    # Where a camera stands and what it sees (optional; evidence lookup): WGS-84 degrees,
+    # heading clockwise from north, horizontal field of view, useful range in metres.
+    ColumnSpec("latitude", "纬度", False, ("lat",)),
+    ColumnSpec("longitude", "经度", False, ("lng", "lon")),
+    ColumnSpec("heading_deg", "朝向", False, ("朝向角", "方位角", "heading")),
+    ColumnSpec("fov_deg", "视场角", False, ("水平视场角", "fov")),
+    ColumnSpec("range_m", "可视距离", False, ("监控距离", "range")),
 )
 # Read-only columns that exports (ours or the web page's) may carry: accepted by the import and
 # ignored, so an exported file can be edited and imported back.
@@ -70,8 +77,6 @@ IGNORED_COLUMNS: tuple[ColumnSpec, ...] = (
     # silently (any other unknown column is ignored with a warning, see inventory.py).
     ColumnSpec("index", "序号", aliases=("no", "no.", "#", "编号序号")),
     ColumnSpec("remarks", "备注", aliases=("说明", "note", "notes", "remark")),
-    ColumnSpec("longitude", "经度", aliases=("lng", "lon")),
-    ColumnSpec("latitude", "纬度", aliases=("lat",)),
 )
 IGNORED = {c.key for c in IGNORED_COLUMNS}
 SPEC = {c.key: c for c in COLUMNS + IGNORED_COLUMNS}
@@ -79,7 +84,8 @@ SECRET_COLUMNS = DEVICE_SECRET_FIELDS
 EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
 DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
                  "snmp_port", "username", "installed_on", "snmp_version", "snmp_user",
-                 "snmp_auth_protocol", "snmp_priv_protocol")
+                 "snmp_auth_protocol", "snmp_priv_protocol", "latitude", "longitude",
+                 "heading_deg", "fov_deg", "range_m")
 # What the probes accept (probes/snmp.py SnmpSession._auth), in canonical spelling.
 SNMP_VERSIONS = ("1", "2c", "3", "auto")
 SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
@@ -314,6 +320,22 @@ CHOICE_KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+POSITION_RANGES = {"latitude": (-90.0, 90.0), "longitude": (-180.0, 180.0),
+                   "heading_deg": (0.0, 360.0), "fov_deg": (0.1, 360.0), "range_m": (0.1, 5000.0)}
+
+
+def parse_position(column: str, text: str) -> float:
+    """A camera position/view number within its range (a heading of 360 reads as 0)."""
+    try:
+        value = float(_fold(text).replace("°", "").replace("米", "").replace("m", "").strip())
+    except ValueError:
+        raise ValueError("not a number") from None
+    lo, hi = POSITION_RANGES[column]
+    if not (lo <= value <= hi) or value != value:
+        raise ValueError(f"must be between {lo:g} and {hi:g}")
+    return 0.0 if column == "heading_deg" and value == 360.0 else value
+
+
 def parse_choice(column: str, text: str) -> str:
     folded = re.sub(r"\s+", " ", _fold(text)).lower()
     compact = folded.replace(" ", "")
@@ -390,6 +412,8 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 value = parse_snmp_version(text)
             elif key in ("snmp_auth_protocol", "snmp_priv_protocol"):
                 value = parse_snmp_protocol(key, text)
+            elif key in POSITION_RANGES:
+                value = parse_position(key, text)
             elif key == "installed_on":
                 value = parse_date(cell if isinstance(cell, dt.date) or _is_number(cell)
                                    else text)

@@ -12,8 +12,8 @@ Public API (the web import page and ``flask inventory`` call these, inside an ap
     apply_plan(plan, actor, *, progress=None) -> ImportCounts(created, updated, unchanged, ...)
     export_devices(fmt="csv"|"xlsx", *, query=None, lang="en"|"zh") -> bytes
 
-The columns, file reading and cell parsing live in ``inventory_format.py``; export and the
-blank template in ``inventory_export.py`` (re-exported here).
+The columns and cell parsing live in ``columns.py``, file reading in ``reading.py``; export and the
+blank template in ``export.py`` (re-exported here).
 
 ``progress`` is ``callable(stage: str, done: int, total: int)``; stages: ``read``,
 ``validate``, ``write``.
@@ -41,7 +41,7 @@ Rules (decided here; docs/inventory-columns.md lists the columns):
 - ``recorded_by`` (optional) names the NVR that records a camera, the same way (a row or a stored device).
 - ``snmp_version`` is 1/2c/3/auto (blank = 2c); version 3 needs ``snmp_user`` and both keys
   (each at least 8 characters), from the row or already stored; protocols are those the
-  probes accept (inventory_format.SNMP_AUTH_PROTOCOLS / SNMP_PRIV_PROTOCOLS).
+  probes accept (columns.SNMP_AUTH_PROTOCOLS / SNMP_PRIV_PROTOCOLS).
 - Exports never contain ``password``, ``snmp_community`` or the SNMPv3 keys; ``query`` (a ``select(Device)``,
   e.g. a contractor's scoped query) limits the rows.
 """

@@ -100,6 +100,15 @@ class Device(db.Model):
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     installed_on: Mapped[dt.date | None] = mapped_column(Date)
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    # First local day out of service (reports prorate a device retired mid-period to it).
+    retired_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Where a camera stands and what it sees (all optional; evidence lookup): WGS-84 degrees,
+    # heading clockwise from north, horizontal field of view, useful range in metres.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    heading_deg: Mapped[float | None] = mapped_column(Float)
+    fov_deg: Mapped[float | None] = mapped_column(Float)
+    range_m: Mapped[float | None] = mapped_column(Float)
     lifecycle: Mapped[str] = mapped_column(String(20), default=Lifecycle.INSTALLED)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

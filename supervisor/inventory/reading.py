@@ -5,7 +5,7 @@ Chinese Excel writes); comma, semicolon or tab separated. XLSX: the sheet that h
 inventory (see ``_pick_sheet``), merged cells filled within their range, trailing formatted but
 empty rows dropped. Row numbers are the ones the spreadsheet shows (first row = 1).
 
-No parsing of values here: inventory_format.py turns cells into canonical values.
+No parsing of values here: columns.py turns cells into canonical values.
 """
 from __future__ import annotations
 

@@ -347,9 +347,45 @@ class Coefficients(Rule):
         return self.bands[-1].coefficient
 
 
+class Availability(Rule):
+    """PFI-style availability deductions: per device failure, the unavailable time after a
+    rectification grace, in whole periods, times the device's weight, the rate (a share of
+    the month's instalment per period) and the ratchet factor of the failure's rank in the
+    month (a failure that recurs costs more); the month's total is capped."""
+
+    unavailable_states: list[Literal["offline", "degraded"]] = Field(
+        default_factory=lambda: ["offline"], min_length=1)
+    grace_h: float = Field(ge=0)
+    period_h: float = Field(gt=0)
+    rate: float = Field(gt=0, le=1)
+    weights: dict[str, float] = Field(default_factory=dict)   # device role or kind → weight
+    default_weight: float = Field(default=1.0, ge=0)
+    ratchet: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
+    cap: float = Field(gt=0, le=1)
+
+    def weight(self, role: str | None, kind: str | None) -> float:
+        for key in (role, kind):
+            if key and key in self.weights:
+                return self.weights[key]
+        return self.default_weight
+
+    def factor(self, rank: int) -> float:
+        """Ratchet factor of the rank-th failure of a device in the month (1-based)."""
+        return self.ratchet[min(rank, len(self.ratchet)) - 1]
+
+
 class Payment(_Strict):
     score: ScoreModel
     coefficients: Coefficients
+    # Which form pays: the score with its bands (the default) or availability deductions.
+    model: Literal["score", "availability"] | None = None
+    availability: Availability | None = None
+
+    @model_validator(mode="after")
+    def _model_has_section(self) -> Payment:
+        if self.model == "availability" and self.availability is None:
+            raise ValueError("model availability needs an availability section")
+        return self
 
 
 class Profile(_Strict):

@@ -1,6 +1,6 @@
 """Executors: who runs the probes of a sweep. The sweep only sees a plain iterator.
 
-Protocol (what `supervisor.sweep` calls, and what the Celery executor implements too):
+Protocol (what the sweep pipeline calls, and what the Celery executor implements too):
 
     executor.name -> str
     executor.iter_results(targets: list[DeviceTarget], tier: TierSpec, limits: Limits,

@@ -5,7 +5,7 @@ The same function runs from `flask sweep`, from the scheduler and from benches:
     summary = run_sweep("fast", serials=None, settings=settings, executor=None, progress=None)
 
 Results are written in batches (`batch_size`), each batch ONE transaction (see
-health_store.write_batch). An offline result whose upstream device is part of this sweep
+health.store.write_batch). An offline result whose upstream device is part of this sweep
 but has not reported yet is held back until it has (or the sweep ends), so the camera
 behind a dead switch gets cause `upstream` in the same sweep, not one later.
 
@@ -45,6 +45,7 @@ from supervisor.health.rules import (
 )
 from supervisor.health.models import DeviceStatus
 from supervisor.sweeps.models import SweepRun
+from supervisor.health.rulebook import rules_book
 from supervisor.health.store import (
     BatchItem,
     StaleStatus,
@@ -52,7 +53,7 @@ from supervisor.health.store import (
     maintenance_lookup,
     write_batch,
 )
-from supervisor.inventory.models import Contract, Device
+from supervisor.inventory.models import Device
 from supervisor.core.clock import now as clock_now
 from supervisor.core.settings import Settings
 
@@ -176,35 +177,6 @@ def carry_onvif(res: ProbeResult, prev: Optional[dict[str, Any]]) -> None:
     for k in CARRIED_ONVIF:
         if getattr(onvif, k) in (None, [], {}):
             setattr(onvif, k, getattr(known, k))
-
-
-def rules_book(session: Any, profile: Any, device_ids: Optional[list[int]] = None) -> RulesBook:
-    """Each device judged by its contract's profile version; the given profile otherwise.
-
-    A contract profile that can't be loaded (missing, or edited after first use) falls back
-    to the default with a logged error: the sweep must go on, the profile check reports it.
-    """
-    from supervisor.profiles.loader import ProfileError, load_profile
-
-    book = RulesBook(HealthRules.from_profile(profile))
-    q = sa.select(Device.id, Contract.profile_name, Contract.profile_version).join(
-        Contract, Contract.id == Device.contract_id)
-    if device_ids is not None:
-        q = q.where(Device.id.in_(device_ids))
-    cache: dict[tuple[str, int], HealthRules] = {}
-    for dev, name, version in session.execute(q):
-        key = (name, int(version))
-        if key == (getattr(profile, "name", None), getattr(profile, "version", None)):
-            continue
-        if key not in cache:
-            try:
-                cache[key] = HealthRules.from_profile(load_profile(name, version))
-            except ProfileError as exc:
-                log.error("contract profile %s@%s unusable, judging by %s: %s", name, version,
-                          book.default.profile, exc)
-                cache[key] = book.default
-        book.by_device[dev] = cache[key]
-    return book
 
 
 def _target(dev: Device) -> DeviceTarget:
@@ -522,23 +494,3 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
             session.rollback()
             log.exception("could not record the end of sweep %s", run_id)
     return summary
-
-
-def housekeeping(*, settings: Settings, now: Optional[dt.datetime] = None,
-                 profile: Any = None) -> dict[str, int]:
-    """Daily job (needs an app context): roll up yesterday and today, drop samples past
-    `retention.raw_days`, prune evidence frames. Idempotent; safe to run any time."""
-    from supervisor.health.store import housekeeping as store_housekeeping
-    from supervisor.profiles.loader import load_profile
-
-    now = now or clock_now()
-    per_contract = profile is None
-    profile = profile if profile is not None else load_profile()
-    ret = profile.retention
-    rules = rules_book(db.session, profile) if per_contract else HealthRules.from_profile(profile)
-    out = store_housekeeping(db.session, now, rules, float(ret.raw_days))
-    pruned = evidence.prune(db.session, settings.EVIDENCE_DIR, now,
-                            float(ret.evidence_mb), float(ret.evidence_days))
-    out.update({f"evidence_{k}": v for k, v in pruned.items()})
-    db.session.commit()
-    return out

@@ -179,7 +179,7 @@ def run_tier_job(tier: str) -> None:
 
 
 def run_housekeeping_job() -> None:
-    """Rollups, sample retention, evidence pruning (supervisor.sweeps.pipeline.housekeeping)."""
+    """Rollups, sample retention, evidence pruning (supervisor.health.housekeeping)."""
     service = _SERVICE
     if service is not None:
         service.run_housekeeping()
@@ -424,11 +424,11 @@ class SchedulerService:
     def run_housekeeping(self) -> dict[str, int] | None:
         if self.stopped.is_set():
             return None
-        from supervisor.sweeps import pipeline as sweep
+        from supervisor.health.housekeeping import housekeeping as health_housekeeping
 
         try:
             with self.app.app_context():
-                out = sweep.housekeeping(settings=self.app.extensions["settings"])
+                out = health_housekeeping(settings=self.app.extensions["settings"])
                 db.session.remove()
                 out.update(_import_housekeeping(self.app))
         except Exception:  # a failed run is retried by the next one

@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     for module in (auth, account, communities, devices, imports, api, reports):
         app.register_blueprint(module.bp)
-    from supervisor.web import health_pages  # timelines, current faults, sweep status (issue 7)
+    from supervisor.web import health_pages  # timelines, current faults, sweep status
 
     app.register_blueprint(health_pages.bp)
     from supervisor.web import admin  # audit log, users, maintenance windows (police only)

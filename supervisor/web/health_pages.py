@@ -35,6 +35,7 @@ from supervisor.core.choices import IMAGE_FAULTS
 from supervisor.core.extensions import db
 from supervisor.core.scoping import devices_for
 from supervisor.health import queries
+from supervisor.sweeps import queries as sweep_queries
 from supervisor.health.models import DeviceStatus, EvidenceFrame
 from supervisor.inventory import queries as device_query
 from supervisor.inventory.models import Community, Device
@@ -253,7 +254,7 @@ def _tier_intervals() -> dict[str, float]:
 
 
 def _sweep_status() -> dict[str, Any]:
-    return queries.sweep_status(db.session, clock.now(), _tier_intervals())
+    return sweep_queries.sweep_status(db.session, clock.now(), _tier_intervals())
 
 
 @bp.get("/sweeps")

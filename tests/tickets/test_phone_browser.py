@@ -38,6 +38,7 @@ def test_contractor_on_a_phone(web, world, tmp_path):
         assert "剩余" in page.inner_text("#queue")                  # time left, in Chinese
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.click("#queue .card h3 a")
+        page.wait_for_selector("form:has(input[value=acknowledged])")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.click("form:has(input[value=acknowledged]) button")
         page.wait_for_load_state()

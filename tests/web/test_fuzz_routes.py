@@ -123,7 +123,8 @@ SKIP = {"static", "health.plotly_js"}
 # Commands that any well-formed POST carries out (they take no value to refuse): fuzzed on
 # ids that name nothing, so the run does not reset passwords or end its own sessions.
 COMMANDS = {"auth.logout", "account.end_session", "admin.user_reset_password",
-            "admin.user_active", "admin.window_cancel", "health.probe_now"}
+            "admin.user_active", "admin.window_cancel", "health.probe_now",
+            "acceptance.start", "acceptance.discover", "acceptance.punch_tickets"}
 
 
 def test_no_route_answers_5xx_or_changes_the_database(app, world):

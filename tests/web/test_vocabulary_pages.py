@@ -182,7 +182,7 @@ SAME_IN_CHINESE = {"ONVIF", "SNMP", "SNMPv3", "PoE", "NVR", "IP", "MAC", "CSV", 
                    "Asia/Shanghai", "KiB", "Celery", "SHA-256", "English", "SHA", "AES", "v3",
                    "RTSP", "PTZ", "YYYY-MM-DD", "UTC", "MD5", "DES", "SHA-224", "SHA-384",
                    "SHA-512", "AES-192", "AES-256", "2c", "auto", "SLA", "AES128", "AES192",
-                   "AES256", "SHA224", "SHA256", "SHA384", "SHA512", "CIDR"}
+                   "AES256", "SHA224", "SHA256", "SHA384", "SHA512", "CIDR", "PDF"}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-/]+")
 UNIT = re.compile(r"(?<=\d)\s?(?:ms|s|m|h|d)\b")
 

@@ -1,0 +1,11 @@
+"""Reporting glue: what connects the pure figures in reports/ to the platform.
+
+Holds: `models` (reports' own tables: ledger closings, waivers, adjustments, the monthly PDF
+archive), `context` (the standard profile's targets and slots handed to reports/), `archive`
+(building, archiving and scheduling the monthly PDF), `cli` (`flask report figures|monthly|
+ledger`, `flask evidence`).
+
+May import: supervisor.core, supervisor.profiles, supervisor.sweeps (job registration) and
+reports. Domain modules import no flask; `cli.py` does; the pages live in
+supervisor/web/reports.py.
+"""
