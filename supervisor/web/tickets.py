@@ -154,7 +154,17 @@ def _hours(seconds: Optional[float]) -> str:
 def _helpers() -> dict[str, Any]:
     return {"local_time": localtime.fmt_local, "zone_name": localtime.zone_name(),
             "tlabel": tlabel, "hours": _hours, "is_police_user": _is_police(),
-            "parse_iso": _parse_iso}
+            "parse_iso": _parse_iso, "ticket_title": ticket_title}
+
+
+def ticket_title(ticket: Any) -> str:
+    """A ticket opened from a health fault is titled "<device> · <family code>" when stored;
+    shown with the family in the reader's language. A title typed by a person is shown as is."""
+    suffix = f" · {ticket.family}"
+    title = ticket.title or ""
+    if ticket.source == "health" and title.endswith(suffix):
+        return f"{title[:-len(suffix)]} · {tlabel(ticket.family)}"
+    return title
 
 
 def _parse_iso(value: Any) -> Optional[dt.datetime]:
