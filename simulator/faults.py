@@ -167,12 +167,13 @@ class DeviceState:
         return "up"
 
     def reach(self, now: float) -> str:
-        """Own reach, then a switch that is not up takes the device with it."""
+        """Own reach, then the network and power path: a switch, or an NVR whose PoE ports
+        feed the device, that is not reachable takes the device with it."""
         own = self.own_reach(now)
         if own != "up":
             return own
         up = self.upstream_state
-        if up is not None and up.spec.kind == "switch" and up.own_reach(now) != "up":
+        if up is not None and up.spec.kind in ("switch", "nvr") and up.reach(now) != "up":
             return "drop"
         return "up"
 

@@ -153,7 +153,7 @@ class Fleet:
                 self._listen_now(st)
             st.applied_reach = want
             self._derived_truth(st, now)
-        if st.spec.kind == "switch":
+        if st.spec.kind in ("switch", "nvr"):  # an NVR's downstream: cameras on its PoE ports
             for ds in st.spec.downstream:
                 child = self.states.get(ds)
                 if child is not None:

@@ -43,7 +43,7 @@ def fleet_args(name: str) -> dict:
 
 # Fleets added in round 2, in this area's second range: 127.50.(slot).x, control ports
 # 19200 + 10*slot + k.
-EXTRA_FLEETS = {"v3_per_device": (1, 0), "rtsp": (41, 1)}
+EXTRA_FLEETS = {"v3_per_device": (1, 0), "rtsp": (41, 1), "topology": (81, 2)}
 
 
 def extra_fleet_args(name: str) -> dict:

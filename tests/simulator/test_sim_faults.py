@@ -83,6 +83,37 @@ def test_switch_down_takes_its_cameras_down(fleet):
     assert truth and truth[-1]["cause"] == f"upstream:{sw['serial']}" and truth[-1]["end"] is not None
 
 
+def test_a_dead_nvr_takes_only_the_cameras_on_its_own_poe_ports(tmp_path):
+    """The power path: cameras fed by an NVR's PoE ports go down with it; in a community
+    whose cameras hang on the switch, a dead NVR leaves them reachable (it only records).
+    Three communities: the third has its cameras on the NVR's own PoE ports."""
+    from sim_helpers import extra_fleet_args
+
+    from simulator.testing import FleetProcess
+
+    with FleetProcess(devices=45, seed=7, communities=3, tmp_dir=tmp_path, truth=False,
+                      **extra_fleet_args("topology")) as fleet:
+        _dead_nvr_checks(fleet)
+
+
+def _dead_nvr_checks(fleet) -> None:
+    nvrs = [fleet.device(d["serial"]) for d in fleet.devices() if d["kind"] == "nvr"]
+    feeding = next(n for n in nvrs if n["downstream"])
+    beside = next(n for n in nvrs if not n["downstream"])
+    fed = [fleet.device(s) for s in feeding["downstream"][:2]]
+    recorded_only = [d for d in fleet.devices()
+                     if d["kind"] == "camera" and d["community_index"] == beside["community_index"]][:2]
+    try:
+        fleet.set_faults(feeding["serial"], ["offline"])
+        fleet.set_faults(beside["serial"], ["offline"])
+        assert all(_connect(c, 0.4) == "timeout" for c in fed)
+        assert all(_connect(c) == "up" for c in recorded_only)
+    finally:
+        fleet.clear_faults(feeding["serial"])
+        fleet.clear_faults(beside["serial"])
+    assert all(_connect(c) == "up" for c in fed)
+
+
 def test_flap_alternates(fleet):
     d = pick(fleet, "camera")
     fleet.set_faults(d["serial"], ["flap"], flap_period_s=0.5)
