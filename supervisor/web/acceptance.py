@@ -272,6 +272,12 @@ def certificate(run_id: int):
     run = _run_or_404(run_id)
     if run.status != "done":
         abort(404)
+    # The certificate lists every device of the run: a contractor whose scope does not cover
+    # all of them (a community shared with another contract) may not download it.
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(AcceptanceResult)
+                              .where(AcceptanceResult.run_id == run.id))
+    if len(_visible_results(run)) != total:
+        abort(404)
     path, sha = ensure_certificate(db.session, run, current_app.config["EVIDENCE_DIR"])
     resp = send_file(path, mimetype="application/pdf", as_attachment=True,
                      download_name=f"acceptance-{run.id}.pdf")

@@ -211,3 +211,22 @@ def test_punch_list_opens_one_ticket_per_failed_device(app, world):
     assert all(t.evidence["acceptance_run"] == run.id for t in tickets)
     again = open_tickets(db.session, run, now(), "police")
     assert again["opened"] == [] and len(again["skipped"]) == len(run.results)
+
+
+def test_a_shared_communitys_certificate_is_not_given_to_a_contractor_it_overreaches(app, world):
+    """The certificate lists every device of the run: when one of Beta's devices stands in
+    Alpha's community, Alpha may read its own results but not download the whole certificate."""
+    from .conftest import login
+
+    beta_device = db.session.get(Device, world.beta_devices[0])
+    beta_device.community_id = world.alpha_community
+    db.session.commit()
+    police, alpha = app.test_client(), app.test_client()
+    login(police, "police"), login(alpha, "alpha")
+    resp = _start(police, world.alpha_community)
+    run_id = int(re.search(r"/acceptance/runs/(\d+)", resp.headers["Location"]).group(1))
+    assert _finish(app, run_id).status == "done"
+    assert police.get(f"/acceptance/runs/{run_id}/certificate.pdf").status_code == 200
+    assert alpha.get(f"/acceptance/runs/{run_id}/certificate.pdf").status_code == 404
+    page = alpha.get(f"/acceptance/runs/{run_id}").get_data(as_text=True)
+    assert beta_device.serial not in page
