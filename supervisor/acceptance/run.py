@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -35,6 +34,7 @@ from supervisor.core import audit, localtime
 from supervisor.core.choices import DeviceKind, Lifecycle
 from supervisor.core.clock import now as clock_now
 from supervisor.inventory.models import Community, Contract, Device
+from supervisor.health import evidence
 
 Progress = Callable[[int, int, str], None]
 
@@ -74,18 +74,7 @@ def pair_speakers(devices: list[Device]) -> dict[int, Optional[Device]]:
 
 
 def _save_jpeg(root: Path, device_id: int, jpeg: bytes, taken_at: dt.datetime) -> str:
-    folder = root / str(int(device_id))
-    folder.mkdir(parents=True, exist_ok=True)
-    rel = f"{int(device_id)}/acceptance-{taken_at.strftime('%Y%m%dT%H%M%S%f')}.jpg"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(jpeg)
-        os.replace(tmp, root / rel)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return rel
+    return evidence.write_jpeg(root, device_id, "acceptance", jpeg, taken_at)
 
 
 def start_run(session: Session, community: Community, actor_name: str, profile: Any,

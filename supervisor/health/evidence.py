@@ -31,16 +31,14 @@ def _safe_path(root: Path, rel: str) -> Optional[Path]:
     return path if root.resolve() in path.parents else None
 
 
-def save_frame(session: Session, root: Path | str, device_id: int, kind: str, jpeg: bytes,
-               taken_at: dt.datetime, diagnosis: Optional[dict[str, Any]] = None,
-               ticket_id: Optional[int] = None) -> EvidenceFrame:
-    """Write the JPEG atomically and add its row (the caller commits)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown evidence kind {kind!r}")
+def write_jpeg(root: Path | str, device_id: int, prefix: str, jpeg: bytes,
+               taken_at: dt.datetime) -> str:
+    """Write a frame atomically (a temporary file renamed into place, so a reader never sees
+    half a JPEG) as `<device>/<prefix>-<time>.jpg` under `root`; returns that relative path."""
     root = Path(root)
     folder = root / str(int(device_id))
     folder.mkdir(parents=True, exist_ok=True)
-    rel = f"{int(device_id)}/{kind}-{taken_at.strftime('%Y%m%dT%H%M%S%f')}.jpg"
+    rel = f"{int(device_id)}/{prefix}-{taken_at.strftime('%Y%m%dT%H%M%S%f')}.jpg"
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -49,6 +47,16 @@ def save_frame(session: Session, root: Path | str, device_id: int, kind: str, jp
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return rel
+
+
+def save_frame(session: Session, root: Path | str, device_id: int, kind: str, jpeg: bytes,
+               taken_at: dt.datetime, diagnosis: Optional[dict[str, Any]] = None,
+               ticket_id: Optional[int] = None) -> EvidenceFrame:
+    """Write the JPEG atomically and add its row (the caller commits)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown evidence kind {kind!r}")
+    rel = write_jpeg(root, device_id, kind, jpeg, taken_at)
     row = EvidenceFrame(device_id=device_id, kind=kind, taken_at=taken_at, path=rel,
                         bytes=len(jpeg), diagnosis=diagnosis, ticket_id=ticket_id)
     session.add(row)
