@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     INSTANCE_PATH: Path = Path("instance")
     SQLALCHEMY_DATABASE_URI: str = ""          # "" -> sqlite:///<instance>/supervisor.db
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = Field(default_factory=dict)
+    SQLITE_BUSY_TIMEOUT_S: float = 60.0        # how long an SQLite writer waits for the lock
     EVIDENCE_DIR: Path | None = None           # None -> <instance>/evidence
     IMPORT_UPLOAD_DIR: Path | None = None      # None -> <instance>/imports
     # A folder of the operator's own standard profiles, searched before the shipped ones,
@@ -127,9 +128,17 @@ class Settings(BaseSettings):
     def resolved(self, instance_path: Path) -> "Settings":
         """A copy with the instance-relative defaults filled in."""
         inst = Path(instance_path)
+        uri = self.SQLALCHEMY_DATABASE_URI or f"sqlite:///{inst / 'supervisor.db'}"
+        engine = dict(self.SQLALCHEMY_ENGINE_OPTIONS)
+        if uri.startswith("sqlite") and "connect_args" not in engine:
+            # SQLite lets one writer at a time; the sweeps, the scheduler's job store and the
+            # pages share the file, so a writer waits for the lock (up to this long) instead
+            # of failing at once ("database is locked") as with the driver's 5 s default.
+            engine["connect_args"] = {"timeout": float(self.SQLITE_BUSY_TIMEOUT_S)}
         return self.model_copy(update={
             "INSTANCE_PATH": inst,
-            "SQLALCHEMY_DATABASE_URI": self.SQLALCHEMY_DATABASE_URI or f"sqlite:///{inst / 'supervisor.db'}",
+            "SQLALCHEMY_ENGINE_OPTIONS": engine,
+            "SQLALCHEMY_DATABASE_URI": uri,
             "EVIDENCE_DIR": Path(self.EVIDENCE_DIR or inst / "evidence"),
             "IMPORT_UPLOAD_DIR": Path(self.IMPORT_UPLOAD_DIR or inst / "imports"),
             "TICKET_ATTACHMENT_DIR": str(self.TICKET_ATTACHMENT_DIR or inst / "ticket-attachments"),
