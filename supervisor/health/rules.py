@@ -307,12 +307,16 @@ def findings_after(obs: Observation, findings: Iterable[Mapping[str, Any]]) -> l
     """The stored findings after this observation: its checks replace theirs."""
     if obs.state == OFFLINE:
         return [dict(f) for f in findings]  # nothing learned about the sub-checks
-    keep = [dict(f) for f in findings if f.get("check") not in obs.checks]
-    for r in obs.reasons:
-        if r.get("carried") or r.get("code") == "rebooted" or r.get("check") == "batch":
-            continue
-        keep.append({k: v for k, v in r.items() if k != "carried"})
-    return keep
+    fresh = [{k: v for k, v in r.items() if k != "carried"} for r in obs.reasons
+             if not (r.get("carried") or r.get("code") == "rebooted" or r.get("check") == "batch")]
+    # A check this observation ran, or reported on, replaces what was stored about it.
+    replaced = set(obs.checks) | {r.get("check") for r in fresh}
+    keep = [dict(f) for f in findings if f.get("check") not in replaced]
+    out: list[dict[str, Any]] = []
+    for f in keep + fresh:  # the same finding twice is one finding
+        if f not in out:
+            out.append(f)
+    return out
 
 
 # --------------------------------------------------------------------------- root cause

@@ -105,3 +105,19 @@ def test_clock_drift_only_beyond_the_reading_uncertainty():
     # Stored before the probe gave an uncertainty: half a second plus half the round trip.
     o = judge(result(onvif=OnvifResult(ok=True, clock_offset_s=1.4, clock_rtt_s=0.02)), RULES)
     assert "clock_drift" not in codes(o)
+
+
+def test_stored_findings_are_replaced_by_a_report_on_the_same_check_never_repeated():
+    from supervisor.health.rules import Observation, findings_after
+
+    blur = {"check": "frame", "code": "image_fault", "fault": "blur"}
+    dark = {"check": "frame", "code": "image_fault", "fault": "too_dark"}
+    stored = [blur, dict(blur)]
+    # an observation that ran only reach but reports a frame finding (a replayed or partial
+    # result): the frame finding replaces the stored ones instead of piling up
+    at = dt.datetime(2026, 3, 1)
+    obs = Observation(at=at, state="degraded", cause="image_fault", reasons=(dark,), checks=("reach",))
+    assert findings_after(obs, stored) == [dark]
+    # a fast probe with nothing to say about the frame keeps the stored finding, once
+    quiet = Observation(at=at, state="ok", cause=None, reasons=(), checks=("reach",))
+    assert findings_after(quiet, stored) == [blur]
