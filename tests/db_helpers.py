@@ -6,8 +6,9 @@ Running the migrations costs about a second; copying the migrated file costs mil
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,23 @@ def clear_g_per_request(app: Any) -> None:
     def _clear_g(exc: Any) -> None:
         for key in list(vars(g)):
             g.pop(key, None)
+
+
+@contextlib.contextmanager
+def migrated_app(url: str, config: dict[str, Any],
+                 builder: Callable[[], None] | None = None) -> Iterator[Any]:
+    """An app on database `url` (a fresh PostgreSQL database of the test server), built by
+    the migrations and then `builder()`, inside its app context; disposed afterwards."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from supervisor.core.extensions import db
+
+    app = create_app({**config, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        if builder is not None:
+            builder()
+        yield app
+        db.session.remove()
+        db.engine.dispose()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from db_helpers import TEST_CONFIG, migrated_app
 
 from supervisor.core.extensions import db
 
@@ -13,18 +14,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pg_app(pg_database, tmp_path):
-    from flask_migrate import upgrade
-
-    from app import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_database,
-                      "SECRET_KEY": "x", "EVIDENCE_DIR": str(tmp_path / "evidence"),
-                      "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4="})
-    with app.app_context():
-        upgrade()
+    with migrated_app(pg_database, {**TEST_CONFIG, "EVIDENCE_DIR": str(tmp_path / "evidence")}) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_acceptance_on_postgres(pg_app, fleet):

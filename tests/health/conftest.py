@@ -9,7 +9,7 @@ import pytest
 # The helper modules beside this file (health_helpers, accuracy) import by plain name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from db_helpers import set_settings
+from db_helpers import TEST_CONFIG, migrated_app, set_settings
 
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Community, Device
@@ -45,15 +45,5 @@ def _inventory():
 @pytest.fixture
 def pg_app(pg_database, tmp_path):
     """An app on a fresh PostgreSQL database built by the migrations (dropped after)."""
-    from flask_migrate import upgrade
-
-    from app import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_database,
-                      "SECRET_KEY": "x", "EVIDENCE_DIR": str(tmp_path / "evidence"),
-                      "DEVICE_SECRET_KEY": "h3kHcTsDkd5XLkH0P7L8rJxBvGDn-wD0vjyFnjFLoX4="})
-    with app.app_context():
-        upgrade()
+    with migrated_app(pg_database, {**TEST_CONFIG, "EVIDENCE_DIR": str(tmp_path / "evidence")}) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from db_helpers import migrated_app
 
 from supervisor.core import clock
 from supervisor.core.extensions import db
@@ -18,18 +19,9 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def app(pg_database, tmp_path):
-    from flask_migrate import upgrade
-
-    from app import create_app
-
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": pg_database,
-                      "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")})
-    with app.app_context():
-        upgrade()
-        build_world_template()
+    with migrated_app(pg_database, {**TEST_CONFIG, "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")},
+                      build_world_template) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_progress_is_visible_to_others_while_applying(app, world, tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ join and export, against a scratch database on the server `make test` starts."""
 from __future__ import annotations
 
 import pytest
+from db_helpers import migrated_app
 from sqlalchemy import insert, select
 
 from supervisor.core.extensions import db
@@ -17,18 +18,9 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def app(pg_database, tmp_path):
     """Overrides the SQLite `app` of this folder: a fresh PostgreSQL database, migrated."""
-    from flask_migrate import upgrade
-
-    from app import create_app
-
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": pg_database,
-                      "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")})
-    with app.app_context():
-        upgrade()
-        build_world_template()
+    with migrated_app(pg_database, {**TEST_CONFIG, "IMPORT_UPLOAD_DIR": str(tmp_path / "imports")},
+                      build_world_template) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_scoping_search_pages_and_export_on_postgresql(as_user, world):
