@@ -56,6 +56,24 @@ def _private_files(settings: Any, instance: Path) -> None:
                         pass
 
 
+def _sqlite_wal(engine: Any) -> None:
+    """SQLite file databases run in write-ahead-log mode: the sweeps, the scheduler's job
+    store, the ticket job and the pages share one file from several threads and processes,
+    and in the default rollback-journal mode a reader still stepping through a query keeps
+    every writer waiting (up to `SQLITE_BUSY_TIMEOUT_S`, then "database is locked"). With
+    the log, readers never block the writer nor the writer them; writers still take turns."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # synchronous stays FULL (the default): a commit survives a power cut, not only a crash.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Settings defaults, then FLASK_* environment variables, then the caller's overrides."""
     app = Flask(__name__, instance_relative_config=True,
@@ -77,6 +95,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     localtime.configure(settings.LOCAL_TIMEZONE)
 
     db.init_app(app)
+    with app.app_context():
+        _sqlite_wal(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -13,7 +13,15 @@ The ratio simulator/peer for one address each (keep-alive both) says how much of
 server's rate the full device logic keeps; the spread figure adds the cost of reaching
 10,000 different addresses (the client mostly opens a new connection per request). Latency distributions are off, so this is the simulator's own ceiling.
 
+SNMP (`--snmp-devices N`, default 1,000; 0 skips it; `--snmp-only` skips the rest): two
+fleets of N devices started one after the other, the simulator's fast SNMP path
+(simulator/snmp_fast.py, the default) and, as the peer in the same run, the pysnmp agent
+alone (`--snmp-agent pysnmp`); the same raw UDP client asks every SNMPv2c device a GET of
+four system objects and a GETBULK of seven ifTable columns (10 repetitions), with a bounded
+number in flight, and prints answers/s and the simulator's CPU per device from /proc.
+
     .venv/bin/python -m bench.simulator [--devices 10000] [--seconds 8] [--concurrency 100]
+        [--snmp-devices 1000] [--snmp-only]
 """
 from __future__ import annotations
 
@@ -109,13 +117,122 @@ async def _load(targets: list[tuple[str, str, str]], seconds: float, concurrency
         return ok, err, time.monotonic() - t0
 
 
+SYS_OIDS = [(1, 3, 6, 1, 2, 1, 1, c, 0) for c in (1, 2, 3, 5)]
+IF_COLS = [(1, 3, 6, 1, 2, 1, 2, 2, 1, c) for c in (2, 7, 8, 10, 14, 16, 20)]
+
+
+def _cpu_s(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _snmp_requests(community: str, rid: int) -> list[bytes]:
+    from simulator.snmp_fast import enc_int, enc_oid, tlv
+
+    def msg(tag: int, oids, f1: int, f2: int, r: int) -> bytes:
+        vbs = b"".join(tlv(0x30, enc_oid(o) + b"\x05\x00") for o in oids)
+        pdu = tlv(tag, enc_int(2, r) + enc_int(2, f1) + enc_int(2, f2) + tlv(0x30, vbs))
+        return tlv(0x30, b"\x02\x01\x01" + tlv(0x04, community.encode()) + pdu)
+    return [msg(0xA0, SYS_OIDS, 0, 0, rid), msg(0xA5, IF_COLS, 0, 10, rid + 1)]
+
+
+async def _snmp_load(devices: list[tuple[str, int, str]], concurrency: int,
+                     timeout: float = 2.0) -> tuple[int, int, float]:
+    """Every device once: GET then GETBULK, `concurrency` devices in flight; returns
+    (devices fully answered, requests timed out, elapsed)."""
+    import socket
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    waiting: dict[int, asyncio.Future] = {}
+    from simulator.snmp_fast import NotOurs, _head
+
+    def _request_id(d: bytes) -> int:
+        _t, s, e = _head(d, 0, len(d))
+        _t, s, e2 = _head(d, s, e)            # version
+        _t, s, e3 = _head(d, e2, e)           # community
+        _t, s, e4 = _head(d, e3, e)           # PDU
+        _t, s, e5 = _head(d, s, e4)           # request-id
+        return int.from_bytes(d[s:e5], "big", signed=True)
+
+    def readable() -> None:
+        while True:
+            try:
+                data = sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            try:
+                fut = waiting.pop(_request_id(data), None)
+            except NotOurs:
+                continue
+            if fut is not None and not fut.done():
+                fut.set_result(data)
+    loop.add_reader(sock.fileno(), readable)
+    ok = lost = 0
+    queue = list(devices)
+
+    async def worker(k: int) -> None:
+        nonlocal ok, lost
+        rid = 1_000_000 * (k + 1)
+        while queue:
+            ip, port, community = queue.pop()
+            good = True
+            for key, req in enumerate(_snmp_requests(community, rid), rid):
+                fut = loop.create_future()
+                waiting[key] = fut
+                sock.sendto(req, (ip, port))
+                try:
+                    await asyncio.wait_for(fut, timeout)
+                except asyncio.TimeoutError:
+                    waiting.pop(key, None)
+                    lost += 1
+                    good = False
+            rid += 2
+            ok += good
+    t0 = time.monotonic()
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    loop.remove_reader(sock.fileno())
+    sock.close()
+    return ok, lost, time.monotonic() - t0
+
+
+def snmp_compare(n: int, concurrency: int, tmp: Path) -> list[str]:
+    """The fast path and the pysnmp agent, same fleet shape and client, one after the other."""
+    sys.path.insert(0, str(ROOT))
+    from simulator.testing import FleetProcess
+    lines, per = [], {}
+    for k, agent in enumerate(("fast", "pysnmp")):
+        with FleetProcess(devices=n, seed=3, base_address=f"127.10.{170 + k}.1", control_port=18894 - k,
+                          tmp_dir=tmp, truth=False, snmp_port=18283, start_timeout=600,
+                          extra_args=["--snmp-agent", agent]) as fleet:
+            devs = [(d["ip"], d["snmp_port"], d["snmp_community"]) for d in fleet.devices()
+                    if not d.get("snmp_v3")]
+            c0 = _cpu_s(fleet.proc.pid)
+            ok, lost, wall = asyncio.run(_snmp_load(devs, concurrency))
+            cpu = _cpu_s(fleet.proc.pid) - c0
+        per[agent] = cpu / len(devs)
+        lines.append(f"SNMP agent {agent:6s}: {len(devs)} v2c devices (GET 4 objects + GETBULK 7x10), "
+                     f"{concurrency} in flight: {ok / wall:.0f} devices/s, {ok} answered, {lost} requests "
+                     f"timed out (2 s); simulator CPU {1000 * per[agent]:.2f} ms/device; load average "
+                     f"{os.getloadavg()[0]:.1f}")
+    lines.append(f"ratio pysnmp/fast simulator CPU per device: {per['pysnmp'] / per['fast']:.1f}x")
+    return lines
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.simulator")
     ap.add_argument("--devices", type=int, default=10000)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--snmp-devices", type=int, default=1000)
+    ap.add_argument("--snmp-only", action="store_true")
     a = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sim-"))
+    if a.snmp_only:
+        print("\n".join(snmp_compare(a.snmp_devices, a.concurrency, tmp)))
+        return 0
     inv = tmp / "fleet.csv"
     log = open(tmp / "sim.log", "wb")
     t0 = time.monotonic()
@@ -163,7 +280,6 @@ def main(argv: list[str]) -> int:
               f"spread over {len(rows)} addresses (mostly new connections): {sim_rps / peer_rps:.2f}")
         print(f"snapshots (Digest, 1280x720 JPEG rendered per capture): {snap_ok / snap_t:.0f} /s "
               f"({snap_ok} ok, {snap_err} errors)")
-        return 0 if sim_err == 0 and one_err == 0 else 1
     finally:
         for p in (sim, peer):
             p.terminate()
@@ -172,6 +288,9 @@ def main(argv: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
         log.close()
+    if a.snmp_devices:
+        print("\n".join(snmp_compare(a.snmp_devices, a.concurrency, tmp)))
+    return 0 if sim_err == 0 and one_err == 0 else 1
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from probes.onvif_tz import utc_offset
 from probes.onvif_http import (HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault,
                                 soap11_to_12)
 from probes.model import (ONVIF_ASK, DeviceTarget, MediaProfile, OnvifResult, ProbeError,
-                          RecordingSummary)
+                          RecordingSummary, TRANSIENT_KINDS)
 
 _WSDL_DIR: Optional[Path] = None
 
@@ -301,7 +301,7 @@ class _Step:
             raise
         except Exception as exc:  # noqa: BLE001
             err = classify(exc, "onvif")
-            if err.kind in ("timeout", "refused", "unreachable", "reset"):
+            if err.kind in TRANSIENT_KINDS:
                 raise          # the device went away mid-probe: stop, don't pile up warnings
             err.message = f"{what}: {err.message}"
             self.result.warnings.append(err)
@@ -515,7 +515,7 @@ async def _service_addresses(dev: Any, target: DeviceTarget, port: int,
         raise
     except Exception as exc:  # noqa: BLE001
         err = classify(exc, "onvif")
-        if err.kind in ("timeout", "refused", "unreachable", "reset", "auth"):
+        if err.kind in TRANSIENT_KINDS or err.kind == "auth":
             raise
         services_error = err
     else:
@@ -538,7 +538,7 @@ async def _service_addresses(dev: Any, target: DeviceTarget, port: int,
             raise
         except Exception as exc:  # noqa: BLE001
             err = classify(exc, "onvif")
-            if err.kind in ("timeout", "refused", "unreachable", "reset", "auth"):
+            if err.kind in TRANSIENT_KINDS or err.kind == "auth":
                 raise
             err.message = (f"GetCapabilities: {err.message}; GetServices: "
                            f"{services_error.message if services_error else 'no services'}")

@@ -4,7 +4,9 @@ System group by GET; IF-MIB (ifTable + ifXTable names) and the PoE MIB (RFC 3621
 pethPsePortTable) by GETBULK walks of several columns at once. No MIB lookups: the
 OIDs are numeric, so pysnmp never tries to fetch or compile MIBs. SNMPv2c goes
 through our own small BER codec on one shared UDP socket (``snmp_ber``: pysnmp's
-hlapi cost ~12 ms CPU per device at fleet scale); SNMPv3 through pysnmp.
+hlapi cost ~12 ms CPU per device at fleet scale); SNMPv3 through our USM codec
+(``snmp_usm``, ``snmp_usm_client``) when it supports the user's protocols, else
+through pysnmp (``SnmpClient(v3_codec=...)`` chooses; the default picks per session).
 """
 from __future__ import annotations
 
@@ -57,7 +59,8 @@ MAX_REPETITIONS = 25
 TOO_BIG, NO_SUCH_NAME, GEN_ERR = 1, 2, 5   # RFC 1157/3416 error-status values
 
 _AUTH_INDICATIONS = ("unknownusername", "wrongdigest", "decryptionerror",
-                     "unsupportedseclevel", "authorizationerror", "notintimewindow",
+                     "unsupportedseclevel", "unsupportedsecuritylevel",
+                     "authorizationerror", "notintimewindow",
                      "unknownsecurityname", "wrong digest", "unknown user")
 
 
@@ -88,6 +91,8 @@ _INDICATION_TEXT = {
     "unknownusername": "unknown SNMPv3 user name (unknownUserName)",
     "decryptionerror": "wrong SNMPv3 privacy key or protocol (decryptionError)",
     "unsupportedseclevel": "security level not allowed for this user (unsupportedSecLevel)",
+    # pysnmp's indication class for the same report
+    "unsupportedsecuritylevel": "security level not allowed for this user (unsupportedSecLevel)",
     "notintimewindow": "SNMPv3 message outside the agent's time window (notInTimeWindow)",
     "unknownengineid": "SNMPv3 engine ID not known to the agent (unknownEngineID)",
 }
@@ -173,6 +178,7 @@ class _V2cEndpoint:
         # request id -> (future of (Response, arrival), (host, port))
         self.pending: dict[int, tuple[asyncio.Future, tuple[str, int]]] = {}
         self._next = random.randrange(1, 2 ** 30)
+        self.late = 0       # answers that came when nothing waited for them (diagnostics)
 
     def open(self) -> "_V2cEndpoint":
         self.udp.open(asyncio.get_running_loop())
@@ -197,6 +203,7 @@ class _V2cEndpoint:
             return
         entry = self.pending.get(resp.request_id)
         if entry is None or entry[1] != (addr[0], addr[1]) or entry[0].done():
+            self.late += 1
             return          # late, duplicate or spoofed: ignore
         entry[0].set_result((resp, arrival))
 
@@ -389,10 +396,28 @@ class _PysnmpSession:
         return [(str(name), _v(val)) for name, val in flat]
 
 
-class SnmpClient:
-    """SNMP for a whole batch: one UDP socket for v2c, one pysnmp engine for v3."""
+V3_CODECS = ("auto", "usm", "pysnmp")
 
-    def __init__(self) -> None:
+
+class SnmpClient:
+    """SNMP for a whole batch: one UDP socket for v2c, one for v3 through our USM codec,
+    and one pysnmp engine for the v3 users whose protocols that codec lacks.
+
+    ``v3_codec``: "auto" (our codec where it supports the user's protocols, pysnmp
+    otherwise), "usm" (ours or ``unsupported``), "pysnmp" (always pysnmp: the peer the
+    tests and benches compare against, and a way back should an agent in the field
+    disagree with our codec). Default: the environment's ``FSP_SNMP_V3_CODEC``, else
+    "auto"."""
+
+    def __init__(self, v3_codec: Optional[str] = None) -> None:
+        if v3_codec is None:
+            import os
+            v3_codec = os.environ.get("FSP_SNMP_V3_CODEC", "").strip().lower() or "auto"
+        if v3_codec not in V3_CODECS:
+            raise ValueError(f"v3_codec must be one of {V3_CODECS}")
+        self.v3_codec = v3_codec
+        self._usm: Any = None
+        self._usm_users: dict[tuple, Any] = {}
         self._engine: Any = None
         self._v2c: Optional[_V2cEndpoint] = None
         self._priv_engine: Any = None
@@ -407,10 +432,20 @@ class SnmpClient:
             self._engine = SnmpEngine()
         return self._engine
 
+    def late_answers(self) -> dict[str, Optional[int]]:
+        """Answers that reached us after their request had been given up (or were
+        duplicates), per socket: a device that answered, later than its timeout. None
+        where we hold no such socket (pysnmp's v3 path does not count them)."""
+        return {"v2c": self._v2c.late if self._v2c is not None else None,
+                "v3": self._usm.late if self._usm is not None else None}
+
     def close(self) -> None:
         if self._v2c is not None:
             self._v2c.close()
             self._v2c = None
+        if self._usm is not None:
+            self._usm.close()
+            self._usm = None
         if self._discovery is not None:
             self._discovery.close()
             self._discovery = None
@@ -485,11 +520,46 @@ class SnmpClient:
                                                    timeout=max(30.0, 10 * timeout), retries=0)
         return _PysnmpSession(engine, auth, transport, timeout)
 
+    def _usm_for(self, t: DeviceTarget) -> bool:
+        """Whether ``t``'s v3 session goes through our USM codec."""
+        if self.v3_codec == "pysnmp":
+            return False
+        from probes.snmp_usm import supports
+        ok = supports(t.snmp_auth_protocol, t.snmp_priv_protocol,
+                      bool(t.snmp_auth_key and t.snmp_priv_key))
+        if not ok and self.v3_codec == "usm":
+            raise SnmpError("unsupported", "SNMPv3 protocols "
+                            f"{t.snmp_auth_protocol}/{t.snmp_priv_protocol} not in our codec")
+        return ok
+
+    def _usm_session(self, t: DeviceTarget, timeout: float) -> Any:
+        from probes.snmp_usm import UsmError, UsmUser
+        from probes.snmp_usm_client import UsmEndpoint, UsmSession
+        if not t.snmp_user:
+            raise SnmpError("auth", "SNMPv3 needs a user")
+        if self._usm is None:
+            self._usm = UsmEndpoint()
+        self._usm.open()
+        creds = (t.snmp_user, t.snmp_auth_key, t.snmp_priv_key, t.snmp_auth_protocol,
+                 t.snmp_priv_protocol)
+        user = self._usm_users.get(creds)
+        if user is None:
+            try:
+                user = UsmUser(*creds)
+            except UsmError as exc:
+                raise SnmpError(exc.kind, str(exc)) from None
+            if len(self._usm_users) > 50_000:
+                self._usm_users.clear()
+            self._usm_users[creds] = user
+        return UsmSession(self._usm, t.host, int(t.snmp_port or 161), user, timeout)
+
     async def _session(self, t: DeviceTarget, timeout: float, retries: int = 0,
                        v1: Optional[bool] = None) -> Any:
         port = int(t.snmp_port or 161)
         version = str(t.snmp_version or "2c").lower().lstrip("v")
         if version == "3":
+            if self._usm_for(t):
+                return self._usm_session(t, timeout)
             return await self._v3_session(self.engine, t, await self._v3_auth(t, timeout),
                                           timeout)
         if v1 is None:
@@ -676,43 +746,67 @@ class SnmpClient:
         dropped without a report (net-snmp counts it and stays silent), so it looks
         like a dead device. If an authNoPriv GET with the same auth key gets any answer
         (a response or authorizationError), the device is up and the auth key right:
-        the privacy key or protocol is wrong. Own engine (kept for the client's life:
-        making one costs ~60 ms of CPU): the user must not be registered twice with
-        different keys in the shared one."""
-        if self._priv_lock is None:
-            self._priv_lock = asyncio.Lock()
-        async with self._priv_lock:     # one user registration at a time in that engine
+        the privacy key or protocol is wrong. Raises that verdict; returns otherwise."""
+        plain = DeviceTarget(t.serial, t.host, kind=t.kind, snmp_port=t.snmp_port,
+                             snmp_version="3", snmp_user=t.snmp_user,
+                             snmp_auth_key=t.snmp_auth_key,
+                             snmp_auth_protocol=t.snmp_auth_protocol)
+        try:
+            usm = self._usm_for(t)
+        except SnmpError:
+            return
+        if usm:
+            # Our codec keeps no shared user table: two sessions, nothing to register.
+            async def plain_session() -> Any:
+                return self._usm_session(plain, timeout)
+
+            async def priv_session() -> Any:
+                return self._usm_session(t, timeout)
+            wrong = await self._priv_verdict(plain_session, priv_session)
+        else:
+            # pysnmp: own engine (kept for the client's life: making one costs ~60 ms of
+            # CPU), since the user must not be registered twice with different keys in
+            # the shared one; one registration at a time in it.
+            if self._priv_lock is None:
+                self._priv_lock = asyncio.Lock()
+            async with self._priv_lock:
+                async def plain_session() -> Any:
+                    if self._priv_engine is None:
+                        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+                        self._priv_engine = SnmpEngine()
+                    return await self._v3_session(self._priv_engine, t, self._auth(plain),
+                                                  timeout)
+
+                async def priv_session() -> Any:
+                    return await self._v3_session(self.engine, t,
+                                                  await self._v3_auth(t, timeout), timeout)
+                wrong = await self._priv_verdict(plain_session, priv_session)
+        if wrong:
+            raise SnmpError("auth", "wrong SNMPv3 privacy key or protocol (decryptionError): "
+                                    "the agent answers this user with the auth key alone "
+                                    "but drops its authPriv requests")
+
+    @staticmethod
+    async def _priv_verdict(plain_session: Any, priv_session: Any) -> bool:
+        """True when authNoPriv is answered and authPriv, asked once more, stays silent."""
+        try:
+            session = await plain_session()
             try:
-                if self._priv_engine is None:
-                    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-                    self._priv_engine = SnmpEngine()
-                plain = DeviceTarget(t.serial, t.host, kind=t.kind, snmp_port=t.snmp_port,
-                                     snmp_version="3", snmp_user=t.snmp_user,
-                                     snmp_auth_key=t.snmp_auth_key,
-                                     snmp_auth_protocol=t.snmp_auth_protocol)
-                session = await self._v3_session(self._priv_engine, t, self._auth(plain),
-                                                 timeout)
-                try:
-                    await session.get([SYS_UPTIME])
-                except SnmpError as exc:
-                    if exc.kind != "fault":        # timeout, or the auth key is wrong too
-                        return
-                # It answers authNoPriv. Before blaming the privacy key, ask authPriv once
-                # more: an agent that was only slow (busy, or a lost datagram) answers now,
-                # and the caller's timeout stands (the runner tries the check again).
-                again = await self._v3_session(self.engine, t, await self._v3_auth(t, timeout),
-                                               timeout)
-                try:
-                    await again.get([SYS_UPTIME])
-                    return
-                except SnmpError as exc:
-                    if exc.kind != "timeout":
-                        return
-            except Exception:  # noqa: BLE001 - a diagnosis must never replace the timeout
-                return
-        raise SnmpError("auth", "wrong SNMPv3 privacy key or protocol (decryptionError): "
-                                "the agent answers this user with the auth key alone but "
-                                "drops its authPriv requests")
+                await session.get([SYS_UPTIME])
+            except SnmpError as exc:
+                if exc.kind != "fault":        # timeout, or the auth key is wrong too
+                    return False
+            # It answers authNoPriv. Before blaming the privacy key, ask authPriv once
+            # more: an agent that was only slow (busy, or a lost datagram) answers now,
+            # and the caller's timeout stands (the runner tries the check again).
+            again = await priv_session()
+            try:
+                await again.get([SYS_UPTIME])
+                return False
+            except SnmpError as exc:
+                return exc.kind == "timeout"
+        except Exception:  # noqa: BLE001 - a diagnosis must never replace the timeout
+            return False
 
     async def probe(self, t: DeviceTarget, timeout: float) -> SnmpResult:
         """System group, ports, PoE. ``timeout`` is the check's budget of device time:

@@ -4,14 +4,15 @@ Why not pysnmp's hlapi for v2c too: at fleet scale it cost ~12 ms of CPU per dev
 here, most of it pyasn1 decoding and per-target rows that hlapi adds to the engine's
 configuration tables (which grow with the number of devices ever probed). SNMPv2c
 messages are a fixed, tiny subset of BER, so we encode and decode them directly;
-SNMPv3 (authPriv: keys, engine discovery, crypto) stays with pysnmp.
+The PDU layer (``encode_pdu``/``decode_pdu``) is shared with the SNMPv3 USM codec
+(``snmp_usm``), which wraps the same PDUs in a v3 message.
 Decoding never raises anything but ``BerError`` on bad input.
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
-GET, GETNEXT, RESPONSE, GETBULK = 0xA0, 0xA1, 0xA2, 0xA5
+GET, GETNEXT, RESPONSE, GETBULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA8
 
 
 class BerError(ValueError):
@@ -76,13 +77,20 @@ def encode_request(community: str, request_id: int, oids: list[str], *, pdu: int
     message asking for ``oids``."""
     if version == 0 and pdu == GETBULK:
         raise BerError("SNMPv1 has no GETBULK")
+    return _tlv(0x30, _int(version) + _tlv(0x04, community.encode("utf-8"))
+                + encode_pdu(request_id, oids, pdu=pdu, non_repeaters=non_repeaters,
+                             max_repetitions=max_repetitions))
+
+
+def encode_pdu(request_id: int, oids: list[str], *, pdu: int = GET, non_repeaters: int = 0,
+               max_repetitions: int = 0) -> bytes:
+    """A GET/GETNEXT/GETBULK PDU asking for ``oids`` (values NULL)."""
     varbinds = b"".join(_tlv(0x30, _oid(o) + b"\x05\x00") for o in oids)
     if pdu == GETBULK:
         a, b = non_repeaters, max_repetitions
     else:
         a = b = 0
-    body = _int(request_id) + _int(a) + _int(b) + _tlv(0x30, varbinds)
-    return _tlv(0x30, _int(version) + _tlv(0x04, community.encode("utf-8")) + _tlv(pdu, body))
+    return _tlv(pdu, _int(request_id) + _int(a) + _int(b) + _tlv(0x30, varbinds))
 
 
 # ---------------------------------------------------------------- decoding
@@ -162,34 +170,46 @@ def decode_response(data: bytes) -> Response:
         if tag != 0x04:
             raise BerError("no community")
         community = data[cs:ce]
-        tag, ps, pe = _read(data, ce, e)
+        tag, rid, status, index, varbinds = decode_pdu(data, ce, e)
         if tag != RESPONSE:
             raise BerError(f"PDU 0x{tag:02x} is not a response")
+        return Response(community, rid, status, index, varbinds)
+    except IndexError as exc:     # defensive: any slip past a bound is a bad message
+        raise BerError("truncated") from exc
+
+
+def decode_pdu(data: bytes, pos: int, end: int
+               ) -> tuple[int, int, int, int, list[tuple[str, Any]]]:
+    """(PDU tag, request-id, error-status, error-index, varbinds) of the PDU at ``pos``."""
+    try:
+        tag, ps, pe = _read(data, pos, end)
+        if tag & 0xE0 != 0xA0:
+            raise BerError(f"tag 0x{tag:02x} is not a PDU")
         nums = []
         pos = ps
         for _ in range(3):
-            tag, a, b = _read(data, pos, pe)
-            if tag != 0x02:
+            t, a, b = _read(data, pos, pe)
+            if t != 0x02:
                 raise BerError("bad PDU header")
             nums.append(int.from_bytes(data[a:b], "big", signed=True))
             pos = b
-        tag, ls, le = _read(data, pos, pe)
-        if tag != 0x30:
+        t, ls, le = _read(data, pos, pe)
+        if t != 0x30:
             raise BerError("no varbind list")
         varbinds = []
         pos = ls
         while pos < le:
-            tag, vbs, vbe = _read(data, pos, le)
-            if tag != 0x30:
+            t, vbs, vbe = _read(data, pos, le)
+            if t != 0x30:
                 raise BerError("bad varbind")
-            tag, os_, oe = _read(data, vbs, vbe)
-            if tag != 0x06:
+            t, os_, oe = _read(data, vbs, vbe)
+            if t != 0x06:
                 raise BerError("varbind without OID")
             vtag, xs, xe = _read(data, oe, vbe)
             varbinds.append((_decode_oid(data[os_:oe]), _value(vtag, data[xs:xe])))
             pos = vbe
-        return Response(community, nums[0], nums[1], nums[2], varbinds)
-    except IndexError as exc:     # defensive: any slip past a bound is a bad message
+        return tag, nums[0], nums[1], nums[2], varbinds
+    except IndexError as exc:
         raise BerError("truncated") from exc
 
 

@@ -43,14 +43,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--snmp-v3-keys", choices=("contract", "device"), default="contract",
                    help="SNMPv3 passphrases shared per contract, or per device (each "
                         "device's master keys are then derived on its first v3 request)")
+    p.add_argument("--snmp-agent", choices=("fast", "pysnmp"), default="fast",
+                   help="fast: v1/v2c reads through simulator/snmp_fast.py, the rest pysnmp; "
+                        "pysnmp: every datagram through pysnmp's engine")
     p.add_argument("--rtsp", type=int, default=0, metavar="N",
                    help="serve RTSP (gst-rtsp-server helper) for the first N cameras")
     p.add_argument("--rtsp-port", type=int, default=8554)
     p.add_argument("--wsdiscovery-port", type=int, default=0, metavar="PORT",
                    help="answer WS-Discovery probes on this UDP port of every camera/NVR "
                         "address (3702 as real devices; 0: off)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="serve only the communities with index %% N == K of the fleet "
+                        "--devices/--seed describe (same serials, addresses and topology); "
+                        "N processes together serve a fleet larger than one process's "
+                        "descriptor limit allows. The inventory lists this shard's devices.")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
+    a.shard_k, a.shard_n = 0, 1
+    if a.shard:
+        try:
+            k, n = (int(x) for x in a.shard.split("/"))
+        except ValueError:
+            p.error("--shard must be K/N, e.g. 0/2")
+        if not (n >= 1 and 0 <= k < n):
+            p.error("--shard K/N needs 0 <= K < N")
+        a.shard_k, a.shard_n = k, n
     if a.devices < 1:
         p.error("--devices must be at least 1")
     if not 0 <= a.rtsp <= 64:
@@ -104,6 +121,9 @@ async def run(a: argparse.Namespace) -> int:
     _raise_fd_limit()
     specs = generate(a.devices, a.seed, a.communities, a.base_address, a.onvif_port, a.snmp_port,
                      v3_keys=a.snmp_v3_keys)
+    if a.shard_n > 1:
+        # Whole communities per shard: a switch, its cameras and their NVR stay together.
+        specs = [s for s in specs if s.community_index % a.shard_n == a.shard_k]
     scenario = None
     if a.scenario:
         from .scenario import ScenarioError, build_timeline, load_scenario
@@ -116,6 +136,7 @@ async def run(a: argparse.Namespace) -> int:
     wildcard = {"auto": None, "per-address": False, "wildcard": True}[a.snmp_bind]
     fleet = Fleet(specs, Latency(a.latency, a.seed), TruthLog(a.truth), a.seed, wildcard,
                   wsse_window_s=a.wsse_window)
+    fleet.agent.fast_path = a.snmp_agent == "fast"
     await fleet.start(progress=not a.quiet)
     streams = None
     if a.rtsp:

@@ -8,6 +8,8 @@ GET    /faults                      {"faults": {group: [name, ...]}, "params": {
 POST   /devices/<serial>/faults     {"faults": ["blur", "clock_drift"], "clock_offset_s": 3600}
                                     adds those faults (parameters as extra keys); -> device
 DELETE /devices/<serial>/faults     clears every fault (?fault=a&fault=b clears only those)
+PUT    /devices/<serial>/scene      {"tint": "warm" | "blue" | null}: the light of a camera's
+                                    scene (a warm interior, a blue sky; not a fault) -> device
 Faults take effect before the answer is sent, so the next device request sees them.
 """
 from __future__ import annotations
@@ -70,6 +72,21 @@ def make_app(fleet: Fleet) -> web.Application:
             fleet.set_faults(st.spec.serial, faults, params)
         except (ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)
+        return _json(fleet.describe(st))
+
+    @routes.put("/devices/{serial}/scene")
+    async def set_scene(request: web.Request) -> web.Response:
+        from .frames import TINTS
+
+        st = _device(request)
+        try:
+            body = await request.json()
+            tint = body.get("tint") if isinstance(body, dict) else None
+            if not isinstance(body, dict) or (tint is not None and tint not in TINTS):
+                raise ValueError(f'"tint" must be one of {sorted(TINTS)} or null')
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        st.tint = tint
         return _json(fleet.describe(st))
 
     @routes.delete("/devices/{serial}/faults")

@@ -132,6 +132,7 @@ class DeviceState:
     reboots: int = 0                          # reboot faults so far (snmpEngineBoots)
     rtsp_port: int | None = None              # set when the RTSP helper streams this camera
     stuck_view: tuple[float, float] | None = None   # optical pan/tilt under ptz_stuck
+    tint: str | None = None                   # coloured scene light (frames.TINTS), not a fault
 
     def __post_init__(self) -> None:
         if self.spec.ptz and self.ptz is None:

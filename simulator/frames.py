@@ -89,16 +89,21 @@ def _reflect(coords: np.ndarray, size: int) -> np.ndarray:
 
 def ptz_view(scene_id: int, pan: float, tilt: float) -> tuple[np.ndarray, bool]:
     """A PTZ camera's view at (pan, tilt): the same 1280x720 window as `scene`, moved
-    across its photograph mirror-tiled into an endless panorama (a copy, ~3 MB)."""
+    across its photograph mirror-tiled into an endless panorama (a copy, ~3 MB, where
+    the window crosses the photograph's edge)."""
     canvases = _canvases()
     rng = random.Random(scene_id)
     big = canvases[rng.randrange(len(canvases))]
     h, w = big.shape[:2]
     x = rng.randrange(0, w - WIDTH + 1) + int(round(pan * PAN_PX_PER_UNIT))
     y = rng.randrange(0, h - HEIGHT + 1) - int(round(tilt * TILT_PX_PER_UNIT))
+    # Never mirrored: panning right must move the picture the way a real lens does.
+    if 0 <= y <= h - HEIGHT and 0 <= x <= w - WIDTH:
+        # Inside the photograph (the home position): the same pixels as the mirror
+        # tiling below, as a zero-copy window like `scene`'s.
+        return big[y:y + HEIGHT, x:x + WIDTH], False
     rows = _reflect(np.arange(y, y + HEIGHT), h)
     cols = _reflect(np.arange(x, x + WIDTH), w)
-    # Never mirrored: panning right must move the picture the way a real lens does.
     return np.ascontiguousarray(big[rows][:, cols]), False
 
 
@@ -162,14 +167,29 @@ def apply_fault(img: np.ndarray, fault: str, rng: np.random.Generator) -> np.nda
     return img
 
 
+# A camera's scene lit by a coloured light its white balance does not remove (not a fault:
+# a healthy camera looking at a warm interior or a view full of blue sky), as BGR gains.
+TINTS = {"warm": (0.45, 0.80, 1.15),     # sodium-lit yard or tungsten lobby, white balance left most of it in
+         "blue": (1.12, 0.95, 0.68)}     # sky-filled view / shade under a blue sky
+
+
+def apply_tint(img: np.ndarray, tint: str | None) -> np.ndarray:
+    if not tint:
+        return img
+    gains = np.array(TINTS[tint], np.float32)
+    return np.clip(img.astype(np.float32) * gains, 0, 255).astype(np.uint8)
+
+
 PICTURE_ORDER = ("scene_change", "occlusion", "blur", "too_dark", "too_bright", "low_contrast",
                  "color_cast", "stripes", "noise", "signal_loss")
 
 
 def render_jpeg(scene_id: int, alt_scene_id: int, faults: set[str], now: float | None = None,
-                quality: int = 85, pan_tilt: tuple[float, float] | None = None) -> bytes:
+                quality: int = 85, pan_tilt: tuple[float, float] | None = None,
+                tint: str | None = None) -> bytes:
     """One capture from this camera now, with its picture faults (not frozen: the caller
-    keeps the bytes for that). ``pan_tilt`` points a PTZ camera's lens."""
+    keeps the bytes for that). ``pan_tilt`` points a PTZ camera's lens; ``tint`` (a key of
+    ``TINTS``) colours its scene's light before any fault."""
     now = time.time() if now is None else now
     rng = np.random.default_rng()
     sid = scene_id
@@ -181,7 +201,7 @@ def render_jpeg(scene_id: int, alt_scene_id: int, faults: set[str], now: float |
         while n > 1 and _photo_of(sid, n) == _photo_of(scene_id, n):
             sid += 1
     view = scene(sid) if pan_tilt is None else ptz_view(sid, *pan_tilt)
-    img = _natural(view, rng, now)
+    img = apply_tint(_natural(view, rng, now), tint)
     for fault in PICTURE_ORDER:
         if fault in faults and fault != "scene_change":
             img = apply_fault(img, fault, rng)

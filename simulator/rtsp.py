@@ -47,7 +47,7 @@ class RtspStreams:
             return st.frozen_jpeg
         faults = {f for f in st.faults if f in PICTURE_FAULTS}
         return frames.render_jpeg(st.spec.scene, st.spec.alt_scene, faults, now, 85,
-                                  st.view_position(now))
+                                  st.view_position(now), st.tint)
 
     def _write(self, st: DeviceState, jpeg: bytes) -> None:
         path = self.frame_path(st)

@@ -354,7 +354,7 @@ class Fleet:
         loop = asyncio.get_running_loop()
         scene = st.spec.scene if st.spec.kind == "camera" else st.spec.index * 7919
         jpeg = await loop.run_in_executor(self.pool, frames.render_jpeg, scene, st.spec.alt_scene,
-                                          faults, now, 85, st.view_position(now))
+                                          faults, now, 85, st.view_position(now), st.tint)
         if "frozen" in st.faults:
             st.frozen_jpeg = st.frozen_jpeg or jpeg
             jpeg = st.frozen_jpeg
@@ -381,7 +381,7 @@ class Fleet:
             "upstream": s.upstream or None, "switch_port": s.switch_port,
             "paired_with": s.paired_with or None, "ports": s.ports or None,
             "downstream": list(s.downstream),
-            "faults": sorted(st.faults), "params": dict(st.params),
+            "faults": sorted(st.faults), "params": dict(st.params), "tint": st.tint,
             "reach": st.reach(now), "uptime_s": round(st.uptime_s(now), 3),
             "clock_offset_s": round(st.device_clock(now) - now, 3),
             "ptz": st.ptz is not None,

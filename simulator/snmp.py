@@ -191,6 +191,8 @@ class LoopbackUdpTransport(udp.UdpAsyncioTransport):
         self.socks: dict[str, socket.socket] = {}
         self.wild: socket.socket | None = None
         self.port = 0
+        # fast(data, src, ip) -> True when it took the datagram (snmp_fast.py); else pysnmp
+        self.fast: Callable[[bytes, tuple, str], bool] | None = None
 
     # opening ---------------------------------------------------------------
     def open_wildcard(self, port: int) -> None:
@@ -249,6 +251,8 @@ class LoopbackUdpTransport(udp.UdpAsyncioTransport):
     def _deliver(self, data: bytes, src, dst: str) -> None:
         if not self.gate(dst):
             return      # offline / not ours: silence, as a dead host gives
+        if self.fast is not None and self.fast(data, src, dst):
+            return
         addr = udp.UdpTransportAddress(src).set_local_address((dst, self.port))
         if self._callback_function is not None:
             try:
@@ -259,14 +263,16 @@ class LoopbackUdpTransport(udp.UdpAsyncioTransport):
 
     # sending ---------------------------------------------------------------
     def send_message(self, outgoingMessage, transportAddress) -> None:
-        local = transportAddress.get_local_address()
-        dst = (transportAddress[0], transportAddress[1])
+        self.send_from(transportAddress.get_local_address()[0],
+                       (transportAddress[0], transportAddress[1]), outgoingMessage)
+
+    def send_from(self, local_ip: str, dst, outgoingMessage: bytes) -> None:
         try:
             if self.wild is not None:
-                pk = struct.pack("I4s4s", 0, socket.inet_aton(local[0]), b"\0" * 4)
+                pk = struct.pack("I4s4s", 0, socket.inet_aton(local_ip), b"\0" * 4)
                 self.wild.sendmsg([outgoingMessage], [(socket.IPPROTO_IP, IP_PKTINFO, pk)], 0, dst)
             else:
-                sock = self.socks.get(local[0])
+                sock = self.socks.get(local_ip)
                 if sock is not None:
                     sock.sendto(outgoingMessage, dst)
         except OSError:
@@ -457,6 +463,7 @@ class FleetAgent:
         self.delay = delay
         self.mib = MibView(states)
         self.quirks: dict[str, set[str]] = {}   # ip -> SNMP_QUIRKS names (opt-in, tests)
+        self.fast_path = True       # v1/v2c reads through snmp_fast.py; False: all pysnmp
         eid = hashlib.sha1(f"fleet-{engine_seed}".encode()).digest()[:8]
         # RFC 3411 engine ID: enterprise 8072 (net-snmp's) format 5 (octets).
         self.engine = engine.SnmpEngine(rfc1902.OctetString(b"\x80\x00\x1f\x88\x05" + eid))
@@ -473,6 +480,11 @@ class FleetAgent:
         (self._eid,) = self.engine.get_mib_builder().import_symbols(
             "__SNMP-FRAMEWORK-MIB", "snmpEngineID")
         self.engine.security_models[SnmpUSMSecurityModel.SECURITY_MODEL_ID] = FleetUsm(self)
+        self._engine_mib = self.engine.get_mib_builder().import_symbols(
+            "__SNMP-FRAMEWORK-MIB", "snmpEngineBoots", "snmpEngineTime", "snmpEngineMaxMessageSize")
+        self._keys: dict[str, tuple[bytes, bytes, bytes]] = {}
+        (self._unknown_engine_ids,) = self.engine.get_mib_builder().import_symbols(
+            "__SNMP-USER-BASED-SM-MIB", "usmStatsUnknownEngineIDs")
 
     def _master(self, phrase: str) -> bytes:
         m = self.masters.get(phrase)
@@ -532,12 +544,49 @@ class FleetAgent:
         else:
             for st in self.states.values():
                 self.transport.open_address(st.spec.ip, st.spec.snmp_port)
+        if self.fast_path:
+            from .snmp_fast import FastResponder
+            self.fast = FastResponder(self.by_ip, self.mib, self.clock, self.quirks,
+                                      self._fast_keys, self._engine_state, self._unknown_engine_id)
+            self.transport.fast = self._fast
         config.add_transport(eng, udp.DOMAIN_NAME, self.transport)
         self.context = context.SnmpContext(eng)
         self.responder = FleetResponder(eng, self.context, self)
         # Requests name the addressed device's engine ID as contextEngineId: take any.
         eng.message_dispatcher.register_context_engine_id(
             b"", FleetResponder.SUPPORTED_PDU_TYPES, self.responder.process_pdu)
+
+    def _fast_keys(self, dev: DeviceState) -> tuple[bytes, bytes, bytes] | None:
+        """(engine ID, localised auth key, AES-128 key) of the device's v3 user (cached)."""
+        hit = self._keys.get(dev.spec.ip)
+        if hit is None and dev.spec.snmp_v3 is not None:
+            eid = bytes(self.engine_ids[dev.spec.ip])
+            row = self.usm_user(eid, dev.spec.snmp_v3.user.encode())
+            if row is not None:
+                hit = self._keys[dev.spec.ip] = (eid, bytes(row[3]), bytes(row[5])[:16])
+        return hit
+
+    def _engine_state(self) -> tuple[int, int, int]:
+        """snmpEngineBoots, snmpEngineTime, snmpEngineMaxMessageSize as pysnmp's USM reads them."""
+        boots, etime, size = self._engine_mib
+        return int(boots.syntax), int(etime.syntax.clone()), int(size.syntax)
+
+    def _unknown_engine_id(self) -> int:
+        """Counts one discovery in pysnmp's usmStatsUnknownEngineIDs, as its USM does."""
+        counter = self._unknown_engine_ids
+        counter.syntax += 1
+        return int(counter.syntax)
+
+    def _fast(self, data: bytes, src, ip: str) -> bool:
+        reply = self.fast.answer(data, ip)
+        if reply is None:
+            return False
+        delay = self.delay(self.by_ip[ip])
+        if delay > 0:
+            self.transport.loop.call_later(delay, self.transport.send_from, ip, src, reply)
+        else:
+            self.transport.send_from(ip, src, reply)
+        return True
 
     def close(self) -> None:
         if self.transport is not None:

@@ -153,6 +153,10 @@ class FleetProcess:
             faults = [faults]
         return self._call("POST", f"/devices/{serial}/faults", {"faults": list(faults), **params})
 
+    def set_tint(self, serial: str, tint: str | None) -> dict:
+        """Colour a camera's scene light ("warm", "blue"; None: neutral)."""
+        return self._call("PUT", f"/devices/{serial}/scene", {"tint": tint})
+
     def clear_faults(self, serial: str, *only: str) -> dict:
         q = "?" + "&".join(f"fault={f}" for f in only) if only else ""
         return self._call("DELETE", f"/devices/{serial}/faults{q}")

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # A full sweep reads a camera's clock every time; identity, services and stream/snapshot
     # addresses only when the last answer is older than this (0: every time).
     ONVIF_IDENTITY_EVERY_S: float = 86400.0
+    # WS-Discovery of a community's cameras on acceptance (the standard's multicast port).
+    WSDISCOVERY_PORT: int = Field(3702, ge=1, le=65535)
+    WSDISCOVERY_TIMEOUT_S: float = Field(2.0, gt=0, le=60)
 
     # --- scheduler
     SCHEDULER_PROFILE: str = "default"

@@ -10,7 +10,9 @@ The targets are cut into chunks; each chunk is one `supervisor.probe_batch` task
 poll over every pending chunk) and handed to the sweep, which judges and stores them:
 workers never touch the database. Every target yields exactly one result: a chunk that
 fails, or does not come back before the batch deadline (plus a grace for the round
-trip), yields results carrying an `internal` or `timeout` error — never silence. Chunks
+trip), yields results carrying an `internal` or `not_measured` error — never silence: no
+worker in time is the platform's shortfall, never the device's (the local runner records
+a batch deadline the same way). Chunks
 still pending when the iterator is closed or times out are revoked.
 
 Config (Flask, from FLASK_* env): CELERY_BROKER_URL, CELERY_RESULT_BACKEND, CELERY_QUEUE,
@@ -119,7 +121,7 @@ class CeleryExecutor:
                 for task_id, chunk in list(pending.items()):
                     pending.pop(task_id)
                     for target in chunk:
-                        yield _error_result(target, tier.name, "timeout",
+                        yield _error_result(target, tier.name, "not_measured",
                                             f"no worker answered within {timeout:g}s")
         finally:
             if pending:  # closed early or timed out: don't leave work queued for nobody

@@ -1,6 +1,7 @@
 """`flask sweep` (one sweep now, the scheduler's path) and `flask scheduler run|status`."""
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import sys
 import threading
@@ -12,7 +13,7 @@ from flask import Flask, current_app
 from supervisor.core.clock import now as utcnow
 from supervisor.core.extensions import db
 from supervisor.sweeps.lease import Lease, LeaseHeld
-from supervisor.sweeps.scheduler import EXIT_REFUSED, LEASE_NAME, SchedulerService
+from supervisor.sweeps.scheduler import EXIT_REFUSED, LEASE_NAME, SchedulerService, register_job
 
 
 @click.command("sweep")
@@ -131,6 +132,17 @@ def status_command() -> None:
                    f"lease until {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
+def _calibrate_trigger(settings) -> object:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    return IntervalTrigger(seconds=3600, timezone=dt.timezone.utc)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(sweep_command)
     app.cli.add_command(scheduler_cli)
+    # Cameras without an acceptance reference learn their normal image range from the
+    # frames the sweeps keep for them (supervisor/health/calibration.py); hourly is the
+    # frame tier's pace, so a camera learns within an hour of its last learning day.
+    register_job("quality:calibrate", "supervisor.health.cli:calibrate_job", _calibrate_trigger,
+                 name="quality: learn cameras' normal image range")

@@ -20,7 +20,7 @@ import os
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -29,10 +29,11 @@ import sqlalchemy as sa
 from probes.config import Limits, TierSpec
 from probes.model import DeviceTarget, ProbeResult
 
-from supervisor.health import evidence
+from supervisor.health import calibration, evidence
 from supervisor.core.choices import Lifecycle
 from supervisor.core.extensions import db
 from supervisor.health.rules import (
+    DEGRADED,
     OFFLINE,
     OK,
     HealthRules,
@@ -42,6 +43,7 @@ from supervisor.health.rules import (
     carry_findings,
     judge,
     naive_utc,
+    recording_down,
 )
 from supervisor.health.models import DeviceStatus
 from supervisor.sweeps.models import SweepRun
@@ -220,20 +222,32 @@ def _pool(section: Optional[dict[str, Any]]) -> ProcessPoolExecutor:
 
 
 def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
-                 captured_at: Optional[str]) -> dict[str, Any]:
-    """Runs in a pool worker: diagnose against the previous/reference frame files."""
+                 captured_at: Optional[str],
+                 calibration: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Runs in a pool worker: diagnose against the previous/reference frame files. A camera
+    with a reference is judged against it; one without, against its learned normal range
+    (``calibration``: ``Calibration.as_dict()``) when it has one."""
     from probes.quality import Thresholds, diagnose
+    from probes.quality.calibration import Calibration
 
+    cal = None
+    if calibration and reference is None:
+        try:
+            cal = Calibration.from_dict(calibration)
+        except (ValueError, KeyError, TypeError) as exc:  # stored by another version: fixed figures
+            log.warning("calibration not usable, judged by the fixed figures: %s", exc)
     try:
         when = dt.datetime.fromisoformat(captured_at) if captured_at else None
         th = _WORKER_THRESHOLDS or Thresholds.default()
-        return diagnose(jpeg, previous, reference, th, when).as_dict()
+        return diagnose(jpeg, previous, reference, th, when, calibration=cal).as_dict()
     except Exception as exc:  # a corrupt frame is a finding, never a crash of the sweep
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
 
 
 def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, dict[str, Path]],
-                  section: Optional[dict[str, Any]]) -> dict[int, Optional[dict[str, Any]]]:
+                  section: Optional[dict[str, Any]],
+                  normals: Optional[dict[int, dict[str, Any]]] = None
+                  ) -> dict[int, Optional[dict[str, Any]]]:
     jobs = {}
     for dev_id, res in results:
         fr = res.frame
@@ -242,7 +256,8 @@ def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, d
         p = paths.get(dev_id, {})
         when = naive_utc(fr.grabbed_at or res.started_at).isoformat()
         jobs[dev_id] = (fr.jpeg, str(p["previous"]) if "previous" in p else None,
-                        str(p["reference"]) if "reference" in p else None, when)
+                        str(p["reference"]) if "reference" in p else None, when,
+                        None if "reference" in p else (normals or {}).get(dev_id))
     if not jobs:
         return {}
     pool = _pool(section)
@@ -269,6 +284,18 @@ def _failure_key(res: ProbeResult) -> Optional[str]:
     return f"{e.check or 'batch'}:{e.kind}"
 
 
+def _ancestors(devices: Iterable[int], upstream_of: dict[int, Optional[int]]) -> set[int]:
+    """Every device on the upstream chains of ``devices`` (not the devices themselves)."""
+    out: set[int] = set()
+    for dev in devices:
+        cur, seen = upstream_of.get(dev), {dev}
+        while cur is not None and cur not in seen:
+            seen.add(cur)
+            out.add(cur)
+            cur = upstream_of.get(cur)
+    return out
+
+
 def _not_measured(res: ProbeResult) -> list[str]:
     """The checks of this result the platform could not measure (its own overload or
     the batch deadline): the check names, or "device" for the whole device."""
@@ -276,6 +303,26 @@ def _not_measured(res: ProbeResult) -> list[str]:
     if res.error is not None and res.error.kind == "not_measured" and not res.not_measured:
         out.append("device")
     return out
+
+
+def _note_recording(session: Any, obs: dict[int, Observation], context: dict[int, Observation],
+                    recorded_by: dict[int, int], serial_of: dict[int, str]
+                    ) -> dict[int, Observation]:
+    """Adds "not recorded" (information, never a fault) to the answering cameras whose
+    recording NVR is offline: judged in this sweep, else its stored state decides."""
+    cams = {dev: recorded_by[dev] for dev, o in obs.items()
+            if dev in recorded_by and o.state in (OK, DEGRADED)}
+    if not cams:
+        return obs
+    nvrs = set(cams.values())
+    states = {n: context[n].state for n in nvrs if n in context}
+    rest = nvrs - set(states)
+    if rest:
+        states.update(dict(session.execute(sa.select(DeviceStatus.device_id, DeviceStatus.state)
+                                           .where(DeviceStatus.device_id.in_(rest))).all()))
+    notes = recording_down(states, cams, serial_of)
+    return {dev: (replace(o, reasons=tuple(o.reasons) + (notes[dev],)) if dev in notes else o)
+            for dev, o in obs.items()}
 
 
 def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: Settings,
@@ -322,6 +369,11 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
             upstream_of.setdefault(did, up)
             if up is not None and up not in upstream_of:
                 outside.add(up)
+    # Cameras recorded by an NVR: when it is down they carry "not recorded" (information).
+    recorded_by = {d.id: d.recorded_by_id for d in devices if d.recorded_by_id is not None}
+    for did, ser in session.execute(sa.select(Device.id, Device.serial).where(
+            Device.id.in_(set(recorded_by.values()) - set(serial_of)))).all():
+        serial_of[did] = ser
     rules = (rules_book(session, profile, None if serials is None else [d.id for d in devices])
              if per_contract
              else RulesBook(HealthRules.from_profile(profile)))
@@ -337,6 +389,9 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
         for d, t in zip(devices, targets):
             t.snapshot_uri, t.stream_uri = uris.get(d.id, (None, None))
     session.rollback()  # release the read transaction before the long probe phase
+    # Every commit expires every object the session still holds: 20,000 devices kept in
+    # it made each batch's commit cost as much as the sweep is large.
+    del devices
 
     started = clock()
     # A run still "running" long after its tier's interval died with its process (crash,
@@ -385,7 +440,8 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
         ids = [d for d, _ in items]
         has_frames = any(r.frame is not None and r.frame.jpeg for _, r in items)
         paths = evidence.latest_paths(session, ev_root, ids) if has_frames else {}
-        diagnoses = _diagnose_all(items, paths, iq_section) if has_frames else {}
+        normals = calibration.in_force(session, ids) if has_frames else {}
+        diagnoses = _diagnose_all(items, paths, iq_section, normals) if has_frames else {}
         times = [naive_utc(r.started_at) for _, r in items]
         windows = maintenance_lookup(session, {d: community_of[d] for d in ids},
                                      min(times), max(times))
@@ -398,13 +454,18 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
                     o = judge(res, rules.for_device(dev), diagnosis=diagnoses.get(dev),
                               previous_uptime_s=st.last_uptime_s)
                     obs[dev] = carry_findings(o, st.findings)
-                # Upstreams judged in earlier batches, or stored when not in this sweep.
+                # Only offline devices are attributed, through their upstream chains:
+                # the chain's devices judged in earlier batches of this sweep, the others
+                # by their stored state (a query of the chains, not of every upstream).
+                chain = _ancestors([d for d, o in obs.items() if o.state == OFFLINE], upstream_of)
+                context = {**{u: seen_obs[u] for u in chain if u in seen_obs}, **obs}
+                missing = sorted(u for u in chain if u not in context)
                 known = dict(session.execute(sa.select(DeviceStatus.device_id, DeviceStatus.state)
-                                             .where(DeviceStatus.device_id.in_(
-                                                 [u for u in upstream_of.values() if u is not None]))).all())
-                context = {**seen_obs, **obs}
+                                             .where(DeviceStatus.device_id.in_(missing))).all()
+                             ) if missing else {}
                 attributed = attribute_upstream(context, upstream_of, known, serial_of)
                 obs = {dev: attributed[dev] for dev in obs}
+                obs = _note_recording(session, obs, context, recorded_by, serial_of)
                 batch = []
                 for dev, res in items:
                     o = obs[dev]
@@ -412,6 +473,13 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
                     batch.append(BatchItem(dev, tier, o, keep))
                 summary.transitions += write_batch(session, run_id, batch, stored, rules,
                                                    clock(), windows, keep_every_s)
+                if diagnoses:  # cameras still learning their normal range keep the measures
+                    calibration.record_frames(
+                        session, diagnoses,
+                        {d: naive_utc(r.frame.grabbed_at or r.started_at) for d, r in items
+                         if d in diagnoses and r.frame is not None},
+                        has_reference=[d for d in diagnoses if "reference" in paths.get(d, {})],
+                        calibrated=normals)
                 for dev, res in items:
                     if dev in diagnoses and res.frame is not None and res.frame.jpeg:
                         evidence.save_frame(session, ev_root, dev, "latest", res.frame.jpeg,

@@ -29,9 +29,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -226,6 +226,25 @@ def run_registered_job(job_id: str) -> None:
         log.exception("%s failed", job_id)
 
 
+class ResilientScheduler(BackgroundScheduler):
+    """APScheduler's background scheduler whose loop outlives a failing job store.
+
+    APScheduler catches errors while reading due jobs but not while writing a job's next
+    run time back, and its thread ends on the first one: a database busy beyond its lock
+    timeout (SQLite) or a dropped connection would stop every sweep for good while the
+    pages kept serving. Here the pass is logged and tried again shortly; due runs are
+    coalesced, so nothing runs twice."""
+
+    RETRY_S = 5.0
+
+    def _process_jobs(self) -> Optional[float]:
+        try:
+            return super()._process_jobs()
+        except Exception:
+            log.exception("scheduler: the job store failed; trying again in %.0f s", self.RETRY_S)
+            return self.RETRY_S
+
+
 class SchedulerService:
     """APScheduler + lease + paced sweeps for one Flask app (one database)."""
 
@@ -307,7 +326,7 @@ class SchedulerService:
 
     def _build_scheduler(self) -> BackgroundScheduler:
         store = (SQLAlchemyJobStore(engine=self.engine) if self.persistent else MemoryJobStore())
-        scheduler = BackgroundScheduler(
+        scheduler = ResilientScheduler(
             jobstores={"default": store},
             # one thread per tier (tiers run side by side, a tier never beside itself), one for
             # housekeeping and one for the registered jobs
@@ -358,15 +377,18 @@ class SchedulerService:
                     name=job.name, replace_existing=True, coalesce=True, max_instances=1,
                     misfire_grace_time=3600)
 
-    def _on_event(self, event: JobExecutionEvent) -> None:
+    def _on_event(self, event: Any) -> None:
         if not event.job_id.startswith(JOB_PREFIX):
             return
         tier = event.job_id[len(JOB_PREFIX):]
         counter = self.skipped if event.code == EVENT_JOB_MAX_INSTANCES else self.missed
         counter[tier] = counter.get(tier, 0) + 1
+        # A skipped submission carries the run times it skipped; a missed run its one time.
+        when = getattr(event, "scheduled_run_time", None) or (
+            getattr(event, "scheduled_run_times", None) or [None])[-1]
         log.warning("sweep %s %s at %s", tier,
                     "skipped: the previous run is still busy" if counter is self.skipped
-                    else "missed its run time", event.scheduled_run_time)
+                    else "missed its run time", when)
 
     def _renew_loop(self) -> None:
         period = self.lease.ttl.total_seconds() / 3

@@ -233,15 +233,23 @@ def test_counter64_wraps_at_2_to_the_64(agent):
 
 def test_agent_restart_resets_counters_and_is_not_read_as_a_wrap(agent):
     agent.set(switch_data([3_000_000_000, 10, 10, 10], [1, 1, 1, 1]))
+    t0 = time.monotonic()
     before = probe(target(agent, "legacy-ro"))
     boots = agent.engine_boots()
     agent.stop()
     agent.set(switch_data([700, 10, 10, 10], [1, 1, 1, 1]))
     agent.start()
     after = probe(target(agent, "legacy-ro"))
-    assert after.sys_uptime_s < before.sys_uptime_s or after.sys_uptime_s < 1.0
-    assert detect_reboot(before, after) is True
-    d = {x.index: x for x in port_deltas(before, after)}
+    elapsed = time.monotonic() - t0
+    # The agent may have been up for well under a second at both probes (this test can
+    # be the module's first), so sysUpTime need not go down: as the sweep does, the rule
+    # gets the time that passed. Up for less than that, and grown by less than it: it
+    # restarted in between. Both uptimes are read off this machine's clock, so the slack
+    # is TimeTicks' own resolution, not the sweep's allowance for clock jitter.
+    assert after.sys_uptime_s < elapsed
+    rebooted = detect_reboot(before, after, elapsed_s=elapsed, slack_s=0.01)
+    assert rebooted is True
+    d = {x.index: x for x in port_deltas(before, after, rebooted=rebooted, elapsed_s=elapsed)}
     assert d[4097].in_octets == 700                     # not 700 + 2^32 - 3e9
     assert agent.engine_boots() == boots + 1            # what the v3 test relies on
 

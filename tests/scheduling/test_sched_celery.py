@@ -61,14 +61,15 @@ def test_workers_probe_every_target_once(celery_queue, fleet):
     assert all("supervisor.probe_batch" in text and "succeeded" in text for text in logs), logs
 
 
-def test_no_worker_means_timeout_results_not_silence(celery_queue, fleet):
+def test_no_worker_means_not_measured_results_not_silence(celery_queue, fleet):
     up, _ = fleet
     lonely = CeleryExecutor(broker_url=celery_queue["url"], queue=f"nobody-{uuid.uuid4().hex[:6]}",
                             chunk_size=5, grace_s=0.5)
     started = time.monotonic()
     results = list(lonely.iter_results(up[:12], FAST, Limits(), 0.5))
     assert len(results) == 12 and {r.serial for r in results} == {t.serial for t in up[:12]}
-    assert all(r.error_kinds() == {"timeout"} for r in results)
+    # No worker in time is the platform's shortfall: not measured, never the device's timeout.
+    assert all(r.error_kinds() == {"not_measured"} for r in results)
     assert time.monotonic() - started < 30
 
 
@@ -130,7 +131,7 @@ def test_credentials_cross_the_broker_encrypted(celery_queue):
     client = redis.Redis.from_url(celery_queue["url"])
     try:
         results = list(sender.iter_results([target], FAST, Limits(), 0.2))
-        assert [r.error_kinds() for r in results] == [{"timeout"}]  # nobody consumed it
+        assert [r.error_kinds() for r in results] == [{"not_measured"}]  # nobody consumed it
         raw = b"".join(client.lrange(queue, 0, -1))
         assert raw, "the message should still be queued"
         import base64

@@ -21,11 +21,17 @@ def lister(app, tier):
     return list(DEVICES)
 
 
-def test_runs_of_a_tier_never_overlap(make_service, recorder, wait_for):
+def test_runs_of_a_tier_never_overlap(make_service, recorder, wait_for, caplog):
+    import logging
+    caplog.set_level(logging.WARNING)
     recorder.release.clear()  # the first run blocks: later due runs must be skipped
     service = make_service(tiers=[TierSchedule("fast", 1.0)], runner=recorder, devices=lister,
                            spread=0.0, persistent=False)
     assert wait_for(lambda: service.skipped.get("fast", 0) >= 2, timeout=10)
+    # each skip is logged with its run time (the listener itself never fails)
+    skips = [r for r in caplog.records if "skipped: the previous run is still busy" in r.getMessage()]
+    assert skips and all(" at None" not in r.getMessage() for r in skips)
+    assert not [r for r in caplog.records if "Error notifying listener" in r.getMessage()]
     assert recorder.count("fast") == 1 and recorder.max_running == 1
     recorder.release.set()
     # after the busy run ends, the schedule carries on
@@ -196,3 +202,30 @@ def test_a_registered_job_runs_inside_the_apps_context(make_service, recorder, w
 
 def test_the_ticket_job_is_registered_by_the_tickets_package(app):
     assert scheduling._REGISTERED["tickets:run"].target == "supervisor.tickets.cli:run_job"
+
+
+def test_a_failing_job_store_write_does_not_stop_the_scheduler(make_service, recorder, wait_for):
+    """A database busy past its lock timeout while the scheduler writes a job's next run
+    (what killed the demo's scheduler thread) is logged and retried; sweeps go on."""
+    import sqlalchemy.exc
+
+    service = make_service(tiers=[TierSchedule("fast", 1.0)], runner=recorder, devices=lister,
+                           spread=0.0)
+    assert wait_for(lambda: recorder.count("fast") >= 1, timeout=10)
+    store = service.scheduler._lookup_jobstore("default")
+    real_update = store.update_job
+    failures = []
+
+    def busy_then_fine(job):
+        if len(failures) < 2:
+            failures.append(job.id)
+            raise sqlalchemy.exc.OperationalError("UPDATE apscheduler_jobs", {},
+                                                  Exception("database is locked"))
+        return real_update(job)
+
+    store.update_job = busy_then_fine
+    service.scheduler.RETRY_S = 0.2
+    seen = recorder.count("fast")
+    assert wait_for(lambda: len(failures) == 2, timeout=10)
+    assert wait_for(lambda: recorder.count("fast") >= seen + 2, timeout=15)
+    assert service.scheduler._thread.is_alive()

@@ -181,3 +181,43 @@ def test_per_device_v3_keys_leave_the_seeded_fleet_unchanged():
     assert v3 and all(y.snmp_v3 and y.snmp_v3.user == x.snmp_v3.user for x, y in v3)
     assert len({y.snmp_v3.auth_key for _x, y in v3}) == len(v3)
     assert len({x.snmp_v3.auth_key for x, _y in v3}) < len(v3)      # shared per contract
+
+
+def test_shards_serve_disjoint_whole_communities_of_one_fleet(tmp_path):
+    """Two processes with --shard 0/2 and 1/2 serve the fleet one process would (its
+    serials, addresses, topology), each whole communities, each on its own SNMP port."""
+    whole = generate(60, seed=7, base_address="127.10.60.1")
+    got: list[dict] = []
+    for k in (0, 1):
+        with FleetProcess(devices=60, seed=7, base_address="127.10.60.1",
+                          control_port=18860 + k, onvif_port=18840, snmp_port=18850 + k,
+                          tmp_dir=tmp_path, truth=False, extra_args=["--shard", f"{k}/2"]) as fleet:
+            devs = fleet.devices()
+            assert devs and all(d["snmp_port"] == 18850 + k for d in devs)
+            with open(fleet.inventory_path, newline="", encoding="utf-8") as fh:
+                assert {r["serial"] for r in csv.DictReader(fh)} == {d["serial"] for d in devs}
+            # a device of this shard answers on its address; one of the other shard does not
+            mine = devs[0]
+            with socket.create_connection((mine["ip"], mine["onvif_port"]), timeout=2):
+                pass
+            other = next(s for s in whole if s.community_index % 2 != k)
+            with pytest.raises(OSError):
+                socket.create_connection((other.ip, other.onvif_port), timeout=2).close()
+            got += devs
+    assert sorted(d["serial"] for d in got) == sorted(s.serial for s in whole)
+    by_serial = {s.serial: s for s in whole}
+    for d in got:
+        s = by_serial[d["serial"]]
+        assert (d["ip"], d["upstream"] or "", d["community_index"]) == (s.ip, s.upstream, s.community_index)
+    communities = {}
+    for d in got:
+        communities.setdefault(d["community_index"], set()).add(d["snmp_port"])
+    assert all(len(ports) == 1 for ports in communities.values())
+
+
+def test_a_bad_shard_is_refused():
+    from simulator.__main__ import parse_args
+    with pytest.raises(SystemExit):
+        parse_args(["--inventory", "x.csv", "--shard", "2/2"])
+    with pytest.raises(SystemExit):
+        parse_args(["--inventory", "x.csv", "--shard", "a"])
