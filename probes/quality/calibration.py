@@ -107,6 +107,11 @@ def relative_measures(measures: Mapping[str, Any], cal: Calibration, night: bool
     out: dict[str, Optional[float]] = {"cast_vs_normal": None, "noise_vs_normal": None, "blur_vs_normal": None}
     if n is None:
         return out
+    # each carries the uncertainty of the frame's own reading (the learned normal is a
+    # median of many frames, its own scatter is small beside it)
+    out.update({"cast_vs_normal_u": measures.get("cast_consensus_u"),
+                "noise_vs_normal_u": measures.get("noise_u"),
+                "blur_vs_normal_u": measures.get("blur_u")})
     if all(measures.get(k) is not None for pair in _CAST_KEYS for k in pair):
         out["cast_vs_normal"] = M.consensus([(float(measures[a]) - ca, float(measures[b]) - cb)
                                              for (a, b), (ca, cb) in zip(_CAST_KEYS, n.cast)])

@@ -21,6 +21,35 @@ _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32
 _NOISE_SCALE = math.sqrt(math.pi / 2.0) / 6.0
 
 
+# --- uncertainty ------------------------------------------------------------------------
+#
+# A measured value carries its uncertainty: a frame whose value sits just past a limit by
+# less than the measure's own scatter is not a fault. For measures that summarise the
+# whole view (colour, sharpness, noise) the scatter that matters is the scene's: how much
+# the value depends on which part of the view it is read from. It is estimated from the
+# frame itself by batch means over the four quadrants: the measure is read on each
+# quadrant and the standard error of the whole-view value is the spread of the four
+# readings over the square root of four. A fault of the camera (a cast, a defocused lens,
+# gain noise) is the same in every quadrant and gives four close readings; a coloured
+# object or a soft patch in one quadrant gives one reading apart.
+
+def quadrant_masks(shape: tuple[int, int]) -> list[np.ndarray]:
+    """Four boolean masks, one per quadrant of an array of ``shape`` (rows, cols)."""
+    h, w = shape
+    yy = (np.arange(h) >= h // 2)[:, None]
+    xx = (np.arange(w) >= w // 2)[None, :]
+    return [(yy == a) & (xx == b) for a in (False, True) for b in (False, True)]
+
+
+def batch_se(readings: list[float]) -> float:
+    """Standard error of a whole-view value from its readings on disjoint parts (batch
+    means); 0 when fewer than two parts could be read."""
+    k = len(readings)
+    if k < 2:
+        return 0.0
+    return float(np.std(readings, ddof=1) / math.sqrt(k))
+
+
 @dataclass
 class Prepared:
     """One frame, decoded once, with the copies every measure shares."""
@@ -156,14 +185,15 @@ def exposure(p: Prepared) -> dict[str, float]:
 
 # --- noise ------------------------------------------------------------------------------
 
-def noise_sigma(p: Prepared, block: int = 16) -> float:
+def noise_sigma(p: Prepared, block: int = 16, with_u: bool = False):
     """Noise level in gray levels as seen at the analysis scale (the sub-stream).
 
     The residual |I - Gaussian(I, 1.5)| is averaged per block and divided by the local
     structure gradient, so edges count less; the 20th percentile of the blocks is taken,
     because the flattest fifth of a picture shows noise, not texture. (A full-resolution
     Immerkær estimate was tried first: JPEG removes exactly the finest noise it measures.)
-    Clipped black/white blocks carry no noise and are skipped.
+    Clipped black/white blocks carry no noise and are skipped. ``with_u``: return
+    ``(sigma, its standard error from the quadrants, see batch_se)``.
     """
     g = p.small
     b = cv2.GaussianBlur(g, (0, 0), 1.5)
@@ -177,8 +207,18 @@ def noise_sigma(p: Prepared, block: int = 16) -> float:
         return cv2.resize(x[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
     rb, gb, mb = pool(r), pool(gm), pool(g)
     ok = (mb > 6) & (mb < 249)
-    vals = (rb / (1.0 + 0.5 * gb))[ok] if ok.sum() >= 4 else rb.ravel()
-    return float(np.percentile(vals, 20))
+    score = rb / (1.0 + 0.5 * gb)
+    if ok.sum() < 4:
+        ok = np.ones_like(ok)
+    sigma = float(np.percentile(score[ok], 20))
+    if not with_u:
+        return sigma
+    parts = []
+    for q in quadrant_masks(ok.shape):
+        part = ok & q
+        if part.sum() >= 4:
+            parts.append(float(np.percentile(score[part], 20)))
+    return sigma, batch_se(parts)
 
 
 def impulses(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
@@ -297,51 +337,76 @@ def clipping(p: Prepared, level: int = 250) -> dict[str, float]:
 # --- blur -------------------------------------------------------------------------------
 
 def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
-    """Edge-spread ratio at the strongest edges (content-normalised focus measure).
+    """Edge-spread ratio at the strongest edges (content-normalised focus measure), read
+    per direction; the softest direction counts.
 
     Re-blurring a sharp edge lowers its gradient peak a lot; re-blurring an already
     blurred edge hardly changes it (Crete et al. 2007 idea, taken at edges only). The
     ratio is independent of edge contrast, so a plain wall is not "blurred": where there
     are too few edges to judge, ``blur`` is None (not judged) unless the coarse picture
     still has strong structure, which is what a heavily defocused busy scene looks like.
+
+    A shaken or vibrating camera smears the picture along one direction only: edges along
+    the motion stay sharp and would dominate the strongest gradients of the picture. So
+    the ratio is taken for the derivative along each of four directions (0, 45, 90, 135
+    degrees) at that derivative's own strongest edges, and the largest (the softest
+    direction) is the measure. A defocused lens softens every direction alike.
     """
     s = cv2.GaussianBlur(p.small, (0, 0), 0.6)  # takes the edge off pixel noise and JPEG blocks
-    gx = cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3)
-    g = cv2.magnitude(gx, gy) * 0.125
+    gx = cv2.Sobel(s, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+    gy = cv2.Sobel(s, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
     sb = cv2.GaussianBlur(s, (0, 0), 2.0)
-    bx = cv2.Sobel(sb, cv2.CV_32F, 1, 0, ksize=3)
-    by = cv2.Sobel(sb, cv2.CV_32F, 0, 1, ksize=3)
-    gb = cv2.magnitude(bx, by) * 0.125
+    bx = cv2.Sobel(sb, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+    by = cv2.Sobel(sb, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+    g = cv2.magnitude(gx, gy)
     k = np.ones((3, 3), np.uint8)
-    gd = cv2.dilate(g, k)
-    gbd = cv2.dilate(gb, k)
     floor = 6.0 + 3.0 * noise
-    p97 = float(np.percentile(g, 97))
-    sel = g >= max(floor, p97)
     # glare (lamps, headlights, their bloom and lens streaks) is soft by physics, not by
     # focus: edges near bright light sources are left out unless light fills the view
     # (a coloured lamp saturates one channel before the gray level gets there; its bloom
     # reaches a few tens of pixels around the core)
     b_, g_, r_ = cv2.split(p.small_bgr)
     glare = (cv2.max(cv2.max(b_, g_), r_) >= 235).astype(np.uint8)
+    keep = None
     if glare.any():
         near = cv2.dilate(glare, np.ones((41, 41), np.uint8)).astype(bool)
         if near.mean() < 0.3:
-            sel &= ~near
-    n = int(sel.sum())
+            keep = ~near
+    sel_all = g >= max(floor, float(np.percentile(g[::2, ::2], 97)))
+    if keep is not None:
+        sel_all &= keep
+    n = int(np.count_nonzero(sel_all))
     edge_share = n / g.size
     # coarse structure: contrast that survives a strong blur (scene content, not noise)
     coarse = float(cv2.resize(p.small, (32, 18), interpolation=cv2.INTER_AREA).std())
+    none = {"blur": None, "blur_u": 0.0, "edge_share": float(edge_share), "coarse_contrast": coarse}
     if n < 0.004 * g.size:
         if coarse >= 22.0:
-            value: Optional[float] = 1.0  # strong scene structure but no edge at all
-        else:
-            value = None  # plain scene: blur cannot be judged
-    else:
-        ratio = gbd[sel] / np.maximum(gd[sel], 1e-3)
-        value = float(np.median(ratio))
-    return {"blur": value, "edge_share": float(edge_share), "coarse_contrast": coarse}
+            none["blur"] = 1.0  # strong scene structure but no edge at all
+        return none  # else a plain scene: blur cannot be judged
+    value, best = -1.0, None
+    for c, sn in ((1.0, 0.0), (0.7071, 0.7071), (0.0, 1.0), (0.7071, -0.7071)):
+        gd = cv2.absdiff(cv2.addWeighted(gx, c, gy, sn, 0.0), 0.0) if sn else cv2.absdiff(gx if c else gy, 0.0)
+        sel = gd >= max(floor, float(np.percentile(gd[::2, ::2], 97)))
+        if keep is not None:
+            sel &= keep
+        if np.count_nonzero(sel) < 0.004 * g.size:
+            continue  # too few edges across this direction to judge it
+        gbd = cv2.absdiff(cv2.addWeighted(bx, c, by, sn, 0.0), 0.0) if sn else cv2.absdiff(bx if c else by, 0.0)
+        ratio = cv2.dilate(gbd, k)[sel] / np.maximum(cv2.dilate(gd, k)[sel], 1e-3)
+        v = float(np.median(ratio))
+        if v > value:
+            value, best = v, (ratio, sel)
+    if best is None:
+        return none
+    ratio, sel = best
+    # its uncertainty from the same direction read on each quadrant (batch_se)
+    ys, xs = np.nonzero(sel)
+    h, w = sel.shape
+    quadrant = (ys >= h // 2).astype(np.int8) * 2 + (xs >= w // 2)
+    parts = [float(np.median(ratio[quadrant == q])) for q in range(4)
+             if np.count_nonzero(quadrant == q) >= 0.001 * g.size]
+    return {"blur": value, "blur_u": batch_se(parts), "edge_share": float(edge_share), "coarse_contrast": coarse}
 
 
 # --- colour cast ------------------------------------------------------------------------
@@ -350,7 +415,12 @@ def _lab_half(p: Prepared) -> np.ndarray:
     sb = p.small_bgr
     # colour needs no detail: a quarter of the analysis pixels is plenty
     sb = cv2.resize(sb, (max(8, sb.shape[1] // 2), max(8, sb.shape[0] // 2)), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(sb, cv2.COLOR_BGR2Lab)
+    lab = cv2.cvtColor(sb, cv2.COLOR_BGR2Lab)
+    # A channel at full scale no longer measures the light's colour: an over-exposed
+    # surface clips its strongest channel first and reads tinted toward the others. Such
+    # pixels get L = 255, above every colour measure's usable range.
+    lab[:, :, 0][cv2.inRange(sb, (0, 0, 0), (249, 249, 249)) == 0] = 255
+    return lab
 
 
 def _usable(lab: np.ndarray) -> np.ndarray:
@@ -358,18 +428,27 @@ def _usable(lab: np.ndarray) -> np.ndarray:
     return (L > 25) & (L < 240)  # chroma of very dark / very bright pixels means nothing
 
 
-def neutral_offset(lab: np.ndarray) -> Optional[tuple[float, float, float]]:
-    """(mean a, mean b, mean chroma) of the least coloured fifth of the pixels, CIELab."""
+def _int_quantile(values: np.ndarray, q: float) -> int:
+    """The smallest value at or below which a share ``q`` of ``values`` (non-negative
+    integers) lies: a quantile by counting, far cheaper than sorting floats."""
+    cum = np.cumsum(np.bincount(values.ravel()))
+    return int(np.searchsorted(cum, q * float(cum[-1])))
+
+
+def neutral_offset(lab: np.ndarray, within: Optional[np.ndarray] = None,
+                   share: float = 0.05) -> Optional[tuple[float, float, float]]:
+    """(mean a, mean b, mean chroma) of the least coloured fifth of the pixels, CIELab
+    (of those in the boolean mask ``within`` when given)."""
     ok = _usable(lab)
-    if ok.sum() < 0.05 * ok.size:
+    if within is not None:
+        ok &= within
+    if ok.sum() < share * ok.size:
         return None
-    a = lab[:, :, 1][ok].astype(np.float32) - 128.0
-    b = lab[:, :, 2][ok].astype(np.float32) - 128.0
-    chroma = np.hypot(a, b)
-    k = int(0.2 * (chroma.size - 1))
-    cut = float(np.partition(chroma, k)[k])
-    sel = chroma <= cut
-    return float(a[sel].mean()), float(b[sel].mean()), float(chroma[sel].mean())
+    a = lab[:, :, 1][ok].astype(np.int32) - 128
+    b = lab[:, :, 2][ok].astype(np.int32) - 128
+    ch2 = a * a + b * b
+    sel = ch2 <= _int_quantile(ch2, 0.2)
+    return float(a[sel].mean()), float(b[sel].mean()), float(np.sqrt(ch2[sel]).mean())
 
 
 # Warm hues (CIELab hue angle, degrees): where scenes lit by lamps, brown brick, wood and
@@ -391,33 +470,54 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     by nature, so a smaller figure means a fault.
     """
     lab = lab[::2, ::2]  # a sixteenth of the analysis pixels: the illuminant has no detail
-    L = lab[:, :, 0].astype(np.float32)
-    a = lab[:, :, 1].astype(np.float32) - 128.0
-    b = lab[:, :, 2].astype(np.float32) - 128.0
+    L, a, b = lab[:, :, 0], lab[:, :, 1], lab[:, :, 2]
     ok = (L > 25) & (L < 245)
+    none = {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0,
+            "cast_consensus_u": 0.0}
     if ok.sum() < 0.05 * ok.size:
-        return {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0}
-    ak, bk, Lk = a[ok], b[ok], L[ok]
-    grey_world = (float(ak.mean()), float(bk.mean()))
-    top = Lk >= float(np.percentile(Lk, 95))
-    white_patch = (float(ak[top].mean()), float(bk[top].mean()))
-    ch = np.hypot(ak, bk)
-    low = ch <= float(np.median(ch))
-    low_half = (float(np.median(ak[low])), float(np.median(bk[low])))
-    ests = (grey_world, white_patch, low_half)
-    ux = sum(x / max(math.hypot(x, y), 1e-3) for x, y in ests)
-    uy = sum(y / max(math.hypot(x, y), 1e-3) for x, y in ests)
-    n = math.hypot(ux, uy)
-    if n < 1e-6:
-        return {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0}
-    ux, uy = ux / n, uy / n
-    value = max(0.0, min(x * ux + y * uy for x, y in ests))
+        return none
+    full = _illuminant_agreement(a[ok], b[ok], L[ok])
+    if full is None:
+        return none
+    value, (ux, uy), ests = full
+    grey_world, white_patch, low_half = ests
+    # the same agreement read on each quadrant of the view (see batch_se), projected on the
+    # whole view's direction, so that a quadrant that turns the direction counts as the
+    # disagreement it is
+    parts = []
+    for q in quadrant_masks(ok.shape):
+        part_ok = ok & q
+        if part_ok.sum() >= 0.02 * ok.size:
+            part = _illuminant_agreement(a[part_ok], b[part_ok], L[part_ok])
+            parts.append(0.0 if part is None else max(0.0, min(x * ux + y * uy for x, y in part[2])))
     estimates = {"cast_gw_a": grey_world[0], "cast_gw_b": grey_world[1], "cast_wp_a": white_patch[0],
                  "cast_wp_b": white_patch[1], "cast_lh_a": low_half[0], "cast_lh_b": low_half[1]}
     hue = math.degrees(math.atan2(uy, ux)) % 360.0
     warm = WARM_HUES[0] <= hue <= WARM_HUES[1]
     return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
-            "cast_consensus_hue": hue, **estimates}
+            "cast_consensus_hue": hue, "cast_consensus_u": batch_se(parts), **estimates}
+
+
+def _illuminant_agreement(au: np.ndarray, bu: np.ndarray, Lu: np.ndarray):
+    """(agreed shift, common direction, the three estimates) of grey world, white patch and
+    the low-chroma half's median, or None when they have no common direction. Inputs are
+    OpenCV's 8-bit Lab channels (a and b offset by 128) of the pixels to use."""
+    ak = au.astype(np.int32) - 128
+    bk = bu.astype(np.int32) - 128
+    grey_world = (float(ak.mean()), float(bk.mean()))
+    top = Lu >= _int_quantile(Lu, 0.95)
+    white_patch = (float(ak[top].mean()), float(bk[top].mean()))
+    ch2 = ak * ak + bk * bk
+    low = ch2 <= _int_quantile(ch2, 0.5)
+    low_half = (float(_int_quantile(au[low], 0.5) - 128), float(_int_quantile(bu[low], 0.5) - 128))
+    ests = (grey_world, white_patch, low_half)
+    ux = sum(x / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    uy = sum(y / max(math.hypot(x, y), 1e-3) for x, y in ests)
+    n = math.hypot(ux, uy)
+    if n < 1e-6:
+        return None
+    ux, uy = ux / n, uy / n
+    return max(0.0, min(x * ux + y * uy for x, y in ests)), (ux, uy), ests
 
 
 def consensus(ests: list[tuple[float, float]]) -> float:
@@ -442,11 +542,18 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     """
     lab = _lab_half(p)
     now = neutral_offset(lab)
-    out: dict[str, Optional[float]] = {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None}
+    out: dict[str, Optional[float]] = {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None,
+                                       "color_cast_u": 0.0, "cast_vs_reference": None}
     if now is not None:
         da, db, chroma = now
         out["color_cast"] = chroma
         out["cast_hue"] = math.degrees(math.atan2(db, da)) % 360.0
+        parts = []
+        for q in quadrant_masks(lab.shape[:2]):
+            part = neutral_offset(lab, q, share=0.02)
+            if part is not None:
+                parts.append(part[2])
+        out["color_cast_u"] = batch_se(parts)
     out.update(cast_consensus(lab))
     if ref is not None:
         rlab = _lab_half(ref)
@@ -465,7 +572,56 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
             out["color_shift"] = float(math.hypot(float(v[0]), float(v[1])))
         else:
             out["color_shift"] = 0.0
+        out.update(_cast_vs_reference(lab, rlab, ok))
     return out
+
+
+def _estimates(lab: np.ndarray, mask: np.ndarray):
+    """The three illuminant estimates of ``_illuminant_agreement`` over ``mask``."""
+    part = _illuminant_agreement(lab[:, :, 1][mask], lab[:, :, 2][mask], lab[:, :, 0][mask])
+    return None if part is None else part[2]
+
+
+def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dict[str, Optional[float]]:
+    """The colour shift since acceptance that the three illuminant estimates agree on.
+
+    The reference is this camera's normal, as a learned calibration is for a camera without
+    one: each estimate (grey world, white patch, low-chroma median) is read on the same
+    pixels of both frames (usable in both, not covered) and the consensus of their moves is
+    taken. A white balance fault moves all three; a passing red bus moves the grey world
+    alone, a lamp switched on moves the white patch alone. With its uncertainty read on
+    the quadrants (``batch_se``)."""
+    lab, rlab, ok = lab[::2, ::2], rlab[::2, ::2], ok[::2, ::2]
+    if ok.sum() < 0.05 * ok.size:
+        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0}
+
+    def chroma(x: np.ndarray) -> float:
+        a = x[:, :, 1][ok].astype(np.int32) - 128
+        b = x[:, :, 2][ok].astype(np.int32) - 128
+        return math.sqrt(_int_quantile(a * a + b * b, 0.5))
+
+    # fog, glare or a washed-out picture desaturate everything toward grey, which moves
+    # every estimate toward neutral; a cast tints. The reference's colour is first scaled
+    # down by the loss of saturation, so only a move in a direction counts. (Scattered
+    # light never adds saturation: a gain in it is the cast's own doing, not compensated.)
+    sat = min(1.0, max(0.2, chroma(lab) / max(1.0, chroma(rlab))))
+
+    def moved(mask: np.ndarray) -> Optional[float]:
+        now, then = _estimates(lab, mask), _estimates(rlab, mask)
+        if now is None or then is None:
+            return None
+        return consensus([(x1 - sat * x0, y1 - sat * y0) for (x1, y1), (x0, y0) in zip(now, then)])
+
+    value = moved(ok)
+    if value is None:
+        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0}
+    parts = []
+    for q in quadrant_masks(ok.shape):
+        part = ok & q
+        if part.sum() >= 0.02 * ok.size:
+            v = moved(part)
+            parts.append(0.0 if v is None else v)
+    return {"cast_vs_reference": value, "cast_vs_reference_u": batch_se(parts)}
 
 
 # --- occlusion --------------------------------------------------------------------------
@@ -570,8 +726,12 @@ def _spectrum(small: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, Optional[float]]:
     """``stripes`` on the frame alone, and ``stripes_new`` ignoring peaks the reference has."""
-    out: dict[str, Optional[float]] = dict(_stripes(p, None, size))
-    out["stripes_new"] = _stripes(p, ref, size)["stripes"] if ref is not None else None
+    spec = _spectrum(p.small, size)  # read once, judged twice
+    out: dict[str, Optional[float]] = dict(_stripes(p, None, size, spec))
+    out["stripes_new"] = out["stripes_new_u"] = None
+    if ref is not None:
+        new = _stripes(p, ref, size, spec)
+        out["stripes_new"], out["stripes_new_u"] = new["stripes"], new["stripes_u"]
     return out
 
 
@@ -603,7 +763,8 @@ def _tone_coverage(small: np.ndarray, fy: float, fx: float, tiles: int = 4) -> f
     return float(sum(a >= 0.4 * top for a in amps) / len(amps))
 
 
-def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, float]:
+def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
+             spec: Optional[tuple[np.ndarray, np.ndarray]] = None) -> dict[str, float]:
     """Strength of an isolated peak in the frequency domain (interference bars, rolling).
 
     The spectrum of a scene falls off smoothly with frequency and concentrates along lines
@@ -614,7 +775,7 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
     (a fence, blinds, a tiled facade) belongs to the scene and is skipped; without it, a
     tone that does not run through the whole view is skipped too (``_tone_coverage``).
     """
-    L, ring_max = _spectrum(p.small, size)
+    L, ring_max = spec if spec is not None else _spectrum(p.small, size)
     prom = L - ring_max
     ref_prom = None
     if ref is not None:
@@ -629,23 +790,41 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
     energetic = L > float(np.percentile(L[valid], 99.0))
     cand = valid & energetic
     if not cand.any():
-        return {"stripes": 0.0, "stripe_period_px": 0.0}
+        return {"stripes": 0.0, "stripe_period_px": 0.0, "stripes_u": 0.0}
+    # A tone's energy leaks into the bins next to it (the window's main lobe): only the
+    # local maximum is the tone, its neighbours are not tones of their own.
+    cand &= L >= cv2.dilate(L, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_REFLECT)
     # Interference is one tone; a periodic scene (brick courses, fences, blinds) is made of
-    # thin lines, which put a strong second harmonic beside the fundamental.
-    scores = np.where(cand, prom, -1e9).ravel()
-    order = np.argsort(scores)[::-1][:8]
+    # thin lines, a harmonic series: each member has a strong neighbour at twice its
+    # frequency or at a half or a third of it (the series' fundamental).
+    # (only the candidates are ranked: a few hundred bins, not the whole spectrum)
+    cand_idx = np.flatnonzero(cand)
+    cand_prom = prom.ravel()[cand_idx]
+    order = cand_idx[np.argsort(cand_prom)[::-1][:8]]
+    scores = prom.ravel()
     value, py, px = 0.0, cy, 0
+
+    def in_series(y: int, x: int) -> bool:
+        # (a fundamental below the tone must be a peak of its own, 6 dB over its ring: low
+        # frequencies carry the scene's layout, strong but spread, and are no series)
+        for k, distinct in ((2.0, 0.0), (0.5, 6.0), (1.0 / 3.0, 6.0)):
+            hy, hx = cy + int(round(k * (y - cy))), int(round(k * x))
+            if (hy, hx) == (y, x) or math.hypot(hy - cy, hx) < 2 or not (
+                    0 <= hy < L.shape[0] and hx < L.shape[1]):
+                continue
+            h = float(L[max(0, hy - 1):hy + 2, max(0, hx - 1):hx + 2].max())
+            if h > float(L[y, x]) - 12.0 and h > float(ring_max[hy, hx]) + distinct:
+                return True
+        return False
+
     for idx in order:
         if scores[idx] <= 0:
             break
         y, x = divmod(int(idx), L.shape[1])
         if ref_prom is not None and float(ref_prom[y, x]) > 0.5 * float(scores[idx]):
             continue
-        hy, hx = cy + 2 * (y - cy), 2 * x
-        if 0 <= hy < L.shape[0] and hx < L.shape[1]:
-            h2 = float(L[max(0, hy - 1):hy + 2, max(0, hx - 1):hx + 2].max())
-            if h2 > float(L[y, x]) - 12.0 and h2 > float(ring_max[hy, hx]):
-                continue
+        if in_series(y, x):
+            continue
         sh_, sw_ = p.small.shape
         # (only a peak strong enough to be judged is worth the look)
         if ref is None and float(scores[idx]) >= _MIN_JUDGED_DB and \
@@ -661,12 +840,30 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> di
         amp = 2.0 * math.sqrt(float(pk.sum())) / (float(np.hanning(size).sum()) ** 2)
         if amp < _MIN_STRIPE_AMP:  # a bump in an empty spectrum (a blank cover, a wall)
             value = 0.0
+    # The prominence is read against the highest bin of the ring around the peak. Bins of
+    # a periodogram scatter about the true spectrum (a log-periodogram bin by ~5.6 dB), so
+    # that maximum scatters too: by about half the spread of the ring's values (the spread
+    # of the largest of ~20 draws). The spread is taken about a plane fitted to the ring,
+    # so that the scene spectrum's own slope (steep at low frequencies) is not counted as
+    # scatter. That is the measure's own uncertainty, read from the frame's spectrum.
+    u = 0.0
+    if value > 0:
+        ry, rx = np.nonzero(_ring_kernel())
+        dy, dx = ry - _ring_kernel().shape[0] // 2, rx - _ring_kernel().shape[1] // 2
+        ry, rx = dy + py, dx + px
+        inside = (ry >= 0) & (ry < L.shape[0]) & (rx >= 0) & (rx < L.shape[1])
+        if inside.sum() >= 6:
+            vals = L[ry[inside], rx[inside]].astype(np.float64)
+            design = np.stack([np.ones(int(inside.sum())), dy[inside], dx[inside]], axis=1).astype(np.float64)
+            coef, *_ = np.linalg.lstsq(design, vals, rcond=None)
+            u = 0.5 * float((vals - design @ coef).std())
     # bins of the square resized spectrum -> cycles per analysis pixel along y and x
     sh, sw = p.small.shape
     fy, fx = (py - cy) / sh, px / sw
     f = math.hypot(fy, fx)
     period = (1.0 / f) * p.scale if f > 0 else 0.0
-    return {"stripes": max(0.0, value), "stripe_period_px": float(period), "stripe_amp": amp}
+    return {"stripes": max(0.0, value), "stripe_period_px": float(period), "stripe_amp": amp,
+            "stripes_u": u, "stripe_period_analysis_px": float(1.0 / f) if f > 0 else 0.0}
 
 
 def _profile_spectra(g: np.ndarray, strips: int) -> np.ndarray:

@@ -30,7 +30,7 @@ MEASURES = ("signal_loss", "blur", "blur_vs_reference", "brightness", "contrast"
             "color_cast", "color_shift", "noise", "noise_vs_reference", "occlusion",
             "occlusion_new", "stripes", "stripes_new", "stripe_tone", "stripe_tone_new", "impulses", "impulses_new",
             "frozen", "scene_similarity", "scene_shift_pct", "screen", "clipped", "overexposure",
-            "cast_consensus", "cast_consensus_cool", "cast_vs_normal", "noise_vs_normal",
+            "cast_consensus", "cast_consensus_cool", "cast_vs_normal", "noise_vs_normal", "cast_vs_reference",
             "blur_vs_normal")
 # "calibration": judged only on a camera without a reference that has learned its normal
 # range (probes.quality.calibration); such a camera skips the no_reference rules of the
@@ -74,8 +74,11 @@ class Rule:
     def limit(self, night: bool) -> float:
         return self.night if night else self.day
 
-    def crossed(self, value: float, limit: float) -> bool:
-        return value < limit if self.op == "below" else value > limit
+    def crossed(self, value: float, limit: float, uncertainty: float = 0.0) -> bool:
+        """Beyond ``limit`` by more than ``uncertainty`` (the value's standard uncertainty)."""
+        if self.op == "below":
+            return value + uncertainty < limit
+        return value - uncertainty > limit
 
     def as_dict(self) -> dict[str, Any]:
         return {"measure": self.measure, "op": self.op, "day": self.day, "night": self.night,
@@ -131,7 +134,10 @@ class Thresholds:
             if rule_over:
                 over = _merge(over, {"rules": rule_over})
             data = _merge(data, over)
-        known = {"analysis_width", "timezone", "night", "rules", "clause", "default", "package_rules"}
+        # `calibration` holds when a camera learns its normal range (the supervisor's job,
+        # read from the same profile section); the diagnosis itself has nothing to take from it.
+        known = {"analysis_width", "timezone", "night", "rules", "clause", "default", "package_rules",
+                 "calibration"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown keys {unknown}; known: {sorted(known)}")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supervisor.core.clock import utcnow
@@ -179,3 +180,48 @@ class EvidenceFrame(db.Model):
     bytes: Mapped[int] = mapped_column(Integer, default=0)
     diagnosis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ticket_id: Mapped[int | None] = mapped_column(Integer)  # no FK: tickets are another issue
+
+
+class QualityCalibration(db.Model):
+    """A camera's learned normal image range (``probes.quality.calibration.Calibration``,
+    ``data`` = its ``as_dict()``), used by the sweep's diagnosis while the camera has no
+    confirmed acceptance reference. History is kept: a re-learn marks the row in force
+    ``superseded_at`` (with the reason and who asked) and the next learning adds a new row;
+    a row is never otherwise changed. At most one row per device is in force."""
+
+    __tablename__ = "quality_calibrations"
+    __table_args__ = (
+        Index("uq_quality_calibrations_current", "device_id", unique=True,
+              sqlite_where=text("superseded_at IS NULL"),
+              postgresql_where=text("superseded_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    learned_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The frames it was learned from: their span, how many for day and night, clean days.
+    first_frame_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_frame_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    frames_day: Mapped[int] = mapped_column(Integer)
+    frames_night: Mapped[int] = mapped_column(Integer)
+    clean_days: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    superseded_reason: Mapped[str | None] = mapped_column(String(20))  # view_changed | requested
+    superseded_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class CalibrationFrame(db.Model):
+    """The measures of one diagnosed frame of a camera that is learning its normal range (no
+    acceptance reference, no calibration in force): what learning is computed from. Written
+    by the sweep only while the camera learns; a re-learn deletes the camera's rows."""
+
+    __tablename__ = "quality_calibration_frames"
+    __table_args__ = (
+        UniqueConstraint("device_id", "at", name="uq_quality_calibration_frames_device_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)          # frame capture time
+    night: Mapped[bool] = mapped_column(Boolean)               # judged by the night figures
+    faults: Mapped[list[Any] | None] = mapped_column(JSON)     # [{fault, severity, rule}]
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON)     # Diagnosis.measures

@@ -283,6 +283,13 @@ def _main_cause(reasons: Iterable[Mapping[str, Any]]) -> str:
     return str(codes[0]) if codes else "unknown"
 
 
+# Reasons that inform and never degrade: a reboot (the device works), a check the platform
+# could not measure (its own overload), a camera whose NVR is down (the NVR's fault). They
+# are shown with the observation that made them but are never stored as findings, so no
+# later probe carries them back as a fault.
+INFO_CODES = frozenset({"rebooted", "not_measured", "not_recorded"})
+
+
 def carry_findings(obs: Observation, findings: Iterable[Mapping[str, Any]]) -> Observation:
     """Merge findings of checks this probe did not run into a reachable observation.
 
@@ -292,11 +299,12 @@ def carry_findings(obs: Observation, findings: Iterable[Mapping[str, Any]]) -> O
     if obs.state not in (OK, DEGRADED):
         return obs
     carried = [dict(f, carried=True) for f in findings
-               if f.get("check") not in obs.checks and f.get("check") != "batch"]
+               if f.get("check") not in obs.checks and f.get("check") != "batch"
+               and f.get("code") not in INFO_CODES]
     if not carried:
         return obs
-    reasons = [r for r in obs.reasons if r.get("code") != "rebooted"]
-    info = [r for r in obs.reasons if r.get("code") == "rebooted"]
+    reasons = [r for r in obs.reasons if r.get("code") not in INFO_CODES]
+    info = [r for r in obs.reasons if r.get("code") in INFO_CODES]
     merged = reasons + carried
     faults = tuple(dict.fromkeys(list(obs.faults) + [f["fault"] for f in carried if f.get("fault")]))
     return replace(obs, state=DEGRADED, cause=_main_cause(merged), reasons=tuple(merged + info),
@@ -308,7 +316,7 @@ def findings_after(obs: Observation, findings: Iterable[Mapping[str, Any]]) -> l
     if obs.state == OFFLINE:
         return [dict(f) for f in findings]  # nothing learned about the sub-checks
     fresh = [{k: v for k, v in r.items() if k != "carried"} for r in obs.reasons
-             if not (r.get("carried") or r.get("code") == "rebooted" or r.get("check") == "batch")]
+             if not (r.get("carried") or r.get("code") in INFO_CODES or r.get("check") == "batch")]
     # A check this observation ran, or reported on, replaces what was stored about it.
     replaced = set(obs.checks) | {r.get("check") for r in fresh}
     keep = [dict(f) for f in findings if f.get("check") not in replaced]

@@ -6,7 +6,10 @@ clock, image_quality, retention, nvr, acceptance, coverage{community type}, sla{
 targets, payment{score, coefficients}``. Every rule carries ``clause`` (where its figure comes
 from) and ``default`` (true: a published starting point to be replaced by the local standard).
 ``image_quality`` is owned by probes/quality: here it is only checked to be a mapping (and,
-when ``probes.quality.Thresholds.from_mapping`` exists, that it accepts the section).
+when ``probes.quality.Thresholds.from_mapping`` exists, that it accepts the section). Its
+optional ``calibration`` sub-section (how a camera without an acceptance reference learns its
+own normal range) is the supervisor's: it is taken out of the mapping before probes/quality
+sees it and validated here as ``Profile.quality_calibration``.
 
 Errors (``ProfileError``) name the file, the key path and the problem, one per line::
 
@@ -388,6 +391,16 @@ class Payment(_Strict):
         return self
 
 
+class QualityCalibration(Rule):
+    """``image_quality.calibration``: a camera without an acceptance reference learns its
+    normal colour, noise and sharpness from its first ``learn_days`` clean days (days with at
+    least one clean frame); each half (day, night) needs ``min_frames`` clean frames to be
+    learned. Read by supervisor/health/calibration.py."""
+
+    learn_days: int = Field(ge=1, le=90)
+    min_frames: int = Field(ge=12, le=10_000)   # 12: probes.quality.calibration.MIN_FRAMES
+
+
 class Profile(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     version: int = Field(ge=1)
@@ -407,10 +420,29 @@ class Profile(_Strict):
     calendar: CalendarRule | None = None
     tickets: TicketsRule | None = None
     notifications: NotificationsRule | None = None
+    # Written as image_quality.calibration (see _calibration_section); optional so that
+    # profiles written before it stay valid.
+    quality_calibration: QualityCalibration | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
     _file_sha256: str = PrivateAttr(default="")  # of the bytes: what early databases recorded
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calibration_section(cls, data: Any) -> Any:
+        """Move ``image_quality.calibration`` out of the mapping probes/quality validates
+        (it refuses keys it does not own). The caller's document is not changed: the content
+        hash is taken over it."""
+        if not isinstance(data, dict):
+            return data
+        if "quality_calibration" in data:
+            raise ValueError("quality_calibration: unknown key (write image_quality.calibration)")
+        iq = data.get("image_quality")
+        if isinstance(iq, dict) and "calibration" in iq:
+            rest = {k: v for k, v in iq.items() if k != "calibration"}
+            return {**data, "image_quality": rest, "quality_calibration": iq["calibration"]}
+        return data
 
     @model_validator(mode="after")
     def _sla_schedules(self) -> Profile:
@@ -457,6 +489,8 @@ def _format_validation(filename: str, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if loc.startswith("quality_calibration"):
+            loc = "image_quality.calibration" + loc.removeprefix("quality_calibration")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"

@@ -121,3 +121,27 @@ def test_stored_findings_are_replaced_by_a_report_on_the_same_check_never_repeat
     # a fast probe with nothing to say about the frame keeps the stored finding, once
     quiet = Observation(at=at, state="ok", cause=None, reasons=(), checks=("reach",))
     assert findings_after(quiet, stored) == [blur]
+
+
+def test_information_is_never_stored_as_a_finding_nor_carried_into_a_later_probe():
+    """A check the platform could not measure, a reboot, a camera whose NVR is down: shown
+    with the probe that saw them, never carried by the next fast probe as a fault."""
+    from supervisor.health.rules import Observation, carry_findings, findings_after
+
+    at = dt.datetime(2026, 3, 1)
+    info = ({"check": "snmp", "code": "not_measured", "message": "platform overloaded"},
+            {"check": "snmp", "code": "rebooted", "value": 5.0},
+            {"check": "recording", "code": "not_recorded", "recorder": "NVR-1"})
+    full = Observation(at=at, state="ok", cause=None, reasons=info, checks=("reach", "onvif"))
+    stored = findings_after(full, [])
+    assert stored == []
+    fast = Observation(at=at, state="ok", cause=None, reasons=(), checks=("reach",))
+    assert carry_findings(fast, stored).state == OK
+    # Rows stored by an older version that kept them are not carried either.
+    assert carry_findings(fast, list(info)).state == OK
+    # A real finding still is, and information beside it stays information.
+    blur = {"check": "frame", "code": "image_fault", "fault": "blur"}
+    both = carry_findings(Observation(at=at, state="ok", cause=None, reasons=info[:1],
+                                      checks=("reach",)), [blur])
+    assert both.state == DEGRADED and both.cause == "image_fault"
+    assert [r["code"] for r in both.reasons] == ["image_fault", "not_measured"]

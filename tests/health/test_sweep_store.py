@@ -355,3 +355,60 @@ def test_camera_in_another_slice_follows_its_switch_through_the_pipeline(app, in
         assert (ivs[1].start_at, ivs[1].end_at) == (naive(T0 + 5 * MIN + dt.timedelta(seconds=30)),
                                                     naive(T0 + 12 * MIN + dt.timedelta(seconds=30)))
         assert ivs[1].state == "offline" and ivs[1].cause == "upstream"
+
+
+def test_cameras_of_a_dead_nvr_stay_ok_and_say_they_are_not_recorded(app, inventory):
+    """The recording link is not a network path: the NVR's fault is the NVR's; its answering
+    cameras keep their state and carry "not recorded" as information, never as a finding."""
+    from supervisor.inventory.models import Community, Device
+    community = db.session.scalars(sa.select(Community)).first()
+    nvr = Device(serial="NVR1", name="nvr", kind="nvr", ip="127.30.0.9", community_id=community.id)
+    db.session.add(nvr)
+    db.session.flush()
+    for cam in ("CAM1", "CAM3"):
+        db.session.get(Device, inventory[cam]).recorded_by_id = nvr.id
+    db.session.commit()
+    ex = ScriptedExecutor(lambda serial, at: serial != "NVR1" or at < T0 + 3 * MIN)
+    sweeps(ex, 8)
+    status = {s.device_id: s for s in rows(DeviceStatus)}
+    assert status[nvr.id].state == "offline"
+    for cam in ("CAM1", "CAM3"):
+        st = status[inventory[cam]]
+        assert st.state == "ok" and st.cause is None
+        assert [r["code"] for r in st.reasons] == ["not_recorded"]
+        assert st.reasons[0]["recorder"] == "NVR1"
+        assert not st.faults                        # information is never stored as a finding
+    assert status[inventory["CAM2"]].reasons in (None, [])   # not recorded by it
+    # The NVR back: the note goes with the next probe of each camera.
+    ex.script = lambda serial, at: True
+    sweeps(ex, 3, start=8)
+    assert all(not (s.reasons or []) for s in rows(DeviceStatus))
+
+
+def test_the_sweep_holds_no_device_objects_while_it_probes(app, inventory):
+    """Every commit expires every object the session holds; a sweep that kept its devices
+    in the session paid, at each batch, for the whole city (20,000 devices: ~half of
+    the writer's CPU). While results come in, the session holds next to nothing."""
+    from supervisor.inventory.models import Device
+
+    with app.app_context():
+        community = db.session.scalar(sa.select(Device.community_id).limit(1))
+        db.session.execute(sa.insert(Device), [
+            {"serial": f"BULK{i:04d}", "name": f"bulk {i}", "kind": "camera", "role": "entrance",
+             "ip": f"127.31.{i // 250}.{i % 250 + 1}", "onvif_port": 8080,
+             "community_id": community} for i in range(300)])
+        db.session.commit()
+        db.session.remove()
+        held: list[int] = []
+        executor = ScriptedExecutor(lambda serial, at: True)
+        inner = executor.iter_results
+
+        def watching(targets, tier, limits, deadline_s):
+            for res in inner(targets, tier, limits, deadline_s):
+                held.append(len(db.session().identity_map))
+                yield res
+        executor.iter_results = watching
+        s = run_sweep("fast", executor=executor, clock=lambda: naive(T0),
+                      settings=current_app.extensions["settings"], batch_size=50)
+        assert s.devices == 304 and s.ok == 304
+        assert len(held) == 304 and max(held) < 20, max(held)

@@ -95,3 +95,18 @@ def test_odd_frames_never_crash_and_give_strict_json():
         for prev, ref in [(None, None), (img, img), (np.zeros((50, 70, 3), np.uint8), frames[0])]:
             d = diagnose(img, prev, ref)
             json.dumps(d.as_dict(), allow_nan=False)  # None for "not judged", never NaN
+
+
+def test_every_shipped_profile_section_is_read_by_the_diagnosis_as_is():
+    """`python -m probes.quality --profile <any shipped profile>` reads its image_quality
+    section whole, including the supervisor's `calibration` sub-section it ignores."""
+    from pathlib import Path
+
+    import yaml
+
+    from probes.quality.thresholds import Thresholds
+    shipped = sorted((Path(__file__).resolve().parents[2] / "supervisor" / "profiles").glob("*.yaml"))
+    assert len(shipped) >= 2
+    for path in shipped:
+        section = yaml.safe_load(path.read_text(encoding="utf-8"))["image_quality"]
+        assert Thresholds.from_mapping(section).rules, path.name
