@@ -65,6 +65,11 @@ class Finding:
     unknown_s: float = 0.0
     frame_id: int | None = None
     frame_at: dt.datetime | None = None
+    latitude: float | None = None   # the camera's own position and view (for the map)
+    longitude: float | None = None
+    heading_deg: float | None = None
+    fov_deg: float | None = None
+    range_m: float | None = None
 
 
 def _overlap(s: dt.datetime, e: dt.datetime | None, lo: dt.datetime, hi: dt.datetime,
@@ -150,7 +155,9 @@ def _judge(session: Session, found: list[tuple[Any, float, bool]], lo: dt.dateti
     out = []
     sqlite = session.get_bind().dialect.name == "sqlite"
     for cam, dist, known in found:
-        f = Finding(cam.id, cam.serial, cam.name, cam.community, round(dist, 1), known)
+        f = Finding(cam.id, cam.serial, cam.name, cam.community, round(dist, 1), known,
+                    latitude=cam.latitude, longitude=cam.longitude, heading_deg=cam.heading_deg,
+                    fov_deg=cam.fov_deg, range_m=cam.range_m)
         judge_window(f, ivs.get(cam.id, []), ivs.get(cam.upstream_id, []) if cam.upstream_id in nvrs else [],
                      lo, hi, now)
         gap = (sa.func.abs(sa.func.julianday(EvidenceFrame.taken_at) - sa.func.julianday(mid))
@@ -161,3 +168,21 @@ def _judge(session: Session, found: list[tuple[Any, float, bool]], lo: dt.dateti
             f.frame_id, f.frame_at = frame
         out.append(f)
     return out
+
+
+def view_outline(f: Finding, steps: int = 8) -> tuple[list[float], list[float]] | None:
+    """The camera's field of view as a closed polygon (lat, lon lists): its position, the arc
+    at its range from heading − fov/2 to heading + fov/2, back to its position. None without
+    a position or a view."""
+    if f.latitude is None or f.longitude is None or f.heading_deg is None or f.fov_deg is None:
+        return None
+    reach = f.range_m or DEFAULT_RANGE_M
+    lats, lons = [f.latitude], [f.longitude]
+    for k in range(steps + 1):
+        bearing = math.radians(f.heading_deg - f.fov_deg / 2 + f.fov_deg * k / steps)
+        dy, dx = reach * math.cos(bearing), reach * math.sin(bearing)
+        lats.append(f.latitude + math.degrees(dy / EARTH_M))
+        lons.append(f.longitude + math.degrees(dx / (EARTH_M * math.cos(math.radians(f.latitude)))))
+    lats.append(f.latitude)
+    lons.append(f.longitude)
+    return lats, lons

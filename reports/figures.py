@@ -20,7 +20,8 @@ For one device and a period [lo, hi) (local-time boundaries, see reports.periods
 - **fault hours** by fault: seconds of degraded intervals naming that fault (an interval may
   name several, so fault hours may add up to more than the degraded hours);
 - **clock accuracy** = probes with |offset| within tolerance / probes with a clock reading,
-  from kept probe samples (raw retention) inside the device's service time.
+  inside the device's service time, counted per local day: from the `clock_day_rollups` a
+  day was rolled into (kept for years), else from the raw samples still kept.
 
 Nothing here imports Flask: the web pages, the CLI and the PDF pass a session and `now`.
 """
@@ -28,15 +29,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import supervisor.core.localtime as localtime
-from supervisor.models import (Community, Contract, Contractor, Device, ProbeSample,
-                               StateInterval)
+from supervisor.models import (ClockDayRollup, Community, Contract, Contractor, Device,
+                               ProbeSample, StateInterval)
 
 US = 1_000_000
 STATES = ("ok", "degraded", "offline", "maintenance")
@@ -64,8 +65,9 @@ DEFINITIONS: tuple[dict[str, str], ...] = (
      "definition": "Probes whose clock offset is within the profile's tolerance / probes with a "
                    "clock reading, inside service time."},
     {"key": "coverage", "name": "Coverage",
-     "definition": "Required role slots filled by a camera in service and not offline at the end "
-                   "of the period / required slots (profile, by community type)."},
+     "definition": "Slot-seconds filled / slot-seconds required over the period: a required role "
+                   "slot (profile, by community type) is filled while a camera of that role in "
+                   "the community is in service and online (ok or degraded)."},
 )
 
 
@@ -145,13 +147,62 @@ def load_intervals(session: Session, lo: dt.datetime, hi: dt.datetime,
     return df
 
 
-def load_clock(session: Session, lo: dt.datetime, hi: dt.datetime) -> pd.DataFrame:
+def _local_day_start(at: pd.Series) -> pd.Series:
+    """Naive-UTC instants → naive-UTC local midnight of the local day they fall in."""
+    local = pd.to_datetime(at).dt.tz_localize("UTC").dt.tz_convert(localtime.zone())
+    return local.dt.normalize().dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+CLOCK_COLUMNS = ["device_id", "at", "checks", "ok"]
+
+
+def clock_days_from_samples(samples: pd.DataFrame, tolerance_s: float) -> pd.DataFrame:
+    """Raw clock readings (device_id, at, clock_offset_s) → checks and checks within
+    `tolerance_s` per device and local day (`at` = the day's local midnight, naive UTC)."""
+    if samples.empty:
+        return pd.DataFrame(columns=CLOCK_COLUMNS)
+    d = samples.assign(at=_local_day_start(samples["at"]),
+                       good=samples["clock_offset_s"].abs() <= tolerance_s)
+    agg = d.groupby(["device_id", "at"])["good"].agg(["size", "sum"]).reset_index()
+    return agg.rename(columns={"size": "checks", "sum": "ok"})[CLOCK_COLUMNS]
+
+
+def load_clock(session: Session, lo: dt.datetime, hi: dt.datetime,
+               tolerance_s: float = 1.0) -> pd.DataFrame:
+    """Clock checks per device and local day in [lo, hi) (local midnights): from the
+    `clock_day_rollups` a day was rolled into, else from the raw samples still kept. A
+    rolled day whose raw samples remain is re-judged from them when the tolerance changed
+    since; once they are pruned, the day keeps the tolerance in force when it was rolled."""
     ps = ProbeSample.__table__
     rows = _tuples(session.execute(sa.select(ps.c.device_id, ps.c.at, ps.c.clock_offset_s).where(
         ps.c.at >= lo, ps.c.at < hi, ps.c.clock_offset_s.is_not(None))))
-    df = pd.DataFrame(rows, columns=["device_id", "at", "clock_offset_s"])
-    df["at"] = pd.to_datetime(df["at"])
-    return df
+    raw = pd.DataFrame(rows, columns=["device_id", "at", "clock_offset_s"])
+    raw["at"] = pd.to_datetime(raw["at"])
+    raw_days = clock_days_from_samples(raw, tolerance_s)
+    first = localtime.to_local(lo).date()
+    after = localtime.to_local(hi).date() + dt.timedelta(days=1)
+    cr = ClockDayRollup.__table__
+    rolled = pd.DataFrame(_tuples(session.execute(sa.select(
+        cr.c.device_id, cr.c.day, cr.c.tolerance_s, cr.c.checks, cr.c.ok).where(
+        cr.c.day >= first, cr.c.day < after))),
+        columns=["device_id", "day", "tolerance_s", "checks", "ok"])
+    if rolled.empty:
+        return raw_days
+    rolled["at"] = _local_midnights(rolled["day"])
+    rolled = rolled[(rolled["at"] >= pd.Timestamp(lo)) & (rolled["at"] < pd.Timestamp(hi))]
+    have_raw = pd.MultiIndex.from_frame(raw_days[["device_id", "at"]]) if len(raw_days) else None
+    keys = pd.MultiIndex.from_frame(rolled[["device_id", "at"]])
+    same_tol = (rolled["tolerance_s"] - tolerance_s).abs() < 1e-9
+    use = same_tol | (~keys.isin(have_raw) if have_raw is not None else True)
+    rolled = rolled[use.values if hasattr(use, "values") else use]
+    if len(rolled):
+        used = pd.MultiIndex.from_frame(rolled[["device_id", "at"]])
+        raw_days = raw_days[~pd.MultiIndex.from_frame(raw_days[["device_id", "at"]]).isin(used)] \
+            if len(raw_days) else raw_days
+    out = pd.concat([rolled[CLOCK_COLUMNS], raw_days], ignore_index=True)
+    out["checks"] = out["checks"].astype("int64")
+    out["ok"] = out["ok"].astype("int64")
+    return out
 
 
 # ------------------------------------------------------------------ per device
@@ -205,10 +256,13 @@ def device_seconds(devices: pd.DataFrame, intervals: pd.DataFrame, lo: dt.dateti
     out["measured_us"] = out["ok_us"] + out["degraded_us"] + out["offline_us"]
     out["clock_checks"], out["clock_ok"] = 0, 0
     if clock is not None and len(clock):
+        if "checks" not in clock.columns:  # raw readings: judged here
+            clock = clock_days_from_samples(clock, clock_tolerance_s)
+        # Days start at local midnights, as service time does: a day is in or out whole.
         c = clock.merge(out[["device_id", "svc_lo", "svc_hi"]], on="device_id", how="inner")
         c = c[(c["at"] >= c["svc_lo"]) & (c["at"] < c["svc_hi"])]
-        c = c.assign(good=c["clock_offset_s"].abs() <= clock_tolerance_s)
-        agg = c.groupby("device_id")["good"].agg(["size", "sum"])
+        agg = c.groupby("device_id")[["checks", "ok"]].sum().rename(
+            columns={"checks": "size", "ok": "sum"})
         out["clock_checks"] = out["device_id"].map(agg["size"]).fillna(0).astype("int64").values
         out["clock_ok"] = out["device_id"].map(agg["sum"]).fillna(0).astype("int64").values
     return out.drop(columns=["svc_lo", "svc_hi"])
@@ -307,51 +361,177 @@ def figure_row(name: str, devices: int, s: Mapping[str, int], targets: Targets |
 
 # ------------------------------------------------------------------ coverage
 
-def coverage(devices: pd.DataFrame, intervals: pd.DataFrame, at: dt.datetime,
-             slots: Mapping[str, Mapping[str, int]], by: str = "community") -> list[dict[str, Any]]:
-    """Required role slots filled at `at` by cameras in service there and not offline.
-    `slots`: community type → {role: required count}."""
-    at64 = pd.Timestamp(at)
-    d = devices[devices["kind"] == "camera"].copy()
-    start = _local_midnights(d["accepted_on"])
-    end = _local_midnights(d["retired_on"])
-    in_service = (start <= at64) & (end.isna() | (end > at64)) & ~(
-        (d["lifecycle"] == "retired") & end.isna())
-    offline_now: set[int] = set()
-    if len(intervals):
-        cur = intervals[(intervals["start_at"] <= at64)
-                        & (intervals["end_at"].isna() | (intervals["end_at"] > at64))]
-        offline_now = set(cur.loc[cur["state"].isin(["offline", "maintenance"]), "device_id"])
-    d["fills"] = in_service & ~d["device_id"].isin(offline_now)
-    have = d[d["fills"]].groupby(["community_id", "role"]).size()
+FILLS = ("ok", "degraded")  # a camera answering fills its slot (a picture fault is its own figure)
+
+
+def _fill_segments(devices: pd.DataFrame, intervals: pd.DataFrame, lo_us: int, end_us: int,
+                   now: dt.datetime) -> dict[int, list[tuple[int, int]]]:
+    """Camera id → the microseconds of [lo, end) it was in service and online (ok or
+    degraded), as sorted disjoint segments."""
+    cams = devices[devices["kind"] == "camera"]
+    start = _local_midnights(cams["accepted_on"])
+    stop = _local_midnights(cams["retired_on"])
+    no_date = (cams["lifecycle"] == "retired") & stop.isna()
+    window: dict[int, tuple[int, int]] = {}
+    for dev, s0, e0, skip in zip(cams["device_id"].tolist(), start.tolist(), stop.tolist(),
+                                 no_date.tolist()):
+        if skip or pd.isna(s0):
+            continue
+        a = max(lo_us, pd.Timestamp(s0).value // 1000)
+        b = end_us if pd.isna(e0) else min(end_us, pd.Timestamp(e0).value // 1000)
+        if b > a:
+            window[int(dev)] = (a, b)
+    out: dict[int, list[tuple[int, int]]] = {}
+    if not len(intervals) or not window:
+        return out
+    iv = intervals[intervals["state"].isin(FILLS) & intervals["device_id"].isin(list(window))]
+    now_us = pd.Timestamp(now).value // 1000
+    for dev, st, en in zip(iv["device_id"].tolist(), iv["start_at"].tolist(),
+                           iv["end_at"].tolist()):
+        a0, b0 = window[int(dev)]
+        a = max(a0, pd.Timestamp(st).value // 1000)
+        b = min(b0, now_us if pd.isna(en) else pd.Timestamp(en).value // 1000)
+        if b > a:
+            out.setdefault(int(dev), []).append((a, b))
+    for segs in out.values():
+        segs.sort()
+    return out
+
+
+def _filled_us(segments: list[list[tuple[int, int]]], need: int) -> int:
+    """∫ min(need, cameras online) dt over the cameras' segments (microseconds)."""
+    edges: list[tuple[int, int]] = []
+    for segs in segments:
+        for a, b in segs:
+            edges += [(a, 1), (b, -1)]
+    edges.sort()
+    total, count, last = 0, 0, None
+    for t, step in edges:
+        if last is not None and count:
+            total += min(need, count) * (t - last)
+        count += step
+        last = t
+    return total
+
+
+def coverage(devices: pd.DataFrame, intervals: pd.DataFrame, lo: dt.datetime, hi: dt.datetime,
+             now: dt.datetime, slots: Mapping[str, Mapping[str, int]],
+             by: str = "community") -> list[dict[str, Any]]:
+    """Coverage over [lo, min(hi, now)), time-weighted: slot-seconds filled / slot-seconds
+    required. A slot (community type → {role: count}) is filled while a camera of that role
+    in the community is in service and online (ok or degraded); not filled while none is
+    (offline, in maintenance, not yet accepted or retired, or with no judged state)."""
+    end = min(hi, now)
+    if end <= lo:
+        return []
+    lo_us, end_us = pd.Timestamp(lo).value // 1000, pd.Timestamp(end).value // 1000
+    span = end_us - lo_us
+    fill = _fill_segments(devices, intervals, lo_us, end_us, now)
+    cams = devices[devices["kind"] == "camera"]
+    members: dict[tuple[Any, Any], list[int]] = {}
+    for dev, cid, role in zip(cams["device_id"].tolist(), cams["community_id"].tolist(),
+                              cams["role"].tolist()):
+        members.setdefault((cid, role), []).append(int(dev))
     comms = devices.drop_duplicates("community_id").set_index("community_id")
-    per_comm = []
+    out: dict[str, dict[str, Any]] = {}
     for cid, c in comms.iterrows():
         need = slots.get(c["community_type"], {})
-        req = sum(need.values())
-        filled = sum(min(n, int(have.get((cid, role), 0))) for role, n in need.items())
-        per_comm.append({"community_id": cid, "group": c[by] if by != "community" else c["community"],
-                         "required": req, "filled": filled})
-    out: dict[str, dict[str, Any]] = {}
-    for r in per_comm:
-        g = out.setdefault(str(r["group"]), {"group": str(r["group"]), "required": 0, "filled": 0})
-        g["required"] += r["required"]
-        g["filled"] += r["filled"]
-    for g in out.values():
-        g["coverage"] = rate(g["filled"], g["required"])
-    return sorted(out.values(), key=lambda g: g["group"])
+        group = str(c[by] if by != "community" else c["community"])
+        g = out.setdefault(group, {"group": group, "required": 0, "required_us": 0,
+                                   "filled_us": 0})
+        for role, n in need.items():
+            if n <= 0:
+                continue
+            g["required"] += n
+            g["required_us"] += n * span
+            g["filled_us"] += _filled_us([fill.get(d, []) for d in members.get((cid, role), [])], n)
+    rows = []
+    for g in sorted(out.values(), key=lambda g: g["group"]):
+        rows.append({"group": g["group"], "required": g["required"],
+                     "required_slot_h": round(g["required_us"] / US / 3600, 2),
+                     "filled_slot_h": round(g["filled_us"] / US / 3600, 2),
+                     "filled_slot_s": _seconds(g["filled_us"]),
+                     "required_slot_s": _seconds(g["required_us"]),
+                     "filled": round(g["filled_us"] / span, 4) if span else 0.0,
+                     "coverage": rate(g["filled_us"], g["required_us"])})
+    return rows
+
+
+def _coverage_over(devices: pd.DataFrame, intervals: pd.DataFrame,
+                   spans: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime,
+                   slots: Mapping[str, Mapping[str, int]], by: str) -> dict[str, dict[str, Any]]:
+    """`coverage` summed over disjoint spans: filled and required slot-seconds add up."""
+    acc: dict[str, dict[str, Any]] = {}
+    for a, b in spans:
+        for c in coverage(devices, intervals, a, b, now, slots, by):
+            g = acc.setdefault(c["group"], {"group": c["group"], "filled_s": 0.0, "required_s": 0.0})
+            g["filled_s"] += float(c["filled_slot_s"])
+            g["required_s"] += float(c["required_slot_s"])
+    return {k: {"group": k, "coverage": rate(g["filled_s"], g["required_s"]),
+                "filled_slot_h": round(g["filled_s"] / 3600, 2),
+                "required_slot_h": round(g["required_s"] / 3600, 2)} for k, g in acc.items()}
 
 
 # ------------------------------------------------------------------ one call
 
+COVERAGE_GROUPINGS = ("city", "district", "community")  # coverage is a community's figure
+
+
+def windowed_device_seconds(devices: pd.DataFrame, intervals: pd.DataFrame,
+                            windows: Sequence[tuple[dt.datetime, dt.datetime]], now: dt.datetime,
+                            clock: pd.DataFrame | None = None, clock_tolerance_s: float = 1.0
+                            ) -> pd.DataFrame:
+    """`device_seconds` over a set of disjoint windows (e.g. the working hours of a month):
+    every column is a sum of microseconds, so the windows' figures add up exactly. Clock
+    checks are whole local days, counted once over the windows' span (a clock is right or
+    wrong all day, not during office hours)."""
+    windows = sorted(w for w in windows if w[1] > w[0])
+    base = device_seconds(devices, intervals.iloc[0:0], windows[0][0] if windows else now,
+                          windows[0][0] if windows else now, now)
+    parts = [device_seconds(devices, intervals, a, b, now) for a, b in windows]
+    if parts:
+        summed = pd.concat(parts).fillna(0).groupby("device_id", sort=False).sum()
+        out = base[["device_id"]].join(summed, on="device_id").fillna(0)
+    else:
+        out = base
+    for col in out.columns:
+        if col != "device_id":
+            out[col] = out[col].astype("int64")
+    if windows and clock is not None:
+        span = device_seconds(devices, intervals.iloc[0:0], windows[0][0], windows[-1][1], now,
+                              clock, clock_tolerance_s)
+        out["clock_checks"] = span["clock_checks"].values
+        out["clock_ok"] = span["clock_ok"].values
+    return out
+
+
 def figures(session: Session, lo: dt.datetime, hi: dt.datetime, now: dt.datetime,
             by: str = "city", targets: Targets | Mapping[Any, Targets] | None = None,
-            device_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Load and summarise: what the CLI, the pages and the PDF all call."""
+            device_ids: Iterable[int] | None = None,
+            slots: Mapping[str, Mapping[str, int]] | None = None,
+            windows: Sequence[tuple[dt.datetime, dt.datetime]] | None = None
+            ) -> list[dict[str, Any]]:
+    """Load and summarise: what the CLI, the pages and the PDF all call. With `slots` and a
+    grouping by place, each row also carries the group's time-weighted coverage. With
+    `windows` (naive-UTC ranges inside [lo, hi), e.g. a schedule's working hours) every
+    figure counts only the time inside them."""
     ids = list(device_ids) if device_ids is not None else None
     devices = load_devices(session, ids)
     intervals = load_intervals(session, lo, hi, ids)
     tol = targets.clock_tolerance_s if isinstance(targets, Targets) else 1.0
-    clock = load_clock(session, lo, hi)
-    per = device_seconds(devices, intervals, lo, hi, now, clock, tol)
-    return summarize(devices, per, by, targets)
+    clock = load_clock(session, lo, hi, tol)
+    if windows is None:
+        per = device_seconds(devices, intervals, lo, hi, now, clock, tol)
+    else:
+        windows = [(max(a, lo), min(b, hi)) for a, b in windows if b > lo and a < hi]
+        per = windowed_device_seconds(devices, intervals, windows, now, clock, tol)
+    rows = summarize(devices, per, by, targets)
+    if slots is not None and by in COVERAGE_GROUPINGS:
+        cov = ({c["group"]: c for c in coverage(devices, intervals, lo, hi, now, slots, by)}
+               if windows is None else _coverage_over(devices, intervals, windows, now, slots, by))
+        for r in rows:
+            c = cov.get(r["group"])
+            r["coverage"] = c["coverage"] if c else None
+            r["coverage_filled_slot_h"] = c["filled_slot_h"] if c else None
+            r["coverage_required_slot_h"] = c["required_slot_h"] if c else None
+    return rows

@@ -98,7 +98,8 @@ class TicketFact:
 
 @dataclass(frozen=True)
 class EventFact:
-    """A recorded event a score rule deducts for (missed inspection, falsified report ...)."""
+    """A recorded event a score rule deducts for (missed inspection, falsified report ...):
+    a `contract_events` row, or given by hand."""
 
     id: int
     rule: str
@@ -117,6 +118,11 @@ class Line:
     amount: Decimal = ZERO       # availability form (yuan)
     intervals: list[int] = field(default_factory=list)
     tickets: list[int] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)   # contract_events ids
+    # What `measure` says, as values a page renders in its language and time zone: hours,
+    # limit_h, at (naive UTC), severity, target, and for availability grace_h, periods,
+    # period_h, weight, factor, rank.
+    facts: dict[str, Any] = field(default_factory=dict)
     waived: bool = False
     waiver_reason: str | None = None
 
@@ -185,7 +191,8 @@ def score_lines(devices: Sequence[DeviceMonth], tickets: Sequence[TicketFact],
                         key=f"{name}:{d.serial}", rule=name, clause=rule.clause, subject=d.serial,
                         measure=f"faulty {faulty / 3600:.2f} h > {rule.over_hours:g} h",
                         points=pts, intervals=[i for i, st, *_ in d.intervals
-                                               if st in ("offline", "degraded")]))
+                                               if st in ("offline", "degraded")],
+                        facts={"hours": round(faulty / 3600, 2), "limit_h": rule.over_hours}))
         elif rule.per == "ticket":
             for t in tickets:
                 if t.breaches is not None:
@@ -196,7 +203,9 @@ def score_lines(devices: Sequence[DeviceMonth], tickets: Sequence[TicketFact],
                                             clause=rule.clause, subject=f"#{t.id}",
                                             measure=f"{kind} target breached at {at.isoformat()}"
                                                     f" ({t.severity})",
-                                            points=pts, tickets=[t.id]))
+                                            points=pts, tickets=[t.id],
+                                            facts={"target": kind, "at": at,
+                                                   "severity": t.severity}))
                             break
                     continue
                 s = sla.get(t.severity)
@@ -217,13 +226,15 @@ def score_lines(devices: Sequence[DeviceMonth], tickets: Sequence[TicketFact],
                     out.append(Line(key=f"{name}:ticket:{t.id}", rule=name, clause=rule.clause,
                                     subject=f"#{t.id}",
                                     measure=f"{used / 3600:.2f} h > {limit:g} h ({t.severity})",
-                                    points=pts, tickets=[t.id]))
+                                    points=pts, tickets=[t.id],
+                                    facts={"hours": round(used / 3600, 2), "limit_h": limit,
+                                           "at": due, "severity": t.severity}))
         elif rule.per == "event":
             for e in events:
                 if e.rule == name and lo <= e.at < hi:
                     out.append(Line(key=f"{name}:event:{e.id}", rule=name, clause=rule.clause,
                                     subject=e.note or f"event {e.id}", measure=e.at.isoformat(),
-                                    points=pts))
+                                    points=pts, events=[e.id], facts={"at": e.at}))
     return out
 
 
@@ -285,7 +296,10 @@ def availability_lines(devices: Sequence[DeviceMonth], avail: Any, instalment: D
                 measure=(f"{secs / 3600:.2f} h after {avail.grace_h:g} h grace = {periods} × "
                          f"{avail.period_h:g} h; weight {weight}, ratchet ×{factor} "
                          f"(failure {rank})"),
-                amount=amount, intervals=ids))
+                amount=amount, intervals=ids,
+                facts={"hours": round(secs / 3600, 2), "grace_h": avail.grace_h,
+                       "periods": periods, "period_h": avail.period_h, "weight": str(weight),
+                       "factor": str(factor), "rank": rank}))
     return out
 
 

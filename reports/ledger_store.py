@@ -20,8 +20,8 @@ from reports.figures import (Targets, device_seconds, load_devices, load_interva
 from reports.ledger import (DeviceMonth, EventFact, MonthResult, TicketFact, content_hash,
                             instalments, month_result)
 from reports.money import ZERO, money
-from supervisor.models import (Contract, Device, LedgerAdjustment, LedgerClosing,
-                               LedgerWaiver)
+from supervisor.models import (Contract, ContractEvent, Device, LedgerAdjustment,
+                               LedgerClosing, LedgerWaiver)
 
 # How far back a failure that is still open at the month's start is looked for (its grace
 # runs from its true start).
@@ -61,6 +61,33 @@ def default_tickets(session: Session, contract_id: int, lo: dt.datetime, hi: dt.
                                   responded_at=None, repaired_at=None,
                                   breaches=tuple(breaches)))
     return out
+
+
+EventSource = Callable[[Session, int, dt.datetime, dt.datetime], Sequence[EventFact]]
+# A list given by the caller, a source to read them through, or None: the recorded ones.
+Events = Sequence[EventFact] | EventSource | None
+
+
+def recorded_events(session: Session, contract_id: int, lo: dt.datetime, hi: dt.datetime
+                    ) -> Sequence[EventFact]:
+    """The events police recorded against the contract in [lo, hi) (`contract_events`); each
+    deduction line names the event it stands on."""
+    rows = session.execute(sa.select(ContractEvent.id, ContractEvent.rule,
+                                     ContractEvent.occurred_at, ContractEvent.reason).where(
+        ContractEvent.contract_id == contract_id, ContractEvent.occurred_at >= lo,
+        ContractEvent.occurred_at < hi).order_by(ContractEvent.occurred_at, ContractEvent.id))
+    return [EventFact(id=i, rule=rule, at=at, note=(reason or "")[:200])
+            for i, rule, at, reason in rows]
+
+
+def _events_of(events: Events, session: Session,
+               contract_id: int, lo: dt.datetime, hi: dt.datetime) -> Sequence[EventFact]:
+    """Events given by the caller (a list), or read through a source (default: recorded)."""
+    if events is None:
+        return recorded_events(session, contract_id, lo, hi)
+    if callable(events):
+        return events(session, contract_id, lo, hi)
+    return events
 
 
 @dataclass
@@ -153,7 +180,7 @@ def month_devices(session: Session, contract: Contract, period: periods.Period,
 
 def compute_month(session: Session, contract: Contract, index: int, now: dt.datetime,
                   profile: Any, tickets: TicketSource = default_tickets,
-                  events: Sequence[EventFact] = (), pre: Preloaded | None = None) -> MonthResult:
+                  events: Events = None, pre: Preloaded | None = None) -> MonthResult:
     """Month `index` (1-based) of the contract, as of `now`."""
     first = periods.add_months(contract.start_month, index - 1)
     period = periods.month(first.year, first.month)
@@ -170,7 +197,8 @@ def compute_month(session: Session, contract: Contract, index: int, now: dt.date
     return month_result(
         month=period.label, index=index, instalment=plan[index - 1], payment=profile.payment,
         sla=profile.sla, devices=devs, figures=figures,
-        tickets=tickets(session, contract.id, period.lo, period.hi), events=events,
+        tickets=tickets(session, contract.id, period.lo, period.hi),
+        events=_events_of(events, session, contract.id, period.lo, period.hi),
         waivers=waivers, lo=period.lo, hi=period.hi, now=now, profile_key=profile.key)
 
 
@@ -196,7 +224,7 @@ def month_index(contract: Contract, first: dt.date) -> int:
 
 
 def ledger(session: Session, contract: Contract, now: dt.datetime, profile: Any,
-           tickets: TicketSource = default_tickets, events: Sequence[EventFact] = ()
+           tickets: TicketSource = default_tickets, events: Events = None
            ) -> list[LedgerRow]:
     """The contract's term, month by month: closed months from their snapshots, ended but
     unclosed months computed now (due), the current month so far, later months projected at
@@ -263,7 +291,7 @@ class LedgerError(ValueError):
 
 def close_month(session: Session, contract: Contract, index: int, now: dt.datetime,
                 profile: Any, actor: str | None = None,
-                tickets: TicketSource = default_tickets, events: Sequence[EventFact] = ()
+                tickets: TicketSource = default_tickets, events: Events = None
                 ) -> LedgerClosing:
     """Freeze month `index` (it must have ended): its snapshot, content hash and payable."""
     first = periods.add_months(contract.start_month, index - 1)
@@ -297,7 +325,7 @@ def next_open_month(session: Session, contract: Contract, after: dt.date) -> dt.
 
 def reconcile(session: Session, contract: Contract, index: int, now: dt.datetime, profile: Any,
               reason: str, actor: str | None = None,
-              tickets: TicketSource = default_tickets, events: Sequence[EventFact] = ()
+              tickets: TicketSource = default_tickets, events: Events = None
               ) -> LedgerAdjustment | None:
     """Recompute a closed month; a difference in what it earned becomes an adjustment line in
     the next open month (the snapshot is never rewritten). None when nothing changed."""
@@ -326,7 +354,7 @@ def reconcile(session: Session, contract: Contract, index: int, now: dt.datetime
 
 def waive(session: Session, contract: Contract, index: int, line_key: str, reason: str,
           actor: str | None, now: dt.datetime, profile: Any,
-          tickets: TicketSource = default_tickets, events: Sequence[EventFact] = ()
+          tickets: TicketSource = default_tickets, events: Events = None
           ) -> tuple[LedgerWaiver, LedgerAdjustment | None]:
     """Police waive one deduction line (with a reason). In a closed month the change is booked
     as an adjustment in the next open month. The caller records the audit entry and commits."""

@@ -37,6 +37,9 @@ FAULT_ZH = {"signal_loss": "信号丢失", "blur": "清晰度异常", "too_dark"
 RULE_ZH = {"channel_fault_over_hours": "单路故障超时", "late_response": "响应超时",
            "late_repair": "修复超时", "missed_inspection": "漏巡检", "falsified_report": "虚报",
            "availability": "宽限期后不可用"}
+SEVERITY_ZH = {"critical": "紧急", "major": "重要", "minor": "一般"}
+FAMILY_ZH = {"offline": "离线", "recording": "录像", "clock": "时钟", "power": "供电",
+             "access": "访问", "identity": "设备身份", **FAULT_ZH}
 STATUS_ZH = {"closed": "已结账", "due": "待结账", "in_progress": "本月进行中", "projected": "预测"}
 
 
@@ -46,7 +49,8 @@ def _env() -> Environment:
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.4f}%"
     env.filters["yuan"] = lambda v: "—" if v is None else f"{v:,.2f}"
     env.filters["hours"] = lambda v: "—" if v is None else f"{v:,.2f}"
-    env.filters["local"] = lambda v: localtime.fmt_local(v)
+    env.filters["local"] = lambda v: localtime.fmt_local(
+        dt.datetime.fromisoformat(v) if isinstance(v, str) else v)
     return env
 
 
@@ -70,7 +74,8 @@ def report_data(session: Session, month: periods.Period, now: dt.datetime, profi
     devices = load_devices(session, ids)
     ivs = load_intervals(session, month.lo, month.hi, ids)
     per = device_seconds(devices, ivs, month.lo, month.hi, now,
-                         load_clock(session, month.lo, month.hi), targets.clock_tolerance_s)
+                         load_clock(session, month.lo, month.hi, targets.clock_tolerance_s),
+                         targets.clock_tolerance_s)
     city = summarize(devices, per, "city", targets)
     districts = summarize(devices, per, "district", targets)
     communities = summarize(devices, per, "community", targets)
@@ -83,9 +88,7 @@ def report_data(session: Session, month: periods.Period, now: dt.datetime, profi
     trend_svg = charts.to_svg(_zh_trend(views.trend_chart(trend, "在线率 / 完好率（近12个月）",
                                                            targets)))
     progress(45, "coverage")
-    at = min(month.hi, now) - dt.timedelta(seconds=1)
-    cov = coverage(devices, load_intervals(session, at, month.hi, ids), at,
-                   coverage_slots(profile), "district")
+    cov = coverage(devices, ivs, month.lo, month.hi, now, coverage_slots(profile), "district")
     progress(55, "ledgers")
     ledgers = []
     for c in contracts:
@@ -104,13 +107,22 @@ def report_data(session: Session, month: periods.Period, now: dt.datetime, profi
             "detail": detail, "profile": prof.key,
             "chart": charts.to_svg(_zh_ledger(views.ledger_chart(rows, c.investment, "累计回款"))),
         })
+    progress(72, "tickets")
+    from reports import tickets as tf
+
+    scope = [contracts[0].id] if contract_code else None
+    sla_h = tf.sla_hours_of(profile)
+    ticket_rows = tf.ticket_figures(session, month.lo, month.hi, now, "city", ids, scope, sla_h)
+    overdue = tf.overdue_list(session, month.lo, month.hi, now, ids, scope)
     progress(75, "appendix")
     return {"month": month, "now": now, "zone": localtime.zone_name(), "city": city[0] if city else None,
             "districts": districts, "communities": communities, "worst": worst,
             "trend": trend, "trend_svg": trend_svg, "coverage": cov, "ledgers": ledgers,
             "targets": targets, "profile": profile, "definitions": DEFINITIONS,
             "contract_code": contract_code, "status_zh": STATUS_ZH, "fault_zh": FAULT_ZH, "rule_zh": RULE_ZH,
-            "tickets": None}  # tickets: see the notes (supervisor/tickets interface)
+            "tickets": overdue, "ticket_city": ticket_rows[0] if ticket_rows else None,
+            "severities": tf.SEVERITIES, "sla_hours": sla_h, "severity_zh": SEVERITY_ZH,
+            "family_zh": FAMILY_ZH, "ticket_end": min(month.hi, now)}
 
 
 def _zh_trend(s: dict[str, Any]) -> dict[str, Any]:

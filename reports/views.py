@@ -35,8 +35,8 @@ def series(session: Session, months: Sequence[periods.Period], now: dt.datetime,
     devices = load_devices(session, ids)
     lo, hi = months[0].lo, months[-1].hi
     ivs = load_intervals(session, lo, hi, ids)
-    clock = load_clock(session, lo, hi)
     tol = targets.clock_tolerance_s if targets else 1.0
+    clock = load_clock(session, lo, hi, tol)
     out = {}
     for m in months:
         if m.lo >= now:
@@ -77,14 +77,14 @@ def dashboard(session: Session, month: periods.Period, now: dt.datetime, targets
     communities = summarize(devices, per, "community", targets)
     worst = sorted([r for r in communities if r["online_rate"] is not None],
                    key=lambda r: (r["online_rate"], r["intact_rate"] or 0))[:10]
-    at = min(month.hi, now)
-    cov = coverage(devices, load_intervals(session, at - dt.timedelta(seconds=1), at, ids),
-                   at - dt.timedelta(seconds=1), slots, "community")
+    cov = coverage(devices, ivs, month.lo, month.hi, now, slots, "community")
+    city_cov = coverage(devices, ivs, month.lo, month.hi, now, slots, "city")
     return {"month": month, "today": today_rows[0] if today_rows else None,
             "tickets": open_tickets_by_age(session, now, ids),
             "city": month_rows[0] if month_rows else None,
             "trend": by_month, "trend_chart": trend_chart(by_month, "online / intact", targets),
             "worst": worst, "communities": communities, "coverage": cov,
+            "city_coverage": city_cov[0] if city_cov else None,
             "map": community_points(devices, communities)}
 
 
@@ -184,3 +184,63 @@ def monthly_bars(rows: Sequence[Any], title: str) -> dict[str, Any]:
         {"name": "instalment", "values": [float(r.instalment) for r in rows]},
         {"name": "payable", "values": [float(r.payable) for r in rows]},
     ], "bar", "money", y_min=0)
+
+
+def evidence_map(found: Sequence[Any], point: tuple[float, float] | None,
+                 tile_url: str | None, labels: dict[str, str]) -> dict[str, Any] | None:
+    """The cameras found, coloured by whether they were working over the window (green:
+    online, clear and recording; red: not; grey: not measured), each with its field of view,
+    and the point asked about; on map tiles when configured, else on plain lon/lat axes.
+    `labels`: the legend's words in the reader's language (keys ok, bad, unknown, point)."""
+    import plotly.graph_objects as go
+
+    from reports.evidence import view_outline
+
+    placed = [f for f in found if f.latitude is not None and f.longitude is not None]
+    if not placed and point is None:
+        return None
+    fig = go.Figure()
+    geo = go.Scattermap if tile_url else go.Scatter
+
+    def trace(lats: list[float], lons: list[float], **kw: Any) -> Any:
+        if tile_url:
+            return geo(lat=lats, lon=lons, **kw)
+        return geo(x=lons, y=lats, **kw)
+
+    for f in placed:
+        outline = view_outline(f)
+        if outline is not None:
+            fig.add_trace(trace(outline[0], outline[1], mode="lines", fill="toself",
+                                line={"width": 1, "color": "#7aa6d8"}, hoverinfo="skip",
+                                showlegend=False))
+
+    def verdict(f: Any) -> str:
+        vals = (f.online, f.clear, f.recording)
+        if any(v is None for v in vals):
+            return "unknown"
+        return "ok" if all(vals) else "bad"
+
+    colours = {"ok": "#1a7f37", "bad": "#cf222e", "unknown": "#9aa0a6"}
+    for key in ("ok", "bad", "unknown"):
+        pts = [f for f in placed if verdict(f) == key]
+        if pts:
+            fig.add_trace(trace([f.latitude for f in pts], [f.longitude for f in pts],
+                                mode="markers+text", text=[f.serial for f in pts],
+                                textposition="top center", name=labels.get(key, key),
+                                marker={"size": 11, "color": colours[key]}))
+    if point is not None:
+        fig.add_trace(trace([point[0]], [point[1]], mode="markers", name=labels.get("point", "point"),
+                            marker={"size": 14, "color": "#000000", "symbol": "x" if not tile_url
+                                    else "circle"}))
+    lats = [f.latitude for f in placed] + ([point[0]] if point else [])
+    lons = [f.longitude for f in placed] + ([point[1]] if point else [])
+    if tile_url:
+        fig.update_layout(map={"style": "white-bg", "zoom": 16,
+                               "center": {"lat": sum(lats) / len(lats), "lon": sum(lons) / len(lons)},
+                               "layers": [{"below": "traces", "sourcetype": "raster",
+                                           "source": [tile_url]}]})
+    else:
+        fig.update_xaxes(title="longitude")
+        fig.update_yaxes(title="latitude", scaleanchor="x")
+    fig.update_layout(height=420, margin={"l": 40, "r": 10, "t": 10, "b": 40})
+    return fig.to_plotly_json()

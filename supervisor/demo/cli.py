@@ -33,6 +33,7 @@ from supervisor.demo import history
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "docs" / "sample-inventory.csv"
+SCENARIO = Path(__file__).with_name("scenario.yaml")  # the demo's live faults
 # Contracts created by the demo import belong to the contractor named in the file, else the
 # first of these; when the file names none, the contracts are then shared out between both
 # so the demo shows two tenants side by side.
@@ -52,6 +53,8 @@ def start_fleet(args: Any, inventory: Path) -> subprocess.Popen | None:
     inventory.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "simulator", "--devices", str(args.devices), "--seed", "1",
            "--inventory", str(inventory), "--control-port", str(args.control_port)]
+    if not getattr(args, "calm", False):
+        cmd += ["--scenario", str(SCENARIO)]  # live faults, so tickets open while you watch
     _say("starting the fleet: " + " ".join(cmd[1:]))
     proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + args.fleet_timeout
@@ -193,6 +196,7 @@ def start_scheduler(app: Flask) -> Any:
 @click.option("--fleet-timeout", type=float, default=120.0, show_default=True)
 @click.option("--no-fleet", is_flag=True, help="import the sample inventory instead")
 @click.option("--no-scheduler", is_flag=True)
+@click.option("--calm", is_flag=True, help="no live faults (supervisor/demo/scenario.yaml)")
 @with_appcontext
 def demo_command(**options: Any) -> None:
     """A working platform on one machine: fleet, inventory, users, scheduler and pages."""

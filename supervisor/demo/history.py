@@ -8,11 +8,11 @@ The plan is then written through the live path: observations, N agreeing probes 
 (the profile's hysteresis), judged by `health.store.write_batch` with the maintenance windows
 as stored rows, exactly as sweeps write. `write_bulk` writes the same plan straight as
 intervals (for benchmarks at 20,000 devices × 18 months, where the live path would take an
-hour); a test checks both give the same intervals.
+hour); a test checks both give the same intervals. The live path also writes the tickets
+the faults would have raised (supervisor/demo/ticket_history.py).
 
 Devices that already have a state history are left alone (the state machine never rewrites
 the past); devices without an acceptance date get one near the start of the history.
-Tickets are not generated: supervisor/tickets is not part of this code base yet.
 """
 from __future__ import annotations
 
@@ -183,13 +183,13 @@ def plan_maintenance(community_ids: Iterable[int], start: dt.datetime, now: dt.d
 
 def observations(plan: DevicePlan, rules: HealthRules) -> list[Observation]:
     """The probes the live path would have seen: N agreeing probes at each change."""
-    def burst(at: dt.datetime, state: str, cause: str | None, reasons=(), n: int | None = None
-              ) -> list[Observation]:
+    def burst(at: dt.datetime, state: str, cause: str | None, reasons=(), n: int | None = None,
+              checks: tuple[str, ...] = ("reach",)) -> list[Observation]:
         k = n if n is not None else rules.confirmations(state)
         faults = tuple(r["fault"] for r in reasons if r.get("fault"))
         off = next((r["value"] for r in reasons if r.get("code") == "clock_drift"), 0.05)
         return [Observation(at=at + PROBE_GAP * i, state=state, cause=cause, reasons=tuple(reasons),
-                            faults=faults, checks=("reach",), rtt_ms=3.0,
+                            faults=faults, checks=checks, rtt_ms=3.0,
                             clock_offset_s=off if state != "offline" else None)
                 for i in range(k)]
 
@@ -197,9 +197,15 @@ def observations(plan: DevicePlan, rules: HealthRules) -> list[Observation]:
     for s in plan.segments:
         if s.state == "maintenance":
             out.append(Observation(at=s.start, state="ok", checks=("reach",), rtt_ms=3.0))
-        else:
-            out += burst(s.start, s.state, s.cause, s.reasons)
-        out += burst(s.end, "ok", None)
+            out += burst(s.end, "ok", None)
+            continue
+        # The probes that end a fault ran the check that found it (a clean frame ends a
+        # picture fault, a good clock read ends drift): a reach-only "ok" would leave the
+        # finding stored, and the first live sweep would carry it back as a fault.
+        ran = tuple(dict.fromkeys(("reach",) + tuple(
+            str(r["check"]) for r in s.reasons if r.get("check") in ("onvif", "snmp", "frame"))))
+        out += burst(s.start, s.state, s.cause, s.reasons, checks=ran)
+        out += burst(s.end, "ok", None, checks=ran)
     return out
 
 
@@ -279,7 +285,10 @@ def backfill(session: Session, months: int, seed: int, now: dt.datetime, rules: 
         return {"devices": len(devices), "intervals": n}
     n = write_live(session, plans, rules, {d.id: d.community_id for d in devices}, now,
                    lambda k: progress(f"{k}/{len(plans)} devices written"))
-    return {"devices": len(devices), "transitions": n}
+    from supervisor.demo.ticket_history import write_tickets
+    tickets = write_tickets(session, plans, now, seed, tz=localtime.zone_name(),
+                            progress=lambda k: progress(f"tickets: {k}/{len(plans)} devices"))
+    return {"devices": len(devices), "transitions": n, "tickets": tickets}
 
 
 history_cli = AppGroup("history", help="History of device states (demo, benchmarks).")

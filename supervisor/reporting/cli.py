@@ -21,7 +21,8 @@ TABLE_COLUMNS = (("group", "group", 24), ("devices", "devices", 7),
                  ("measured_h", "measured h", 11), ("online_rate", "online %", 9),
                  ("intact_rate", "intact %", 9), ("unplanned_outage_h", "unplanned h", 11),
                  ("planned_outage_h", "planned h", 10), ("online_rate_target", "target %", 9),
-                 ("online_rate_met", "met", 4))
+                 ("online_rate_met", "met", 4), ("clock_accuracy", "clock %", 9),
+                 ("coverage", "coverage %", 10))
 
 
 def parse_now(value: str | None) -> dt.datetime:
@@ -39,17 +40,17 @@ def pct(value: Any) -> str:
 
 
 def _cell(key: str, value: Any) -> str:
-    if key.endswith("_rate") or key.endswith("_target") or key == "clock_accuracy":
+    if key.endswith("_rate") or key.endswith("_target") or key in ("clock_accuracy", "coverage"):
         return pct(value)
-    if key.endswith("_met"):
+    if key.endswith("_rate_met"):
         return "—" if value is None else ("yes" if value else "no")
     return str(value)
 
 
-def month_figures(period: Any, by: str, now: dt.datetime, device_ids: Any = None
-                  ) -> list[dict[str, Any]]:
+def month_figures(period: Any, by: str, now: dt.datetime, device_ids: Any = None,
+                  hours: str | None = None) -> list[dict[str, Any]]:
     from supervisor.reporting.context import figures_for
-    return figures_for(db.session, period, by, now, device_ids)
+    return figures_for(db.session, period, by, now, device_ids, hours=hours)
 
 
 @report_cli.command("figures")
@@ -62,8 +63,17 @@ def month_figures(period: Any, by: str, now: dt.datetime, device_ids: Any = None
 @click.option("--format", "fmt", default="table", show_default=True,
               type=click.Choice(["table", "json", "csv"]))
 @click.option("--now", "now_text", default=None, help="Local time to compute as of.")
-def figures_command(period_text: str, by: str, fmt: str, now_text: str | None) -> None:
-    """Print the period's figures per group (exact, from state intervals)."""
+@click.option("--what", default="devices", show_default=True,
+              type=click.Choice(["devices", "tickets"]),
+              help="devices: online/intact/clock figures from state intervals; tickets: "
+                   "opened, closed, overdue, SLA compliance by severity, MTTR.")
+@click.option("--hours", default=None, metavar="SCHEDULE",
+              help="Count only the working time of this calendar schedule of the profile "
+                   "(e.g. working_hours: office hours on working days, holidays observed).")
+def figures_command(period_text: str, by: str, fmt: str, now_text: str | None,
+                    what: str = "devices", hours: str | None = None) -> None:
+    """Print the period's figures per group (exact, from state intervals, or the tickets'
+    stored SLA clocks with --what tickets)."""
     from reports import periods
 
     try:
@@ -80,9 +90,17 @@ def figures_command(period_text: str, by: str, fmt: str, now_text: str | None) -
             period = periods.parse(period_text)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--period")
-    rows = month_figures(period, by, parse_now(now_text))
+    if what == "tickets":
+        _ticket_figures(period, by, parse_now(now_text), fmt)
+        return
+    try:
+        rows = month_figures(period, by, parse_now(now_text), hours=hours)
+    except ValueError as exc:
+        if hours is None:
+            raise
+        raise click.BadParameter(str(exc), param_hint="--hours")
     if fmt == "json":
-        click.echo(json.dumps({"period": period.label, "by": by,
+        click.echo(json.dumps({"period": period.label, "by": by, "hours": hours or "24x7",
                                "time_zone": localtime.zone_name(), "rows": rows},
                               ensure_ascii=False, indent=1, default=str))
         return
@@ -95,11 +113,56 @@ def figures_command(period_text: str, by: str, fmt: str, now_text: str | None) -
             w.writerow([r[k] for k in keys])
         click.echo(buf.getvalue(), nl=False)
         return
-    click.echo(f"{period.label} ({localtime.zone_name()}), by {by}; denominator = seconds in "
-               "service, known state, outside maintenance")
+    click.echo(f"{period.label} ({localtime.zone_name()}), by {by}"
+               + (f", {hours} only" if hours else "")
+               + "; denominator = seconds in service, known state, outside maintenance")
     click.echo(" ".join(title.ljust(w) for _, title, w in TABLE_COLUMNS))
     for r in rows:
-        click.echo(" ".join(_cell(k, r[k]).ljust(w) for k, _, w in TABLE_COLUMNS))
+        click.echo(" ".join(_cell(k, r.get(k)).ljust(w) for k, _, w in TABLE_COLUMNS))
+
+
+TICKET_TABLE = (("group", "group", 24), ("tickets_opened", "opened", 7),
+                ("tickets_closed", "closed", 7), ("tickets_overdue", "overdue", 8),
+                ("response_met", "resp ok", 8), ("response_missed", "resp late", 9),
+                ("response_rate", "resp %", 9), ("repair_met", "rep ok", 7),
+                ("repair_missed", "rep late", 8), ("repair_rate", "rep %", 9),
+                ("mttr_h", "MTTR h", 8), ("mttr_sla_h", "MTTR SLA h", 10))
+
+
+def _ticket_figures(period: Any, by: str, now: dt.datetime, fmt: str) -> None:
+    from reports.tickets import SEVERITIES, sla_hours_of, ticket_figures
+    from supervisor.reporting.context import city_profile
+
+    rows = ticket_figures(db.session, period.lo, period.hi, now, by,
+                          sla_hours=sla_hours_of(city_profile()))
+    if fmt == "json":
+        click.echo(json.dumps({"period": period.label, "by": by, "what": "tickets",
+                               "time_zone": localtime.zone_name(), "rows": rows},
+                              ensure_ascii=False, indent=1, default=str))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        keys = list(rows[0]) if rows else ["group"]
+        w = csv.writer(buf)
+        w.writerow(keys)
+        for r in rows:
+            w.writerow([r.get(k) for k in keys])
+        click.echo(buf.getvalue(), nl=False)
+        return
+    click.echo(f"{period.label} ({localtime.zone_name()}), tickets by {by}; a response or repair "
+               "counts in the period it was decided; SLA hours from each ticket's clock")
+
+    def cell(key: str, v: Any) -> str:
+        if v is None:
+            return "—"
+        if key.startswith("response_rate") or key.startswith("repair_rate"):
+            return pct(v)
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+    cols = list(TICKET_TABLE) + [(f"{k}_rate_{s}", f"{k[:4]} {s[:4]} %", 10)
+                                 for k in ("response", "repair") for s in SEVERITIES]
+    click.echo(" ".join(title.ljust(w) for _, title, w in cols))
+    for r in rows:
+        click.echo(" ".join(cell(k, r.get(k)).ljust(w) for k, _, w in cols))
 
 
 @report_cli.command("monthly")
@@ -196,6 +259,55 @@ def ledger_command(code: str, close_month: str | None, actor: str, fmt: str,
                f"{s['months_closed']} closed, {s['months_remaining']} remaining")
 
 
+@report_cli.command("event")
+@click.option("--contract", "code", required=True, help="Contract code.")
+@click.option("--rule", required=True,
+              help="A per-event deduction rule of the contract's profile (missed_inspection, "
+                   "falsified_report ...).")
+@click.option("--at", "at_text", required=True, help="When it happened, local time.")
+@click.option("--reason", required=True, help="Why (kept with the event).")
+@click.option("--community", "community_name", default=None, help="Where (a community name).")
+@click.option("--device", "serial", default=None, help="The device concerned (serial).")
+@click.option("--by", "actor", default=None, help="Who records it (audited; default cli:<user>).")
+@click.option("--now", "now_text", default=None, help="Local time to record as of.")
+def event_command(code: str, rule: str, at_text: str, reason: str, community_name: str | None,
+                  serial: str | None, actor: str | None, now_text: str | None) -> None:
+    """Record a contract event a payment rule deducts for (audited; a closed month gets an
+    adjustment in the next open month)."""
+    import sqlalchemy as sa
+
+    from supervisor.core import audit
+    from supervisor.models import Community, Contract
+    from supervisor.profiles.loader import profile_for
+    from supervisor.reporting import events
+
+    contract = db.session.scalar(sa.select(Contract).where(Contract.code == code))
+    if contract is None:
+        raise click.BadParameter(f"no contract {code!r}", param_hint="--contract")
+    parsed = localtime.parse_local(at_text)
+    community_id = None
+    if community_name:
+        community_id = db.session.scalar(sa.select(Community.id).where(
+            Community.name == community_name))
+        if community_id is None:
+            raise click.BadParameter(f"no community {community_name!r}", param_hint="--community")
+    try:
+        row, adj = events.record_event(
+            db.session, contract, profile_for(contract), rule=rule,
+            occurred_at=localtime.local_to_utc(parsed) if parsed else None, reason=reason,
+            actor=actor or audit.cli_actor(), now=parse_now(now_text),
+            community_id=community_id, device_serial=serial)
+    except events.EventError as exc:
+        db.session.rollback()
+        for p in exc.problems:
+            click.echo(f"--{p.field.replace('occurred_at', 'at')}: {p.message}", err=True)
+        raise SystemExit(2)
+    db.session.commit()
+    click.echo(f"event {row.id} recorded: {rule} at {localtime.fmt_local(row.occurred_at)} "
+               f"on {code}" + (f"; adjustment {adj.amount} booked in {adj.month:%Y-%m}"
+                               if adj is not None else ""))
+
+
 def parse_point(text: str) -> tuple[float, float]:
     try:
         lat, lon = (float(x) for x in text.replace("，", ",").split(","))
@@ -262,6 +374,35 @@ def evidence_command(at_text: str | None, community_name: str | None, radius: fl
                    f"{'' if f.view_known else ' (view not recorded)'}  {frame}")
 
 
+@report_cli.command("clock-rollup")
+@click.option("--from", "first_text", default=None,
+              help="First local day (YYYY-MM-DD); default: the oldest raw sample kept.")
+@click.option("--now", "now_text", default=None, help="Local time to roll up as of.")
+def clock_rollup_command(first_text: str | None, now_text: str | None) -> None:
+    """Roll the clock checks of ended local days up into clock_day_rollups (from the raw
+    samples still kept), so clock accuracy outlives the raw retention."""
+    from supervisor.reporting.clockdays import roll_up
+    from supervisor.reporting.context import city_profile, targets_of
+
+    first = None
+    if first_text:
+        try:
+            first = dt.date.fromisoformat(first_text)
+        except ValueError:
+            raise click.BadParameter(f"YYYY-MM-DD expected, got {first_text!r}",
+                                     param_hint="--from")
+    tol = targets_of(city_profile()).clock_tolerance_s
+    n = roll_up(db.session, parse_now(now_text), tol, first)
+    db.session.commit()
+    click.echo(f"{n} device-day row(s) rolled up at tolerance {tol:g} s ({localtime.zone_name()})")
+
+
+def hourly_trigger(settings: Any) -> Any:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    return IntervalTrigger(hours=1, timezone=dt.timezone.utc)
+
+
 def monthly_report_trigger(settings: Any) -> Any:
     """Day REPORT_MONTHLY_DAY of each month at REPORT_MONTHLY_HOUR, local time."""
     from apscheduler.triggers.cron import CronTrigger
@@ -278,3 +419,6 @@ def init_app(app: Flask) -> None:
     # The monthly PDF of the month before, archived once (reports/monthly.py).
     scheduler.register_job("report:monthly", "supervisor.reporting.archive:run_monthly_job",
                            monthly_report_trigger, name="monthly report PDF")
+    # Clock checks per local day, before the raw samples they come from are pruned.
+    scheduler.register_job("report:clock_rollup", "supervisor.reporting.clockdays:run_clock_job",
+                           hourly_trigger, name="clock checks per local day")

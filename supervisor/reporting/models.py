@@ -1,13 +1,15 @@
 """The tables reports/ owns: month closings (frozen ledger snapshots), waivers, adjustment
-lines and the archive of built monthly PDFs. Written only through reports/ledger_store.py and
-reports/archive.py; changed only together with a migration."""
+lines, the contract events police record for the payment rules, the clock checks per local
+day, and the archive of built monthly PDFs. Written only through reports/ledger_store.py, supervisor/reporting/events.py and
+supervisor/reporting/archive.py; changed only together with a migration."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (JSON, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supervisor.core.clock import utcnow
@@ -75,3 +77,41 @@ class ReportArchive(db.Model):
     error: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ContractEvent(db.Model):
+    """Something police recorded against a contract that a payment rule of the score form
+    deducts for (a missed inspection, a falsified report): the rule it falls under, when it
+    happened (naive UTC), where, why, and who recorded it. Never edited or deleted: a wrong
+    one is waived on the ledger, with a reason."""
+
+    __tablename__ = "contract_events"
+    __table_args__ = (Index("ix_contract_events_contract_at", "contract_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(60))            # payment.score.deductions key
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ClockDayRollup(db.Model):
+    """One device's clock checks on one LOCAL day of the reporting time zone, judged at the
+    city profile's clock tolerance in force when rolled up: what the clock-accuracy figure
+    needs once the raw probe samples are pruned (supervisor/reporting/clockdays.py)."""
+
+    __tablename__ = "clock_day_rollups"
+    __table_args__ = (UniqueConstraint("device_id", "day", name="uq_clock_day_rollups_device_day"),
+                      Index("ix_clock_day_rollups_day", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)               # local calendar day
+    tolerance_s: Mapped[float] = mapped_column(Float)
+    checks: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[int] = mapped_column(Integer)
+    worst_abs_offset_s: Mapped[float | None] = mapped_column(Float)
+    rolled_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -6,8 +6,9 @@ a ticket's events, the SLA policy and the calendar into deadlines, time used, ho
 breaches), `policy` (the profile's `tickets`/`sla`/`calendar` sections as typed rules, fault
 families), `models` (tables), `service` (opening, actions, caching the clock: each change is
 one transaction with its outbox rows), `opening` (tickets from device health: persistence,
-root cause, verification, recovery), `attachments` (photos), `summary` (the monthly SLA
-figures per contractor), `cli` (`flask tickets`).
+root cause, verification, recovery), `attachments` (photos), `cli` (`flask tickets`). The ticket
+figures (opened, closed, overdue, SLA compliance, MTTR) are defined once in reports/tickets.py,
+read from the clock each ticket stores.
 
 May import: supervisor.core, supervisor.inventory, supervisor.health, supervisor.profiles and
 supervisor.notifications (outbox rows). Domain modules import no flask; `cli.py` does, and the

@@ -53,13 +53,18 @@ class TicketError(Exception):
 
 # ------------------------------------------------------------------ calendar versions
 
+def calendar_in_effect(session: Session, now: dt.datetime) -> Optional[WorkCalendarVersion]:
+    """The stored calendar version in effect at `now`, or None (read only)."""
+    return session.scalars(select(WorkCalendarVersion)
+                           .where(WorkCalendarVersion.effective_from <= now)
+                           .order_by(WorkCalendarVersion.effective_from.desc(),
+                                     WorkCalendarVersion.id.desc()).limit(1)).first()
+
+
 def current_calendar(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai"
                      ) -> WorkCalendarVersion:
     """The calendar version in effect at `now`; the first one is made from the library."""
-    row = session.scalars(select(WorkCalendarVersion)
-                          .where(WorkCalendarVersion.effective_from <= now)
-                          .order_by(WorkCalendarVersion.effective_from.desc(),
-                                    WorkCalendarVersion.id.desc()).limit(1)).first()
+    row = calendar_in_effect(session, now)
     if row is not None:
         return row
     import holidays

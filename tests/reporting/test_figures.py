@@ -140,3 +140,92 @@ def test_contract_life_period(world, runner):
     a = rows["CAM-A"]
     assert a["in_service_s"] == int((dt.datetime(2026, 4, 5) - dt.datetime(2026, 1, 9, 16)).total_seconds())
     assert a["unplanned_outage_s"] == 10 * 3600 and a["planned_outage_s"] == 4 * 3600
+
+
+def test_coverage_is_time_weighted_over_the_period(world, runner):
+    """Slots {entrance: 1, high_altitude: 1} per single-building community; March = 744 h.
+    East: entrance by A, all March but offline 4 h (02-28 16:00→20:00) and maintenance 4 h
+    (the 3 h blur still fills): 736 h; high_altitude by B, in service from 03-10 16:00 UTC
+    (21 days = 504 h) less 1 h offline: 503 h → 1,239 of 1,488 slot-hours.
+    West: entrance by C, judged ok from 03-05 00:00 until its retirement 03-15 16:00: 256 h
+    (unjudged time before does not fill; D is not accepted) → 256 of 1,488."""
+    from reports.figures import coverage, load_devices, load_intervals
+
+    march = periods.parse("2026-03")
+    slots = {"single_building": {"entrance": 1, "high_altitude": 1}}
+    devices = load_devices(db.session)
+    ivs = load_intervals(db.session, march.lo, march.hi)
+    rows = _by(coverage(devices, ivs, march.lo, march.hi, NOW, slots, "community"))
+    east, west = rows["阳光小区"], rows["河畔小区"]
+    assert (east["filled_slot_s"], east["required_slot_s"]) == (1239 * 3600, 1488 * 3600)
+    assert east["coverage"] == pytest.approx(1239 / 1488)
+    assert (west["filled_slot_s"], west["required"]) == (256 * 3600, 2)
+    city = coverage(devices, ivs, march.lo, march.hi, NOW, slots, "city")[0]
+    assert city["coverage"] == pytest.approx((1239 + 256) / 2976)
+    # An open month counts only until now: 02-28 16:00 → 03-10 16:00 UTC is 240 h.
+    mid = dt.datetime(2026, 3, 10, 16)
+    east_mid = _by(coverage(devices, ivs, march.lo, march.hi, mid, slots))["阳光小区"]
+    # A: 240 h less 8 h; B not yet in service: 232 of 2 × 240 slot-hours
+    assert (east_mid["filled_slot_s"], east_mid["required_slot_s"]) == (232 * 3600, 480 * 3600)
+    # The same figure through `flask report figures` by district (the default profile's
+    # single-building slots are these two roles, one each).
+    out = runner.invoke(args=["report", "figures", "--period", "2026-03", "--by", "district",
+                              "--format", "json", "--now", "2026-04-05T08:00"])
+    rows = _by(json.loads(out.output)["rows"])
+    assert rows["东城区"]["coverage"] == pytest.approx(1239 / 1488)
+    assert rows["西城区"]["coverage_filled_slot_h"] == 256.0
+
+
+def test_working_hours_figures_count_only_office_hours_on_working_days(world, runner):
+    """`--hours working_hours`: 08:30–12:00 and 13:30–17:30 local on working days (the
+    profile's schedule, China's calendar). March 2026 has 22 working days, 7.5 h each."""
+    from supervisor.reporting.context import figures_for
+
+    m = periods.parse("2026-03")
+    rows = _by(figures_for(db.session, m, "device", NOW, hours="working_hours"))
+    a = rows["CAM-A"]
+    assert a["in_service_s"] == 22 * 7.5 * 3600
+    # Maintenance 10:00–14:00 local on Tue 03-10: 10:00–12:00 and 13:30–14:00 are office hours.
+    assert a["planned_outage_s"] == 2.5 * 3600
+    # The blur 08:00–11:00 local on Sun 03-15 and the outage's March part (Sun 03-01,
+    # 00:00–04:00 local) fall outside working time.
+    assert a["degraded_s"] == 0 and a["unplanned_outage_s"] == 0
+    assert a["ok_s"] == (22 * 7.5 - 2.5) * 3600 and a["online_rate"] == 1.0
+    b = rows["CAM-B"]
+    # In service from Wed 03-11: 15 working days; its switch's outage 08:00–09:00 local on
+    # Fri 03-20 overlaps office hours by 30 minutes.
+    assert b["in_service_s"] == 15 * 7.5 * 3600
+    assert b["unplanned_outage_s"] == b["upstream_outage_s"] == 1800
+    assert all(r["hours"] == "working_hours" for r in rows.values())
+    # The whole day stays the default, and the CLI says which hours it counted.
+    whole = _by(figures_for(db.session, m, "device", NOW))["CAM-A"]
+    assert whole["in_service_s"] == 31 * DAY and whole["hours"] == "24x7"
+    res = runner.invoke(args=["report", "figures", "--period", "2026-03", "--by", "device",
+                              "--hours", "working_hours", "--format", "json",
+                              "--now", "2026-04-05 08:00"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["hours"] == "working_hours"
+    assert _by(out["rows"])["CAM-A"]["in_service_s"] == 22 * 7.5 * 3600
+    bad = runner.invoke(args=["report", "figures", "--period", "2026-03", "--hours", "nights"])
+    assert bad.exit_code != 0 and "working_hours" in bad.output
+
+
+def test_figures_page_and_export_over_working_hours(world, app):
+    from tests.web.conftest import login
+    from supervisor.people.accounts import create_user
+
+    create_user("chief", "chief-pass-123", "police")
+    db.session.commit()
+    c = app.test_client()
+    assert login(c, "chief", "chief-pass-123").status_code == 302
+    from supervisor.core import clock
+    with clock.pinned(NOW):
+        page = c.get("/reports/figures?period=2026-03&by=device&hours=working_hours")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "工作时间" in html and 'value="working_hours" selected' in html
+        csv_text = c.get("/reports/figures.csv?period=2026-03&by=device&hours=working_hours"
+                         ).get_data(as_text=True)
+        assert str(22 * 7.5 * 3600).rstrip("0").rstrip(".") in csv_text
+        assert c.get("/reports/figures?period=2026-03&hours=nights").status_code == 400

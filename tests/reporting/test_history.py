@@ -66,6 +66,15 @@ def test_live_path_equals_plan(app):
         expected = [(iv["state"], iv["cause"], iv["start_at"], iv["end_at"])
                     for iv in history.intervals_of(p)]
         assert stored == expected, p.device_id
+    # A fault that ended in the past is not a finding now: the probes that ended it ran the
+    # check that found it, so the first live sweep has nothing to carry back.
+    from supervisor.health.models import DeviceStatus
+    ended = [p.device_id for p in plans
+             if any(s.cause in ("image_fault", "clock_drift") for s in p.segments)]
+    assert ended
+    rows = db.session.scalars(sa.select(DeviceStatus).where(DeviceStatus.device_id.in_(ended)))
+    assert sorted((r.device_id, r.state, r.faults or []) for r in rows) == [
+        (d, "ok", []) for d in sorted(ended)]
 
 
 def test_cli_backfill_fills_every_device(app, runner):
@@ -84,3 +93,46 @@ def test_cli_backfill_fills_every_device(app, runner):
     with clock.pinned(NOW):
         again = runner.invoke(args=["history", "backfill", "--months", "3"])
     assert "devices=0" in again.output
+
+
+def test_backfill_works_the_tickets_through_the_ticket_service(app):
+    """The backfill's tickets (supervisor/demo/ticket_history.py, planned per fault by
+    `plan_tickets`, tested there) are written through the ticket service: upstream outages
+    open none, each ticket's stored clock is what the clock computes from its events, and
+    the reports' ticket figures read them."""
+    from reports import periods
+    from reports.tickets import ticket_figures
+    from supervisor.demo.ticket_history import plan_tickets, write_tickets
+    from supervisor.models import Ticket
+    from supervisor.tickets import service
+
+    devices = _fleet(2, 4)
+    for c in db.session.scalars(sa.select(Contract)):
+        c.profile_version = 2
+    for d in devices:
+        d.accepted_on = d.accepted_on or dt.date(2026, 2, 11)
+        d.lifecycle = "accepted"
+    db.session.commit()
+    start = dt.datetime(2026, 2, 28, 16)
+    plans = history.plan_history(devices, start, NOW, 7, {})
+    history.write_live(db.session, plans, HealthRules(), {d.id: d.community_id for d in devices},
+                       NOW)
+    made = write_tickets(db.session, plans, NOW, 7)
+    by_dev = {d.id: d for d in devices}
+    expected = sorted((p.device_id, tp.family, tp.steps[0].at) for p in plans
+                      for tp in plan_tickets(p, by_dev[p.device_id].kind,
+                                             service.ticket_rules_for(by_dev[p.device_id]), NOW, 7))
+    tickets = list(db.session.scalars(sa.select(Ticket)))
+    assert made == len(tickets) == len(expected) > 5
+    assert sorted((t.device_id, t.family, t.opened_at) for t in tickets) == expected
+    assert any(s.cause == "upstream" for p in plans for s in p.segments)
+    upstream_only = {p.device_id for p in plans
+                     if p.segments and all(s.cause == "upstream" for s in p.segments)}
+    assert not any(t.device_id in upstream_only for t in tickets)
+    assert {t.outcome for t in tickets if t.closed_at is not None} <= {"repaired", "recovered"}
+    for t in tickets[:40]:
+        assert service.verify_cache(db.session, t) == [], t.id
+    march = periods.month(2026, 3)
+    (city,) = ticket_figures(db.session, march.lo, march.hi, NOW)
+    assert city["tickets_opened"] == sum(1 for t in tickets if march.lo <= t.opened_at < march.hi)
+    assert city["response_met"] + city["response_missed"] > 0

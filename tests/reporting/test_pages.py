@@ -69,6 +69,11 @@ def test_dashboard_numbers_equal_cli(client, runner, history):
     assert city["unplanned_outage_s"] == 36000
     assert f'{city["online_rate"] * 100:.4f}%' in html
     assert "plotly.min.js" in html  # served by the platform: no network
+    # Coverage over the month, time-weighted (the default profile's slots by community type).
+    district = runner.invoke(args=["report", "figures", "--period", "2026-03", "--by", "city",
+                                   "--format", "json", "--now", "2026-04-05T10:00"])
+    cov = json.loads(district.output)["rows"][0]["coverage"]
+    assert f'id="month-coverage">{cov * 100:.4f}%<' in html
 
 
 def test_contractor_sees_only_its_own(client, history, world):
@@ -163,6 +168,34 @@ def test_evidence_page_police_only_and_form_errors(client, history, world):
     other = client.application.test_client()
     login(other, "alpha")
     assert other.get("/reports/evidence").status_code == 403
+
+
+def test_evidence_page_by_community_with_a_map(client, history, world):
+    """The community form lists every camera of the community over the window (CAM-A-0 was
+    offline 03-03 08:00–18:00 local); the map carries the cameras with a position and the
+    field of view of those with one."""
+    a0 = db.session.scalar(select(Device).where(Device.serial == "CAM-A-0"))
+    a0.latitude, a0.longitude, a0.heading_deg, a0.fov_deg, a0.range_m = 34.26, 108.94, 0, 90, 60
+    db.session.commit()
+    login(client, "police")
+    client.get("/lang/en")
+    html = _get(client, f"/reports/evidence?community={world.alpha_community}"
+                        "&start=2026-03-03T09:00&end=2026-03-03T10:00").get_data(as_text=True)
+    table = html.split('id="evidence"')[1].split("</table>")[0]
+    assert all(s in table for s in ("CAM-A-0", "CAM-A-1", "CAM-A-2"))
+    assert "CAM-B" not in table and "SW-A-1" not in table          # cameras of that community
+    row = next(r for r in table.split("<tr>") if "CAM-A-0" in r)
+    assert '<span class="unmet">no</span>' in row                  # offline in the window
+    fig = json.loads(re.search(r'id="evidence-map" class="chart" data-figure="([^"]*)"', html)
+                     .group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&"))
+    texts = [t for tr in fig["data"] for t in (tr.get("text") or [])]
+    assert texts == ["CAM-A-0"]                                    # the only one with a position
+    outline = next(tr for tr in fig["data"] if tr.get("fill") == "toself")
+    assert min(outline["y"]) == 34.26 and max(outline["y"]) > 34.26  # heading north, 60 m
+    assert any(tr.get("name") == "not working in the window" for tr in fig["data"])
+    bad = _get(client, "/reports/evidence?community=999999&start=2026-03-03T09:00"
+                       "&end=2026-03-03T10:00").get_data(as_text=True)
+    assert "Choose a community from the list." in bad and 'id="evidence"' not in bad
 
 
 def test_archive_build_from_the_page_shows_progress(client, history):

@@ -36,3 +36,26 @@ def test_dashboard_charts_draw_in_chromium(app, history, tmp_path):
         assert "在线率" in page.inner_text("main")
         assert "在线率 / 完好率" in page.inner_text("#trend")
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+
+def test_evidence_map_draws_in_chromium(app, history, world, tmp_path):
+    from supervisor.inventory.models import Device
+
+    for serial, lat in (("CAM-A-0", 34.26), ("CAM-A-1", 34.2605)):
+        d = db.session.scalar(select(Device).where(Device.serial == serial))
+        d.latitude, d.longitude, d.heading_deg, d.fov_deg, d.range_m = lat, 108.94, 45, 90, 50
+    db.session.commit()
+    with serve(app, PORTS) as base, chromium_tab() as page:
+        page.route("**/*", lambda route: route.abort() if not route.request.url.startswith(base)
+                   else route.continue_())
+        page.goto(f"{base}/login")
+        page.fill("#username", "police")
+        page.fill("#password", PASSWORDS["police"])
+        page.click("section.login button[type=submit]")
+        page.goto(f"{base}/reports/evidence?community={world.alpha_community}"
+                  "&start=2026-03-03T09:00&end=2026-03-03T10:00")
+        page.wait_for_selector("#evidence-map .main-svg")
+        # two camera markers (one red: offline in the window, one green) and two view fans
+        assert page.locator("#evidence-map .scatterlayer .point").count() == 2
+        assert page.locator("#evidence-map .scatterlayer .js-fill").count() == 2
+        page.screenshot(path=str(tmp_path / "evidence.png"), full_page=True)

@@ -211,3 +211,12 @@ def test_a_root_cause_on_one_contract_never_names_another_contracts_devices(web,
     assert f"/tickets/{ticket.id}\"" not in found.get_data(as_text=True)
     police = client_for(web, "police").get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert alpha_cam.serial in police and switch.serial in police
+
+
+def test_ticket_states_read_as_ticket_states_in_chinese(web, world, two_tickets):
+    """"open" and "closed" name community types too (开放式/封闭式); a ticket's state has its
+    own words."""
+    alpha = client_for(web, "alpha")
+    with clock.pinned(T0 + dt.timedelta(hours=1)):
+        html = alpha.get("/tickets/").get_data(as_text=True)
+    assert "待受理" in html and "开放式" not in html

@@ -1,5 +1,6 @@
-"""The monthly SLA summary per contractor, recomputed from events; reassignment moves a ticket
-(and its later notifications) to the other contractor."""
+"""The monthly SLA summary per contractor (the ticket figures of reports/tickets.py, from each
+ticket's stored clock); reassignment moves a ticket (and its later notifications) to the other
+contractor."""
 import datetime as dt
 
 import pytest
@@ -8,7 +9,8 @@ from sqlalchemy import select
 from supervisor.core.extensions import db
 from supervisor.inventory.models import Contract, Device
 from supervisor.notifications.models import OutboxMessage, Recipient
-from supervisor.tickets import service, summary
+from reports.tickets import ticket_figures
+from supervisor.tickets import service
 
 T0 = dt.datetime(2026, 3, 2, 1, 0)   # Monday 09:00 Shanghai
 
@@ -37,14 +39,23 @@ def test_month_summary(app, world):
     service.act(db.session, d, "closed_invalid", at(1), reason="duplicate")
     service.open_ticket(db.session, cam_r2, "blur", at(5))
     lo, hi = dt.datetime(2026, 2, 28, 16), dt.datetime(2026, 3, 31, 16)   # March, Shanghai
-    (row,) = summary.month_summary(db.session, lo, hi, at(40))
-    assert row.contractor == "Alpha Security Ltd"
-    assert (row.tickets, row.counted, row.recovered, row.invalid, row.open_now) == (5, 3, 1, 1, 1)
-    assert (row.responded_in_time, row.repaired_in_time, row.repaired) == (1, 1, 2)
-    assert row.breaches == 2                                  # b: response and repair
-    assert row.mttr_h == pytest.approx((10 + 30) / 2)
-    assert row.responded_rate == pytest.approx(1 / 3)
-    assert summary.month_summary(db.session, hi, hi + dt.timedelta(days=30), at(40)) == []
+    (row,) = ticket_figures(db.session, lo, hi, at(40), by="contractor")
+    assert row["group"] == "Alpha Security Ltd"
+    # 5 opened (1 invalid); a, b, c (recovered) and d (invalid) closed; the blur ticket (minor,
+    # working hours: 11 of its 24 response hours used at 40 h) still open, not overdue.
+    assert (row["tickets_opened"], row["tickets_invalid"], row["tickets_closed"],
+            row["tickets_open_end"], row["tickets_overdue"]) == (5, 1, 4, 1, 0)
+    # a met both targets; b missed both (response at 2 h, repair at 24 h); c (major, 4 h)
+    # recovered at 2 h, which the clock counts as answering in time; d (invalid) left out.
+    assert (row["response_met_critical"], row["response_missed_critical"]) == (1, 1)
+    assert (row["repair_met_critical"], row["repair_missed_critical"]) == (1, 1)
+    assert (row["response_met_major"], row["response_missed_major"]) == (1, 0)
+    assert row["repair_met_major"] + row["repair_missed_major"] == 0   # nobody repaired c
+    assert row["response_rate"] == pytest.approx(2 / 3) and row["repair_rate"] == 0.5
+    assert row["repaired"] == 2
+    assert row["mttr_h"] == pytest.approx((10 + 30) / 2)       # to the repair marks
+    assert row["mttr_sla_h"] == pytest.approx((10 + 30) / 2)   # 24x7, no hold
+    assert ticket_figures(db.session, hi, hi + dt.timedelta(days=30), at(40), by="contractor") == []
 
 
 def test_reassign_moves_the_ticket_and_its_notifications(app, world):
