@@ -8,8 +8,8 @@ from supervisor.acceptance.models import (  # noqa: F401
 )
 from supervisor.core.models import AuditEntry  # noqa: F401
 from supervisor.health.models import (  # noqa: F401
-    DailyRollup, DeviceStatus, EvidenceFrame, MaintenanceWindow, ProbeSample, StateEvent,
-    StateInterval,
+    CalibrationFrame, DailyRollup, DeviceStatus, EvidenceFrame, MaintenanceWindow, ProbeSample,
+    QualityCalibration, StateEvent, StateInterval,
 )
 from supervisor.inventory.models import Community, Contract, Contractor, Device, ImportJob, contract_communities  # noqa: F401
 from supervisor.people.models import User, UserSession  # noqa: F401
@@ -21,5 +21,5 @@ from supervisor.tickets.models import (  # noqa: F401
 )
 from supervisor.core.clock import utcnow  # noqa: F401
 from supervisor.reporting.models import (  # noqa: F401
-    LedgerAdjustment, LedgerClosing, LedgerWaiver, ReportArchive,
+    ClockDayRollup, ContractEvent, LedgerAdjustment, LedgerClosing, LedgerWaiver, ReportArchive,
 )

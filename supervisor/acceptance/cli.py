@@ -90,17 +90,20 @@ def accept_command(community: str, devices: Optional[str], fmt: str, actor: str,
               help="Compare with this community's devices (default: the whole inventory).")
 @click.option("--range", "cidr", default=None, help="Unicast probe every address of this "
               "range (CIDR); default: the community's device addresses.")
-@click.option("--port", type=int, default=3702, show_default=True)
+@click.option("--port", type=int, default=None, show_default="WSDISCOVERY_PORT, 3702")
 @click.option("--multicast/--no-multicast", default=False, show_default=True,
               help="Also send a multicast probe (same network segment only).")
-@click.option("--timeout", type=float, default=2.0, show_default=True)
+@click.option("--timeout", type=float, default=None, show_default="WSDISCOVERY_TIMEOUT_S, 2")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def discover_command(community_name: Optional[str], cidr: Optional[str], port: int,
-                     multicast: bool, timeout: float, fmt: str) -> None:
+def discover_command(community_name: Optional[str], cidr: Optional[str], port: Optional[int],
+                     multicast: bool, timeout: Optional[float], fmt: str) -> None:
     """Find ONVIF devices by WS-Discovery and compare them with the inventory."""
     from supervisor.acceptance.discovery import DiscoveryError, discover
 
+    settings = current_app.extensions["settings"]
+    port = settings.WSDISCOVERY_PORT if port is None else port
+    timeout = settings.WSDISCOVERY_TIMEOUT_S if timeout is None else timeout
     c = _community(community_name) if community_name else None
     try:
         report = discover(db.session, community=c, cidr=cidr, port=port, timeout=timeout,

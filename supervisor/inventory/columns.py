@@ -67,6 +67,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("heading_deg", "朝向", False, ("朝向角", "方位角", "heading")),
     ColumnSpec("fov_deg", "视场角", False, ("水平视场角", "fov")),
     ColumnSpec("range_m", "可视距离", False, ("监控距离", "range")),
+    # The first local day the device is out of service (reports prorate it; sweeps stop).
+    ColumnSpec("retired_on", "退役日期", False, ("报废日期", "停用日期", "拆除日期", "退役时间")),
 )
 # Read-only columns that exports (ours or the web page's) may carry: accepted by the import and
 # ignored, so an exported file can be edited and imported back.
@@ -85,7 +87,7 @@ EXPORT_COLUMNS = tuple(c.key for c in COLUMNS if c.key not in SECRET_COLUMNS)
 DEVICE_FIELDS = ("name", "kind", "role", "vendor", "model", "mac", "ip", "onvif_port",
                  "snmp_port", "username", "installed_on", "snmp_version", "snmp_user",
                  "snmp_auth_protocol", "snmp_priv_protocol", "latitude", "longitude",
-                 "heading_deg", "fov_deg", "range_m")
+                 "heading_deg", "fov_deg", "range_m", "retired_on")
 # What the probes accept (probes/snmp.py SnmpSession._auth), in canonical spelling.
 SNMP_VERSIONS = ("1", "2c", "3", "auto")
 SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
@@ -414,7 +416,7 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
                 value = parse_snmp_protocol(key, text)
             elif key in POSITION_RANGES:
                 value = parse_position(key, text)
-            elif key == "installed_on":
+            elif key in ("installed_on", "retired_on"):
                 value = parse_date(cell if isinstance(cell, dt.date) or _is_number(cell)
                                    else text)
             else:
@@ -433,6 +435,9 @@ def _parse_row(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str
     if "snmp_version" in raw and out.get("snmp_version") is None \
             and not any(k == "snmp_version" for k, _ in problems):
         out["snmp_version"] = "2c"  # a blank version means the default, like a new device
+    if out.get("retired_on") and out.get("installed_on") \
+            and out["retired_on"] < out["installed_on"]:
+        problems.append(("retired_on", "the retirement date is before the installation date"))
     if out.get("kind") == DeviceKind.CAMERA and out.get("role") is None \
             and not any(k == "role" for k, _ in problems):
         problems.append(("role", "a camera needs a role "

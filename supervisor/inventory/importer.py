@@ -54,7 +54,7 @@ from typing import Any
 from sqlalchemy import String, delete, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
-from supervisor.core import audit
+from supervisor.core import audit, localtime
 from supervisor.core.choices import Lifecycle
 from supervisor.core.extensions import db
 from supervisor.inventory.export import export_devices, export_rows, template  # noqa: F401  (API)
@@ -151,6 +151,7 @@ class _Existing:
     values: dict[str, Any]        # device fields in import terms (community name, serials...)
     cipher: dict[str, str | None]  # secrets as stored (decrypted only when compared)
     lifecycle: str
+    accepted_on: Any = None
 
 
 @dataclass
@@ -176,7 +177,7 @@ def _load_context() -> _Context:
     links = {(a, b) for a, b in s.execute(select(contract_communities.c.contract_id,
                                                  contract_communities.c.community_id))}
     cols = [Device.id, Device.serial, Device.upstream_id, Device.recorded_by_id, Device.community_id,
-            Device.contract_id, Device.lifecycle,
+            Device.contract_id, Device.lifecycle, Device.accepted_on,
             type_coerce(Device.password, String).label("pw"),
             type_coerce(Device.snmp_community, String).label("snmp"),
             type_coerce(Device.snmp_auth_key, String).label("snmp_auth"),
@@ -200,7 +201,7 @@ def _load_context() -> _Context:
         devices[r.serial] = _Existing(r.id, values, {"password": r.pw, "snmp_community": r.snmp,
                                                      "snmp_auth_key": r.snmp_auth,
                                                      "snmp_priv_key": r.snmp_priv},
-                                      r.lifecycle)
+                                      r.lifecycle, r.accepted_on)
         upstream_of[r.serial] = up
     return _Context(devices, upstream_of, communities, contracts, contractors,
                     {v: k for k, v in contractors.items()}, links)
@@ -335,8 +336,13 @@ def _check_against(plan: ImportPlan, ctx: _Context) -> list[RowError]:
     counts = ImportCounts()
     new_contracts: set[str] = set()
     bad_cells = {(e.row, e.column) for e in plan.errors}  # already reported: not twice
+    today = localtime.to_local(utcnow()).date()
     for r in plan.rows:
         v = r.values
+        retired = v.get("retired_on")
+        if retired and retired > today and (r.row, h.get("retired_on")) not in bad_cells:
+            errors.append(RowError(r.row, h["retired_on"],
+                                   f"the retirement date {retired.isoformat()} is in the future"))
         code = v.get("contract")
         if code:
             if code in ctx.contracts:
@@ -661,7 +667,9 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
                        contract_id=contract_id.get(v.get("contract")) if v.get("contract") else None,
                        **{k: r.secrets.get(k) for k in SECRET_COLUMNS},
                        snmp_version=v.get("snmp_version") or "2c",
-                       lifecycle=Lifecycle.INSTALLED if v.get("installed_on") else Lifecycle.PLANNED,
+                       lifecycle=(Lifecycle.RETIRED if v.get("retired_on") else
+                                  Lifecycle.INSTALLED if v.get("installed_on") else
+                                  Lifecycle.PLANNED),
                        upstream_id=None, recorded_by_id=None, accepted_on=None, created_at=now,
                        updated_at=now)
             inserts.append(row)
@@ -691,6 +699,17 @@ def _write(plan: ImportPlan, ctx: _Context, actor: Any, progress: Progress | Non
                     and ex.lifecycle == Lifecycle.PLANNED:
                 change["lifecycle"] = Lifecycle.INSTALLED
                 before["lifecycle"], after["lifecycle"] = ex.lifecycle, Lifecycle.INSTALLED
+            if "retired_on" in r.changes:
+                # A retirement date retires the device (sweeps stop; reports prorate it);
+                # clearing it brings the device back to where it was before.
+                back = (Lifecycle.ACCEPTED if ex.accepted_on else Lifecycle.INSTALLED
+                        if (v.get("installed_on") or ex.values.get("installed_on"))
+                        else Lifecycle.PLANNED)
+                new = Lifecycle.RETIRED if v.get("retired_on") else (
+                    back if ex.lifecycle == Lifecycle.RETIRED else ex.lifecycle)
+                if new != ex.lifecycle:
+                    change["lifecycle"] = new
+                    before["lifecycle"], after["lifecycle"] = ex.lifecycle, new
             for link in ("upstream", "recorded_by"):
                 if link in r.changes:
                     before[link], after[link] = ex.values.get(link), v.get(link)

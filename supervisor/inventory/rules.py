@@ -9,6 +9,7 @@ own message. Pure: no database, no Flask.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from supervisor.inventory.columns import SECRET_COLUMNS, SNMP_KEY_MIN, _parse_ro
 # contract and upstream are the inventory's: they change through an import).
 EDITABLE = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
             "password", "snmp_community", "snmp_version", "snmp_user", "snmp_auth_protocol",
-            "snmp_auth_key", "snmp_priv_protocol", "snmp_priv_key", "lifecycle")
+            "snmp_auth_key", "snmp_priv_protocol", "snmp_priv_key", "lifecycle", "retired_on")
 REQUIRED = ("name", "ip")
 
 
@@ -28,7 +29,8 @@ REQUIRED = ("name", "ip")
 class Problem:
     field: str
     code: str      # stable: required, ip, port, choice, control, too_long, key_short,
-                   # role_required, v3_user, v3_key, invalid
+                   # role_required, v3_user, v3_key, invalid, date, retired_future,
+                   # retired_before_install, retired_needs_date
     message: str   # the parser's words (English), with the offending value
 
 
@@ -65,6 +67,8 @@ def _code(key: str, message: str) -> str:
         return "port"
     if key in ("role", "snmp_version", "snmp_auth_protocol", "snmp_priv_protocol"):
         return "choice"
+    if key in ("installed_on", "retired_on"):
+        return "date"
     return "invalid"
 
 
@@ -85,10 +89,14 @@ def v3_missing(version: str | None, user: str | None, has_auth_key: bool,
 
 
 def check_update(raw: Mapping[str, Any], *, kind: str,
-                 stored: Mapping[str, Any]) -> Checked:
+                 stored: Mapping[str, Any], today: dt.date | None = None) -> Checked:
     """Reads the given fields of `raw` (absent fields keep their stored value; a blank
     secret keeps the stored secret) for a device of `kind` whose current values are
-    `stored` (secrets as stored: only whether one is set matters)."""
+    `stored` (secrets as stored: only whether one is set matters).
+
+    The retirement date and the lifecycle go together: a date (not after `today`, the
+    local day, nor before the installation) retires the device; `retired` needs a date (the
+    reports prorate a device by it); clearing the date needs another lifecycle."""
     cells: dict[str, Any] = {}
     for key in EDITABLE:
         if key not in raw or key == "lifecycle":
@@ -118,6 +126,22 @@ def check_update(raw: Mapping[str, Any], *, kind: str,
 
     def effective(key: str) -> Any:
         return result.values.get(key) if key in cells else stored.get(key)
+
+    if "retired_on" not in bad:
+        retired = effective("retired_on")
+        installed = stored.get("installed_on")
+        if retired is not None and today is not None and retired > today:
+            result.problems.append(Problem("retired_on", "retired_future",
+                                           f"the retirement date {retired} is in the future"))
+        elif retired is not None and installed is not None and retired < installed:
+            result.problems.append(Problem("retired_on", "retired_before_install",
+                                           "the retirement date is before the installation date"))
+        elif retired is not None:
+            result.values["lifecycle"] = Lifecycle.RETIRED
+        elif (result.values.get("lifecycle") or stored.get("lifecycle")) == Lifecycle.RETIRED \
+                and "lifecycle" not in bad:
+            result.problems.append(Problem("retired_on", "retired_needs_date",
+                                           "a retired device needs its retirement date"))
 
     for key, code, message in v3_missing(
             effective("snmp_version"), effective("snmp_user"),

@@ -233,10 +233,11 @@ def discover(community_id: int):
     from supervisor.acceptance.discovery import DiscoveryError, discover as run_discovery
     community = _community_or_404(community_id)
     cidr = (request.form.get("range") or "").strip() or None
-    port = int(current_app.config.get("WSDISCOVERY_PORT", 3702))
+    settings = current_app.extensions["settings"]
     try:
-        report = run_discovery(db.session, community=community, cidr=cidr, port=port,
-                               timeout=float(current_app.config.get("WSDISCOVERY_TIMEOUT_S", 2.0)))
+        report = run_discovery(db.session, community=community, cidr=cidr,
+                               port=settings.WSDISCOVERY_PORT,
+                               timeout=settings.WSDISCOVERY_TIMEOUT_S)
     except DiscoveryError as exc:
         flash(str(exc), "error")
         return redirect(url_for("communities.detail", community_id=community.id))

@@ -9,14 +9,15 @@ import logging
 
 from sqlalchemy import or_, select
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 
-from supervisor.core import audit, clock
+from supervisor.core import audit, clock, localtime
 from supervisor.inventory import importer as inventory
 from supervisor.web.guards import operators_only, police_only
 from supervisor.core.choices import CameraRole, Lifecycle
@@ -117,9 +118,30 @@ def detail(device_id: int):
         upstream = db.session.scalar(devices_for(current_user).where(Device.id == device.upstream_id))
     downstream = db.session.scalars(
         devices_for(current_user).where(Device.upstream_id == device.id).order_by(Device.id).limit(200)).all()
+    from supervisor.health.calibration import baseline
+
     return render_template("devices/detail.html", device=device, status=status, upstream=upstream,
                            upstream_outside=upstream is None and device.upstream_id is not None,
-                           downstream=downstream)
+                           downstream=downstream,
+                           baseline=baseline(db.session, device, clock.now(),
+                                             current_app.config.get("LOCAL_TIMEZONE", "Asia/Shanghai")))
+
+
+@bp.post("/<int:device_id>/calibration")
+@police_only
+def relearn_calibration(device_id: int):
+    """A police user confirms the camera's view changed, or asks: learn its normal again."""
+    from supervisor.health.calibration import RELEARN_REASONS, relearn
+
+    device = scoped_device_or_404(device_id)
+    reason = request.form.get("reason") or ""
+    if device.kind != "camera" or reason not in RELEARN_REASONS:
+        abort(400)
+    relearn(db.session, device, clock.now(), current_user, reason)
+    db.session.commit()
+    flash(_("%(name)s learns its normal picture again from its next clean days.",
+            name=device.name), "ok")
+    return redirect(url_for("devices.detail", device_id=device.id))
 
 
 _KEY_LEN = _l("An SNMPv3 key needs at least 8 characters (at most 200).")
@@ -136,6 +158,10 @@ PROBLEM_TEXT = {
     "v3_user": _l("SNMP version 3 needs a user."),
     "v3_key": _l("SNMP version 3 needs this key."),
     "invalid": _l("Not a valid value."),
+    "date": _l("Not a date (YYYY-MM-DD)."),
+    "retired_future": _l("The retirement date cannot be in the future."),
+    "retired_before_install": _l("The retirement date is before the installation date."),
+    "retired_needs_date": _l("A retired device needs its retirement date (the first day out of service)."),
 }
 
 
@@ -169,9 +195,12 @@ class DeviceForm(FlaskForm):
     snmp_priv_key = PasswordField(_l("New SNMPv3 privacy key"))
     lifecycle = SelectField(_l("Lifecycle"), choices=[(v, LABELS[v]) for v in Lifecycle.values()],
                             validate_choice=False)
+    # The first local day out of service: retires the device; reports prorate by it.
+    retired_on = StringField(_l("Retired on"))  # read by the device rule, like an import cell
 
     PLAIN = ("name", "role", "vendor", "model", "ip", "onvif_port", "snmp_port", "username",
-             "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol", "lifecycle")
+             "snmp_version", "snmp_user", "snmp_auth_protocol", "snmp_priv_protocol", "lifecycle",
+             "retired_on")
 
 
 def _audit_view(device: Device) -> dict:
@@ -198,8 +227,10 @@ def edit(device_id: int):
     # A client that posts no SNMP fields at all (an older form, a script) keeps them: the
     # rule changes only the fields it is given.
     raw = {name: request.form.get(name) for name in device_rules.EDITABLE if name in request.form}
-    checked = device_rules.check_update(
-        raw, kind=device.kind, stored={name: getattr(device, name) for name in device_rules.EDITABLE})
+    stored = {name: getattr(device, name) for name in device_rules.EDITABLE}
+    stored["installed_on"] = device.installed_on
+    checked = device_rules.check_update(raw, kind=device.kind, stored=stored,
+                                        today=localtime.to_local(clock.now()).date())
     if not checked.ok:
         for problem in checked.problems:  # every problem at once, beside its field
             getattr(form, problem.field).errors.append(

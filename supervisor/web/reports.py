@@ -5,6 +5,7 @@ its own contracts' devices (supervisor/core/scoping.py). Numbers come from repor
 the same functions as the CLI and the PDF."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from reports import exports, periods, views
 from reports import ledger_store as ls
+from reports import tickets as ticket_figs
 from reports.figures import GROUPINGS
 from supervisor.reporting.models import ReportArchive
 from supervisor.core import audit, clock, localtime, scoping
@@ -100,7 +102,43 @@ def figure_columns() -> list[tuple[str, str]]:
             ("ok_s", _("Intact (s)")), ("unplanned_outage_s", _("Unplanned outage (s)")),
             ("upstream_outage_s", _("of which upstream (s)")),
             ("planned_outage_s", _("Planned outage (s)")), ("unknown_s", _("Not measured (s)")),
-            ("in_service_s", _("In service (s)")), ("clock_accuracy", _("Clock accuracy"))]
+            ("in_service_s", _("In service (s)")), ("clock_accuracy", _("Clock accuracy")),
+            ("clock_checks", _("Clock checks")), ("coverage", _("Coverage")),
+            ("coverage_filled_slot_h", _("Slot hours filled")),
+            ("coverage_required_slot_h", _("Slot hours required"))]
+
+
+def ticket_columns(severities=ticket_figs.SEVERITIES) -> list[tuple[str, str]]:
+    """The ticket figures' columns (reports/tickets.py), counts beside every rate."""
+    from supervisor.web.vocabulary import term
+
+    cols = [("group", _("Group")), ("tickets_opened", _("Tickets opened")),
+            ("tickets_closed", _("Tickets closed")), ("tickets_open_end", _("Open at the end")),
+            ("tickets_overdue", _("Overdue at the end")),
+            ("response_met", _("Responses in time")), ("response_missed", _("Responses late")),
+            ("response_rate", _("Response within target"))]
+    cols += [(f"response_rate_{s}", f"{_('Response within target')} · {term(s, 'severity')}")
+             for s in severities]
+    cols += [("repair_met", _("Repairs in time")), ("repair_missed", _("Repairs late")),
+             ("repair_rate", _("Repair within target"))]
+    cols += [(f"repair_rate_{s}", f"{_('Repair within target')} · {term(s, 'severity')}")
+             for s in severities]
+    cols += [("repaired", _("Repaired and verified")), ("mttr_h", _("MTTR (hours)")),
+             ("mttr_sla_h", _("MTTR in SLA hours")), ("tickets_invalid", _("Closed as invalid"))]
+    return cols
+
+
+def ticket_rows(period: periods.Period, by: str) -> list[dict[str, Any]]:
+    """The period's ticket figures for the reader's scope: the ticket's root device among the
+    reader's devices and, for a contractor, the ticket's contract among its contracts."""
+    contract_ids = None if _all_reports() else [c.id for c in visible_contracts()]
+    rows = ticket_figs.ticket_figures(db.session, period.lo, period.hi, clock.now(), by,
+                                      scope_device_ids(), contract_ids,
+                                      ticket_figs.sla_hours_of(_profile()))
+    for r in rows:
+        for k in ("mttr_h", "mttr_sla_h"):
+            r[k] = None if r[k] is None else round(r[k], 2)
+    return rows
 
 
 def ledger_columns() -> list[tuple[str, str]]:
@@ -147,6 +185,8 @@ def _ledger_dicts(rows) -> list[dict[str, Any]]:
 from flask_babel import lazy_gettext as _l
 
 REPORT_LABELS = {
+    # calendar schedules of the profile a figure may be limited to
+    "hours_24x7": _l("the whole day"), "hours_working_hours": _l("working hours"),
     "by_city": _l("city"), "by_district": _l("district"), "by_community": _l("community"),
     "by_contract": _l("contract"), "by_contractor": _l("contractor"), "by_vendor": _l("vendor"),
     "by_role": _l("role"), "by_kind": _l("device kind"), "by_device": _l("device"),
@@ -174,6 +214,12 @@ def _report_helpers() -> dict[str, Any]:
 
 @bp.app_template_filter("report_local")
 def report_local_filter(v: Any) -> str:
+    """Stored UTC (a datetime, or the ISO text a ledger snapshot keeps) in local time."""
+    if isinstance(v, str):
+        try:
+            v = dt.datetime.fromisoformat(v)
+        except ValueError:
+            return v
     return localtime.fmt_local(v)
 
 
@@ -206,8 +252,11 @@ def index():
     tiles = current_app.extensions["settings"].REPORT_MAP_TILES
     archive = db.session.scalars(select(ReportArchive).where(ReportArchive.status == "done")
                                  .order_by(ReportArchive.month.desc()).limit(6)).all()
+    city_tickets = ticket_rows(month, "city")
     return render_template(
         "reports/dashboard.html", d=data, month=month, targets=targets,
+        ticket_city=city_tickets[0] if city_tickets else None,
+        severities=ticket_figs.SEVERITIES, sla_hours=ticket_figs.sla_hours_of(profile),
         trend_fig=views.charts.to_plotly(_translated(data["trend_chart"],
                                                      _("Online / intact rate"))),
         map_fig=views.map_figure(data["map"], tiles) if data["map"] else None,
@@ -216,8 +265,18 @@ def index():
         next=periods.add_months(month.first, 1).strftime("%Y-%m"))
 
 
-def _figures_rows(period: periods.Period, by: str) -> list[dict[str, Any]]:
-    return context.figures_for(db.session, period, by, clock.now(), scope_device_ids())
+def _hours_arg() -> str | None:
+    """`hours`: a calendar schedule of the profile (e.g. working_hours), or the whole day."""
+    hours = request.args.get("hours") or None
+    if hours is not None and hours not in context.hour_schedules():
+        abort(400)
+    return None if hours == "24x7" else hours
+
+
+def _figures_rows(period: periods.Period, by: str, hours: str | None = None
+                  ) -> list[dict[str, Any]]:
+    return context.figures_for(db.session, period, by, clock.now(), scope_device_ids(),
+                               hours=hours)
 
 
 @bp.get("/figures")
@@ -227,9 +286,12 @@ def figures_page():
     by = request.args.get("by", "district")
     if by not in GROUPINGS:
         abort(400)
-    rows = _figures_rows(period, by)
+    hours = _hours_arg()
+    rows = _figures_rows(period, by, hours)
     return render_template("reports/figures.html", period=period, by=by, rows=rows,
-                           groupings=GROUPINGS, columns=figure_columns())
+                           hours=hours or "24x7", schedules=context.hour_schedules(),
+                           groupings=GROUPINGS, columns=figure_columns(),
+                           ticket_rows=ticket_rows(period, by), ticket_columns=ticket_columns())
 
 
 @bp.get("/figures.<fmt>")
@@ -239,7 +301,12 @@ def figures_export(fmt: str):
     by = request.args.get("by", "district")
     if by not in GROUPINGS:
         abort(400)
-    return _send(figure_columns(), _figures_rows(period, by), fmt, f"figures-{period.label}-{by}")
+    if request.args.get("what") == "tickets":
+        return _send(ticket_columns(), ticket_rows(period, by), fmt,
+                     f"tickets-{period.label}-{by}")
+    hours = _hours_arg()
+    return _send(figure_columns(), _figures_rows(period, by, hours), fmt,
+                 f"figures-{period.label}-{by}" + (f"-{hours}" if hours else ""))
 
 
 @bp.get("/community/<int:community_id>")
@@ -341,6 +408,90 @@ def close(contract_id: int):
     return redirect(url_for("reports.contract", contract_id=c.id, m=index))
 
 
+SCORECARD_TICKETS = ("tickets_opened", "tickets_overdue", "response_rate", "repair_rate",
+                     "mttr_h", "mttr_sla_h")
+
+
+# ------------------------------------------------------------------ contract events
+
+EVENT_PROBLEMS = {
+    "rule_unknown": _l("Choose one of the rules this contract's profile deducts for per event."),
+    "time_missing": _l("A local time, e.g. 2026-03-05 09:50."),
+    "time_future": _l("The event cannot be in the future."),
+    "time_before_contract": _l("The event is before the contract's first month."),
+    "reason_missing": _l("Say why: the reason is kept with the event."),
+    "reason_long": _l("At most 2000 characters."),
+    "community_not_on_contract": _l("Not a community of this contract."),
+    "device_not_on_contract": _l("No device with this serial on this contract."),
+    "device_not_in_community": _l("The device is not in the chosen community."),
+}
+
+
+def _events_page(c: Contract, form: dict[str, str], errors: dict[str, str], status: int = 200):
+    from supervisor.profiles.loader import profile_for
+    from supervisor.reporting import events as contract_events
+
+    try:
+        rules = sorted(contract_events.event_rules(profile_for(c)))
+    except Exception:  # a missing profile: the list still shows, no rule to record under
+        rules = []
+    items = contract_events.events_of(db.session, c)
+    names = {d.id: d.serial for d in db.session.scalars(select(Device).where(
+        Device.id.in_({e.device_id for e in items if e.device_id})))} if items else {}
+    places = {m.id: m.name for m in c.communities}
+    return render_template("reports/events.html", c=c, rules=rules, items=items, form=form,
+                           errors=errors, devices=names, places=places,
+                           communities=sorted(c.communities, key=lambda m: m.name),
+                           can_police=current_user.role == Role.POLICE), status
+
+
+@bp.get("/contract/<int:contract_id>/events")
+@readers
+def contract_events_page(contract_id: int):
+    """The events recorded against a contract (a contractor sees its own contracts' only);
+    police record one here."""
+    c = _contract_or_404(contract_id)
+    return _events_page(c, {}, {})
+
+
+@bp.post("/contract/<int:contract_id>/events")
+@police_only
+def record_contract_event(contract_id: int):
+    from supervisor.core.ids import parse_id
+    from supervisor.profiles.loader import profile_for
+    from supervisor.reporting import events as contract_events
+
+    c = _contract_or_404(contract_id)
+    form = {k: request.form.get(k, "") for k in ("rule", "occurred_at", "community", "device",
+                                                  "reason")}
+    errors: dict[str, str] = {}
+    local = localtime.parse_local(form["occurred_at"])
+    community_id = None
+    if form["community"]:
+        community_id = parse_id(form["community"])
+        if community_id is None:
+            errors["community"] = str(EVENT_PROBLEMS["community_not_on_contract"])
+    try:
+        row, adj = contract_events.record_event(
+            db.session, c, profile_for(c), rule=form["rule"],
+            occurred_at=localtime.local_to_utc(local) if local else None, reason=form["reason"],
+            actor=current_user, now=clock.now(), community_id=community_id,
+            device_serial=form["device"] or None)
+    except contract_events.EventError as exc:
+        db.session.rollback()
+        for p in exc.problems:
+            errors.setdefault(p.field, str(EVENT_PROBLEMS.get(p.code, p.message)))
+        return _events_page(c, form, errors, 400)
+    if errors:
+        db.session.rollback()
+        return _events_page(c, form, errors, 400)
+    db.session.commit()
+    flash(_("Event recorded; the ledger deducts for it in its month.") if adj is None else
+          _("Event recorded; its month was closed, so the change is an adjustment in the next "
+            "open month."))
+    return redirect(url_for("reports.contract_events_page", contract_id=c.id))
+
+
 @bp.get("/scorecard")
 @readers
 def scorecard():
@@ -356,14 +507,20 @@ def scorecard():
         this = next((r for r in rows if r.month == month.label), None)
         cards.append({"contract": c, "contractor": c.contractor.name, "row": this,
                       "figures": figs.get(c.contractor.name)})
+    tix = {r["group"]: r for r in ticket_rows(month, "contract")}
     rows = [{"contract": k["contract"].code, "contractor": k["contractor"],
              "online_rate": (k["figures"] or {}).get("online_rate"),
              "intact_rate": (k["figures"] or {}).get("intact_rate"),
+             **{key: tix.get(k["contract"].code, {}).get(key) for key in SCORECARD_TICKETS},
              "score": k["row"].score if k["row"] else None,
              "earned": k["row"].earned if k["row"] else None,
              "withheld": k["row"].withheld if k["row"] else None} for k in cards]
     columns = [("contract", _("Contract")), ("contractor", _("Contractor")),
                ("online_rate", _("Online rate")), ("intact_rate", _("Intact rate")),
+               ("tickets_opened", _("Tickets opened")), ("tickets_overdue", _("Overdue at the end")),
+               ("response_rate", _("Response within target")),
+               ("repair_rate", _("Repair within target")), ("mttr_h", _("MTTR (hours)")),
+               ("mttr_sla_h", _("MTTR in SLA hours")),
                ("score", _("Score")), ("earned", _("Earned")), ("withheld", _("Withheld"))]
     if request.args.get("format") in ("csv", "xlsx"):
         return _send(columns, rows, request.args["format"], f"scorecard-{month.label}")
@@ -427,20 +584,35 @@ def archive_build():
 @bp.route("/evidence", methods=["GET"])
 @police_only
 def evidence():
-    """Which cameras saw a point (a street corner) in a time window, and were they working."""
-    from reports.evidence import lookup
+    """Which cameras saw a point (a street corner) — or every camera of a community — in a
+    time window, and were they working; with a map of the cameras found."""
+    from supervisor.core.ids import parse_id
+
+    from reports.evidence import lookup, lookup_community
 
     args = request.args
     errors: dict[str, str] = {}
     found = None
-    form = {k: args.get(k, "") for k in ("lat", "lon", "radius", "start", "end")}
+    form = {k: args.get(k, "") for k in ("lat", "lon", "radius", "start", "end", "community")}
+    communities = list(db.session.execute(select(Community.id, Community.name)
+                                          .order_by(Community.name)))
+    point = None
     if any(form.values()):
-        try:
-            lat, lon = float(form["lat"]), float(form["lon"])
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise ValueError
-        except ValueError:
-            errors["lat"] = _("Latitude and longitude in degrees.")
+        community_id = None
+        if form["community"]:
+            community_id = parse_id(form["community"])
+            if community_id is None or db.session.get(Community, community_id) is None:
+                errors["community"] = _("Choose a community from the list.")
+        elif form["lat"] or form["lon"]:
+            try:
+                lat, lon = float(form["lat"]), float(form["lon"])
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                    raise ValueError
+                point = (lat, lon)
+            except ValueError:
+                errors["lat"] = _("Latitude and longitude in degrees.")
+        else:
+            errors["lat"] = _("A point (latitude and longitude) or a community.")
         try:
             radius = float(form["radius"] or 20)
             if not 0 <= radius <= 5000:
@@ -455,6 +627,16 @@ def evidence():
         elif start is not None and end <= start:
             errors["end"] = _("The end must be after the start.")
         if not errors:
-            found = lookup(db.session, lat, lon, radius, localtime.local_to_utc(start),
-                           localtime.local_to_utc(end), clock.now())
-    return render_template("reports/evidence.html", form=form, errors=errors, found=found)
+            lo, hi = localtime.local_to_utc(start), localtime.local_to_utc(end)
+            if community_id is not None:
+                found = lookup_community(db.session, community_id, lo, hi, clock.now())
+            else:
+                found = lookup(db.session, point[0], point[1], radius, lo, hi, clock.now())
+    fig = None
+    if found:
+        fig = views.evidence_map(found, point, current_app.extensions["settings"].REPORT_MAP_TILES,
+                                 {"ok": _("online, clear and recording"),
+                                  "bad": _("not working in the window"),
+                                  "unknown": _("not measured"), "point": _("the point")})
+    return render_template("reports/evidence.html", form=form, errors=errors, found=found,
+                           communities=communities, map_fig=fig)

@@ -28,6 +28,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, Select, or_, select, true
@@ -39,7 +40,7 @@ from supervisor.core.scoping import contract_clause, devices_for
 from supervisor.health.models import DeviceStatus, StateEvent
 from supervisor.inventory.models import Community, Contract, Device
 from supervisor.notifications.models import Delivery, OutboxMessage, Recipient
-from supervisor.tickets import attachments, opening, service, summary
+from supervisor.tickets import attachments, opening, service
 from supervisor.tickets.models import (
     Ticket,
     TicketAttachment,
@@ -55,8 +56,10 @@ bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 api_bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1/tickets")
 
 TICKET_LABELS: dict[str, Any] = {
-    "open": _l("open"), "acknowledged": _l("acknowledged"), "on_hold": _l("on hold"),
-    "verifying": _l("verifying"), "closed": _l("closed"),
+    # "open" and "closed" also name community types (开放式/封闭式): a context keeps them apart.
+    "open": lazy_pgettext("ticket state", "open"), "acknowledged": _l("acknowledged"),
+    "on_hold": _l("on hold"), "verifying": _l("verifying"),
+    "closed": lazy_pgettext("ticket state", "closed"),
     "critical": _l("critical"), "major": _l("major"), "minor": _l("minor"),
     "repaired": _l("repaired"), "recovered": _l("recovered without intervention"),
     "invalid": _l("closed as invalid"),
@@ -448,8 +451,10 @@ def sla_summary():
     month, lo, hi = _month_bounds(request.args.get("month"), now)
     ids = None if _is_police() else [c for (c,) in db.session.execute(
         select(Contract.id).where(contract_clause(current_user)))]
-    rows = summary.month_summary(db.session, lo, hi, now, ids)
-    return render_template("tickets/summary.html", rows=rows, month=month)
+    # One definition of the ticket figures: reports/tickets.py (the reports show the same).
+    from reports.tickets import SEVERITIES, ticket_figures
+    rows = ticket_figures(db.session, lo, hi, now, by="contractor", contract_ids=ids)
+    return render_template("tickets/summary.html", rows=rows, month=month, severities=SEVERITIES)
 
 
 @bp.get("/export.csv")

@@ -126,6 +126,24 @@ def test_discover_command_json(app, fleet, installed, scenario, runner):
     assert res.exit_code != 0 and "at most" in res.output
 
 
+def test_discover_command_takes_port_and_timeout_from_settings(app, fleet, installed, scenario,
+                                                              runner):
+    import json
+
+    from db_helpers import set_settings
+    before = app.extensions["settings"]
+    set_settings(app, WSDISCOVERY_PORT=WSD_PORT, WSDISCOVERY_TIMEOUT_S=1.5)
+    try:
+        res = runner.invoke(args=["discover", "--community", installed[0], "--format", "json"])
+    finally:
+        app.extensions["settings"] = before
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    # The simulator answers only on its own port: found devices prove the setting was used.
+    assert out["matched"] and [d["serial"] for d in out["silent"]] == [
+        scenario["a"]["poe_fault"]["serial"]]
+
+
 def test_discovery_compares_answers_with_the_inventory(app, fleet, installed, scenario):
     from supervisor.acceptance.discovery import discover
 

@@ -61,6 +61,7 @@ def test_login_then_import_through_the_pages(page, live_server, tmp_path):
     page.click("text=查看设备")
     page.fill("input[name=q]", "NEW-CAM")
     page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/devices/?q=NEW-CAM*")  # the filtered list, not the page before it
     assert page.locator("table.grid tbody tr").count() == 1
     page.click("table.grid tbody tr a >> nth=0")
     assert "已设置" in page.locator("table.kv").first.inner_text()
@@ -75,3 +76,25 @@ def test_contractor_login_sees_only_own_devices_and_can_switch_language(page, li
     assert page.locator("h1").inner_text() == "Devices"
     page.goto(f"{live_server}/devices/{world.alpha_devices[1]}")
     assert page.locator("h1").inner_text() == "404"
+
+
+def test_on_a_desktop_every_list_is_a_table_whose_headers_sit_over_their_columns(page, live_server):
+    """Tables that turn into cards on a phone stay tables on a desktop: each header cell is
+    as wide as its column (a stylesheet rule for the reports' stat cards once made every
+    `table.cards` a flex box with its headers squeezed to the left)."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _login(page, live_server, "police", PASSWORDS["police"])
+    page.wait_for_url(f"{live_server}/devices/")
+    for path in ("/devices/", "/health/faults", "/tickets/"):
+        page.goto(f"{live_server}{path}")
+        tables = page.locator("table.cards")
+        for i in range(tables.count()):
+            widths = tables.nth(i).evaluate("""t => {
+                const th = [...t.querySelectorAll('thead th')].map(e => e.getBoundingClientRect().width);
+                const row = t.querySelector('tbody tr');
+                const td = row ? [...row.children].map(e => e.getBoundingClientRect().width) : [];
+                return {display: getComputedStyle(t).display, th, td};
+            }""")
+            assert widths["display"] == "table", (path, widths)
+            if len(widths["td"]) == len(widths["th"]):
+                assert all(abs(a - b) < 2 for a, b in zip(widths["th"], widths["td"])), (path, widths)

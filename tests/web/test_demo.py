@@ -81,3 +81,23 @@ def test_demo_command_serves_and_stops(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_demo_scenario_puts_each_kind_of_live_fault_on_the_demo_fleet():
+    """The shipped scenario is valid for the demo's fleet (300 devices, seed 1) and every
+    event finds its devices: a switch, covered/dark/blurred cameras, drifted clocks, an NVR."""
+    from simulator.fleet import generate
+    from simulator.scenario import build_timeline, load_scenario
+    from supervisor.demo import cli as demo
+
+    specs = generate(300, 1)
+    data = load_scenario(str(demo.SCENARIO))
+    actions = build_timeline(data, specs, 1)
+    kind_of = {s.serial: s.kind for s in specs}
+    fixed = [a for a in actions if a.set and a.at <= 300]
+    faults = {(kind_of[a.serial], f) for a in fixed for f in a.faults}
+    assert {("switch", "offline"), ("camera", "occlusion"), ("camera", "signal_loss"),
+            ("camera", "clock_drift"), ("camera", "blur"), ("nvr", "recording_loss"),
+            ("camera", "offline")} <= faults
+    # The camera that comes back on its own is cleared again.
+    assert any(not a.set and "offline" in a.faults for a in actions)

@@ -237,7 +237,9 @@ def pages(ids: dict[str, int]) -> list[str]:
             f"/acceptance/community/{ids['community']}/references",
             "/reports/figures", f"/reports/community/{ids['community']}",
             f"/reports/contract/{ids['contract']}", "/reports/scorecard", "/reports/archive",
-            "/reports/evidence"]
+            "/reports/evidence", f"/reports/contract/{ids['contract']}/events",
+            f"/reports/evidence?community={ids['community']}&start=2026-03-01T00:00"
+            "&end=2026-03-02T00:00"]
 
 
 def _client(as_user, lang: str):
@@ -339,3 +341,26 @@ def test_login_and_import_pages_in_chinese(app, as_user, world):
         headers = GOOD.strip().splitlines()[0].split(",")
         left = [w for w in english_left(html) if w not in headers + ["inv", "csv", "NOPE-9", "toaster"]]
         assert left == [], left
+
+
+def test_every_image_measure_and_rule_has_a_label(app):
+    """The device page names the diagnosis' measures and rules: each one, from the package
+    (measures, package rules) and from every shipped profile, has a translated label."""
+    from pathlib import Path
+
+    import yaml
+    from flask_babel import force_locale
+
+    from probes.quality.thresholds import MEASURES, package_rules
+    from supervisor.web.vocabulary import VOCABULARY
+
+    rules = set(package_rules())
+    for path in (Path(__file__).resolve().parents[2] / "supervisor" / "profiles").glob("*.yaml"):
+        rules |= set(yaml.safe_load(path.read_text(encoding="utf-8"))["image_quality"]["rules"])
+    assert sorted(set(MEASURES) - set(VOCABULARY["measure"])) == []
+    assert sorted(rules - set(VOCABULARY["rule"])) == []
+    with app.test_request_context(), force_locale("zh_CN"):
+        for code in list(MEASURES) + sorted(rules):
+            kind = "measure" if code in MEASURES else "rule"
+            text = str(VOCABULARY[kind][code])
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in text), (kind, code, text)
