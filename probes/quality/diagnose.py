@@ -12,6 +12,7 @@ import numpy as np
 from probes.quality import measures as M
 from probes.quality.calibration import Calibration, relative_measures
 from probes.quality.frame import FrameLike, load_frame
+from probes.quality.reference import reference_cache
 from probes.quality.thresholds import FAULTS, Rule, Thresholds
 
 # A "no video" screen explains every other symptom of the frame: report only that.
@@ -65,19 +66,23 @@ class Diagnosis:
                 "night": self.night, "width": self.size[0], "height": self.size[1]}
 
 
-def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Optional[np.ndarray],
+def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Optional[FrameLike],
                 analysis_width: int = 640) -> dict[str, Optional[float]]:
-    """Every measure for one frame (BGR arrays in), no thresholds applied."""
+    """Every measure for one frame (BGR arrays in; the reference may also be encoded bytes
+    or a path), no thresholds applied. The reference is prepared once per process and
+    kept (``probes.quality.reference``): judging the next frame against it reuses it."""
     p = M.prepare(frame, analysis_width)
-    r = M.prepare_like(reference, p) if reference is not None else None
+    r = reference_cache().prepared(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
     # contrast kept since acceptance: a plain wall was low in contrast then too
-    out["contrast_vs_reference"] = (out["contrast_ratio"] / max(0.05, M.exposure(r)["contrast_ratio"])
-                                    if r is not None else None)
+    out["contrast_vs_reference"] = (
+        out["contrast_ratio"] / max(0.05, M.reading(r, "exposure", lambda: M.exposure(r))["contrast_ratio"])
+        if r is not None else None)
     sigma, sigma_u = M.noise_sigma(p, with_u=True)
     out["noise"], out["noise_u"] = sigma, sigma_u
-    ref_sigma, ref_sigma_u = M.noise_sigma(r, with_u=True) if r is not None else (0.0, 0.0)
+    ref_sigma, ref_sigma_u = M.reading(r, "noise", lambda: M.noise_sigma(r, with_u=True)) \
+        if r is not None else (0.0, 0.0)
     # noise added since acceptance: texture (foliage, gravel) was there then too
     out["noise_vs_reference"] = sigma - ref_sigma if r is not None else None
     out["noise_vs_reference_u"] = math.hypot(sigma_u, ref_sigma_u) if r is not None else None
@@ -87,7 +92,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.clipping(p))
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
-    ref_b = M.blur(r, ref_sigma) if r is not None else {"blur": None, "blur_u": 0.0}
+    ref_b = M.reading(r, "blur", lambda: M.blur(r, ref_sigma)) if r is not None else {"blur": None, "blur_u": 0.0}
     ref_blur = ref_b["blur"]
     out["blur_vs_reference"] = (out["blur"] - ref_blur) if (
         out["blur"] is not None and ref_blur is not None) else None
@@ -220,10 +225,10 @@ def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
     th = thresholds or default_thresholds()
     img = load_frame(frame)
     prev = load_frame(previous) if previous is not None else None
-    ref = load_frame(reference) if reference is not None else None
     night = th.is_night(captured_at)
-    values = measure_all(img, prev, ref, th.analysis_width)
-    if calibration is not None and ref is None:
+    # the reference as handed in: decoded only when this process has not prepared it yet
+    values = measure_all(img, prev, reference, th.analysis_width)
+    if calibration is not None and reference is None:
         values.update(relative_measures(values, calibration, night))
     faults = judge(values, th, night)
     return Diagnosis(faults=faults, measures=values, night=night,

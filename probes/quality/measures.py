@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 import cv2
 import numpy as np
@@ -54,12 +54,32 @@ def batch_se(readings: list[float]) -> float:
 class Prepared:
     """One frame, decoded once, with the copies every measure shares."""
 
-    bgr: np.ndarray          # full resolution
-    gray: np.ndarray         # full resolution, uint8
+    # full resolution; None on a kept reference (``prepare_reference``), which keeps only
+    # what its readings need
+    bgr: Optional[np.ndarray]
+    gray: Optional[np.ndarray]  # full resolution, uint8 (None as ``bgr``)
     small_bgr: np.ndarray    # analysis copy (~640 wide), on-screen text filled in
     small: np.ndarray        # analysis copy, gray float32, on-screen text filled in
     scale: float             # full width / analysis width
     osd: Optional[np.ndarray] = None  # analysis-size mask of burned-in text (uint8 0/1)
+    # A kept reference's readings of itself alone (its noise, its spectrum, its edge map...)
+    # by key: the same reference judges many frames and they do not change (see ``reading``).
+    # None for a frame, which is judged once.
+    readings: Optional[dict[Any, Any]] = None
+
+
+_T = TypeVar("_T")
+
+
+def reading(p: Prepared, key: Any, compute: Callable[[], _T]) -> _T:
+    """``compute()``: a reading of ``p`` alone, made once when ``p`` is a kept reference
+    and reused for every later frame judged against it. ``key`` names the reading and its
+    parameters; callers never modify what it returns (it is shared)."""
+    if p.readings is None:
+        return compute()
+    if key not in p.readings:
+        p.readings[key] = compute()
+    return p.readings[key]
 
 
 _OSD_K = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
@@ -165,6 +185,18 @@ def prepare_like(bgr: np.ndarray, like: Prepared) -> Prepared:
     return Prepared(bgr, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), small_bgr, small, like.scale, mask)
 
 
+def prepare_reference(bgr: np.ndarray, like: Prepared) -> Prepared:
+    """The acceptance reference prepared to be kept (``probes.quality.reference``): as
+    ``prepare_like``, with its readings kept, the one taken at full resolution (impulses)
+    made now, and the full-resolution copies let go (a kept reference holds only
+    analysis-size data)."""
+    r = prepare_like(bgr, like)
+    r.readings = {}
+    reading(r, "impulse_share", lambda: _impulse_share(r))
+    r.bgr = r.gray = None
+    return r
+
+
 # --- exposure ---------------------------------------------------------------------------
 
 def exposure(p: Prepared) -> dict[str, float]:
@@ -229,21 +261,23 @@ def impulses(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[
     spikes away. Taken at full resolution (the sub-stream copy would average them out
     too), burned-in text left out. ``impulses_new``: the rise since acceptance.
     """
-    def share(q: Prepared) -> float:
-        g = q.gray
-        med = cv2.medianBlur(g, 3)
-        # not where the picture is clipped: a shadow speck in burnt-out white is scene
-        spikes = ((cv2.absdiff(g, med) > 50) & (med < 230)).astype(np.float32)
-        sh, sw = q.small.shape
-        if spikes.shape != (sh, sw):
-            spikes = cv2.resize(spikes, (sw, sh), interpolation=cv2.INTER_AREA)
-        if q.osd is not None and q.osd.any():
-            keep = q.osd == 0
-            return float(spikes[keep].mean()) if keep.any() else 0.0
-        return float(spikes.mean())
+    now = _impulse_share(p)
+    then = reading(ref, "impulse_share", lambda: _impulse_share(ref)) if ref is not None else None
+    return {"impulses": now, "impulses_new": (now - then) if then is not None else None}
 
-    now = share(p)
-    return {"impulses": now, "impulses_new": (now - share(ref)) if ref is not None else None}
+
+def _impulse_share(q: Prepared) -> float:
+    g = q.gray
+    med = cv2.medianBlur(g, 3)
+    # not where the picture is clipped: a shadow speck in burnt-out white is scene
+    spikes = ((cv2.absdiff(g, med) > 50) & (med < 230)).astype(np.float32)
+    sh, sw = q.small.shape
+    if spikes.shape != (sh, sw):
+        spikes = cv2.resize(spikes, (sw, sh), interpolation=cv2.INTER_AREA)
+    if q.osd is not None and q.osd.any():
+        keep = q.osd == 0
+        return float(spikes[keep].mean()) if keep.any() else 0.0
+    return float(spikes.mean())
 
 
 # --- signal loss ------------------------------------------------------------------------
@@ -556,7 +590,7 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
         out["color_cast_u"] = batch_se(parts)
     out.update(cast_consensus(lab))
     if ref is not None:
-        rlab = _lab_half(ref)
+        rlab = reading(ref, "lab_half", lambda: _lab_half(ref))
         ok = _usable(lab) & _usable(rlab)
         if blank is not None and blank.any():  # a cover's own colour is occlusion's business
             ok &= cv2.resize(blank, (ok.shape[1], ok.shape[0]), interpolation=cv2.INTER_NEAREST) == 0
@@ -686,7 +720,7 @@ def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
     out: dict[str, Any] = {"occlusion": _largest_share(blank), "occlusion_new": None,
                            "_blank": blank}
     if ref is not None:
-        rstats = block_stats(ref)
+        rstats = reading(ref, "block_stats", lambda: block_stats(ref))
         if rstats[1].shape == blank.shape:
             # newly blank = blank now where the reference showed detail well above its own
             # noise; a plain wall or sky was plain then too, whatever the noise of each day
@@ -722,6 +756,12 @@ def _spectrum(small: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     # rfft2 keeps columns 0..size/2; shift rows so that the DC sits in the middle row
     L = 10.0 * np.log10(np.fft.fftshift(power, axes=0) + 1e-3)
     return L, cv2.dilate(L, _ring_kernel(), borderType=cv2.BORDER_REFLECT)
+
+
+def _prominence(ref: Prepared, size: int) -> np.ndarray:
+    """Each spectrum bin's rise over its ring, dilated by one bin (vibration, resampling)."""
+    rL, rring = _spectrum(ref.small, size)
+    return cv2.dilate(rL - rring, np.ones((3, 3), np.uint8))
 
 
 def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dict[str, Optional[float]]:
@@ -779,8 +819,7 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
     prom = L - ring_max
     ref_prom = None
     if ref is not None:
-        rL, rring = _spectrum(ref.small, size)
-        ref_prom = cv2.dilate(rL - rring, np.ones((3, 3), np.uint8))
+        ref_prom = reading(ref, ("spectrum_prominence", size), lambda: _prominence(ref, size))
     cy = size // 2
     yy, xx = np.mgrid[0:L.shape[0], 0:L.shape[1]]
     r = np.sqrt((yy - cy) ** 2 + xx ** 2)
@@ -928,14 +967,15 @@ def stripe_tone(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Option
     # the reference was taken under other light: scale its tones by the change in contrast
     gain = 1.0
     if ref is not None:
-        gain = min(2.0, max(0.5, float(p.small.std()) / max(1.0, float(ref.small.std()))))
+        ref_std = reading(ref, "small_std", lambda: float(ref.small.std()))
+        gain = min(2.0, max(0.5, float(p.small.std()) / max(1.0, ref_std)))
     for axis in (0, 1):
         g = p.small if axis == 0 else p.small.T
         amp, f, _ = _coherent_tone(np.ascontiguousarray(g))
         best = max(best, amp)
         if ref is not None:
-            rg = ref.small if axis == 0 else ref.small.T
-            _, _, rcoh = _coherent_tone(np.ascontiguousarray(rg))
+            rcoh = reading(ref, ("coherent_tone", axis), lambda: _coherent_tone(
+                np.ascontiguousarray(ref.small if axis == 0 else ref.small.T))[2])
             i = int(round(f * g.shape[0]))
             then = float(rcoh[max(0, i - 1):i + 2].max()) if amp > 0 else 0.0
             best_new = max(best_new, amp - 1.25 * gain * then)
@@ -987,9 +1027,9 @@ def scene_change(p: Prepared, ref: Prepared, width: int = 320,
     # different views would otherwise look like agreement
     h = max(16, int(round(p.small.shape[0] * width / p.small.shape[1])))
     a = cv2.resize(p.small, (width, h), interpolation=cv2.INTER_AREA)
-    b = cv2.resize(ref.small, (width, h), interpolation=cv2.INTER_AREA)
     ax, ay, ea = _gradients(a)
-    bx, by, eb = _gradients(b)
+    bx, by, eb = reading(ref, ("gradients", width, h), lambda: _gradients(
+        cv2.resize(ref.small, (width, h), interpolation=cv2.INTER_AREA)))
     win = cv2.createHanningWindow((width, h), cv2.CV_32F)
     cover = None
     if blank is not None and blank.any():
