@@ -112,7 +112,8 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     n, lab, st, _ = cv2.connectedComponentsWithStats(rows, connectivity=8)
     h, w = gray.shape
     keep = np.zeros(n, np.uint8)
-    ink = np.bincount(lab.ravel(), weights=strokes.ravel(), minlength=n)
+    # stroke pixels per line (counted over the strokes only: they are few)
+    ink = np.bincount(lab[strokes.astype(bool)], minlength=n)
     for k in range(1, n):
         x0, y0 = st[k, cv2.CC_STAT_LEFT], st[k, cv2.CC_STAT_TOP]
         bw, bh = st[k, cv2.CC_STAT_WIDTH], st[k, cv2.CC_STAT_HEIGHT]
@@ -134,6 +135,8 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
         bg = ring[~inner]
         if bg.size and float(bg.std()) < 12.0 and float(np.median(bg)) < 150:
             keep[k] = 1
+    if not keep.any():
+        return np.zeros_like(strokes)
     return keep[lab]
 
 

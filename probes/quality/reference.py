@@ -29,7 +29,7 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
 def _digest(data: Any) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return hashlib.sha256(data).digest()
 
 
 def _source(src: FrameLike) -> tuple[bytes, Any]:
