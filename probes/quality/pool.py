@@ -1,7 +1,9 @@
 """Pixels off the event loop: a process pool that asyncio callers can await.
 
 Diagnosis is CPU work (tens of ms a frame); run on the probes' event loop it would stall
-every network probe in flight. Workers read the thresholds once, at start-up.
+every network probe in flight. Workers read the thresholds once, at start-up, and keep
+the acceptance references they have prepared (``probes.quality.reference``, a budget in
+bytes per worker): a camera's next frame judged by the same worker reuses its reference.
 """
 from __future__ import annotations
 
@@ -14,13 +16,16 @@ from typing import Any, Mapping, Optional
 
 from probes.quality.diagnose import diagnose
 from probes.quality.frame import FrameLike
+from probes.quality.reference import set_reference_cache
 from probes.quality.thresholds import Thresholds
 
 _WORKER_THRESHOLDS: Optional[Thresholds] = None
 
 
-def _init_worker(section: Optional[Mapping[str, Any]]) -> None:
+def _init_worker(section: Optional[Mapping[str, Any]], reference_bytes: Optional[int] = None) -> None:
     global _WORKER_THRESHOLDS
+    if reference_bytes is not None:
+        set_reference_cache(reference_bytes)
     _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section is not None else Thresholds.default()
     # each worker is one core's worth: keep OpenCV from spawning its own threads on top
     import cv2
@@ -45,7 +50,10 @@ class QualityPool:
     """
 
     def __init__(self, workers: Optional[int] = None,
-                 section: Optional[Mapping[str, Any]] = None) -> None:
+                 section: Optional[Mapping[str, Any]] = None,
+                 reference_bytes: Optional[int] = None) -> None:
+        """``reference_bytes``: each worker's budget for prepared references (default
+        ``probes.quality.reference.DEFAULT_MAX_BYTES``)."""
         self.workers = max(1, workers or (os.cpu_count() or 1))
         self._section = dict(section) if section is not None else None
         if section is not None:
@@ -53,7 +61,7 @@ class QualityPool:
         # spawn, not fork: a child forked after OpenCV started its thread pool can deadlock
         # on its first cv2 call (and the caller may be a threaded asyncio service)
         self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
-                                         initargs=(self._section,),
+                                         initargs=(self._section, reference_bytes),
                                          mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, frame: FrameLike, previous: Optional[FrameLike] = None,
