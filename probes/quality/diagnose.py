@@ -93,7 +93,9 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
     ref_b = M.reading(r, "blur", lambda: M.blur(r, ref_sigma)) if r is not None else {"blur": None, "blur_u": 0.0}
-    ref_blur = ref_b["blur"]
+    # a reference read on few edges is no yardstick: which few edges it shows (the glare of
+    # that day, a crisp overlay) moves it more than their spread says
+    ref_blur = ref_b["blur"] if ref_b.get("blur_edges") is None else None
     out["blur_vs_reference"] = (out["blur"] - ref_blur) if (
         out["blur"] is not None and ref_blur is not None) else None
     out["blur_vs_reference_u"] = math.hypot(out["blur_u"] or 0.0, ref_b["blur_u"] or 0.0) \
