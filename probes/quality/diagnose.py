@@ -72,6 +72,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     r = M.prepare_like(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
+    out.update(M.veil(p))
     # contrast kept since acceptance: a plain wall was low in contrast then too
     out["contrast_vs_reference"] = (out["contrast_ratio"] / max(0.05, M.exposure(r)["contrast_ratio"])
                                     if r is not None else None)
