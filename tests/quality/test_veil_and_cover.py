@@ -55,3 +55,16 @@ def test_a_dark_scene_keeps_its_relative_range(scene, thresholds):
     # a night view is small in gray levels but not relative to its own brightness
     dark = (scene.astype(np.float32) * 0.2).astype(np.uint8)
     assert M.veil(M.prepare(dark))["veil_contrast"] > 1.0
+
+
+def test_a_weak_blue_channel_tints_yellow_green_and_is_a_cast(scene, thresholds):
+    # a weak blue channel (green a little up, red down): the three estimates agree on a
+    # yellow-green shift (~107 deg in CIELab), beyond every lamp's colour, too small for
+    # the warm-hue figure but a cast all the same
+    s = 0.25
+    tinted = np.clip(scene.astype(np.float32) * np.array([1 - 0.55 * s, 1 + 0.1 * s, 1 - 0.3 * s], np.float32),
+                     0, 255).astype(np.uint8)
+    d = diagnose(jpeg(tinted), thresholds=thresholds)
+    assert M.WARM_HUES[1] < d.measures["cast_consensus_hue"] < 120.0
+    assert d.measures["cast_consensus"] < 25.0  # the warm-hue rule's figure: not what finds it
+    assert any(f.rule == "color_cast_cool" for f in d.faults)
