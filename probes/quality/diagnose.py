@@ -65,6 +65,12 @@ class Diagnosis:
                 "night": self.night, "width": self.size[0], "height": self.size[1]}
 
 
+# with the reference, a veil must have taken at least a quarter of the view's relative
+# range since acceptance (the fieldset's veils with a reference kept at most 0.56 of their
+# contrast, the devset's low-contrast faults at most 0.37; a plain wall keeps all of it)
+_VEIL_KEPT = 0.75
+
+
 def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Optional[np.ndarray],
                 analysis_width: int = 640) -> dict[str, Optional[float]]:
     """Every measure for one frame (BGR arrays in), no thresholds applied."""
@@ -72,6 +78,13 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     r = M.prepare_like(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
+    out.update(M.veil(p))
+    if r is not None and out["veil_contrast"] is not None:
+        # a view that had no more range at acceptance (a plain wall) is not veiled now: with
+        # the reference, only a range that shrank since then counts
+        then = M.veil(r)["veil_contrast"]
+        if then is not None and out["veil_contrast"] > _VEIL_KEPT * then:
+            out["veil_contrast"] = None
     # contrast kept since acceptance: a plain wall was low in contrast then too
     out["contrast_vs_reference"] = (out["contrast_ratio"] / max(0.05, M.exposure(r)["contrast_ratio"])
                                     if r is not None else None)
