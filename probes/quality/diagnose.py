@@ -111,6 +111,11 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.color_cast(p, r, blank))
     out["cast_consensus_cool_u"] = out.get("cast_consensus_u")
     out.update(occ)
+    out.update(M.cover_region(p, sigma))
+    if out["blur"] is None:
+        # no edges to judge focus on outside the region: a plain view, not a cover in front
+        # of a sharp one
+        out["cover_share"] = None
     out.update(M.stripes(p, r))
     out.update(M.stripe_tone(p, r))
     if previous is not None:
@@ -187,6 +192,10 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # 1.5 px blur keeps over a sixth of a tone finer than 16 px) and reads as noise: it is
         # one tone, already reported as stripes, not random noise
         faults = [f for f in faults if f.fault != "noise"]
+    if any(f.fault in ("too_bright", "low_contrast") for f in faults):
+        # a burnt-out or veiled view is flat over large parts for that reason: a region
+        # without fine structure is then the exposure's or the veil's doing, not a cover's
+        faults = [f for f in faults if f.measure != "cover_share"]
     if any(f.fault in ("too_dark", "too_bright", "low_contrast") for f in faults):
         # an exposure fault leaves the channels in the noise or clipped: the colour is not
         # measurable, and the shift read is the exposure's, not the white balance's; a veil
@@ -200,7 +209,7 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # own fall-off, a generated screen has none
         screen = any(f.fault == "signal_loss" and f.measure == "screen" for f in faults)
         faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS
-                  and not (f.fault == "occlusion" and (f.measure == "occlusion" or screen))]
+                  and not (f.fault == "occlusion" and (f.measure in ("occlusion", "cover_share") or screen))]
     order = {name: i for i, name in enumerate(FAULTS)}
     faults.sort(key=lambda f: order[f.fault])
     return faults
