@@ -68,3 +68,56 @@ def test_a_weak_blue_channel_tints_yellow_green_and_is_a_cast(scene, thresholds)
     assert M.WARM_HUES[1] < d.measures["cast_consensus_hue"] < 120.0
     assert d.measures["cast_consensus"] < 25.0  # the warm-hue rule's figure: not what finds it
     assert any(f.rule == "color_cast_cool" for f in d.faults)
+
+
+def near_lens_cover(img: np.ndarray, share_x: float, seed: int = 3) -> np.ndarray:
+    """An object a few centimetres from the lens entering from the left: its outline spread
+    over tens of pixels, folds of low-frequency shading, a few per cent of the scene
+    through, laid in linear light before auto-exposure."""
+    h, w = img.shape[:2]
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((h, w), np.float32)
+    cv2.ellipse(mask, (0, h // 2), (int(share_x * w * 1.15), int(h * 1.4)), 0, 0, 360, 1.0, -1)
+    soft = cv2.GaussianBlur(mask, (0, 0), w * 0.025)[:, :, None] * 0.96
+    folds = 0.75 + 0.5 * cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), w * 0.03)
+    folds = (folds - folds.mean()) * 6.0 + 1.0  # bring the blurred folds back to +-25 %
+    lin = _linear(img)
+    body = np.array([0.05, 0.06, 0.09], np.float32)[None, None, :] * folds[:, :, None]
+    return _display(lin * (1 - soft) + body * soft)
+
+
+def test_a_cover_at_the_lens_leaves_a_large_region_without_structure(scene, thresholds):
+    clean = diagnose(jpeg(scene), thresholds=thresholds).measures["cover_share"]
+    covered = diagnose(jpeg(near_lens_cover(scene, 0.75)), thresholds=thresholds).measures
+    assert clean is not None and clean < 0.3
+    # the region ends where the outline's wide ramp lets the scene show: under the cover's
+    # own extent, far over the clean view's, and the uncovered part keeps its detail
+    assert covered["cover_share"] > 0.65 and covered["cover_rest_detail"] >= 15.0
+
+
+def test_a_sky_a_plain_wall_and_a_night_view_are_not_covers(scene, thresholds):
+    h, w = scene.shape[:2]
+    rng = np.random.default_rng(5)
+    # the upper half a clear sky (smooth gradient, bright, sensor noise) over a sharp street
+    sky = scene.copy()
+    grad = np.linspace(215, 175, h // 2, dtype=np.float32)[:, None, None] * np.array([1.0, 0.85, 0.7])[None, None, :]
+    sky[: h // 2] = np.clip(grad + rng.normal(0, 1.5, (h // 2, w, 1)), 0, 255).astype(np.uint8)
+    # a plain painted wall filling the view
+    wall = np.clip(np.full((h, w, 3), (120, 135, 150), np.float32) + rng.normal(0, 1.5, (h, w, 1)), 0, 255).astype(np.uint8)
+    # a lamp-lit night: the scene dark, gain noise, two lamps
+    night = np.clip(scene.astype(np.float32) * 0.25 + rng.normal(0, 4.0, scene.shape), 0, 255).astype(np.uint8)
+    for x in (120, 400):
+        cv2.circle(night, (x, 40), 6, (255, 255, 255), -1)
+    for view in (sky, wall, night):
+        d = diagnose(jpeg(view), thresholds=thresholds)
+        assert not any(f.rule == "occlusion_cover" for f in d.faults)
+        assert d.measures["cover_share"] is None or d.measures["cover_share"] < 0.75
+    # a plain wall shows no edge to judge focus on: the measure is not taken at all
+    assert diagnose(jpeg(wall), thresholds=thresholds).measures["cover_share"] is None
+
+
+def test_a_defocused_view_is_not_read_as_a_cover(scene):
+    soft = cv2.GaussianBlur(scene, (0, 0), 6.0)
+    p = M.prepare(soft)
+    v = M.cover_region(p, M.noise_sigma(p))
+    assert v["cover_share"] is None and v["cover_rest_detail"] < 15.0
