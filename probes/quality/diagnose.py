@@ -66,6 +66,12 @@ class Diagnosis:
                 "night": self.night, "width": self.size[0], "height": self.size[1]}
 
 
+# with the reference, a veil must have taken at least a quarter of the view's relative
+# range since acceptance (the fieldset's veils with a reference kept at most 0.56 of their
+# contrast, the devset's low-contrast faults at most 0.37; a plain wall keeps all of it)
+_VEIL_KEPT = 0.75
+
+
 def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Optional[FrameLike],
                 analysis_width: int = 640) -> dict[str, Optional[float]]:
     """Every measure for one frame (BGR arrays in; the reference may also be encoded bytes
@@ -75,6 +81,13 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     r = reference_cache().prepared(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
+    out.update(M.veil(p))
+    if r is not None and out["veil_contrast"] is not None:
+        # a view that had no more range at acceptance (a plain wall) is not veiled now: with
+        # the reference, only a range that shrank since then counts
+        then = M.reading(r, "veil", lambda: M.veil(r))["veil_contrast"]
+        if then is not None and out["veil_contrast"] > _VEIL_KEPT * then:
+            out["veil_contrast"] = None
     # contrast kept since acceptance: a plain wall was low in contrast then too
     out["contrast_vs_reference"] = (
         out["contrast_ratio"] / max(0.05, M.reading(r, "exposure", lambda: M.exposure(r))["contrast_ratio"])
@@ -105,6 +118,11 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.color_cast(p, r, blank))
     out["cast_consensus_cool_u"] = out.get("cast_consensus_u")
     out.update(occ)
+    out.update(M.cover_region(p, sigma))
+    if out["blur"] is None:
+        # no edges to judge focus on outside the region: a plain view, not a cover in front
+        # of a sharp one
+        out["cover_share"] = None
     out.update(M.stripes(p, r))
     out.update(M.stripe_tone(p, r))
     if previous is not None:
@@ -181,6 +199,10 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # 1.5 px blur keeps over a sixth of a tone finer than 16 px) and reads as noise: it is
         # one tone, already reported as stripes, not random noise
         faults = [f for f in faults if f.fault != "noise"]
+    if any(f.fault in ("too_bright", "low_contrast") for f in faults):
+        # a burnt-out or veiled view is flat over large parts for that reason: a region
+        # without fine structure is then the exposure's or the veil's doing, not a cover's
+        faults = [f for f in faults if f.measure != "cover_share"]
     if any(f.fault in ("too_dark", "too_bright", "low_contrast") for f in faults):
         # an exposure fault leaves the channels in the noise or clipped: the colour is not
         # measurable, and the shift read is the exposure's, not the white balance's; a veil
@@ -194,7 +216,7 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # own fall-off, a generated screen has none
         screen = any(f.fault == "signal_loss" and f.measure == "screen" for f in faults)
         faults = [f for f in faults if f.fault not in _MASKED_BY_SIGNAL_LOSS
-                  and not (f.fault == "occlusion" and (f.measure == "occlusion" or screen))]
+                  and not (f.fault == "occlusion" and (f.measure in ("occlusion", "cover_share") or screen))]
     order = {name: i for i, name in enumerate(FAULTS)}
     faults.sort(key=lambda f: order[f.fault])
     return faults

@@ -218,6 +218,31 @@ def exposure(p: Prepared) -> dict[str, float]:
             "contrast_range": float(hi - lo), "contrast_ratio": float(michelson)}
 
 
+def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, Optional[float]]:
+    """Tonal range left by a veil of scattered light: (p98 - p2) / mean of the gray image.
+
+    A misted or dirty dome lays scattered light over the whole picture: the blacks are
+    lifted, the whites pulled down toward the mean, and auto-exposure then brings the mean
+    back to mid-grey; what is left is a range that is small relative to the picture's own
+    brightness (a Weber contrast: a dark night scene has a small range in gray levels but
+    not relative to its mean). Light fog over a clean scene leaves more of it (the
+    fieldset's fog: from 0.52; its veils: 0.31 to 0.91). Scattered light never drives a
+    channel to full scale, so a picture with a channel clipped over more than
+    ``max_clipped`` of the view is not judged (None): a strong channel gain (a magenta
+    cast) or over-exposure squeezes the gray range by clipping, not by a veil.
+    """
+    hist = cv2.calcHist([p.small], [0], None, [256], [0, 256]).ravel()
+    total = max(float(hist.sum()), 1.0)
+    cdf = np.cumsum(hist) / total
+    lo = float(np.searchsorted(cdf, 0.02))
+    hi = float(np.searchsorted(cdf, 0.98))
+    mean = float((hist * np.arange(256)).sum() / total)
+    clipped = float(np.count_nonzero(cv2.max(cv2.max(p.small_bgr[:, :, 0], p.small_bgr[:, :, 1]),
+                                             p.small_bgr[:, :, 2]) >= level)) / max(1, p.small.size)
+    value = (hi - lo) / max(mean, 1.0) if clipped <= max_clipped else None
+    return {"veil_contrast": value, "channel_clipped": clipped}
+
+
 # --- noise ------------------------------------------------------------------------------
 
 def noise_sigma(p: Prepared, block: int = 16, with_u: bool = False):
@@ -534,7 +559,11 @@ def neutral_offset(lab: np.ndarray, within: Optional[np.ndarray] = None,
 
 # Warm hues (CIELab hue angle, degrees): where scenes lit by lamps, brown brick, wood and
 # lawns in low sun sit. A white balance fault or a failed channel can push anywhere.
-WARM_HUES = (20.0, 120.0)
+# The band ends at yellow (100): no lamp is yellow-green (sodium, the yellowest, sits below
+# it), while a weak blue channel tints a scene yellow-green (the fieldset's green casts at
+# 108-118, the devset's yellow cast at 107; clean frames by day between 100 and 120 agree
+# on at most 8.8 less its uncertainty, on walls and a white-balance variation of the devset).
+WARM_HUES = (20.0, 100.0)
 
 
 def cast_consensus(lab: np.ndarray) -> dict[str, float]:
@@ -778,6 +807,56 @@ def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
             changed = np.abs(lr - float(np.median(lr))) > math.log(1.6)
             out["occlusion_new"] = _largest_new_blob(blank, detail_then | changed)
     return out
+
+
+def cover_region(p: Prepared, noise: float, block: int = 8, floor: float = 1.2,
+                 detail: float = 15.0) -> dict[str, Optional[float]]:
+    """Share of the view in the largest region without fine structure that reaches the
+    frame's border, judged only when the rest of the view shows in-focus detail.
+
+    An object a few centimetres from the lens is defocused far more than anything in the
+    scene: over its area the picture keeps at most low-frequency shading (folds, its own
+    shadow), no structure at the two finest scales beyond the noise. Per 8x8 block the RMS
+    of two difference-of-Gaussians bands (sigma 0-1 and 1-3 px) is compared with a floor
+    of ``floor`` gray levels plus the measured noise; the largest 4-connected region of
+    blocks under it that touches the border (a cover enters from the edge or fills the
+    view) is the candidate. A defocused lens, shake, a veiled dome or a plain wall lack the
+    detail everywhere, a cover only behind it: so the region is judged (``cover_share``)
+    only when the rest of the view still has in-focus detail at full contrast (90th
+    percentile of the band RMS >= ``detail`` gray levels: the devset's motion-blurred clock
+    on a plain wall reaches 14.4, the fieldset's veiled domes 10.2, its covered views' rest
+    10.7-40.7); otherwise None. ``cover_rest_detail`` is that percentile.
+    """
+    g = p.small
+    h, w = g.shape
+    bh, bw = h // block, w // block
+    none: dict[str, Optional[float]] = {"cover_share": None, "cover_rest_detail": 0.0}
+    if bh < 4 or bw < 4:
+        return none
+    g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
+    g3 = cv2.GaussianBlur(g1, (0, 0), 2.83)  # 1.0 then 2.83: sigma 3 in all
+
+    def rms(x: np.ndarray) -> np.ndarray:
+        x = x[: bh * block, : bw * block]
+        return np.sqrt(cv2.resize(x * x, (bw, bh), interpolation=cv2.INTER_AREA))
+
+    d1, d2 = rms(g - g1), rms(g1 - g3)
+    flat = ((d1 < floor + 1.5 * noise) & (d2 < floor + noise)).astype(np.uint8)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
+    best, area = 0, 0
+    for k in range(1, n):
+        x, y, cw, ch, a = (int(v) for v in st[k])
+        if a > area and (x == 0 or y == 0 or x + cw == bw or y + ch == bh):
+            best, area = k, a
+    if best == 0:
+        return {"cover_share": 0.0, "cover_rest_detail": 0.0}
+    rest = lab != best
+    if rest.sum() < 4:
+        return none  # nothing left to show that the scene is in focus: not judged
+    rest_detail = float(np.percentile((d1 + d2)[rest], 90))
+    if rest_detail < detail:
+        return {"cover_share": None, "cover_rest_detail": rest_detail}
+    return {"cover_share": float(area) / float(bh * bw), "cover_rest_detail": rest_detail}
 
 
 # --- stripes ----------------------------------------------------------------------------

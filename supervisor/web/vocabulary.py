@@ -116,6 +116,8 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "overexposure": _l("over-exposure"), "cast_consensus": _l("colour cast (three estimates agree)"),
         "cast_consensus_cool": _l("cool colour cast (three estimates agree)"),
         "cast_vs_reference": _l("colour cast since acceptance"),
+        "veil_contrast": _l("tonal range left by a veil"),
+        "cover_share": _l("share without fine structure (cover at the lens)"),
     },
     "rule": {
         "signal_loss": _l("signal loss"), "blur": _l("blur"), "blur_new": _l("blur vs reference"),
@@ -135,6 +137,8 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "color_cast_consensus": _l("colour cast (three estimates agree)"),
         "color_cast_cool": _l("cool colour cast"),
         "color_cast_vs_reference": _l("colour cast since acceptance"),
+        "low_contrast_veil": _l("veiled picture (misted or dirty dome)"),
+        "occlusion_cover": _l("lens covered (no structure over part of the view)"),
     },
     "op": {"above": _l("above"), "below": _l("below")},
     "field": {

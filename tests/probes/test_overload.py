@@ -30,8 +30,41 @@ def _snmp_targets(fleet, v3: bool):
     return out
 
 
+async def _until_the_fleet_answers_promptly(targets, within_s: float = 0.2,
+                                            patience_s: float = 30.0) -> float:
+    """Ask every session once, again and again, until a whole round is answered within
+    ``within_s``: the simulator shares the machine with the rest of the run, and work an
+    earlier test left it (frames still rendering for a client that gave up) can hold its
+    answers back for longer than the timeout under test. What the tests below claim is
+    about our side of the wire, so they start only once the other side answers at
+    loopback speed. A client of its own, so the client under test starts cold (SNMPv3
+    discovery still to do). Returns the seconds waited."""
+    t0 = time.monotonic()
+    client = SnmpClient()
+    try:
+        sessions = [await client._session(t, 1.0) for t in targets]
+        return await _rounds(client, sessions, within_s, patience_s, t0)
+    finally:
+        client.close()
+
+
+async def _rounds(client, sessions, within_s: float, patience_s: float, t0: float) -> float:
+    while True:
+        r0 = time.monotonic()
+        got = await asyncio.gather(*(client.get(s, [SYS_UPTIME]) for s in sessions),
+                                   return_exceptions=True)
+        if all(isinstance(g, dict) for g in got) and time.monotonic() - r0 < within_s:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > patience_s:
+            pytest.fail(f"the simulated fleet did not answer a round of GETs within "
+                        f"{within_s} s for {patience_s} s: the simulator is busy, "
+                        f"not the client under test")
+        await asyncio.sleep(0.2)
+
+
 async def _gets_through_a_blocked_loop(targets, per_target: int, block_s: float,
                                        timeout: float):
+    await _until_the_fleet_answers_promptly(targets)
     client = SnmpClient()
     try:
         sessions = [await client._session(t, timeout) for t in targets]
@@ -40,38 +73,30 @@ async def _gets_through_a_blocked_loop(targets, per_target: int, block_s: float,
         await asyncio.sleep(0)          # every request is on the wire...
         time.sleep(block_s)             # ...and the loop stops for longer than its timeout
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        return results, sessions
+        return results, sessions, client.late_answers()
     finally:
         client.close()
 
 
-# Behind the scale marker (`make test-scale`): in one full run on an idle machine every
-# request of both tests timed out after the stall, while 20 runs alone and two other full
-# runs passed; the cause is not found yet, and a check that fails at random must not decide
-# whether the default run is green.
-@pytest.mark.scale
 def test_v2c_answers_queued_while_the_loop_was_blocked_are_answers(fleet):
     targets = _snmp_targets(fleet, v3=False)
     assert len(targets) >= 5
-    results, sessions = run(_gets_through_a_blocked_loop(targets, 4, 1.5, 1.0), 30)
+    results, sessions, late = run(_gets_through_a_blocked_loop(targets, 4, 1.5, 1.0), 60)
     failed = [r for r in results if isinstance(r, BaseException)]
-    assert failed == []
+    # ``late``: answers that reached us after their request's deadline (the device was
+    # late) as opposed to answers we failed to read (our fault)
+    assert failed == [], f"late answers: {late}"
     assert all(isinstance(r, dict) and r.get(SYS_UPTIME) for r in results)
     # The time charged to each device is its own answer time, not our 1.5 s stall.
     assert max(s.last_rtt_s for s in sessions) < 0.5
 
 
-# Behind the scale marker (`make test-scale`): in one full run on an idle machine every
-# request of both tests timed out after the stall, while 20 runs alone and two other full
-# runs passed; the cause is not found yet, and a check that fails at random must not decide
-# whether the default run is green.
-@pytest.mark.scale
 def test_v3_exchanges_stalled_mid_discovery_still_complete(fleet):
     targets = _snmp_targets(fleet, v3=True)
     assert len(targets) >= 3
-    results, sessions = run(_gets_through_a_blocked_loop(targets, 1, 1.5, 1.0), 30)
+    results, sessions, late = run(_gets_through_a_blocked_loop(targets, 1, 1.5, 1.0), 60)
     failed = [r for r in results if isinstance(r, BaseException)]
-    assert failed == []
+    assert failed == [], f"late answers: {late}"
     assert max(s.last_rtt_s for s in sessions) < 0.5
 
 
