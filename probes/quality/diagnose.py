@@ -117,6 +117,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     blank = occ.pop("_blank")
     out.update(M.color_cast(p, r, blank))
     out["cast_consensus_cool_u"] = out.get("cast_consensus_u")
+    out["cast_consensus_magenta_u"] = out.get("cast_consensus_u")
     out.update(occ)
     out.update(M.cover_region(p, sigma))
     if out["blur"] is None:

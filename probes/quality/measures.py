@@ -565,6 +565,15 @@ def neutral_offset(lab: np.ndarray, within: Optional[np.ndarray] = None,
 # on at most 8.8 less its uncertainty, on walls and a white-balance variation of the devset).
 WARM_HUES = (20.0, 100.0)
 
+# Magenta hues (CIELab hue angle, degrees): off the line along which lights differ (orange
+# lamps through white daylight to blue skylight and shade) on the side no light source
+# sits (fluorescent and LED lamps stray to green, not magenta). A green channel losing
+# gain and an IR-cut filter stuck out by day (IR leaking into red and blue) tint the
+# whole picture this way; a magenta object (flowers, clothing) moves the mean colour but
+# not the white patch and the least coloured half, so the three estimates disagree. The
+# band starts at 300: bluish skies and shade sit at 270-295.
+MAGENTA_HUES = (300.0, 360.0)
+
 
 def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     """A cast as the colour shift three independent estimates of the illuminant agree on.
@@ -577,13 +586,14 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     white. ``cast_consensus`` is the smallest of the three estimates projected on their
     common direction (Lab units, 0 when they disagree); ``cast_consensus_cool`` is the same
     when the direction is not a warm hue (``WARM_HUES``), where scenes are rarely tinted
-    by nature, so a smaller figure means a fault.
+    by nature, so a smaller figure means a fault; ``cast_consensus_magenta`` the same when
+    the direction is magenta (``MAGENTA_HUES``), where no light source sits at all.
     """
     lab = lab[::2, ::2]  # a sixteenth of the analysis pixels: the illuminant has no detail
     L, a, b = lab[:, :, 0], lab[:, :, 1], lab[:, :, 2]
     ok = (L > 25) & (L < 245)
-    none = {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_hue": 0.0,
-            "cast_consensus_u": 0.0}
+    none = {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_magenta": 0.0,
+            "cast_consensus_hue": 0.0, "cast_consensus_u": 0.0}
     if ok.sum() < 0.05 * ok.size:
         return none
     full = _illuminant_agreement(a[ok], b[ok], L[ok])
@@ -604,7 +614,9 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
                  "cast_wp_b": white_patch[1], "cast_lh_a": low_half[0], "cast_lh_b": low_half[1]}
     hue = math.degrees(math.atan2(uy, ux)) % 360.0
     warm = WARM_HUES[0] <= hue <= WARM_HUES[1]
+    magenta = MAGENTA_HUES[0] <= hue <= MAGENTA_HUES[1]
     return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
+            "cast_consensus_magenta": value if magenta else 0.0,
             "cast_consensus_hue": hue, "cast_consensus_u": batch_se(parts), **estimates}
 
 
