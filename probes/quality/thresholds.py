@@ -147,7 +147,10 @@ class Thresholds:
         merged = dict(rules_raw)
         if data.get("package_rules", True):
             for name, spec in package_rules().items():
-                merged.setdefault(name, spec)
+                # ``default: false``: a rule the package keeps but does not apply until a
+                # profile names it (its figure did not hold on some clean views)
+                if spec.get("default", True):
+                    merged.setdefault(name, spec)
         rules = tuple(cls._rule(str(name), spec) for name, spec in merged.items())
         width = int(_num("analysis_width", data.get("analysis_width", 640)))
         if not 160 <= width <= 1920:
