@@ -14,6 +14,7 @@ timed by the probe's own start time.
 """
 from __future__ import annotations
 
+import json
 import datetime as dt
 import logging
 import os
@@ -195,6 +196,7 @@ def _target(dev: Device) -> DeviceTarget:
 # --------------------------------------------------------------------------- image diagnosis
 
 _POOL: Optional[ProcessPoolExecutor] = None
+_POOL_SECTION: Optional[str] = None  # the image_quality section its workers were started with
 _WORKER_THRESHOLDS: Any = None
 
 
@@ -211,13 +213,21 @@ def _init_worker(section: Optional[dict[str, Any]]) -> None:
 def _pool(section: Optional[dict[str, Any]]) -> ProcessPoolExecutor:
     """One pool per platform process. `spawn`, not fork: the probe loop runs in a thread,
     and forking a threaded process can copy a held lock into the child."""
-    global _POOL
+    global _POOL, _POOL_SECTION
+    # The workers read their figures once, when they start: a pool made for another
+    # image_quality section (a new profile version, another profile) is replaced, so a
+    # frame is never judged by figures that are no longer in force.
+    key = json.dumps(section, sort_keys=True, default=str)
+    if _POOL is not None and _POOL_SECTION != key:
+        _POOL.shutdown(wait=True)
+        _POOL = None
     if _POOL is None:
         import multiprocessing as mp
 
         workers = max(1, min(4, (os.cpu_count() or 2)))
         _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                     initializer=_init_worker, initargs=(section,))
+        _POOL_SECTION = key
     return _POOL
 
 

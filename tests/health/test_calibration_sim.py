@@ -48,6 +48,7 @@ def one_day_profile(app, tmp_path):
 
 def test_a_warm_camera_learns_its_normal_and_a_real_cast_is_still_found(app, fleet, one_day_profile):
     from supervisor.inventory.importer import apply_plan, parse_upload
+    from supervisor.profiles.loader import load_profile
     from supervisor.sweeps.pipeline import run_sweep
 
     settings = current_app.extensions["settings"]
@@ -57,11 +58,14 @@ def test_a_warm_camera_learns_its_normal_and_a_real_cast_is_still_found(app, fle
     for c in db.session.scalars(sa.select(Contract)):
         c.profile_name, c.profile_version = "calsim", 1
     db.session.commit()
+    # The contracts' profile judges the sweeps and gives the diagnosis its figures (an empty
+    # night window: the day figures at whatever hour the suite runs).
+    prof = load_profile("calsim")
     cams = [d["serial"] for d in fleet.devices() if d["kind"] == "camera"]
     for s in cams:
         assert fleet.set_tint(s, "warm")["tint"] == "warm"
-    run_sweep("full", cams, deadline_s=30, settings=settings)      # the snapshot URIs
-    run_sweep("frame", cams, deadline_s=30, settings=settings)
+    run_sweep("full", cams, deadline_s=30, settings=settings, profile=prof)      # the snapshot URIs
+    run_sweep("frame", cams, deadline_s=30, settings=settings, profile=prof)
     ids = dict(db.session.execute(sa.select(Device.serial, Device.id).where(Device.serial.in_(cams))).all())
     # by the fixed figures a warm view reads as a colour cast (most scenes of the simulator)
     warm = [s for s in cams if fault_names(latest_diagnosis(ids[s])) == {"color_cast"}]
@@ -76,7 +80,7 @@ def test_a_warm_camera_learns_its_normal_and_a_real_cast_is_still_found(app, fle
                           for night in (False, True))
         if max(n_day, n_night) >= 12:
             break
-        run_sweep("frame", [serial], deadline_s=30, settings=settings)
+        run_sweep("frame", [serial], deadline_s=30, settings=settings, profile=prof)
         assert fault_names(latest_diagnosis(cam)) == {"color_cast"}
     assert max(n_day, n_night) >= 12
     st = db.session.get(DeviceStatus, cam)
@@ -91,7 +95,7 @@ def test_a_warm_camera_learns_its_normal_and_a_real_cast_is_still_found(app, fle
 
     # learned: the warm view is its normal; two clean frames bring it back to ok
     for _ in range(2):
-        run_sweep("frame", [serial], deadline_s=30, settings=settings)
+        run_sweep("frame", [serial], deadline_s=30, settings=settings, profile=prof)
         d = latest_diagnosis(cam)
         assert fault_names(d) == set(), d["faults"]
         assert d["measures"]["cast_vs_normal"] is not None
@@ -101,7 +105,7 @@ def test_a_warm_camera_learns_its_normal_and_a_real_cast_is_still_found(app, fle
     # a real cast on the same camera is still found, against its normal
     fleet.set_faults(serial, ["color_cast"])
     for _ in range(2):
-        run_sweep("frame", [serial], deadline_s=30, settings=settings)
+        run_sweep("frame", [serial], deadline_s=30, settings=settings, profile=prof)
         d = latest_diagnosis(cam)
         assert "color_cast" in fault_names(d)
         assert any(f["rule"] == "color_cast_vs_normal" for f in d["faults"]), d["faults"]

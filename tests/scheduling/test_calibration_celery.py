@@ -44,6 +44,7 @@ def one_day_profile(app, tmp_path):
 
 def test_calibration_through_celery_workers(app, fleet, celery_queue, one_day_profile):
     from supervisor.inventory.importer import apply_plan, parse_upload
+    from supervisor.profiles.loader import load_profile
     from supervisor.sweeps.pipeline import run_sweep
 
     plan = parse_upload("fleet.csv", Path(fleet.inventory_path).read_bytes(), create_contracts=True)
@@ -52,6 +53,9 @@ def test_calibration_through_celery_workers(app, fleet, celery_queue, one_day_pr
     for c in db.session.scalars(sa.select(Contract)):
         c.profile_name, c.profile_version = "calcel", 1
     db.session.commit()
+    # The contracts' profile judges the sweeps and gives the diagnosis its figures (an empty
+    # night window: the day figures at whatever hour the suite runs).
+    prof = load_profile("calcel")
     cams = [d["serial"] for d in fleet.devices() if d["kind"] == "camera"]
     for s in cams:
         fleet.set_tint(s, "warm")
@@ -59,8 +63,8 @@ def test_calibration_through_celery_workers(app, fleet, celery_queue, one_day_pr
                  CELERY_QUEUE=celery_queue["queue"], CELERY_FRAME_CHUNK_SIZE=5,
                  CELERY_SECRET_KEY=celery_queue["key"])
     settings = current_app.extensions["settings"]
-    run_sweep("full", cams, deadline_s=30, settings=settings)
-    assert run_sweep("frame", cams, deadline_s=30, settings=settings).executor == "celery"
+    run_sweep("full", cams, deadline_s=30, settings=settings, profile=prof)
+    assert run_sweep("frame", cams, deadline_s=30, settings=settings, profile=prof).executor == "celery"
     ids = dict(db.session.execute(sa.select(Device.serial, Device.id).where(Device.serial.in_(cams))).all())
     warm = [s for s in cams if fault_names(latest_diagnosis(ids[s])) == {"color_cast"}]
     assert warm
@@ -73,7 +77,7 @@ def test_calibration_through_celery_workers(app, fleet, celery_queue, one_day_pr
     for _ in range(40):
         if max(kept(False), kept(True)) >= 12:
             break
-        run_sweep("frame", [serial], deadline_s=30, settings=settings)
+        run_sweep("frame", [serial], deadline_s=30, settings=settings, profile=prof)
     assert max(kept(False), kept(True)) >= 12
     assert calibration.learn_due(db.session, clock.now() + dt.timedelta(days=1),
                                  settings.LOCAL_TIMEZONE)["learned"] >= 1
@@ -81,11 +85,11 @@ def test_calibration_through_celery_workers(app, fleet, celery_queue, one_day_pr
     assert db.session.scalar(sa.select(sa.func.count()).select_from(QualityCalibration)
                              .where(QualityCalibration.device_id == cam)) == 1
 
-    summary = run_sweep("frame", [serial], deadline_s=30, settings=settings)
+    summary = run_sweep("frame", [serial], deadline_s=30, settings=settings, profile=prof)
     assert summary.executor == "celery"
     d = latest_diagnosis(cam)
     assert fault_names(d) == set() and d["measures"]["cast_vs_normal"] is not None, d["faults"]
     fleet.set_faults(serial, ["color_cast"])
-    run_sweep("frame", [serial], deadline_s=30, settings=settings)
+    run_sweep("frame", [serial], deadline_s=30, settings=settings, profile=prof)
     d = latest_diagnosis(cam)
     assert any(f["rule"] == "color_cast_vs_normal" for f in d["faults"]), d["faults"]
