@@ -77,6 +77,14 @@ def as_bgr(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def read_frame_file(path: Path) -> bytes:
+    """A frame file's bytes (raises FrameError for a file that cannot be read)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise FrameError(f"cannot read frame file {path}: {exc.strerror or exc}") from None
+
+
 def load_frame(src: FrameLike) -> np.ndarray:
     """Any supported input -> BGR uint8 array (raises FrameError, never crashes)."""
     if isinstance(src, np.ndarray):
@@ -85,10 +93,7 @@ def load_frame(src: FrameLike) -> np.ndarray:
         return decode_bytes(bytes(src))
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FrameError(f"cannot read frame file {path}: {exc.strerror or exc}") from None
+        data = read_frame_file(path)
         try:
             return decode_bytes(data)
         except FrameError as exc:

@@ -21,7 +21,7 @@ from typing import Any, Hashable, Optional
 import numpy as np
 
 from probes.quality import measures as M
-from probes.quality.frame import FrameError, FrameLike, decode_bytes, load_frame
+from probes.quality.frame import FrameError, FrameLike, decode_bytes, load_frame, read_frame_file
 
 # A kept reference holds analysis-size data only (~2.7 MB at 640x360: the gray and colour
 # copies and its readings): 64 MiB keeps about two dozen per process.
@@ -43,10 +43,7 @@ def _source(src: FrameLike) -> tuple[bytes, Any]:
         return _digest(data), data
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FrameError(f"cannot read frame file {path}: {exc.strerror or exc}") from None
+        data = read_frame_file(path)
         return _digest(data), (path, data)
     raise FrameError(f"frame must be an array, bytes or a path, not {type(src).__name__}")
 
