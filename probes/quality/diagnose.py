@@ -125,6 +125,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
         # of a sharp one
         out["cover_share"] = None
     out.update(M.stripes(p, r))
+    out.update(M.stripes_fine(p))
     out.update(M.stripe_tone(p, r))
     if previous is not None:
         out["frozen"] = M.frozen(p, previous)
@@ -194,11 +195,17 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         if rule.crossed(float(value), limit, u) and not _same_view_other_light(rule, measures):
             faults.append(Fault(rule.fault, rule.measure, float(value), limit, rule.op,
                                 _severity(rule, float(value)), rule.name, rule.clause, u))
-    if any(f.fault == "stripes" and f.measure in ("stripes", "stripes_new") for f in faults) and \
+    if any(f.fault == "stripes" and f.measure == "stripes_fine" for f in faults) or \
+            any(f.fault == "stripes" and f.measure in ("stripes", "stripes_new") for f in faults) and \
             0 < float(measures.get("stripe_period_analysis_px") or 0.0) < _FINE_TONE_PX:
         # a fine interference tone passes the noise measure's high-pass (the residual of a
         # 1.5 px blur keeps over a sixth of a tone finer than 16 px) and reads as noise: it is
         # one tone, already reported as stripes, not random noise
+        faults = [f for f in faults if f.fault != "noise"]
+    if any(f.fault == "too_bright" for f in faults):
+        # an over-exposed frame collected more light than at acceptance: its shot noise in
+        # gray levels grows with the signal (and the sensor's knee stretches it), so the
+        # noise read is the exposure's, reported as too bright, not a noisier camera
         faults = [f for f in faults if f.fault != "noise"]
     if any(f.fault in ("too_bright", "low_contrast") for f in faults):
         # a burnt-out or veiled view is flat over large parts for that reason: a region

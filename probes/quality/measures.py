@@ -913,6 +913,82 @@ def stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256) -> dic
     return out
 
 
+_FINE_CROP = 128  # full-resolution crops for tones finer than the whole-view spectrum sees
+_FINE_CENTRES = ((0.3, 0.3), (0.3, 0.7), (0.7, 0.3), (0.7, 0.7))
+_FINE_MIN_PERIOD = 3.0  # full-resolution px: finer is demosaicing and compression, not a tone
+
+
+def stripes_fine(p: Prepared, size: int = 256, crop: int = _FINE_CROP) -> dict[str, Optional[float]]:
+    """Prominence (dB) of an interference tone too fine for the whole-view spectrum.
+
+    ``stripes`` reads the analysis copy resized to ``size`` x ``size``: a tone whose period
+    is under about 2.2 x (frame width / ``size``) full-resolution pixels (17 px on a 1080p
+    frame) is averaged away before the spectrum is taken. Fine herringbone from RF pickup
+    sits there. So the full-resolution picture is read in four ``crop`` x ``crop`` crops,
+    one per quadrant: interference is added to the whole video signal, so its tone is an
+    isolated peak at the same frequency in every crop, while a fine pattern of the scene (a
+    tiled roof, a mesh) fills only part of the view. The value is the third-highest of the
+    four crops' prominences at the strongest such bin (a tone in at least three crops),
+    read over the band the whole-view spectrum cannot see and periods of at least 3 px;
+    the JPEG block grid's harmonics (both frequencies multiples of 1/8 cycle per pixel)
+    are left out, every encoded frame has them. None on a frame too small for the crops.
+    """
+    none: dict[str, Optional[float]] = {"stripes_fine": None, "stripes_fine_period_px": None}
+    g = p.gray
+    if g is None:
+        return none
+    h, w = g.shape
+    if h < 2 * crop or w < 2 * crop:
+        return none
+    win = _hann2(crop)
+    proms = []
+    for fy, fx in _FINE_CENTRES:
+        y0, x0 = int(fy * h) - crop // 2, int(fx * w) - crop // 2
+        c = g[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
+        c -= float(c.mean())
+        f = np.fft.rfft2(c * win)
+        L = (10.0 * np.log10(np.fft.fftshift(f.real ** 2 + f.imag ** 2, axes=0) + 1e-3)).astype(np.float32)
+        prom = L - cv2.dilate(L, _ring_kernel(), borderType=cv2.BORDER_REFLECT)
+        # (a tone's energy leaks into the next bin, and the crops' bins fall a little apart)
+        proms.append(cv2.dilate(prom, np.ones((3, 3), np.uint8)))
+    third = np.sort(np.stack(proms), axis=0)[1]  # at least this high in three crops of four
+    band = _fine_band(crop, max(w, h) / float(size))
+    third = np.where(band, third, 0.0)
+    iy, ix = np.unravel_index(int(np.argmax(third)), third.shape)
+    value = float(third[iy, ix])
+    fy_, fx_ = (iy - crop // 2) / crop, ix / crop
+    return {"stripes_fine": max(0.0, value), "stripes_fine_period_px": 1.0 / math.hypot(fy_, fx_)}
+
+
+_HANN: dict[int, np.ndarray] = {}
+_BANDS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _hann2(n: int) -> np.ndarray:
+    if n not in _HANN:
+        _HANN[n] = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
+    return _HANN[n]
+
+
+def _fine_band(crop: int, px_per_bin: float) -> np.ndarray:
+    """Bins of a ``crop`` rfft2 (DC in the middle row) with periods from 3 px up to what the
+    whole-view spectrum resolves (2.22 of its bins, ``px_per_bin`` full-resolution pixels
+    each), the JPEG block grid's harmonics left out."""
+    key = (crop, int(round(px_per_bin * 100)))
+    if key not in _BANDS:
+        cy = crop // 2
+        yy, xx = np.mgrid[0:crop, 0:crop // 2 + 1]
+        fy, fx = (yy - cy) / crop, xx / crop
+        f = np.hypot(fy, fx)
+        coarsest = 2.22 * px_per_bin  # the whole-view spectrum's finest period (r <= 0.45 size)
+        band = (f > 1.0 / coarsest) & (f <= 1.0 / _FINE_MIN_PERIOD)
+        # the 8x8 block grid: energy where both frequencies are multiples of 1/8 cycle/px
+        grid = (np.abs(fy * 8 - np.round(fy * 8)) * crop / 8 <= 1.0) & \
+               (np.abs(fx * 8 - np.round(fx * 8)) * crop / 8 <= 1.0)
+        _BANDS[key] = band & ~grid
+    return _BANDS[key]
+
+
 _MIN_JUDGED_DB = 8.0  # below every stripes rule's figure (9 dB with a reference, 14 without)
 _MIN_STRIPE_AMP = 1.0  # below: a bump in an empty spectrum (blank cover 0.05, plain wall 0.1-0.2; stripes of 5 levels >= 6)
 

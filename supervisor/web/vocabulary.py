@@ -119,6 +119,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "cast_vs_reference": _l("colour cast since acceptance"),
         "veil_contrast": _l("tonal range left by a veil"),
         "cover_share": _l("share without fine structure (cover at the lens)"),
+        "stripes_fine": _l("fine stripe strength (full-resolution crops)"),
     },
     "rule": {
         "signal_loss": _l("signal loss"), "blur": _l("blur"), "blur_new": _l("blur vs reference"),
@@ -141,6 +142,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "color_cast_vs_reference": _l("colour cast since acceptance"),
         "low_contrast_veil": _l("veiled picture (misted or dirty dome)"),
         "occlusion_cover": _l("lens covered (no structure over part of the view)"),
+        "stripes_fine": _l("fine interference stripes"),
     },
     "op": {"above": _l("above"), "below": _l("below")},
     "field": {
