@@ -575,6 +575,10 @@ WARM_HUES = (20.0, 100.0)
 MAGENTA_HUES = (300.0, 360.0)
 
 
+# the white patch: the brightest share of the usable pixels (see _illuminant_agreement)
+WHITE_PATCH_SHARE = 0.05
+
+
 def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     """A cast as the colour shift three independent estimates of the illuminant agree on.
 
@@ -627,7 +631,7 @@ def _illuminant_agreement(au: np.ndarray, bu: np.ndarray, Lu: np.ndarray):
     ak = au.astype(np.int32) - 128
     bk = bu.astype(np.int32) - 128
     grey_world = (float(ak.mean()), float(bk.mean()))
-    top = Lu >= _int_quantile(Lu, 0.95)
+    top = Lu >= _int_quantile(Lu, 1.0 - WHITE_PATCH_SHARE)
     white_patch = (float(ak[top].mean()), float(bk[top].mean()))
     ch2 = ak * ak + bk * bk
     low = ch2 <= _int_quantile(ch2, 0.5)
@@ -703,6 +707,19 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
         else:
             out["color_shift"] = 0.0
         out.update(_cast_vs_reference(lab, rlab, ok))
+    # A view burnt out at full white over more than the white patch's own share (the
+    # brightest 5 % of the usable pixels) has lost its brightest surfaces: the white patch
+    # then reads the brightest of the coloured rest (the teal leaves beside a burnt-out
+    # flower), not the light, and the tone curve's shoulder bends the hue of what is left
+    # near white. The three estimates no longer measure the light's colour: not judged.
+    # (A white-balance fault clips one channel, not all three: the field set's and the
+    # devset's casts burn out at most 3.5 % of the view, its clean frames by day 6.8 %.)
+    burnt = float(np.count_nonzero(p.small >= 250.0)) / float(p.small.size)
+    if burnt > WHITE_PATCH_SHARE:
+        for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta"):
+            out[k] = 0.0
+        if out.get("cast_vs_reference") is not None:
+            out["cast_vs_reference"] = out["cast_vs_reference_magenta"] = 0.0
     return out
 
 
