@@ -575,6 +575,10 @@ WARM_HUES = (20.0, 100.0)
 MAGENTA_HUES = (300.0, 360.0)
 
 
+# the white patch: the brightest share of the usable pixels (see _illuminant_agreement)
+WHITE_PATCH_SHARE = 0.05
+
+
 def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     """A cast as the colour shift three independent estimates of the illuminant agree on.
 
@@ -627,7 +631,7 @@ def _illuminant_agreement(au: np.ndarray, bu: np.ndarray, Lu: np.ndarray):
     ak = au.astype(np.int32) - 128
     bk = bu.astype(np.int32) - 128
     grey_world = (float(ak.mean()), float(bk.mean()))
-    top = Lu >= _int_quantile(Lu, 0.95)
+    top = Lu >= _int_quantile(Lu, 1.0 - WHITE_PATCH_SHARE)
     white_patch = (float(ak[top].mean()), float(bk[top].mean()))
     ch2 = ak * ak + bk * bk
     low = ch2 <= _int_quantile(ch2, 0.5)
@@ -642,14 +646,21 @@ def _illuminant_agreement(au: np.ndarray, bu: np.ndarray, Lu: np.ndarray):
     return max(0.0, min(x * ux + y * uy for x, y in ests)), (ux, uy), ests
 
 
-def consensus(ests: list[tuple[float, float]]) -> float:
-    """Smallest projection of the estimates on their common direction (0 if they disagree)."""
+def agreement(ests: list[tuple[float, float]]) -> tuple[float, float]:
+    """(smallest projection of the estimates on their common direction, that direction's
+    CIELab hue angle in degrees); (0, 0) when they have no common direction."""
     ux = sum(x / max(math.hypot(x, y), 1e-3) for x, y in ests)
     uy = sum(y / max(math.hypot(x, y), 1e-3) for x, y in ests)
     n = math.hypot(ux, uy)
     if n < 1e-6:
-        return 0.0
-    return max(0.0, min((x * ux + y * uy) / n for x, y in ests))
+        return 0.0, 0.0
+    return (max(0.0, min((x * ux + y * uy) / n for x, y in ests)),
+            math.degrees(math.atan2(uy, ux)) % 360.0)
+
+
+def consensus(ests: list[tuple[float, float]]) -> float:
+    """Smallest projection of the estimates on their common direction (0 if they disagree)."""
+    return agreement(ests)[0]
 
 
 def color_cast(p: Prepared, ref: Optional[Prepared] = None,
@@ -665,7 +676,8 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     lab = _lab_half(p)
     now = neutral_offset(lab)
     out: dict[str, Optional[float]] = {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None,
-                                       "color_cast_u": 0.0, "cast_vs_reference": None}
+                                       "color_cast_u": 0.0, "cast_vs_reference": None,
+                                       "cast_vs_reference_magenta": None}
     if now is not None:
         da, db, chroma = now
         out["color_cast"] = chroma
@@ -695,6 +707,19 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
         else:
             out["color_shift"] = 0.0
         out.update(_cast_vs_reference(lab, rlab, ok))
+    # A view burnt out at full white over more than the white patch's own share (the
+    # brightest 5 % of the usable pixels) has lost its brightest surfaces: the white patch
+    # then reads the brightest of the coloured rest (the teal leaves beside a burnt-out
+    # flower), not the light, and the tone curve's shoulder bends the hue of what is left
+    # near white. The three estimates no longer measure the light's colour: not judged.
+    # (A white-balance fault clips one channel, not all three: the field set's and the
+    # devset's casts burn out at most 3.5 % of the view, its clean frames by day 6.8 %.)
+    burnt = float(np.count_nonzero(p.small >= 250.0)) / float(p.small.size)
+    if burnt > WHITE_PATCH_SHARE:
+        for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta"):
+            out[k] = 0.0
+        if out.get("cast_vs_reference") is not None:
+            out["cast_vs_reference"] = out["cast_vs_reference_magenta"] = 0.0
     return out
 
 
@@ -715,35 +740,52 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     the quadrants (``batch_se``)."""
     lab, rlab, ok = lab[::2, ::2], rlab[::2, ::2], ok[::2, ::2]
     if ok.sum() < 0.05 * ok.size:
-        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0}
+        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0, "cast_vs_reference_hue": 0.0,
+                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0}
 
     def chroma(x: np.ndarray) -> float:
         a = x[:, :, 1][ok].astype(np.int32) - 128
         b = x[:, :, 2][ok].astype(np.int32) - 128
         return math.sqrt(_int_quantile(a * a + b * b, 0.5))
 
+    def tonal_range(x: np.ndarray) -> float:
+        L = x[:, :, 0][ok].astype(np.int32)
+        return float(_int_quantile(L, 0.95) - _int_quantile(L, 0.05))
+
     # fog, glare or a washed-out picture desaturate everything toward grey, which moves
     # every estimate toward neutral; a cast tints. The reference's colour is first scaled
     # down by the loss of saturation, so only a move in a direction counts. (Scattered
     # light never adds saturation: a gain in it is the cast's own doing, not compensated.)
-    sat = min(1.0, max(0.2, chroma(lab) / max(1.0, chroma(rlab))))
+    # Scattered light (I = J t + A (1 - t)) shrinks the tonal range by the same factor t as
+    # the saturation; a channel gain leaves the tonal range and desaturates only surfaces of
+    # the opposite colour (an orange gain greys a teal background). So the saturation lost
+    # counts only as far as the tonal range shrank with it.
+    sat = min(1.0, max(0.2, chroma(lab) / max(1.0, chroma(rlab)),
+                       tonal_range(lab) / max(1.0, tonal_range(rlab))))
 
-    def moved(mask: np.ndarray) -> Optional[float]:
+    def moved(mask: np.ndarray) -> Optional[tuple[float, float]]:
         now, then = _estimates(lab, mask), _estimates(rlab, mask)
         if now is None or then is None:
             return None
-        return consensus([(x1 - sat * x0, y1 - sat * y0) for (x1, y1), (x0, y0) in zip(now, then)])
+        return agreement([(x1 - sat * x0, y1 - sat * y0) for (x1, y1), (x0, y0) in zip(now, then)])
 
-    value = moved(ok)
-    if value is None:
-        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0}
+    whole = moved(ok)
+    if whole is None:
+        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0, "cast_vs_reference_hue": 0.0,
+                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0}
+    value, hue = whole
     parts = []
     for q in quadrant_masks(ok.shape):
         part = ok & q
         if part.sum() >= 0.02 * ok.size:
             v = moved(part)
-            parts.append(0.0 if v is None else v)
-    return {"cast_vs_reference": value, "cast_vs_reference_u": batch_se(parts)}
+            parts.append(0.0 if v is None else v[0])
+    u = batch_se(parts)
+    # off the line along which lights differ (see MAGENTA_HUES): no change of light since
+    # acceptance moves the view's colour toward magenta
+    magenta = MAGENTA_HUES[0] <= hue <= MAGENTA_HUES[1]
+    return {"cast_vs_reference": value, "cast_vs_reference_u": u, "cast_vs_reference_hue": hue,
+            "cast_vs_reference_magenta": value if magenta else 0.0, "cast_vs_reference_magenta_u": u}
 
 
 # --- occlusion --------------------------------------------------------------------------
