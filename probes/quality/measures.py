@@ -218,18 +218,79 @@ def exposure(p: Prepared) -> dict[str, float]:
             "contrast_range": float(hi - lo), "contrast_ratio": float(michelson)}
 
 
-def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, Optional[float]]:
-    """Tonal range left by a veil of scattered light: (p98 - p2) / mean of the gray image.
+# A veil over the lens dims the detail of every part of the view alike; light fog leaves
+# the nearest objects their texture. Where the best-kept tenth of the view still has this
+# detail contrast (RMS over the block mean, blocks of 32 analysis pixels), the low tonal
+# range is the scene's (fog, distance), not a veil: figure chosen on the fieldset default
+# draw (its veils with a range under 0.5 keep at most 0.105; its clean frames in light fog
+# from 0.112), reported on its seeds 7 and 11 and the devset.
+VEIL_DETAIL_KEPT = 0.11
+# A veil lifts the blacks of the whole view: the darkest patch of every region of a 4x4 grid
+# is far from black. Fog leaves near objects dark, and any dark object, shadow or lamp-less
+# corner keeps a region's floor low (the fieldset's clean frames without fog: at most 0.44
+# of their region's mean; its veils mostly from 0.55, its fog 0.31-0.59).
+VEIL_FLOOR = 0.5
+# detail is read in blocks of 32 analysis pixels (a twentieth of a 640-wide sub-stream)
+VEIL_BLOCK = 32
 
-    A misted or dirty dome lays scattered light over the whole picture: the blacks are
-    lifted, the whites pulled down toward the mean, and auto-exposure then brings the mean
-    back to mid-grey; what is left is a range that is small relative to the picture's own
+
+def _block_weber(g: np.ndarray, block: int) -> np.ndarray:
+    """RMS contrast of each ``block`` x ``block`` block over its mean (a Weber contrast: a
+    dark block is not low for being dark; means under 8 gray levels count as 8)."""
+    h, w = g.shape
+    bh, bw = max(1, h // block), max(1, w // block)
+    crop = g[: bh * block, : bw * block]
+    m = cv2.resize(crop, (bw, bh), interpolation=cv2.INTER_AREA)
+    m2 = cv2.resize(crop * crop, (bw, bh), interpolation=cv2.INTER_AREA)
+    return np.sqrt(np.maximum(m2 - m * m, 0.0)) / np.maximum(m, 8.0)
+
+
+def veil_floor(p: Prepared, grid: int = 4) -> float:
+    """How far the blacks are lifted where the view keeps them best: over a ``grid`` x
+    ``grid`` partition, the lowest ratio of a region's dark floor (5th percentile of the
+    darkest channel after a minimum over patches ~1/43 of the width, the dark channel of He
+    et al.) to the region's mean gray. Near 0 when any region holds something black."""
+    b = p.small_bgr
+    dark = cv2.min(cv2.min(b[:, :, 0], b[:, :, 1]), b[:, :, 2])
+    k = max(3, (b.shape[1] // 43) | 1)
+    dark = cv2.erode(dark, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    h, w = dark.shape
+    g = p.small
+    lowest = float("inf")
+    for i in range(grid):
+        for j in range(grid):
+            ys, xs = slice(i * h // grid, (i + 1) * h // grid), slice(j * w // grid, (j + 1) * w // grid)
+            region = dark[ys, xs]
+            if region.size == 0:
+                continue
+            hist = np.bincount(region.ravel(), minlength=256)
+            floor = float(np.searchsorted(np.cumsum(hist), 0.05 * region.size))
+            lowest = min(lowest, floor / max(8.0, float(g[ys, xs].mean())))
+    return 0.0 if lowest == float("inf") else lowest
+
+
+def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, Optional[float]]:
+    """A veil of scattered light over the view (a misted or dirty dome), read two ways.
+
+    ``veil_contrast``: tonal range left (``veil_range``), (p98 - p2) / mean of the gray image. A misted or
+    dirty dome lays scattered light over the whole picture: the blacks are lifted, the
+    whites pulled down toward the mean, and auto-exposure then brings the mean back to
+    mid-grey; what is left is a range that is small relative to the picture's own
     brightness (a Weber contrast: a dark night scene has a small range in gray levels but
-    not relative to its mean). Light fog over a clean scene leaves more of it (the
-    fieldset's fog: from 0.52; its veils: 0.31 to 0.91). Scattered light never drives a
-    channel to full scale, so a picture with a channel clipped over more than
-    ``max_clipped`` of the view is not judged (None): a strong channel gain (a magenta
-    cast) or over-exposure squeezes the gray range by clipping, not by a veil.
+    not relative to its mean). Not judged (None) where the view keeps full detail in its
+    best-kept tenth (``veil_detail_all`` at least ``VEIL_DETAIL_KEPT``): light fog leaves
+    the nearest objects their texture, a veil over the lens dims every part alike.
+
+    ``veil_detail``: the detail contrast left, the 90th percentile over the view of the RMS
+    contrast of blocks of ``VEIL_BLOCK`` analysis pixels over their mean (``veil_detail_all``),
+    judged only when the blacks are lifted over the whole view (``veil_floor`` at least
+    ``VEIL_FLOOR``). A lamp or a bright sky under the veil still shines far above it and
+    keeps the tonal range wide (lit interiors under a misted dome: 0.6-0.9), but the detail
+    of the surfaces it lights is dimmed everywhere.
+
+    Scattered light never drives a channel to full scale, so a picture with a channel
+    clipped over more than ``max_clipped`` of the view is not judged by either (None): a
+    strong channel gain (a magenta cast) or over-exposure squeezes the range by clipping.
     """
     hist = cv2.calcHist([p.small], [0], None, [256], [0, 256]).ravel()
     total = max(float(hist.sum()), 1.0)
@@ -239,8 +300,23 @@ def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, 
     mean = float((hist * np.arange(256)).sum() / total)
     clipped = float(np.count_nonzero(cv2.max(cv2.max(p.small_bgr[:, :, 0], p.small_bgr[:, :, 1]),
                                              p.small_bgr[:, :, 2]) >= level)) / max(1, p.small.size)
-    value = (hi - lo) / max(mean, 1.0) if clipped <= max_clipped else None
-    return {"veil_contrast": value, "channel_clipped": clipped}
+    out: dict[str, Optional[float]] = {"veil_contrast": None, "veil_range": None, "veil_detail": None,
+                                       "veil_detail_u": None,
+                                       "veil_detail_all": None, "veil_floor": None,
+                                       "channel_clipped": clipped}
+    if clipped > max_clipped:
+        return out
+    out["veil_range"] = (hi - lo) / max(mean, 1.0)
+    blocks = _block_weber(p.small, VEIL_BLOCK)
+    detail = float(np.percentile(blocks, 90))
+    parts = [float(np.percentile(blocks[q], 90)) for q in quadrant_masks(blocks.shape) if q.sum() >= 4]
+    floor = veil_floor(p)
+    out["veil_detail_all"], out["veil_floor"] = detail, floor
+    if detail < VEIL_DETAIL_KEPT:
+        out["veil_contrast"] = out["veil_range"]
+    if floor >= VEIL_FLOOR:
+        out["veil_detail"], out["veil_detail_u"] = detail, batch_se(parts)
+    return out
 
 
 # --- noise ------------------------------------------------------------------------------

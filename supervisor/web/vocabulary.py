@@ -118,6 +118,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "cast_consensus_magenta": _l("magenta colour cast (three estimates agree)"),
         "cast_vs_reference": _l("colour cast since acceptance"),
         "veil_contrast": _l("tonal range left by a veil"),
+        "veil_detail": _l("detail contrast left under a veil"),
         "cover_share": _l("share without fine structure (cover at the lens)"),
     },
     "rule": {
@@ -140,6 +141,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "color_cast_magenta": _l("magenta colour cast"),
         "color_cast_vs_reference": _l("colour cast since acceptance"),
         "low_contrast_veil": _l("veiled picture (misted or dirty dome)"),
+        "low_contrast_detail": _l("veiled picture, detail dimmed everywhere (misted or dirty dome)"),
         "occlusion_cover": _l("lens covered (no structure over part of the view)"),
     },
     "op": {"above": _l("above"), "below": _l("below")},
