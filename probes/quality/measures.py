@@ -455,21 +455,34 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
     return {"screen": float((dev <= 1.0).mean())}
 
 
-def clipping(p: Prepared, level: int = 250) -> dict[str, float]:
-    """Over-exposure as the sensor shows it: the share of the view clipped at full white.
+def clipping(p: Prepared, level: int = 250, near: int = 200) -> dict[str, float]:
+    """Over-exposure as the sensor shows it: the share of the view burnt out.
 
-    ``clipped``: share of the analysis pixels (OSD filled in) at or above ``level``.
-    ``overexposure``: that share when the picture's median is lifted too (>= 150): an
-    over-exposed sensor pushes the whole picture up and burns large areas out, while a
-    correctly exposed bright scene (snow, a white facade) keeps its highlights below the
-    ceiling and a backlit view with a burnt-out sky keeps a dark foreground.
+    ``clipped``: share of the analysis pixels (OSD filled in) whose gray level is at or
+    above ``level``.
+    ``overexposure``: share of the pixels burnt out, when the picture's median is lifted too
+    (>= 150): an over-exposed sensor pushes the whole picture up and burns large areas out,
+    while a correctly exposed bright scene (snow, a white facade) keeps its highlights below
+    the ceiling and a backlit view with a burnt-out sky keeps a dark foreground. A sensor
+    clips per channel: the brightest channel of a coloured highlight (a blue sky, a wall
+    under warm light) reaches full scale while the gray level is still under it, so a pixel
+    counts as burnt out when at least two of its channels are at ``level`` and the third is
+    close behind (at least ``near``): over-exposure lifts all three together, whereas a
+    channel gain (a colour cast) clips its own channel alone or, for magenta, two of them
+    with the third far below.
     """
     hist = cv2.calcHist([np.clip(p.small, 0, 255).astype(np.uint8)], [0], None, [256], [0, 256]).ravel()
     total = max(float(hist.sum()), 1.0)
     clipped = float(hist[level:].sum() / total)
     cdf = np.cumsum(hist) / total
     median = float(np.searchsorted(cdf, 0.5))
-    return {"clipped": clipped, "overexposure": clipped if median >= 150.0 else 0.0}
+    if median < 150.0:
+        return {"clipped": clipped, "overexposure": 0.0}
+    b = p.small_bgr
+    at = [(b[:, :, k] >= level).view(np.uint8) for k in range(3)]
+    two = (at[0] + at[1] + at[2]) >= 2
+    burnt = two & (cv2.min(cv2.min(b[:, :, 0], b[:, :, 1]), b[:, :, 2]) >= near)
+    return {"clipped": clipped, "overexposure": float(np.count_nonzero(burnt)) / max(1, burnt.size)}
 
 
 # --- blur -------------------------------------------------------------------------------
