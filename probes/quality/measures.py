@@ -227,8 +227,9 @@ def exposure(p: Prepared) -> dict[str, float]:
 VEIL_DETAIL_KEPT = 0.11
 # A veil lifts the blacks of the whole view: the darkest patch of every region of a 4x4 grid
 # is far from black. Fog leaves near objects dark, and any dark object, shadow or lamp-less
-# corner keeps a region's floor low (the fieldset's clean frames without fog: at most 0.44
-# of their region's mean; its veils mostly from 0.55, its fog 0.31-0.59).
+# corner keeps a region's floor low (the fieldset default draw's clean frames without fog:
+# at most 0.40 of their region's mean, seeds 7 and 11: 0.44 and 0.38; its veils mostly from
+# 0.55, its fog 0.42-0.59). Figure chosen on the fieldset default draw.
 VEIL_FLOOR = 0.5
 # detail is read in blocks of 32 analysis pixels (a twentieth of a 640-wide sub-stream)
 VEIL_BLOCK = 32
