@@ -202,12 +202,18 @@ def prepare_reference(bgr: np.ndarray, like: Prepared) -> Prepared:
 
 # --- exposure ---------------------------------------------------------------------------
 
+def gray_hist(p: Prepared) -> np.ndarray:
+    """256-bin histogram of the analysis gray image (float, 0..255): counted on its integer
+    part, the same bins as on the floats and ~6x faster."""
+    return cv2.calcHist([p.small.astype(np.uint8)], [0], None, [256], [0, 256]).ravel()
+
+
 def exposure(p: Prepared) -> dict[str, float]:
     """Mean brightness and contrast (standard deviation) of the gray image, 0..255."""
     mean, std = cv2.meanStdDev(p.small)
     # percentiles from a 256-bin histogram: a full sort of the picture costs more than all
     # the other exposure work together
-    hist = cv2.calcHist([p.small], [0], None, [256], [0, 256]).ravel()
+    hist = gray_hist(p)
     cdf = np.cumsum(hist) / max(float(hist.sum()), 1.0)
     lo = float(np.searchsorted(cdf, 0.02))
     hi = float(np.searchsorted(cdf, 0.98))
@@ -261,12 +267,12 @@ def veil_floor(p: Prepared, grid: int = 4) -> float:
     for i in range(grid):
         for j in range(grid):
             ys, xs = slice(i * h // grid, (i + 1) * h // grid), slice(j * w // grid, (j + 1) * w // grid)
-            region = dark[ys, xs]
+            region = dark[ys, xs].ravel()
             if region.size == 0:
                 continue
-            hist = np.bincount(region.ravel(), minlength=256)
-            floor = float(np.searchsorted(np.cumsum(hist), 0.05 * region.size))
-            lowest = min(lowest, floor / max(8.0, float(g[ys, xs].mean())))
+            n = int(0.05 * region.size)
+            floor = float(np.partition(region, n)[n])
+            lowest = min(lowest, floor / max(8.0, float(cv2.mean(g[ys, xs])[0])))
     return 0.0 if lowest == float("inf") else lowest
 
 
@@ -293,7 +299,7 @@ def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, 
     clipped over more than ``max_clipped`` of the view is not judged by either (None): a
     strong channel gain (a magenta cast) or over-exposure squeezes the range by clipping.
     """
-    hist = cv2.calcHist([p.small], [0], None, [256], [0, 256]).ravel()
+    hist = gray_hist(p)
     total = max(float(hist.sum()), 1.0)
     cdf = np.cumsum(hist) / total
     lo = float(np.searchsorted(cdf, 0.02))
