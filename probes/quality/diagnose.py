@@ -67,8 +67,9 @@ class Diagnosis:
 
 
 # with the reference, a veil must have taken at least a quarter of the view's relative
-# range since acceptance (the fieldset's veils with a reference kept at most 0.56 of their
-# contrast, the devset's low-contrast faults at most 0.37; a plain wall keeps all of it)
+# range (or of its detail contrast) since acceptance (the fieldset's veils with a reference
+# kept at most 0.56 of their contrast, the devset's low-contrast faults at most 0.37; a
+# plain wall keeps all of it)
 _VEIL_KEPT = 0.75
 
 
@@ -82,12 +83,15 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
     out.update(M.veil(p))
-    if r is not None and out["veil_contrast"] is not None:
-        # a view that had no more range at acceptance (a plain wall) is not veiled now: with
-        # the reference, only a range that shrank since then counts
-        then = M.reading(r, "veil", lambda: M.veil(r))["veil_contrast"]
-        if then is not None and out["veil_contrast"] > _VEIL_KEPT * then:
-            out["veil_contrast"] = None
+    if r is not None:
+        # a view that had no more range or detail at acceptance (a plain wall) is not veiled
+        # now: with the reference, only a range or a detail that shrank since then counts
+        then = M.reading(r, "veil", lambda: M.veil(r))
+        for now_key, kept_key in (("veil_contrast", "veil_range"), ("veil_detail", "veil_detail_all")):
+            now_raw, ref_raw = out[kept_key], then[kept_key]
+            if out[now_key] is not None and now_raw is not None and ref_raw is not None and \
+                    now_raw > _VEIL_KEPT * ref_raw:
+                out[now_key] = None
     # contrast kept since acceptance: a plain wall was low in contrast then too
     out["contrast_vs_reference"] = (
         out["contrast_ratio"] / max(0.05, M.reading(r, "exposure", lambda: M.exposure(r))["contrast_ratio"])

@@ -40,21 +40,22 @@ def test_dome_veil_is_low_contrast_and_light_fog_is_not(scene, thresholds):
     assert any(f.rule == "low_contrast_veil" for f in veiled.faults)
     fog = diagnose(jpeg(light_fog(scene, 0.35)), thresholds=thresholds)
     assert "low_contrast" not in fog.fault_names
-    assert fog.measures["veil_contrast"] > veiled.measures["veil_contrast"]
+    assert fog.measures["veil_range"] > veiled.measures["veil_range"]
 
 
 def test_a_clipped_channel_is_not_judged_as_a_veil(scene):
     # a strong magenta gain clips red and blue over much of the view: not scattered light
     cast = np.clip(scene.astype(np.float32) * np.array([2.2, 0.9, 2.2], np.float32), 0, 255).astype(np.uint8)
     v = M.veil(M.prepare(cast))
-    assert v["channel_clipped"] > 0.05 and v["veil_contrast"] is None
-    assert M.veil(M.prepare(scene))["veil_contrast"] is not None
+    assert v["channel_clipped"] > 0.05 and v["veil_contrast"] is None and v["veil_detail"] is None
+    assert v["veil_range"] is None
+    assert M.veil(M.prepare(scene))["veil_range"] is not None
 
 
 def test_a_dark_scene_keeps_its_relative_range(scene, thresholds):
     # a night view is small in gray levels but not relative to its own brightness
     dark = (scene.astype(np.float32) * 0.2).astype(np.uint8)
-    assert M.veil(M.prepare(dark))["veil_contrast"] > 1.0
+    assert M.veil(M.prepare(dark))["veil_range"] > 1.0
 
 
 def test_a_weak_blue_channel_tints_yellow_green_and_is_a_cast(scene, thresholds):
