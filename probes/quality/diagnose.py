@@ -124,6 +124,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out["cast_consensus_magenta_u"] = out.get("cast_consensus_u")
     out.update(occ)
     out.update(M.cover_region(p, sigma))
+    out.update(M.cover_new(p, r, ref_sigma) if r is not None else {"cover_new": None})
     if out["blur"] is None:
         # no edges to judge focus on outside the region: a plain view, not a cover in front
         # of a sharp one
@@ -213,8 +214,9 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         faults = [f for f in faults if f.fault != "noise"]
     if any(f.fault in ("too_bright", "low_contrast") for f in faults):
         # a burnt-out or veiled view is flat over large parts for that reason: a region
-        # without fine structure is then the exposure's or the veil's doing, not a cover's
-        faults = [f for f in faults if f.measure != "cover_share"]
+        # without fine structure (or that lost it since acceptance) is then the exposure's
+        # or the veil's doing, not a cover's
+        faults = [f for f in faults if f.measure not in ("cover_share", "cover_new")]
     if any(f.fault in ("too_dark", "too_bright", "low_contrast") for f in faults):
         # an exposure fault leaves the channels in the noise or clipped: the colour is not
         # measurable, and the shift read is the exposure's, not the white balance's; a veil

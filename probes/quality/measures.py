@@ -959,6 +959,75 @@ def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
     return out
 
 
+def _band_detail(q: Prepared, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``block`` x ``block`` block, the RMS of two difference-of-Gaussians bands of the
+    analysis gray image (sigma 0-1 and 1-3 px): the two finest scales of structure."""
+    g = q.small
+    bh, bw = g.shape[0] // block, g.shape[1] // block
+    g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
+    g3 = cv2.GaussianBlur(g1, (0, 0), 2.83)  # 1.0 then 2.83: sigma 3 in all
+
+    def rms(x: np.ndarray) -> np.ndarray:
+        x = x[: bh * block, : bw * block]
+        return np.sqrt(cv2.resize(x * x, (bw, bh), interpolation=cv2.INTER_AREA))
+
+    return rms(g - g1), rms(g1 - g3)
+
+
+def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floor: float = 1.2,
+              lost: float = 0.35, min_gone: float = 0.15,
+              lit_floor: float = 40.0) -> dict[str, Optional[float]]:
+    """Share of the view hidden since the acceptance reference by one body at the lens,
+    dark, glowing or translucent (``cover_new``).
+
+    Per 8x8 block, structure is the RMS of the two finest difference-of-Gaussians bands.
+    A block had structure when it was well above the flat floor at acceptance. Light,
+    exposure and compression change the structure of every block alike; a cover hides
+    only what is behind it, leaving nothing or a faint trace (a thin bag, a sticker lit
+    through): a block is hidden when its structure fell under ``lost`` of the level the
+    view as a whole kept (90th percentile of now/then over the structured blocks). The
+    hidden blocks, with the plain blocks between them (a cover over some sky is one
+    cover), form the candidate; it counts only when the hidden blocks themselves are at
+    least ``min_gone`` of the view (a plain wall whose few marks changed is not hidden).
+    None when the view had too little structure then, or lost it everywhere (a blur, a
+    veil: other faults).
+    """
+    d1, d2 = _band_detail(p, block)
+    r1, r2 = reading(ref, ("band_detail", block), lambda: _band_detail(ref, block))
+    none: dict[str, Optional[float]] = {"cover_new": None}
+    if r1.shape != d1.shape:
+        return none
+    now, then = d1 + d2, r1 + r2
+    detail_then = then >= 2.0 * (2.0 * floor + 2.5 * ref_noise)
+    if detail_then.sum() < 16:
+        return none
+    q = now / np.maximum(then, 1e-6)
+    # the level the uncovered view kept: read at the upper quartile, so that a cover over
+    # up to three quarters of the structured view does not set it, and lamps or windows
+    # lit since (new structure in a few blocks) do not raise it
+    scale = float(np.percentile(q[detail_then], 75))
+    if scale < 0.6:
+        return none  # the whole view lost its structure: a blur or a veil, not a cover
+    # a dark block shows little structure whatever is in front of it (dusk against a
+    # daylight reference): a dark cover is the business of ``occlusion_new``
+    g = p.small
+    bh, bw = d1.shape
+    lit = cv2.resize(g[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA) >= lit_floor
+    hidden = detail_then & (q < lost * scale) & lit
+    if float(hidden.mean()) < min_gone:
+        return {"cover_new": 0.0}
+    flat = (d1 < floor + 1.5 * ref_noise + 1.0) & (d2 < floor + ref_noise + 1.0)
+    candidate = (hidden | (flat & ~detail_then)).astype(np.uint8)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
+    best = 0.0
+    for k in range(1, n):
+        a = int(st[k, cv2.CC_STAT_AREA])
+        in_k = lab == k
+        if a / lab.size > best and float(hidden[in_k].sum()) >= min_gone * lab.size:
+            best = a / lab.size
+    return {"cover_new": best}
+
+
 def cover_region(p: Prepared, noise: float, block: int = 8, floor: float = 1.2,
                  detail: float = 15.0) -> dict[str, Optional[float]]:
     """Share of the view in the largest region without fine structure that reaches the
@@ -983,14 +1052,7 @@ def cover_region(p: Prepared, noise: float, block: int = 8, floor: float = 1.2,
     none: dict[str, Optional[float]] = {"cover_share": None, "cover_rest_detail": 0.0}
     if bh < 4 or bw < 4:
         return none
-    g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
-    g3 = cv2.GaussianBlur(g1, (0, 0), 2.83)  # 1.0 then 2.83: sigma 3 in all
-
-    def rms(x: np.ndarray) -> np.ndarray:
-        x = x[: bh * block, : bw * block]
-        return np.sqrt(cv2.resize(x * x, (bw, bh), interpolation=cv2.INTER_AREA))
-
-    d1, d2 = rms(g - g1), rms(g1 - g3)
+    d1, d2 = _band_detail(p, block)
     flat = ((d1 < floor + 1.5 * noise) & (d2 < floor + noise)).astype(np.uint8)
     n, lab, st, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
     best, area = 0, 0

@@ -122,6 +122,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "veil_detail": _l("detail contrast left under a veil"),
         "cover_share": _l("share without fine structure (cover at the lens)"),
         "stripes_fine": _l("fine stripe strength (full-resolution crops)"),
+        "cover_new": _l("share hidden since acceptance (cover at the lens)"),
     },
     "rule": {
         "signal_loss": _l("signal loss"), "blur": _l("blur"), "blur_new": _l("blur vs reference"),
@@ -147,6 +148,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "low_contrast_detail": _l("veiled picture, detail dimmed everywhere (misted or dirty dome)"),
         "occlusion_cover": _l("lens covered (no structure over part of the view)"),
         "stripes_fine": _l("fine interference stripes"),
+        "occlusion_cover_new": _l("lens covered since acceptance"),
     },
     "op": {"above": _l("above"), "below": _l("below")},
     "field": {
