@@ -974,6 +974,12 @@ def _band_detail(q: Prepared, block: int) -> tuple[np.ndarray, np.ndarray]:
     return rms(g - g1), rms(g1 - g3)
 
 
+def _block_mean(q: Prepared, block: int) -> np.ndarray:
+    g = q.small
+    bh, bw = g.shape[0] // block, g.shape[1] // block
+    return cv2.resize(g[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
+
+
 def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floor: float = 1.2,
               lost: float = 0.35, min_gone: float = 0.15,
               lit_floor: float = 40.0) -> dict[str, Optional[float]]:
@@ -1006,6 +1012,16 @@ def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floo
     # up to three quarters of the structured view does not set it, and lamps or windows
     # lit since (new structure in a few blocks) do not raise it
     scale = float(np.percentile(q[detail_then], 75))
+    if scale < 0.6:
+        # a cover over most of what had structure: the part still seen keeps its level.
+        # Read where the light did not rise more than the view's: lamps and windows lit
+        # since acceptance gain structure that a view merely darker than then does not
+        m_now = _block_mean(p, block)
+        m_then = reading(ref, ("block_mean", block), lambda: _block_mean(ref, block))
+        lr = np.log((m_now + 4.0) / (m_then + 4.0))
+        steady = detail_then & (lr <= float(np.median(lr[detail_then])) + math.log(1.5))
+        if steady.sum() >= 8:
+            scale = float(np.percentile(q[steady], 95))
     if scale < 0.6:
         return none  # the whole view lost its structure: a blur or a veil, not a cover
     # a dark block shows little structure whatever is in front of it (dusk against a

@@ -57,3 +57,20 @@ def test_the_unchanged_view_hides_nothing(scene):
     p = M.prepare(scene)
     ref = M.prepare_like(scene, p)
     assert M.cover_new(p, ref, M.noise_sigma(ref))["cover_new"] == pytest.approx(0.0)
+
+
+def test_a_bag_over_most_of_the_view_is_found(scene, thresholds):
+    # most of what had structure is hidden: the part still seen keeps the view's level
+    h, w = scene.shape[:2]
+    a = _soft_mask(h, w, (int(w * 0.4), int(h * 0.5)), (int(w * 0.42), int(h * 0.66))) * 0.97
+    body = np.full_like(scene, 200, dtype=np.float32)
+    covered = np.clip(scene * (1 - a) + body * a, 0, 255).astype(np.uint8)
+    d = diagnose(jpeg(covered), reference=jpeg(scene), thresholds=thresholds)
+    assert d.measures["cover_new"] is not None and d.measures["cover_new"] > 0.6
+    assert "occlusion" in d.fault_names
+
+
+def test_a_defocused_view_is_blur_not_a_cover(scene, thresholds):
+    d = diagnose(jpeg(cv2.GaussianBlur(scene, (0, 0), 2.5)), reference=jpeg(scene), thresholds=thresholds)
+    assert "blur" in d.fault_names
+    assert not any(f.rule == "occlusion_cover_new" for f in d.faults), d.faults
