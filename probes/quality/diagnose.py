@@ -200,9 +200,11 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         if rule.crossed(float(value), limit, u) and not _same_view_other_light(rule, measures):
             faults.append(Fault(rule.fault, rule.measure, float(value), limit, rule.op,
                                 _severity(rule, float(value)), rule.name, rule.clause, u))
-    if any(f.fault == "stripes" and f.measure == "stripes_fine" for f in faults) or \
-            any(f.fault == "stripes" and f.measure in ("stripes", "stripes_new") for f in faults) and \
-            0 < float(measures.get("stripe_period_analysis_px") or 0.0) < _FINE_TONE_PX:
+    stripes = {f.measure for f in faults if f.fault == "stripes"}
+    fine_tone = "stripes_fine" in stripes or (
+        bool(stripes & {"stripes", "stripes_new"})
+        and 0 < float(measures.get("stripe_period_analysis_px") or 0.0) < _FINE_TONE_PX)
+    if fine_tone:
         # a fine interference tone passes the noise measure's high-pass (the residual of a
         # 1.5 px blur keeps over a sixth of a tone finer than 16 px) and reads as noise: it is
         # one tone, already reported as stripes, not random noise

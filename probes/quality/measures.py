@@ -9,7 +9,7 @@ exactly the pixel-level differences they measure.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TypeVar
 
 import cv2
@@ -62,21 +62,20 @@ class Prepared:
     small: np.ndarray        # analysis copy, gray float32, on-screen text filled in
     scale: float             # full width / analysis width
     osd: Optional[np.ndarray] = None  # analysis-size mask of burned-in text (uint8 0/1)
-    # A kept reference's readings of itself alone (its noise, its spectrum, its edge map...)
-    # by key: the same reference judges many frames and they do not change (see ``reading``).
-    # None for a frame, which is judged once.
-    readings: Optional[dict[Any, Any]] = None
+    # Its readings of itself alone (its histogram, its noise, its spectrum...) by key, made
+    # once (see ``reading``): several measures of one judgement share them, and a kept
+    # reference keeps them for every frame judged against it.
+    readings: dict[Any, Any] = field(default_factory=dict)
 
 
 _T = TypeVar("_T")
 
 
 def reading(p: Prepared, key: Any, compute: Callable[[], _T]) -> _T:
-    """``compute()``: a reading of ``p`` alone, made once when ``p`` is a kept reference
-    and reused for every later frame judged against it. ``key`` names the reading and its
-    parameters; callers never modify what it returns (it is shared)."""
-    if p.readings is None:
-        return compute()
+    """``compute()``: a reading of ``p`` alone, made once and reused by every measure of
+    ``p`` that asks for it (and, ``p`` being a kept reference, by every later frame judged
+    against it). ``key`` names the reading and its parameters; callers never modify what it
+    returns (it is shared)."""
     if key not in p.readings:
         p.readings[key] = compute()
     return p.readings[key]
@@ -194,7 +193,6 @@ def prepare_reference(bgr: np.ndarray, like: Prepared) -> Prepared:
     made now, and the full-resolution copies let go (a kept reference holds only
     analysis-size data)."""
     r = prepare_like(bgr, like)
-    r.readings = {}
     reading(r, "impulse_share", lambda: _impulse_share(r))
     r.bgr = r.gray = None
     return r
@@ -204,8 +202,15 @@ def prepare_reference(bgr: np.ndarray, like: Prepared) -> Prepared:
 
 def gray_hist(p: Prepared) -> np.ndarray:
     """256-bin histogram of the analysis gray image (float, 0..255): counted on its integer
-    part, the same bins as on the floats and ~6x faster."""
-    return cv2.calcHist([p.small.astype(np.uint8)], [0], None, [256], [0, 256]).ravel()
+    part, the same bins as on the floats and ~6x faster; made once per frame."""
+    return reading(p, "gray_hist", lambda: cv2.calcHist([p.small.astype(np.uint8)], [0], None,
+                                                         [256], [0, 256]).ravel())
+
+
+def white_share(p: Prepared, level: int = 250) -> float:
+    """Share of the analysis gray image at or above ``level`` (burnt out at full white)."""
+    hist = gray_hist(p)
+    return float(hist[level:].sum() / max(float(hist.sum()), 1.0))
 
 
 def exposure(p: Prepared) -> dict[str, float]:
@@ -241,14 +246,19 @@ VEIL_FLOOR = 0.5
 VEIL_BLOCK = 32
 
 
+def _block_average(x: np.ndarray, bh: int, bw: int, block: int) -> np.ndarray:
+    """Mean of ``x`` over each of ``bh`` x ``bw`` blocks of ``block`` pixels from its top left
+    (the rows and columns beyond them left out)."""
+    return cv2.resize(x[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
+
+
 def _block_weber(g: np.ndarray, block: int) -> np.ndarray:
     """RMS contrast of each ``block`` x ``block`` block over its mean (a Weber contrast: a
     dark block is not low for being dark; means under 8 gray levels count as 8)."""
     h, w = g.shape
     bh, bw = max(1, h // block), max(1, w // block)
-    crop = g[: bh * block, : bw * block]
-    m = cv2.resize(crop, (bw, bh), interpolation=cv2.INTER_AREA)
-    m2 = cv2.resize(crop * crop, (bw, bh), interpolation=cv2.INTER_AREA)
+    m = _block_average(g, bh, bw, block)
+    m2 = _block_average(g * g, bh, bw, block)
     return np.sqrt(np.maximum(m2 - m * m, 0.0)) / np.maximum(m, 8.0)
 
 
@@ -478,9 +488,9 @@ def clipping(p: Prepared, level: int = 250, near: int = 200) -> dict[str, float]
     channel gain (a colour cast) clips its own channel alone or, for magenta, two of them
     with the third far below.
     """
-    hist = cv2.calcHist([np.clip(p.small, 0, 255).astype(np.uint8)], [0], None, [256], [0, 256]).ravel()
+    hist = gray_hist(p)
     total = max(float(hist.sum()), 1.0)
-    clipped = float(hist[level:].sum() / total)
+    clipped = white_share(p, level)
     cdf = np.cumsum(hist) / total
     median = float(np.searchsorted(cdf, 0.5))
     if median < 150.0:
@@ -810,8 +820,7 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     # near white. The three estimates no longer measure the light's colour: not judged.
     # (A white-balance fault clips one channel, not all three: the field set's and the
     # devset's casts burn out at most 3.5 % of the view, its clean frames by day 6.8 %.)
-    burnt = float(np.count_nonzero(p.small >= 250.0)) / float(p.small.size)
-    if burnt > WHITE_PATCH_SHARE:
+    if white_share(p) > WHITE_PATCH_SHARE:
         for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta"):
             out[k] = 0.0
         if out.get("cast_vs_reference") is not None:
@@ -891,9 +900,8 @@ def block_stats(p: Prepared, block: int = 16) -> tuple[np.ndarray, np.ndarray]:
     s = p.small
     h, w = s.shape
     bh, bw = max(2, h // block), max(2, w // block)
-    crop = s[: bh * block, : bw * block]
-    m = cv2.resize(crop, (bw, bh), interpolation=cv2.INTER_AREA)
-    m2 = cv2.resize(crop * crop, (bw, bh), interpolation=cv2.INTER_AREA)
+    m = _block_average(s, bh, bw, block)
+    m2 = _block_average(s * s, bh, bw, block)
     return m, np.sqrt(np.maximum(m2 - m * m, 0.0))
 
 
@@ -959,25 +967,26 @@ def occlusion(p: Prepared, noise: float, ref: Optional[Prepared] = None,
     return out
 
 
-def _band_detail(q: Prepared, block: int) -> tuple[np.ndarray, np.ndarray]:
+def band_detail(q: Prepared, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Per ``block`` x ``block`` block, the RMS of two difference-of-Gaussians bands of the
-    analysis gray image (sigma 0-1 and 1-3 px): the two finest scales of structure."""
+    analysis gray image (sigma 0-1 and 1-3 px): the two finest scales of structure. Read
+    once per frame (the cover measures share it)."""
+    return reading(q, ("band_detail", block), lambda: _band_detail(q, block))
+
+
+def _band_detail(q: Prepared, block: int) -> tuple[np.ndarray, np.ndarray]:
     g = q.small
     bh, bw = g.shape[0] // block, g.shape[1] // block
     g1 = cv2.GaussianBlur(g, (0, 0), 1.0)
     g3 = cv2.GaussianBlur(g1, (0, 0), 2.83)  # 1.0 then 2.83: sigma 3 in all
-
-    def rms(x: np.ndarray) -> np.ndarray:
-        x = x[: bh * block, : bw * block]
-        return np.sqrt(cv2.resize(x * x, (bw, bh), interpolation=cv2.INTER_AREA))
-
-    return rms(g - g1), rms(g1 - g3)
+    return (np.sqrt(_block_average((g - g1) ** 2, bh, bw, block)),
+            np.sqrt(_block_average((g1 - g3) ** 2, bh, bw, block)))
 
 
 def _block_mean(q: Prepared, block: int) -> np.ndarray:
     g = q.small
-    bh, bw = g.shape[0] // block, g.shape[1] // block
-    return cv2.resize(g[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA)
+    return reading(q, ("block_mean", block),
+                   lambda: _block_average(g, g.shape[0] // block, g.shape[1] // block, block))
 
 
 def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floor: float = 1.2,
@@ -991,15 +1000,17 @@ def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floo
     exposure and compression change the structure of every block alike; a cover hides
     only what is behind it, leaving nothing or a faint trace (a thin bag, a sticker lit
     through): a block is hidden when its structure fell under ``lost`` of the level the
-    view as a whole kept (90th percentile of now/then over the structured blocks). The
+    view as a whole kept (the upper quartile of now/then over the structured blocks; when a
+    cover hides most of them, the 95th percentile over the blocks whose light did not rise
+    since acceptance) and it is lit (``lit_floor``). The
     hidden blocks, with the plain blocks between them (a cover over some sky is one
     cover), form the candidate; it counts only when the hidden blocks themselves are at
     least ``min_gone`` of the view (a plain wall whose few marks changed is not hidden).
     None when the view had too little structure then, or lost it everywhere (a blur, a
     veil: other faults).
     """
-    d1, d2 = _band_detail(p, block)
-    r1, r2 = reading(ref, ("band_detail", block), lambda: _band_detail(ref, block))
+    d1, d2 = band_detail(p, block)
+    r1, r2 = band_detail(ref, block)
     none: dict[str, Optional[float]] = {"cover_new": None}
     if r1.shape != d1.shape:
         return none
@@ -1017,7 +1028,7 @@ def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floo
         # Read where the light did not rise more than the view's: lamps and windows lit
         # since acceptance gain structure that a view merely darker than then does not
         m_now = _block_mean(p, block)
-        m_then = reading(ref, ("block_mean", block), lambda: _block_mean(ref, block))
+        m_then = _block_mean(ref, block)
         lr = np.log((m_now + 4.0) / (m_then + 4.0))
         steady = detail_then & (lr <= float(np.median(lr[detail_then])) + math.log(1.5))
         if steady.sum() >= 8:
@@ -1026,22 +1037,16 @@ def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floo
         return none  # the whole view lost its structure: a blur or a veil, not a cover
     # a dark block shows little structure whatever is in front of it (dusk against a
     # daylight reference): a dark cover is the business of ``occlusion_new``
-    g = p.small
-    bh, bw = d1.shape
-    lit = cv2.resize(g[: bh * block, : bw * block], (bw, bh), interpolation=cv2.INTER_AREA) >= lit_floor
+    lit = _block_mean(p, block) >= lit_floor
     hidden = detail_then & (q < lost * scale) & lit
     if float(hidden.mean()) < min_gone:
         return {"cover_new": 0.0}
     flat = (d1 < floor + 1.5 * ref_noise + 1.0) & (d2 < floor + ref_noise + 1.0)
     candidate = (hidden | (flat & ~detail_then)).astype(np.uint8)
     n, lab, st, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
-    best = 0.0
-    for k in range(1, n):
-        a = int(st[k, cv2.CC_STAT_AREA])
-        in_k = lab == k
-        if a / lab.size > best and float(hidden[in_k].sum()) >= min_gone * lab.size:
-            best = a / lab.size
-    return {"cover_new": best}
+    hidden_in = np.bincount(lab[hidden], minlength=n)  # hidden blocks per region
+    areas = [int(st[k, cv2.CC_STAT_AREA]) for k in range(1, n) if hidden_in[k] >= min_gone * lab.size]
+    return {"cover_new": max(areas, default=0) / lab.size}
 
 
 def cover_region(p: Prepared, noise: float, block: int = 8, floor: float = 1.2,
@@ -1068,7 +1073,7 @@ def cover_region(p: Prepared, noise: float, block: int = 8, floor: float = 1.2,
     none: dict[str, Optional[float]] = {"cover_share": None, "cover_rest_detail": 0.0}
     if bh < 4 or bw < 4:
         return none
-    d1, d2 = _band_detail(p, block)
+    d1, d2 = band_detail(p, block)
     flat = ((d1 < floor + 1.5 * noise) & (d2 < floor + noise)).astype(np.uint8)
     n, lab, st, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
     best, area = 0, 0
@@ -1102,10 +1107,14 @@ def _ring_kernel(r: int = 3) -> np.ndarray:
 
 
 def _spectrum(small: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    s = cv2.resize(small, (size, size), interpolation=cv2.INTER_AREA)
-    s = s - float(s.mean())
-    win = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
-    f = np.fft.rfft2(s * win)
+    return _log_spectrum(cv2.resize(small, (size, size), interpolation=cv2.INTER_AREA))
+
+
+def _log_spectrum(square: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log power spectrum (dB) of a square image, windowed, its mean out, and the highest
+    value on the ring of radius 3 around each bin."""
+    s = square.astype(np.float32) - float(square.mean())
+    f = np.fft.rfft2(s * _hann2(square.shape[0]))
     power = (f.real ** 2 + f.imag ** 2).astype(np.float32)
     # rfft2 keeps columns 0..size/2; shift rows so that the DC sits in the middle row
     L = 10.0 * np.log10(np.fft.fftshift(power, axes=0) + 1e-3)
@@ -1156,17 +1165,12 @@ def stripes_fine(p: Prepared, size: int = 256, crop: int = _FINE_CROP) -> dict[s
     h, w = g.shape
     if h < 2 * crop or w < 2 * crop:
         return none
-    win = _hann2(crop)
     proms = []
     for fy, fx in _FINE_CENTRES:
         y0, x0 = int(fy * h) - crop // 2, int(fx * w) - crop // 2
-        c = g[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
-        c -= float(c.mean())
-        f = np.fft.rfft2(c * win)
-        L = (10.0 * np.log10(np.fft.fftshift(f.real ** 2 + f.imag ** 2, axes=0) + 1e-3)).astype(np.float32)
-        prom = L - cv2.dilate(L, _ring_kernel(), borderType=cv2.BORDER_REFLECT)
+        L, ring = _log_spectrum(g[y0:y0 + crop, x0:x0 + crop])
         # (a tone's energy leaks into the next bin, and the crops' bins fall a little apart)
-        proms.append(cv2.dilate(prom, np.ones((3, 3), np.uint8)))
+        proms.append(cv2.dilate(L - ring, np.ones((3, 3), np.uint8)))
     third = np.sort(np.stack(proms), axis=0)[1]  # at least this high in three crops of four
     band = _fine_band(crop, max(w, h) / float(size))
     third = np.where(band, third, 0.0)
