@@ -10,7 +10,8 @@ from typing import Any, Optional
 import numpy as np
 
 from probes.quality import measures as M
-from probes.quality.calibration import Calibration, relative_measures
+from probes.quality.calibration import (STRUCTURE_KEY, Calibration, StructureNormal, pack_structure,
+                                        relative_measures)
 from probes.quality.frame import FrameLike, load_frame
 from probes.quality.reference import reference_cache
 from probes.quality.thresholds import FAULTS, Rule, Thresholds
@@ -60,10 +61,13 @@ class Diagnosis:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "faults": [f.as_dict() for f in self.faults],
-                "measures": {k: (None if v is None else round(float(v), 4))
-                             for k, v in self.measures.items()},
-                "night": self.night, "width": self.size[0], "height": self.size[1]}
+        out = {"ok": self.ok, "faults": [f.as_dict() for f in self.faults],
+               "measures": {k: (None if v is None else round(float(v), 4))
+                            for k, v in self.measures.items()},
+               "night": self.night, "width": self.size[0], "height": self.size[1]}
+        if STRUCTURE_KEY in self.extra:
+            out[STRUCTURE_KEY] = self.extra[STRUCTURE_KEY]
+        return out
 
 
 # with the reference, a veil must have taken at least a quarter of the view's relative
@@ -74,10 +78,14 @@ _VEIL_KEPT = 0.75
 
 
 def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Optional[FrameLike],
-                analysis_width: int = 640) -> dict[str, Optional[float]]:
+                analysis_width: int = 640, structure: Optional[StructureNormal] = None,
+                keep_structure: bool = False) -> dict[str, Any]:
     """Every measure for one frame (BGR arrays in; the reference may also be encoded bytes
     or a path), no thresholds applied. The reference is prepared once per process and
-    kept (``probes.quality.reference``): judging the next frame against it reuses it."""
+    kept (``probes.quality.reference``): judging the next frame against it reuses it.
+    ``structure``: where a camera without a reference normally has fine structure (its
+    learned calibration), read as ``cover_vs_normal``. ``keep_structure``: the frame's own
+    packed structure map is returned under ``_structure`` (for a camera still learning)."""
     p = M.prepare(frame, analysis_width)
     r = reference_cache().prepared(reference, p) if reference is not None else None
     out: dict[str, Optional[float]] = {}
@@ -125,6 +133,9 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(occ)
     out.update(M.cover_region(p, sigma))
     out.update(M.cover_new(p, r, ref_sigma) if r is not None else {"cover_new": None})
+    out["cover_vs_normal"] = _cover_vs_normal(p, structure) if structure is not None and r is None else None
+    if keep_structure:
+        out["_structure"] = pack_structure(*M.structure_map(p))
     if out["blur"] is None:
         # no edges to judge focus on outside the region: a plain view, not a cover in front
         # of a sharp one
@@ -137,6 +148,32 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     if reference is not None:
         out.update(M.scene_change(p, r, blank=blank))
     return out
+
+
+# A view that gained fine structure since the learned normal over this share of it where
+# it had none is another view (the camera was turned), not the same view behind a cover.
+_OTHER_VIEW_GAINED = 0.10
+# Against a learned normal, a cover must hide at least 0.15 of the view (as against a
+# reference) or, in a view whose structure is sparse, this share of its structured blocks
+_OF_STRUCTURE = 0.6
+
+
+def _cover_vs_normal(p: M.Prepared, normal: StructureNormal) -> Optional[float]:
+    """``hidden_share`` against the camera's learned structure, unless the view changed.
+
+    Against an acceptance reference, a turned camera is found as a scene change before any
+    cover is judged; against a learned normal there is no such judgement, so a view that
+    shows structure in blocks that never had any (a turned camera now on a facade) is not
+    read as covered. A cover adds none: it is defocused."""
+    detail, mean = normal.detail, normal.mean
+    now, _ = M.structure_map(p)
+    if now.shape != detail.shape:
+        return None
+    plain_then = detail < 2.0 * (2.4 + 2.5 * normal.noise)
+    gained = plain_then & (now >= 3.0 * np.maximum(detail, 2.4 + 2.5 * normal.noise))
+    if float(gained.mean()) >= _OTHER_VIEW_GAINED:
+        return None
+    return M.hidden_share(p, detail, mean, normal.noise, dark_too=True, of_structure=_OF_STRUCTURE)
 
 
 def _severity(rule: Rule, value: float) -> str:
@@ -175,6 +212,7 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     """Apply the rules to measured values. A measure that was not taken (None) never fires."""
     faults: list[Fault] = []
     calibrated = {f for f, m in _CALIBRATED.items() if measures.get(m) is not None}
+    learned = bool(calibrated) or measures.get("cover_vs_normal") is not None
     has_ref = "scene_phase_response" in measures
     if has_ref:
         # a reference of another view says nothing about this one's colour, noise or cover
@@ -186,7 +224,7 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     for rule in thresholds.rules:
         if (rule.needs == "reference" and not has_ref) or (rule.needs == "no_reference" and has_ref):
             continue
-        if rule.needs == "calibration" and (has_ref or not calibrated):
+        if rule.needs == "calibration" and (has_ref or not learned):
             continue
         if rule.needs == "no_reference" and rule.fault in calibrated:
             continue  # the camera's own normal replaces the fixed figure
@@ -217,12 +255,12 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     if any(f.fault == "blur" and f.measure in ("blur", "blur_vs_reference") for f in faults):
         # a defocused or shaken view loses structure unevenly (plain parts keep what little
         # they had, textured parts lose most): not a body at the lens
-        faults = [f for f in faults if f.measure != "cover_new"]
+        faults = [f for f in faults if f.measure not in ("cover_new", "cover_vs_normal")]
     if any(f.fault in ("too_bright", "low_contrast") for f in faults):
         # a burnt-out or veiled view is flat over large parts for that reason: a region
         # without fine structure (or that lost it since acceptance) is then the exposure's
         # or the veil's doing, not a cover's
-        faults = [f for f in faults if f.measure not in ("cover_share", "cover_new")]
+        faults = [f for f in faults if f.measure not in ("cover_share", "cover_new", "cover_vs_normal")]
     if any(f.fault in ("too_dark", "too_bright", "low_contrast") for f in faults):
         # an exposure fault leaves the channels in the noise or clipped: the colour is not
         # measurable, and the shift read is the exposure's, not the white balance's; a veil
@@ -256,7 +294,7 @@ def default_thresholds() -> Thresholds:
 def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
              reference: Optional[FrameLike] = None, thresholds: Optional[Thresholds] = None,
              captured_at: Optional[datetime] = None,
-             calibration: Optional[Calibration] = None) -> Diagnosis:
+             calibration: Optional[Calibration] = None, keep_structure: bool = False) -> Diagnosis:
     """Diagnose one frame.
 
     ``frame``/``previous``/``reference``: BGR arrays (OpenCV convention), encoded bytes or
@@ -264,16 +302,26 @@ def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
     ``scene_change``. ``captured_at`` picks the day or night thresholds. Raises
     ``FrameError`` (a ValueError) for an unreadable/corrupt/truncated frame.
     ``calibration`` (``probes.quality.calibration.learn``): a camera without a reference is
-    judged on colour, noise and blur against its own learned normal range.
+    judged on colour, noise and blur against its own learned normal range, and by day on a
+    cover against where its view normally has structure. ``keep_structure``: the frame's
+    packed structure map goes to ``Diagnosis.extra["structure_map"]`` (a camera still
+    learning keeps it with its measures).
     """
     th = thresholds or default_thresholds()
     img = load_frame(frame)
     prev = load_frame(previous) if previous is not None else None
     night = th.is_night(captured_at)
     # the reference as handed in: decoded only when this process has not prepared it yet
-    values = measure_all(img, prev, reference, th.analysis_width)
+    normal = calibration.normal(night) if calibration is not None and reference is None else None
+    values = measure_all(img, prev, reference, th.analysis_width,
+                         structure=normal.structure if normal is not None else None,
+                         keep_structure=keep_structure)
+    extra: dict[str, Any] = {}
+    packed = values.pop("_structure", None)
+    if packed is not None:
+        extra[STRUCTURE_KEY] = packed
     if calibration is not None and reference is None:
         values.update(relative_measures(values, calibration, night))
     faults = judge(values, th, night)
     return Diagnosis(faults=faults, measures=values, night=night,
-                     size=(int(img.shape[1]), int(img.shape[0])))
+                     size=(int(img.shape[1]), int(img.shape[0])), extra=extra)

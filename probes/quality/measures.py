@@ -989,64 +989,98 @@ def _block_mean(q: Prepared, block: int) -> np.ndarray:
                    lambda: _block_average(g, g.shape[0] // block, g.shape[1] // block, block))
 
 
+def structure_map(q: Prepared, block: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``block`` x ``block`` block of the analysis image: its fine structure (the RMS of
+    the two finest difference-of-Gaussians bands, summed) and its mean gray level. What a
+    cover hides is judged on it, against the reference's or the camera's learned one."""
+    d1, d2 = band_detail(q, block)
+    return d1 + d2, _block_mean(q, block)
+
+
 def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floor: float = 1.2,
               lost: float = 0.35, min_gone: float = 0.15,
               lit_floor: float = 40.0) -> dict[str, Optional[float]]:
     """Share of the view hidden since the acceptance reference by one body at the lens,
-    dark, glowing or translucent (``cover_new``).
+    dark, glowing or translucent (``cover_new``): ``hidden_share`` against the reference's
+    structure map."""
+    then, m_then = structure_map(ref, block)
+    return {"cover_new": hidden_share(p, then, m_then, ref_noise, block, floor, lost, min_gone, lit_floor)}
+
+
+def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: float,
+                 block: int = 8, floor: float = 1.2, lost: float = 0.35, min_gone: float = 0.15,
+                 lit_floor: float = 40.0, dark_too: bool = False,
+                 of_structure: Optional[float] = None) -> Optional[float]:
+    """Share of the view hidden by one body at the lens since the view had the structure
+    ``then`` and block means ``m_then`` (``structure_map`` of the acceptance reference, or
+    the medians a camera without one learned over its first clean days).
 
     Per 8x8 block, structure is the RMS of the two finest difference-of-Gaussians bands.
-    A block had structure when it was well above the flat floor at acceptance. Light,
+    A block had structure when it was well above the flat floor then. Light,
     exposure and compression change the structure of every block alike; a cover hides
     only what is behind it, leaving nothing or a faint trace (a thin bag, a sticker lit
     through): a block is hidden when its structure fell under ``lost`` of the level the
     view as a whole kept (the upper quartile of now/then over the structured blocks; when a
     cover hides most of them, the 95th percentile over the blocks whose light did not rise
-    since acceptance) and it is lit (``lit_floor``). The
+    since then) and it is lit (``lit_floor``; with ``dark_too``, also a block lit then that
+    darkened far more than the view did: a dark body in its own shadow). The
     hidden blocks, with the plain blocks between them (a cover over some sky is one
     cover), form the candidate; it counts only when the hidden blocks themselves are at
-    least ``min_gone`` of the view (a plain wall whose few marks changed is not hidden).
+    least ``min_gone`` of the view (a plain wall whose few marks changed is not hidden), or,
+    with ``of_structure``, that share of the blocks that had structure when it is less (a
+    view whose structure is sparse: a dusk sky crossed by a few towers).
     None when the view had too little structure then, or lost it everywhere (a blur, a
     veil: other faults).
     """
     d1, d2 = band_detail(p, block)
-    r1, r2 = band_detail(ref, block)
-    none: dict[str, Optional[float]] = {"cover_new": None}
-    if r1.shape != d1.shape:
-        return none
-    now, then = d1 + d2, r1 + r2
-    detail_then = then >= 2.0 * (2.0 * floor + 2.5 * ref_noise)
+    if then.shape != d1.shape:
+        return None
+    now = d1 + d2
+    detail_then = then >= 2.0 * (2.0 * floor + 2.5 * noise_then)
     if detail_then.sum() < 16:
-        return none
+        return None
     q = now / np.maximum(then, 1e-6)
     # the level the uncovered view kept: read at the upper quartile, so that a cover over
     # up to three quarters of the structured view does not set it, and lamps or windows
     # lit since (new structure in a few blocks) do not raise it
     scale = float(np.percentile(q[detail_then], 75))
+    m_now = _block_mean(p, block)
     if scale < 0.6:
         # a cover over most of what had structure: the part still seen keeps its level.
         # Read where the light did not rise more than the view's: lamps and windows lit
-        # since acceptance gain structure that a view merely darker than then does not
-        m_now = _block_mean(p, block)
-        m_then = _block_mean(ref, block)
+        # since then gain structure that a view merely darker than then does not
         lr = np.log((m_now + 4.0) / (m_then + 4.0))
         steady = detail_then & (lr <= float(np.median(lr[detail_then])) + math.log(1.5))
+        if dark_too:
+            # a dark body over most of the view sets the median itself: read around the
+            # light change of the upper quartile instead (the part still seen)
+            top = float(np.percentile(lr[detail_then], 75))
+            steady = detail_then & (lr <= top + math.log(1.5)) & (lr >= top - math.log(2.5))
         if steady.sum() >= 8:
             scale = float(np.percentile(q[steady], 95))
     if scale < 0.6:
-        return none  # the whole view lost its structure: a blur or a veil, not a cover
+        return None  # the whole view lost its structure: a blur or a veil, not a cover
     # a dark block shows little structure whatever is in front of it (dusk against a
     # daylight reference): a dark cover is the business of ``occlusion_new``
-    lit = _block_mean(p, block) >= lit_floor
+    lit = m_now >= lit_floor
+    if dark_too:
+        # without ``occlusion_new`` (no reference), a dark body is read here: a block that
+        # was lit and darkened 1.6 times more than the view (its upper quartile, so that a
+        # body over up to three quarters of the view does not set it) is in shadow now
+        lr = np.log((m_now + 4.0) / (m_then + 4.0))
+        view = float(np.percentile(lr[detail_then], 75))
+        lit = lit | ((m_then >= lit_floor) & (lr < view - math.log(1.6)))
     hidden = detail_then & (q < lost * scale) & lit
+    if of_structure is not None:
+        min_gone = min(min_gone, of_structure * float(detail_then.mean()))
     if float(hidden.mean()) < min_gone:
-        return {"cover_new": 0.0}
-    flat = (d1 < floor + 1.5 * ref_noise + 1.0) & (d2 < floor + ref_noise + 1.0)
+        return 0.0
+    flat = (d1 < floor + 1.5 * noise_then + 1.0) & (d2 < floor + noise_then + 1.0)
     candidate = (hidden | (flat & ~detail_then)).astype(np.uint8)
     n, lab, st, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
     hidden_in = np.bincount(lab[hidden], minlength=n)  # hidden blocks per region
     areas = [int(st[k, cv2.CC_STAT_AREA]) for k in range(1, n) if hidden_in[k] >= min_gone * lab.size]
-    return {"cover_new": max(areas, default=0) / lab.size}
+    return max(areas, default=0) / lab.size
 
 
 def cover_region(p: Prepared, noise: float, block: int = 8, floor: float = 1.2,

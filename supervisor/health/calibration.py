@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from probes.quality.calibration import learn
+from probes.quality.calibration import STRUCTURE_KEY, learn
 from supervisor.core import audit
 from supervisor.core.choices import IMAGE_FAULTS, DeviceKind
 from supervisor.health.models import CalibrationFrame, EvidenceFrame, QualityCalibration
@@ -198,11 +198,14 @@ def _faults_of(diagnosis: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def record_frames(session: Session, diagnoses: Mapping[int, Mapping[str, Any]],
                   taken_at: Mapping[int, dt.datetime], has_reference: Iterable[int] = (),
-                  calibrated: Iterable[int] = ()) -> int:
+                  calibrated: Iterable[int] = (),
+                  structures: Optional[Mapping[int, Mapping[str, Any]]] = None) -> int:
     """Keep the measures of the diagnosed frames of cameras that are learning (the caller
     commits): every camera but those in ``has_reference`` (judged against a reference this
     time) and ``calibrated`` (a calibration in force). A frame whose faults alone already make
-    it unclean is not kept: it could never be learned from."""
+    it unclean is not kept: it could never be learned from. ``structures``: the frames'
+    packed structure maps (``diagnose(keep_structure=True)``), kept among their measures
+    under ``STRUCTURE_KEY`` (what the learned cover judgement is learned from)."""
     skip = set(has_reference) | set(calibrated)
     cand = [d for d, diag in diagnoses.items()
             if d not in skip and d in taken_at and not diag.get("error") and diag.get("measures")
@@ -212,7 +215,9 @@ def record_frames(session: Session, diagnoses: Mapping[int, Mapping[str, Any]],
     cameras = set(session.scalars(sa.select(Device.id).where(
         Device.id.in_(cand), Device.kind == DeviceKind.CAMERA)))
     rows = [{"device_id": d, "at": taken_at[d], "night": bool(diagnoses[d].get("night")),
-             "faults": _faults_of(diagnoses[d]), "measures": dict(diagnoses[d]["measures"])}
+             "faults": _faults_of(diagnoses[d]),
+             "measures": {**diagnoses[d]["measures"],
+                          **({STRUCTURE_KEY: structures[d]} if structures and d in structures else {})}}
             for d in cand if d in cameras]
     if rows:
         from supervisor.health.store import _insert

@@ -233,10 +233,13 @@ def _pool(section: Optional[dict[str, Any]]) -> ProcessPoolExecutor:
 
 def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
                  captured_at: Optional[str],
-                 calibration: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                 calibration: Optional[dict[str, Any]] = None,
+                 learning: bool = False) -> dict[str, Any]:
     """Runs in a pool worker: diagnose against the previous/reference frame files. A camera
     with a reference is judged against it; one without, against its learned normal range
-    (``calibration``: ``Calibration.as_dict()``) when it has one."""
+    (``calibration``: ``Calibration.as_dict()``) when it has one. ``learning``: the camera
+    is still learning it, so the answer carries the frame's packed structure map too
+    (``probes.quality.calibration.STRUCTURE_KEY``)."""
     from probes.quality import Thresholds, diagnose
     from probes.quality.calibration import Calibration
 
@@ -249,7 +252,8 @@ def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
     try:
         when = dt.datetime.fromisoformat(captured_at) if captured_at else None
         th = _WORKER_THRESHOLDS or Thresholds.default()
-        return diagnose(jpeg, previous, reference, th, when, calibration=cal).as_dict()
+        return diagnose(jpeg, previous, reference, th, when, calibration=cal,
+                        keep_structure=learning and reference is None).as_dict()
     except Exception as exc:  # a corrupt frame is a finding, never a crash of the sweep
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
 
@@ -265,9 +269,10 @@ def _diagnose_all(results: Sequence[tuple[int, ProbeResult]], paths: dict[int, d
             continue
         p = paths.get(dev_id, {})
         when = naive_utc(fr.grabbed_at or res.started_at).isoformat()
+        normal = None if "reference" in p else (normals or {}).get(dev_id)
         jobs[dev_id] = (fr.jpeg, str(p["previous"]) if "previous" in p else None,
-                        str(p["reference"]) if "reference" in p else None, when,
-                        None if "reference" in p else (normals or {}).get(dev_id))
+                        str(p["reference"]) if "reference" in p else None, when, normal,
+                        "reference" not in p and normal is None)
     if not jobs:
         return {}
     pool = _pool(section)
@@ -452,6 +457,9 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
         paths = evidence.latest_paths(session, ev_root, ids) if has_frames else {}
         normals = calibration.in_force(session, ids) if has_frames else {}
         diagnoses = _diagnose_all(items, paths, iq_section, normals) if has_frames else {}
+        # a learning camera's structure map is kept with its measures, not in its evidence
+        structures = {d: diag.pop(calibration.STRUCTURE_KEY) for d, diag in diagnoses.items()
+                      if diag and calibration.STRUCTURE_KEY in diag}
         times = [naive_utc(r.started_at) for _, r in items]
         windows = maintenance_lookup(session, {d: community_of[d] for d in ids},
                                      min(times), max(times))
@@ -489,7 +497,7 @@ def run_sweep(tier: str, serials: Optional[Iterable[str]] = None, *, settings: S
                         {d: naive_utc(r.frame.grabbed_at or r.started_at) for d, r in items
                          if d in diagnoses and r.frame is not None},
                         has_reference=[d for d in diagnoses if "reference" in paths.get(d, {})],
-                        calibrated=normals)
+                        calibrated=normals, structures=structures)
                 for dev, res in items:
                     if dev in diagnoses and res.frame is not None and res.frame.jpeg:
                         evidence.save_frame(session, ev_root, dev, "latest", res.frame.jpeg,

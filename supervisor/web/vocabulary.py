@@ -123,6 +123,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "cover_share": _l("share without fine structure (cover at the lens)"),
         "stripes_fine": _l("fine stripe strength (full-resolution crops)"),
         "cover_new": _l("share hidden since acceptance (cover at the lens)"),
+        "cover_vs_normal": _l("share hidden against the learned normal view (cover at the lens)"),
     },
     "rule": {
         "signal_loss": _l("signal loss"), "blur": _l("blur"), "blur_new": _l("blur vs reference"),
@@ -149,6 +150,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "occlusion_cover": _l("lens covered (no structure over part of the view)"),
         "stripes_fine": _l("fine interference stripes"),
         "occlusion_cover_new": _l("lens covered since acceptance"),
+        "occlusion_cover_vs_normal": _l("lens covered against the learned normal view"),
     },
     "op": {"above": _l("above"), "below": _l("below")},
     "field": {

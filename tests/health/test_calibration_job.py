@@ -87,6 +87,10 @@ def learn_judge_relearn(inventory):
         assert faults(d) == {"color_cast"}, d["faults"]
         assert d["measures"].get("cast_vs_normal") is None
     assert frames_kept(cam) == 13
+    # each kept frame carries its structure map; the evidence's diagnosis does not
+    maps = db.session.scalars(sa.select(CalibrationFrame.measures)).all()
+    assert all(calibration.STRUCTURE_KEY in m and m[calibration.STRUCTURE_KEY]["shape"] for m in maps)
+    assert calibration.STRUCTURE_KEY not in d
     b = calibration.baseline(db.session, db.session.get(calibration.Device, cam), T + 13 * STEP, TZ,
                              calibration.LearnRule.from_profile(prof))
     assert b.kind == "learning" and (b.plan.frames_day, b.plan.frames_night, b.plan.clean_days) == (13, 0, 1)
@@ -111,6 +115,12 @@ def learn_judge_relearn(inventory):
     d = sweep(ex, day2 + STEP, warm(21, {"color_cast"}))
     assert "color_cast" in faults(d)
     assert any(f["rule"] == "color_cast_vs_normal" for f in d["faults"]), d["faults"]
+    # learned by day where the view shows detail: a dark body over half the lens is found
+    # against it (the fixed no-reference figures need a near-total cover)
+    assert row.data["day"]["structure"]["shape"]
+    d = sweep(ex, day2 + STEP + dt.timedelta(minutes=5), warm(24, {"occlusion"}))
+    assert any(f["rule"] == "occlusion_cover_vs_normal" for f in d["faults"]), d["faults"]
+    assert calibration.STRUCTURE_KEY not in d
 
     # a person confirms the view changed: superseded (kept), frames forgotten, audited
     old = calibration.relearn(db.session, db.session.get(calibration.Device, cam),
