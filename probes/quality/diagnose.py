@@ -305,7 +305,7 @@ def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
     judged on colour, noise and blur against its own learned normal range, and by day on a
     cover against where its view normally has structure. ``keep_structure``: the frame's
     packed structure map goes to ``Diagnosis.extra["structure_map"]`` (a camera still
-    learning keeps it with its measures).
+    learning keeps it with its measures); by day only, as it is learned by day.
     """
     th = thresholds or default_thresholds()
     img = load_frame(frame)
@@ -315,7 +315,7 @@ def diagnose(frame: FrameLike, previous: Optional[FrameLike] = None,
     normal = calibration.normal(night) if calibration is not None and reference is None else None
     values = measure_all(img, prev, reference, th.analysis_width,
                          structure=normal.structure if normal is not None else None,
-                         keep_structure=keep_structure)
+                         keep_structure=keep_structure and not night)
     extra: dict[str, Any] = {}
     packed = values.pop("_structure", None)
     if packed is not None:

@@ -260,8 +260,21 @@ def store(session: Session, device_id: int, p: Plan, now: dt.datetime) -> Qualit
                              clean_days=p.days_used,
                              data=cal.as_dict())
     session.add(row)
+    _forget_structure(session, device_id)
     session.flush()
     return row
+
+
+def _forget_structure(session: Session, device_id: int) -> None:
+    """Drop the structure maps from a camera's kept frames once it has learned: the medians
+    live in its calibration, and the maps (about 10 kB a 1080p day frame, against 2 kB of
+    scalar measures) would otherwise stay for every camera ever learned. The scalar
+    measures stay, so the rest of the normal can be recomputed from them."""
+    cf = CalibrationFrame.__table__
+    for fid, measures in session.execute(sa.select(cf.c.id, cf.c.measures).where(cf.c.device_id == device_id)).all():
+        if measures and STRUCTURE_KEY in measures:
+            session.execute(cf.update().where(cf.c.id == fid).values(
+                measures={k: v for k, v in measures.items() if k != STRUCTURE_KEY}))
 
 
 def learn_due(session: Session, now: dt.datetime, tz: str = "Asia/Shanghai",

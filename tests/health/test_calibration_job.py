@@ -104,6 +104,9 @@ def learn_judge_relearn(inventory):
     assert (row.device_id, row.frames_day, row.frames_night, row.clean_days) == (cam, 13, 0, 1)
     assert row.superseded_at is None and row.data["day"] is not None and row.data["night"] is None
     assert (row.first_frame_at, row.last_frame_at) == (T, T + 12 * STEP)
+    # learned: the maps live on as the calibration's medians; the frames keep their measures
+    kept = db.session.scalars(sa.select(CalibrationFrame.measures)).all()
+    assert len(kept) == 13 and all(calibration.STRUCTURE_KEY not in m and "noise" in m for m in kept)
 
     # learned: the same warm view raises nothing, measured against its normal
     day2 = T + dt.timedelta(days=1)

@@ -94,8 +94,10 @@ def test_covers_are_not_judged_at_night(courtyard):
     cam, cal, th = courtyard
     covered = cam.shot("day", C.Faults(in_front=cover("hand", 0.6, 11)))
     d = diagnose(covered, thresholds=th, captured_at=_at(NIGHT), calibration=cal)
-    # the structure is learned by day only: the night half has none to judge against
+    # the structure is learned by day only: the night half has none to judge against,
+    # and a night frame keeps no map to learn from
     assert d.measures["cover_vs_normal"] is None
+    assert STRUCTURE_KEY not in diagnose(covered, thresholds=th, captured_at=_at(NIGHT), keep_structure=True).extra
 
 
 def test_a_calibration_learned_without_the_structure_still_loads_and_judges_no_cover(courtyard):
