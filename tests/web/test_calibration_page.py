@@ -18,10 +18,13 @@ from .conftest import csrf_from
 T = dt.datetime(2026, 3, 1, 0, 0)
 
 
-def _learned(device_id: int, day: int, night: int) -> int:
+def _learned(device_id: int, day: int, night: int, structure: bool = False) -> int:
+    # a day half that learned where the view shows detail (a 2 x 2 block map will do here)
+    normal = {"frames": day, "cast": [[0, 0]] * 3, "cast_spread": 1.0, "ranges": {},
+              "structure": {"shape": [2, 2], "detail": "AAAAAA==", "mean": "AAAAAA==", "noise": 1.0}}
     row = QualityCalibration(device_id=device_id, learned_at=T, first_frame_at=T - dt.timedelta(days=7),
                              last_frame_at=T, frames_day=day, frames_night=night, clean_days=7,
-                             data={"version": 1, "day": None, "night": None})
+                             data={"version": 1, "day": normal if structure else None, "night": None})
     db.session.add(row)
     db.session.commit()
     return row.id
@@ -37,7 +40,7 @@ def _learning(device_id: int, n: int) -> None:
 def test_baseline_shown_in_both_languages_and_only_for_own_devices(as_user, as_en, world):
     a_learned, a_learning, a_ref = world.alpha_devices[1:4]
     b_cam = world.beta_devices[1]
-    _learned(a_learned, 140, 97)
+    learned_id = _learned(a_learned, 140, 97, structure=True)
     _learned(b_cam, 555, 444)
     _learning(a_learning, 5)
     evidence.save_frame(db.session, current_app.config["EVIDENCE_DIR"], a_ref, "reference",
@@ -49,6 +52,13 @@ def test_baseline_shown_in_both_languages_and_only_for_own_devices(as_user, as_e
     assert 'id="image-baseline"' in html
     assert "Judged against its learned normal range" in html and "140 day and 97 night frames" in html
     assert "relearn" not in html                       # the button is police-only
+    assert "By day a cover at the lens is judged against where its view normally shows detail." in html
+    # one learned before the view's detail map existed says covers are not judged against it
+    row = db.session.get(QualityCalibration, learned_id)
+    row.data = {**row.data, "day": None}
+    db.session.commit()
+    html = alpha.get(f"/devices/{a_learned}").get_data(as_text=True)
+    assert "Covers are judged by the fixed figures only" in html and "By day a cover" not in html
     html = alpha.get(f"/devices/{a_learning}").get_data(as_text=True)
     assert "Still learning its normal range" in html
     assert "day frames 5 of 12, night frames 0 of 12" in html and "1 of 7 clean days" in html
@@ -66,6 +76,7 @@ def test_baseline_shown_in_both_languages_and_only_for_own_devices(as_user, as_e
     zh = as_user("alpha")                              # zh_CN by default
     html = zh.get(f"/devices/{a_learned}").get_data(as_text=True)
     assert "图像基准" in html and "以自学习的正常范围为准判断" in html and "140 帧白天画面" in html
+    assert "遮挡仅按固定阈值判断" in html
     assert "仍在学习正常范围" in zh.get(f"/devices/{a_learning}").get_data(as_text=True)
 
 
