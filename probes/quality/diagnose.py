@@ -91,10 +91,12 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out: dict[str, Optional[float]] = {}
     out.update(M.exposure(p))
     out.update(M.veil(p))
+    out["veil_detail_kept"] = None
     if r is not None:
         # a view that had no more range or detail at acceptance (a plain wall) is not veiled
         # now: with the reference, only a range or a detail that shrank since then counts
         then = M.reading(r, "veil", lambda: M.veil(r))
+        out["veil_detail_kept"] = M.veil_kept(out, then)
         for now_key, kept_key in (("veil_contrast", "veil_range"), ("veil_detail", "veil_detail_all")):
             now_raw, ref_raw = out[kept_key], then[kept_key]
             if out[now_key] is not None and now_raw is not None and ref_raw is not None and \

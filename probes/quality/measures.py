@@ -336,6 +336,40 @@ def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, 
     return out
 
 
+# With the acceptance reference a veil is read by what the view lost since then. Scattered
+# light lifts the blacks: the view's darkest region floor (``veil_floor``) must have risen
+# by a fifth of its mean since acceptance (the field set's veils with a reference rose by
+# 0.40 or more; a blur, a compression or a colour fault takes detail without lifting them).
+# Light fog over a dark scene lifts its mean several-fold, so its Weber detail falls far
+# although the scene stays readable: where the best-kept tenth of the view still has a
+# detail contrast of 0.15 the view is not judged (devset clean fog over dark scenes: 0.160
+# and 0.264; the field set's veils with a reference keep at most 0.129). Figures chosen on
+# the devset (0.15) and the fieldset seed 20261206 (0.2), reported on seeds 7 and 11.
+VEIL_RISE = 0.2
+VEIL_READABLE = 0.15
+
+
+def veil_kept(now: dict[str, Optional[float]], then: dict[str, Optional[float]]) -> Optional[float]:
+    """Share of the detail contrast of the acceptance reference the view keeps now, read from
+    two ``veil`` readings: ``veil_detail_all`` now over then.
+
+    A dirty dome scatters light over the part of the view where the dirt is and dims the
+    detail there, strongly where the smudge is thick, less elsewhere; the 90th percentile of
+    the block detail follows the whole view down even where a clear patch of the dome keeps
+    its blacks (so ``veil_floor`` stays under ``VEIL_FLOOR`` and the no-reference rules do
+    not judge). Judged (not None) only when the blacks rose by ``VEIL_RISE`` of the mean
+    since acceptance and the best-kept tenth of the view is under ``VEIL_READABLE``; None
+    when either reading was not taken (a channel clipped) or the reference had no detail.
+    """
+    d_now, d_then = now.get("veil_detail_all"), then.get("veil_detail_all")
+    f_now, f_then = now.get("veil_floor"), then.get("veil_floor")
+    if d_now is None or d_then is None or f_now is None or f_then is None or d_then <= 0.0:
+        return None
+    if f_now - f_then < VEIL_RISE or d_now >= VEIL_READABLE:
+        return None
+    return float(d_now) / float(d_then)
+
+
 # --- noise ------------------------------------------------------------------------------
 
 def noise_sigma(p: Prepared, block: int = 16, with_u: bool = False):
