@@ -50,6 +50,33 @@ def batch_se(readings: list[float]) -> float:
     return float(np.std(readings, ddof=1) / math.sqrt(k))
 
 
+def upper_percentile(x: np.ndarray, q: float) -> float:
+    """``np.percentile(x, q)`` (linear interpolation, the same value to the last bit) of
+    finite values for a high ``q``: only the values near the top are ordered, not all of
+    them. A sparse sample gives a first threshold; when it keeps too few values to hold the
+    order statistics wanted, numpy's own percentile is taken instead."""
+    flat = x.ravel()
+    n = flat.size
+    if n < 4096 or not 50.0 <= q < 100.0:
+        return float(np.percentile(flat, q))
+    vi = (n - 1) * (q / 100.0)
+    lo = int(math.floor(vi))
+    need = n - lo  # the values from order position ``lo`` up
+    sample = flat[::16]
+    k = sample.size - 1 - min(sample.size - 1, 2 * need // 16 + 8)
+    t0 = np.partition(sample, k)[k]
+    top = flat[flat >= t0]
+    if top.size < need:
+        return float(np.percentile(flat, q))
+    i = lo - (n - top.size)
+    top.partition((i, i + 1))
+    a, b = top[i], top[i + 1]
+    # numpy's _lerp, in the array's dtype, the weight a Python float (weak promotion)
+    t = float(vi - math.floor(vi))
+    diff = b - a
+    return float(b - diff * (1 - t)) if t >= 0.5 else float(a + diff * t)
+
+
 @dataclass
 class Prepared:
     """One frame, decoded once, with the copies every measure shares."""
@@ -104,11 +131,19 @@ def osd_mask(gray: np.ndarray) -> np.ndarray:
     return cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
 
 
+def _label_type(shape: tuple[int, int]) -> int:
+    """16-bit labels where every possible 8-connected part fits (at most one per 2x2
+    pixels): the same labels and stats as 32-bit ones, and OpenCV labels with stats ~3x
+    faster in 16 bits (1.4 against 0.4 ms at 640x360, one thread)."""
+    h, w = shape
+    return cv2.CV_16U if ((h + 1) // 2) * ((w + 1) // 2) < 65535 else cv2.CV_32S
+
+
 def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     if not strokes.any():
         return strokes
     rows = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, _OSD_ROW)
-    n, lab, st, _ = cv2.connectedComponentsWithStats(rows, connectivity=8)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(rows, connectivity=8, ltype=_label_type(rows.shape))
     h, w = gray.shape
     keep = np.zeros(n, np.uint8)
     # stroke pixels per line (counted over the strokes only: they are few)
@@ -390,9 +425,27 @@ def impulses(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[
 def _impulse_share(q: Prepared) -> float:
     g = q.gray
     med = cv2.medianBlur(g, 3)
+    sh, sw = q.small.shape
+    h, w = g.shape
+    if (h, w) != (sh, sw) and h % sh == 0 and w % sw == 0 and (h // sh) * (w // sw) < 255:
+        # the analysis copy is a whole-block reduction (INTER_AREA then averages whole
+        # blocks): the share of the analysis pixels is the count of spikes over the full
+        # picture's pixels, or over the blocks kept; counted on 8-bit masks, without the
+        # float copy of the full picture
+        area = (h // sh) * (w // sw)
+        # 0/255 per pixel: a block's 8-bit average is 255 k / area rounded, k recoverable
+        spikes8 = cv2.bitwise_and(cv2.compare(cv2.absdiff(g, med), 50, cv2.CMP_GT),
+                                  cv2.compare(med, 230, cv2.CMP_LT))
+        if q.osd is not None and q.osd.any():
+            keep = q.osd == 0
+            if not keep.any():
+                return 0.0
+            blocks = cv2.resize(spikes8, (sw, sh), interpolation=cv2.INTER_AREA)
+            counts = np.rint(blocks[keep].astype(np.float32) * (area / 255.0))
+            return float(counts.sum()) / (area * float(np.count_nonzero(keep)))
+        return float(cv2.countNonZero(spikes8)) / float(h * w)
     # not where the picture is clipped: a shadow speck in burnt-out white is scene
     spikes = ((cv2.absdiff(g, med) > 50) & (med < 230)).astype(np.float32)
-    sh, sw = q.small.shape
     if spikes.shape != (sh, sw):
         spikes = cv2.resize(spikes, (sw, sh), interpolation=cv2.INTER_AREA)
     if q.osd is not None and q.osd.any():
@@ -543,7 +596,7 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
         near = cv2.dilate(glare, np.ones((41, 41), np.uint8)).astype(bool)
         if near.mean() < 0.3:
             keep = ~near
-    sel_all = g >= max(floor, float(np.percentile(g[::2, ::2], 97)))
+    sel_all = g >= max(floor, upper_percentile(g[::2, ::2], 97))
     if keep is not None:
         sel_all &= keep
     n = int(np.count_nonzero(sel_all))
@@ -560,7 +613,7 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
     value, best = -1.0, None
     for c, sn in ((1.0, 0.0), (0.7071, 0.7071), (0.0, 1.0), (0.7071, -0.7071)):
         gd = cv2.absdiff(cv2.addWeighted(gx, c, gy, sn, 0.0), 0.0) if sn else cv2.absdiff(gx if c else gy, 0.0)
-        sel = gd >= max(floor, float(np.percentile(gd[::2, ::2], 97)))
+        sel = gd >= max(floor, upper_percentile(gd[::2, ::2], 97))
         if keep is not None:
             sel &= keep
         count = np.count_nonzero(sel)
@@ -580,8 +633,8 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
         return none
     ratio, sel, edges = best
     # its uncertainty from the same direction read on each quadrant (batch_se)
-    ys, xs = np.nonzero(sel)
     h, w = sel.shape
+    ys, xs = np.divmod(np.flatnonzero(sel), w)  # (row-major, as np.nonzero; ~10x faster)
     quadrant = (ys >= h // 2).astype(np.int8) * 2 + (xs >= w // 2)
     parts = [float(np.median(ratio[quadrant == q])) for q in range(4)
              if np.count_nonzero(quadrant == q) >= 0.001 * g.size]
@@ -801,15 +854,16 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
         if blank is not None and blank.any():  # a cover's own colour is occlusion's business
             ok &= cv2.resize(blank, (ok.shape[1], ok.shape[0]), interpolation=cv2.INTER_NEAREST) == 0
         if ok.sum() >= 0.05 * ok.size:
-            a1 = lab[ok][:, 1:].astype(np.float32) - 128.0
-            a0 = rlab[ok][:, 1:].astype(np.float32) - 128.0
+            # (a and b each read on its own: contiguous runs, several times faster than pairs)
+            a1, b1 = (lab[:, :, c][ok].astype(np.float32) - 128.0 for c in (1, 2))
+            a0, b0 = (rlab[:, :, c][ok].astype(np.float32) - 128.0 for c in (1, 2))
             # fog, glare or a washed-out picture desaturate everything toward grey; a cast
             # tints. Scale the reference's colour by the change in saturation first, so
             # only a move in a direction counts.
-            sat = float(np.median(np.hypot(a1[:, 0], a1[:, 1]))) / max(
-                1.0, float(np.median(np.hypot(a0[:, 0], a0[:, 1]))))
-            v = a1.mean(axis=0) - min(1.5, max(0.2, sat)) * a0.mean(axis=0)
-            out["color_shift"] = float(math.hypot(float(v[0]), float(v[1])))
+            sat = float(np.median(np.hypot(a1, b1))) / max(1.0, float(np.median(np.hypot(a0, b0))))
+            k = min(1.5, max(0.2, sat))
+            out["color_shift"] = float(math.hypot(float(a1.mean() - k * a0.mean()),
+                                                  float(b1.mean() - k * b0.mean())))
         else:
             out["color_shift"] = 0.0
         out.update(_cast_vs_reference(lab, rlab, ok))
@@ -1260,7 +1314,7 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
     # skip the lowest frequencies (scene layout, vignetting) and the edge of the band
     valid = (r >= 6) & (r <= size * 0.45)
     # the peak must also carry real energy, not be a bump in an empty spectrum
-    energetic = L > float(np.percentile(L[valid], 99.0))
+    energetic = L > upper_percentile(L[valid], 99.0)
     cand = valid & energetic
     if not cand.any():
         return {"stripes": 0.0, "stripe_period_px": 0.0, "stripes_u": 0.0}
