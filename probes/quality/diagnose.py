@@ -86,11 +86,13 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     if r is not None:
         # a view that had no more range or detail at acceptance (a plain wall) is not veiled
         # now: with the reference, only a range or a detail that shrank since then counts
-        then = M.reading(r, "veil", lambda: M.veil(r))
+        # (the reference's own veil reading only where the frame reads as veiled now)
         for now_key, kept_key in (("veil_contrast", "veil_range"), ("veil_detail", "veil_detail_all")):
-            now_raw, ref_raw = out[kept_key], then[kept_key]
-            if out[now_key] is not None and now_raw is not None and ref_raw is not None and \
-                    now_raw > _VEIL_KEPT * ref_raw:
+            now_raw = out[kept_key]
+            if out[now_key] is None or now_raw is None:
+                continue
+            ref_raw = M.reading(r, "veil", lambda: M.veil(r))[kept_key]
+            if ref_raw is not None and now_raw > _VEIL_KEPT * ref_raw:
                 out[now_key] = None
     # contrast kept since acceptance: a plain wall was low in contrast then too
     out["contrast_vs_reference"] = (
@@ -109,7 +111,9 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.clipping(p))
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
-    ref_b = M.reading(r, "blur", lambda: M.blur(r, ref_sigma)) if r is not None else {"blur": None, "blur_u": 0.0}
+    # (read on the reference only when the frame's own sharpness is judged)
+    ref_b = M.reading(r, "blur", lambda: M.blur(r, ref_sigma)) if r is not None and out["blur"] is not None \
+        else {"blur": None, "blur_u": 0.0}
     # a reference read on few edges is no yardstick: which few edges it shows (the glare of
     # that day, a crisp overlay) moves it more than their spread says
     ref_blur = ref_b["blur"] if ref_b.get("blur_edges") is None else None

@@ -480,7 +480,7 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     hist = cv2.calcHist([np.clip(s, 0, 255).astype(np.uint8)], [0], keep.astype(np.uint8), [256], [0, 256]).ravel()
     mode = int(np.argmax(hist))
     mode_share = float(hist[max(0, mode - 3):mode + 4].sum() / max(1.0, float(hist.sum())))
-    total = float(s.std())
+    total = _small_std(p)
     if total < 1e-3:
         bars = 0.0
     else:
@@ -1225,7 +1225,10 @@ def stripes_fine(p: Prepared, size: int = 256, crop: int = _FINE_CROP) -> dict[s
         L, ring = _log_spectrum(g[y0:y0 + crop, x0:x0 + crop])
         # (a tone's energy leaks into the next bin, and the crops' bins fall a little apart)
         proms.append(cv2.dilate(L - ring, np.ones((3, 3), np.uint8)))
-    third = np.sort(np.stack(proms), axis=0)[1]  # at least this high in three crops of four
+    # the second lowest of the four: at least this high in three crops of four
+    lo1, hi1 = np.minimum(proms[0], proms[1]), np.maximum(proms[0], proms[1])
+    lo2, hi2 = np.minimum(proms[2], proms[3]), np.maximum(proms[2], proms[3])
+    third = np.minimum(np.maximum(lo1, lo2), np.minimum(hi1, hi2))
     band = _fine_band(crop, max(w, h) / float(size))
     third = np.where(band, third, 0.0)
     iy, ix = np.unravel_index(int(np.argmax(third)), third.shape)
@@ -1305,9 +1308,7 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
     """
     L, ring_max = spec if spec is not None else _spectrum(p.small, size)
     prom = L - ring_max
-    ref_prom = None
-    if ref is not None:
-        ref_prom = reading(ref, ("spectrum_prominence", size), lambda: _prominence(ref, size))
+    ref_prom = None  # the reference's peaks, read at the first candidate that needs them
     cy = size // 2
     yy, xx = np.mgrid[0:L.shape[0], 0:L.shape[1]]
     r = np.sqrt((yy - cy) ** 2 + xx ** 2)
@@ -1348,8 +1349,11 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
         if scores[idx] <= 0:
             break
         y, x = divmod(int(idx), L.shape[1])
-        if ref_prom is not None and float(ref_prom[y, x]) > 0.5 * float(scores[idx]):
-            continue
+        if ref is not None:
+            if ref_prom is None:
+                ref_prom = reading(ref, ("spectrum_prominence", size), lambda: _prominence(ref, size))
+            if float(ref_prom[y, x]) > 0.5 * float(scores[idx]):
+                continue
         if in_series(y, x):
             continue
         sh_, sw_ = p.small.shape
@@ -1444,6 +1448,11 @@ def _coherent_tone(g: np.ndarray, strips: int = 8) -> tuple[float, float, np.nda
     return 0.0, 0.0, coh
 
 
+def _small_std(q: Prepared) -> float:
+    """Standard deviation of the analysis gray image (read once per frame)."""
+    return reading(q, "small_std", lambda: float(q.small.std()))
+
+
 def stripe_tone(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Optional[float]]:
     """Axis-aligned interference bars (horizontal and vertical): the amplitude, in gray
     levels, of the strongest tone coherent across the frame (see ``_coherent_tone``);
@@ -1452,20 +1461,22 @@ def stripe_tone(p: Prepared, ref: Optional[Prepared] = None) -> dict[str, Option
     low-frequency bars the scene's own spectrum hides."""
     out: dict[str, Optional[float]] = {"stripe_tone": 0.0, "stripe_tone_new": None}
     best, best_new = 0.0, 0.0
-    # the reference was taken under other light: scale its tones by the change in contrast
-    gain = 1.0
-    if ref is not None:
-        ref_std = reading(ref, "small_std", lambda: float(ref.small.std()))
-        gain = min(2.0, max(0.5, float(p.small.std()) / max(1.0, ref_std)))
+    gain: Optional[float] = None
     for axis in (0, 1):
         g = p.small if axis == 0 else p.small.T
         amp, f, _ = _coherent_tone(np.ascontiguousarray(g))
         best = max(best, amp)
-        if ref is not None:
+        # the reference's tones are read only against a tone found now (no tone, nothing
+        # to take from it)
+        if ref is not None and amp > 0:
+            if gain is None:
+                # the reference was taken under other light: scale its tones by the change
+                # in contrast
+                gain = min(2.0, max(0.5, _small_std(p) / max(1.0, _small_std(ref))))
             rcoh = reading(ref, ("coherent_tone", axis), lambda: _coherent_tone(
                 np.ascontiguousarray(ref.small if axis == 0 else ref.small.T))[2])
             i = int(round(f * g.shape[0]))
-            then = float(rcoh[max(0, i - 1):i + 2].max()) if amp > 0 else 0.0
+            then = float(rcoh[max(0, i - 1):i + 2].max())
             best_new = max(best_new, amp - 1.25 * gain * then)
     out["stripe_tone"] = best
     if ref is not None:
