@@ -143,18 +143,30 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     if not strokes.any():
         return strokes
     rows = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, _OSD_ROW)
-    n, lab, st, _ = cv2.connectedComponentsWithStats(rows, connectivity=8, ltype=_label_type(rows.shape))
+    n, lab = cv2.connectedComponents(rows, connectivity=8, ltype=_label_type(rows.shape))
     h, w = gray.shape
     keep = np.zeros(n, np.uint8)
+    # each line's box, read over its few pixels (OpenCV's own stats cost more than the
+    # labelling: they visit every pixel of the picture)
+    at = np.flatnonzero(rows)
+    ids = lab.ravel()[at]
+    ys, xs = np.divmod(at, w)
+    left, top = np.full(n, w), np.full(n, h)
+    right, bottom = np.full(n, -1), np.full(n, -1)
+    np.minimum.at(left, ids, xs)
+    np.minimum.at(top, ids, ys)
+    np.maximum.at(right, ids, xs)
+    np.maximum.at(bottom, ids, ys)
+    width, height = right - left + 1, bottom - top + 1
     # stroke pixels per line (counted over the strokes only: they are few)
     ink = np.bincount(lab[strokes.astype(bool)], minlength=n)
-    for k in range(1, n):
-        x0, y0 = st[k, cv2.CC_STAT_LEFT], st[k, cv2.CC_STAT_TOP]
-        bw, bh = st[k, cv2.CC_STAT_WIDTH], st[k, cv2.CC_STAT_HEIGHT]
-        fill = ink[k] / float(bw * bh)  # glyph strokes cover part of their box only
-        # a line of text: wider than tall, no taller than a big caption
-        if not (bw >= 3 * bh and 4 <= bh <= 0.12 * h and bw >= 0.05 * w and 0.08 <= fill <= 0.7):
-            continue
+    fill = ink / np.maximum(width * height, 1)  # glyph strokes cover part of their box only
+    # a line of text: wider than tall, no taller than a big caption
+    line = (width >= 3 * height) & (height >= 4) & (height <= 0.12 * h) & (width >= 0.05 * w) & \
+        (fill >= 0.08) & (fill <= 0.7)
+    line[0] = False  # the background
+    for k in np.flatnonzero(line):
+        x0, y0, bw, bh = int(left[k]), int(top[k]), int(width[k]), int(height[k])
         cy = y0 + bh / 2.0
         if cy < 0.2 * h or cy > 0.8 * h:
             keep[k] = 1  # where cameras put the clock and the name
@@ -174,20 +186,46 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     return keep[lab]
 
 
+# how many rows the fill's blur (sigma 6: OpenCV's float kernel has 49 taps, 24 on each
+# side) reaches, with a margin
+_FILL_REACH = 26
+
+
+def _row_bands(m: np.ndarray, reach: int) -> list[tuple[int, int]]:
+    """Bands of whole rows [start, end) holding every row within ``reach`` of a row of
+    ``m`` with a pixel set, bands closer than that merged."""
+    rows = np.flatnonzero(m.any(axis=1))
+    bands: list[tuple[int, int]] = []
+    for y in rows:
+        a, b = max(0, int(y) - reach), min(m.shape[0], int(y) + reach + 1)
+        if bands and a <= bands[-1][1]:
+            bands[-1] = (bands[-1][0], b)
+        else:
+            bands.append((a, b))
+    return bands
+
+
 def _fill(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Replace masked pixels by a normalised blur of the unmasked ones around them."""
-    keep = (1 - mask).astype(np.float32)
+    """Replace masked pixels by a normalised blur of the unmasked ones around them.
+
+    Only the bands of whole rows within the blur's reach of a masked pixel are blurred
+    (burned-in text sits in a few rows): at a masked pixel the blur of such a band is the
+    blur of the whole picture (the same rows, whole, and the same kernel), at a fraction
+    of the cost."""
     f = img.astype(np.float32)
-    if f.ndim == 3:
-        num = cv2.GaussianBlur(f * keep[:, :, None], (0, 0), 6.0)
-        den = cv2.GaussianBlur(keep, (0, 0), 6.0)[:, :, None]
-    else:
-        num = cv2.GaussianBlur(f * keep, (0, 0), 6.0)
-        den = cv2.GaussianBlur(keep, (0, 0), 6.0)
-    filled = num / np.maximum(den, 1e-3)
     m = mask.astype(bool)
     out = f.copy()
-    out[m] = filled[m]
+    for a, b in _row_bands(m, _FILL_REACH):
+        keep = (1 - mask[a:b]).astype(np.float32)
+        if f.ndim == 3:
+            num = cv2.GaussianBlur(f[a:b] * keep[:, :, None], (0, 0), 6.0)
+            den = cv2.GaussianBlur(keep, (0, 0), 6.0)[:, :, None]
+        else:
+            num = cv2.GaussianBlur(f[a:b] * keep, (0, 0), 6.0)
+            den = cv2.GaussianBlur(keep, (0, 0), 6.0)
+        filled = num / np.maximum(den, 1e-3)
+        mm = m[a:b]
+        out[a:b][mm] = filled[mm]
     return out
 
 
@@ -620,7 +658,8 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
         if count < least:
             continue  # no edge across this direction to judge it
         gbd = cv2.absdiff(cv2.addWeighted(bx, c, by, sn, 0.0), 0.0) if sn else cv2.absdiff(bx if c else by, 0.0)
-        ratio = cv2.dilate(gbd, k)[sel] / np.maximum(cv2.dilate(gd, k)[sel], 1e-3)
+        at = np.flatnonzero(sel)  # (row-major, as the mask picks them)
+        ratio = cv2.dilate(gbd, k).ravel()[at] / np.maximum(cv2.dilate(gd, k).ravel()[at], 1e-3)
         edges = None
         if count < _FEW_EDGE_SHARE * g.size:
             edges = _edge_readings(ratio, sel)
@@ -628,13 +667,13 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
                 continue  # one or two edges say nothing about the view's focus
         v = float(np.median(ratio))
         if v > value:
-            value, best = v, (ratio, sel, edges)
+            value, best = v, (ratio, at, edges)
     if best is None:
         return none
-    ratio, sel, edges = best
+    ratio, at, edges = best
     # its uncertainty from the same direction read on each quadrant (batch_se)
-    h, w = sel.shape
-    ys, xs = np.divmod(np.flatnonzero(sel), w)  # (row-major, as np.nonzero; ~10x faster)
+    h, w = g.shape
+    ys, xs = np.divmod(at, w)
     quadrant = (ys >= h // 2).astype(np.int8) * 2 + (xs >= w // 2)
     parts = [float(np.median(ratio[quadrant == q])) for q in range(4)
              if np.count_nonzero(quadrant == q) >= 0.001 * g.size]
@@ -707,10 +746,16 @@ def neutral_offset(lab: np.ndarray, within: Optional[np.ndarray] = None,
     ok = _usable(lab)
     if within is not None:
         ok &= within
+    return _neutral_offset(lab[:, :, 1], lab[:, :, 2], ok, share)
+
+
+def _neutral_offset(a_plane: np.ndarray, b_plane: np.ndarray, ok: np.ndarray,
+                    share: float) -> Optional[tuple[float, float, float]]:
+    """``neutral_offset`` over the pixels ``ok`` of the 8-bit a and b planes."""
     if ok.sum() < share * ok.size:
         return None
-    a = lab[:, :, 1][ok].astype(np.int32) - 128
-    b = lab[:, :, 2][ok].astype(np.int32) - 128
+    a = a_plane[ok].astype(np.int32) - 128
+    b = b_plane[ok].astype(np.int32) - 128
     ch2 = a * a + b * b
     sel = ch2 <= _int_quantile(ch2, 0.2)
     return float(a[sel].mean()), float(b[sel].mean()), float(np.sqrt(ch2[sel]).mean())
@@ -833,7 +878,10 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     a scene that is warm by nature (a brick street under sodium light) was warm then too.
     """
     lab = _lab_half(p)
-    now = neutral_offset(lab)
+    # (the usable pixels and the a and b planes, dense, read once for the five readings)
+    usable = _usable(lab)
+    a_plane, b_plane = np.ascontiguousarray(lab[:, :, 1]), np.ascontiguousarray(lab[:, :, 2])
+    now = _neutral_offset(a_plane, b_plane, usable, 0.05)
     out: dict[str, Optional[float]] = {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None,
                                        "color_cast_u": 0.0, "cast_vs_reference": None,
                                        "cast_vs_reference_magenta": None}
@@ -843,14 +891,14 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
         out["cast_hue"] = math.degrees(math.atan2(db, da)) % 360.0
         parts = []
         for q in quadrant_masks(lab.shape[:2]):
-            part = neutral_offset(lab, q, share=0.02)
+            part = _neutral_offset(a_plane, b_plane, usable & q, 0.02)
             if part is not None:
                 parts.append(part[2])
         out["color_cast_u"] = batch_se(parts)
     out.update(cast_consensus(lab))
     if ref is not None:
         rlab = reading(ref, "lab_half", lambda: _lab_half(ref))
-        ok = _usable(lab) & _usable(rlab)
+        ok = usable & _usable(rlab)
         if blank is not None and blank.any():  # a cover's own colour is occlusion's business
             ok &= cv2.resize(blank, (ok.shape[1], ok.shape[0]), interpolation=cv2.INTER_NEAREST) == 0
         if ok.sum() >= 0.05 * ok.size:
@@ -860,7 +908,7 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
             # fog, glare or a washed-out picture desaturate everything toward grey; a cast
             # tints. Scale the reference's colour by the change in saturation first, so
             # only a move in a direction counts.
-            sat = float(np.median(np.hypot(a1, b1))) / max(1.0, float(np.median(np.hypot(a0, b0))))
+            sat = _median_chroma(a1, b1) / max(1.0, _median_chroma(a0, b0))
             k = min(1.5, max(0.2, sat))
             out["color_shift"] = float(math.hypot(float(a1.mean() - k * a0.mean()),
                                                   float(b1.mean() - k * b0.mean())))
@@ -882,6 +930,19 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     return out
 
 
+def _median_chroma(a: np.ndarray, b: np.ndarray) -> float:
+    """``np.median(np.hypot(a, b))``, the same value, for float32 Lab offsets that are whole
+    numbers (8-bit Lab less 128): the hypot of such a pair is exactly the float32 square root
+    of the whole number a² + b², so the middle values are found by counting those."""
+    ch2 = (a * a + b * b).astype(np.int32)  # whole numbers under 2^24: exact in float32
+    n = ch2.size
+    cum = np.cumsum(np.bincount(ch2))
+    lo = np.sqrt(np.float32(np.searchsorted(cum, (n - 1) // 2, side="right")))
+    hi = np.sqrt(np.float32(np.searchsorted(cum, n // 2, side="right")))
+    # np.median: the middle value, or the float32 mean of the two middle values
+    return float(hi) if n % 2 else float((lo + hi) / np.float32(2))
+
+
 def _estimates(lab: np.ndarray, mask: np.ndarray):
     """The three illuminant estimates of ``_illuminant_agreement`` over ``mask``."""
     part = _illuminant_agreement(lab[:, :, 1][mask], lab[:, :, 2][mask], lab[:, :, 0][mask])
@@ -897,7 +958,8 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     taken. A white balance fault moves all three; a passing red bus moves the grey world
     alone, a lamp switched on moves the white patch alone. With its uncertainty read on
     the quadrants (``batch_se``)."""
-    lab, rlab, ok = lab[::2, ::2], rlab[::2, ::2], ok[::2, ::2]
+    # (copied dense: the estimates below pick their pixels out of them ten times)
+    lab, rlab, ok = (np.ascontiguousarray(x[::2, ::2]) for x in (lab, rlab, ok))
     if ok.sum() < 0.05 * ok.size:
         return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0, "cast_vs_reference_hue": 0.0,
                 "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0}
