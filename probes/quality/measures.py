@@ -148,7 +148,7 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     keep = np.zeros(n, np.uint8)
     # each line's box, read over its few pixels (OpenCV's own stats cost more than the
     # labelling: they visit every pixel of the picture)
-    at = np.flatnonzero(rows)
+    at = np.flatnonzero(rows.astype(bool))  # (on a boolean mask ~8x faster than on uint8)
     ids = lab.ravel()[at]
     ys, xs = np.divmod(at, w)
     left, top = np.full(n, w), np.full(n, h)
@@ -512,7 +512,7 @@ def signal_loss(p: Prepared) -> dict[str, float]:
         keep = cv2.dilate(p.osd, np.ones((9, 9), np.uint8)) == 0
         if keep.mean() < 0.5:
             keep[:] = True
-    flat_fraction = float(flat[keep].mean())
+    flat_fraction = np.count_nonzero(flat & keep) / np.count_nonzero(keep)  # (its mean, by counting)
     # A generated screen is ONE level (or a few bars); a dark plain view that JPEG has
     # flattened still spreads over many levels: share of pixels near the commonest level
     hist = cv2.calcHist([np.clip(s, 0, 255).astype(np.uint8)], [0], keep.astype(np.uint8), [256], [0, 256]).ravel()
@@ -632,7 +632,7 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
     keep = None
     if glare.any():
         near = cv2.dilate(glare, np.ones((41, 41), np.uint8)).astype(bool)
-        if near.mean() < 0.3:
+        if np.count_nonzero(near) / near.size < 0.3:  # (its mean, by counting)
             keep = ~near
     sel_all = g >= max(floor, upper_percentile(g[::2, ::2], 97))
     if keep is not None:
