@@ -205,36 +205,36 @@ def _row_bands(m: np.ndarray, reach: int) -> list[tuple[int, int]]:
     return bands
 
 
-def _fill(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Replace masked pixels by a normalised blur of the unmasked ones around them.
+def _fill(small_bgr: np.ndarray, small_gray: np.ndarray,
+          mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The colour copy (8-bit, rounded) and the gray copy (float32) with their masked pixels
+    replaced by a normalised blur of the unmasked ones around them.
 
     Only the bands of whole rows within the blur's reach of a masked pixel are blurred
     (burned-in text sits in a few rows): at a masked pixel the blur of such a band is the
     blur of the whole picture (the same rows, whole, and the same kernel), at a fraction
-    of the cost."""
-    f = img.astype(np.float32)
+    of the cost; the two copies share each band's blurred weights."""
     m = mask.astype(bool)
-    out = f.copy()
+    bgr = small_bgr.copy()
+    gray = small_gray.astype(np.float32)
     for a, b in _row_bands(m, _FILL_REACH):
         keep = (1 - mask[a:b]).astype(np.float32)
-        if f.ndim == 3:
-            num = cv2.GaussianBlur(f[a:b] * keep[:, :, None], (0, 0), 6.0)
-            den = cv2.GaussianBlur(keep, (0, 0), 6.0)[:, :, None]
-        else:
-            num = cv2.GaussianBlur(f[a:b] * keep, (0, 0), 6.0)
-            den = cv2.GaussianBlur(keep, (0, 0), 6.0)
-        filled = num / np.maximum(den, 1e-3)
+        den = np.maximum(cv2.GaussianBlur(keep, (0, 0), 6.0), 1e-3)
         mm = m[a:b]
-        out[a:b][mm] = filled[mm]
-    return out
+        num = cv2.GaussianBlur(small_bgr[a:b].astype(np.float32) * keep[:, :, None], (0, 0), 6.0)
+        bgr[a:b][mm] = np.clip(num[mm] / den[mm][:, None] + 0.5, 0, 255).astype(np.uint8)
+        # (the bands do not overlap: this band's blur reads no pixel filled in another)
+        num = cv2.GaussianBlur(gray[a:b] * keep, (0, 0), 6.0)
+        gray[a:b][mm] = num[mm] / den[mm]
+    return bgr, gray
 
 
 def _clean_osd(small_bgr: np.ndarray, small_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mask = osd_mask(small_gray)
     if not mask.any():
         return small_bgr, small_gray.astype(np.float32), mask
-    bgr = np.clip(_fill(small_bgr, mask) + 0.5, 0, 255).astype(np.uint8)
-    return bgr, _fill(small_gray, mask), mask
+    bgr, gray = _fill(small_bgr, small_gray, mask)
+    return bgr, gray, mask
 
 
 def prepare(bgr: np.ndarray, analysis_width: int = 640) -> Prepared:
