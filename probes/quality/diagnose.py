@@ -86,13 +86,11 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     if r is not None:
         # a view that had no more range or detail at acceptance (a plain wall) is not veiled
         # now: with the reference, only a range or a detail that shrank since then counts
-        # (the reference's own veil reading only where the frame reads as veiled now)
+        then = M.reading(r, "veil", lambda: M.veil(r))
         for now_key, kept_key in (("veil_contrast", "veil_range"), ("veil_detail", "veil_detail_all")):
-            now_raw = out[kept_key]
-            if out[now_key] is None or now_raw is None:
-                continue
-            ref_raw = M.reading(r, "veil", lambda: M.veil(r))[kept_key]
-            if ref_raw is not None and now_raw > _VEIL_KEPT * ref_raw:
+            now_raw, ref_raw = out[kept_key], then[kept_key]
+            if out[now_key] is not None and now_raw is not None and ref_raw is not None and \
+                    now_raw > _VEIL_KEPT * ref_raw:
                 out[now_key] = None
     # contrast kept since acceptance: a plain wall was low in contrast then too
     out["contrast_vs_reference"] = (
