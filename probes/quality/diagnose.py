@@ -128,7 +128,9 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.clipping(p))
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
-    ref_b = M.reading(r, "blur", lambda: M.blur(r, ref_sigma)) if r is not None else {"blur": None, "blur_u": 0.0}
+    # (read on the reference only when the frame's own sharpness is judged)
+    ref_b = M.reading(r, "blur", lambda: M.blur(r, ref_sigma)) if r is not None and out["blur"] is not None \
+        else {"blur": None, "blur_u": 0.0}
     # a reference read on few edges is no yardstick: which few edges it shows (the glare of
     # that day, a crisp overlay) moves it more than their spread says
     ref_blur = ref_b["blur"] if ref_b.get("blur_edges") is None else None

@@ -81,3 +81,41 @@ def test_pool_does_not_block_the_event_loop(scene):
     results, ticks = asyncio.run(main())
     assert all("frozen" in [f["fault"] for f in r["faults"]] for r in results)
     assert ticks > 3  # the loop kept running while workers judged pixels
+
+
+_CHURN = """
+import platform, resource, sys
+import numpy as np
+from probes.quality.pool import keep_freed_memory
+if platform.libc_ver()[0] != "glibc":
+    print("not glibc"); sys.exit(0)
+print(keep_freed_memory() if sys.argv[1] == "keep" else "default")
+def churn():
+    # a frame's pattern: arrays of a few MB kept while smaller ones come and go, then freed
+    big = np.ones(6_000_000, np.uint8)
+    parts = [np.ones(700_000, np.float32) for _ in range(6)]
+    del parts
+    more = np.ones(2_000_000, np.float32)
+    del big, more
+churn(); churn()
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    churn()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) // 10)
+"""
+
+
+def test_workers_keep_freed_memory():
+    """A worker (``keep_freed_memory``, called at its start) reuses the memory its frames
+    free: the same allocations again fault no pages in, where glibc's default gives the top
+    of the heap back and faults them in every time (each in a fresh process)."""
+    def run(mode: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", _CHURN, mode], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parents[2], check=True)
+        return out.stdout.split()
+    default = run("default")
+    if default == ["not", "glibc"]:
+        pytest.skip("keep_freed_memory sets glibc's allocator only")
+    keep = run("keep")
+    assert keep[0] == "True"
+    assert int(keep[1]) < 50 <= int(default[1]), (default, keep)
