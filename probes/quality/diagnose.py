@@ -272,7 +272,7 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # gray levels grows with the signal (and the sensor's knee stretches it), so the
         # noise read is the exposure's, reported as too bright, not a noisier camera
         faults = [f for f in faults if f.fault != "noise"]
-    if any(f.fault == "blur" and f.measure in ("blur", "blur_vs_reference") for f in faults):
+    if any(f.fault == "blur" and f.measure in ("blur", "blur_vs_reference", "blur_directional") for f in faults):
         # a defocused or shaken view loses structure unevenly (plain parts keep what little
         # they had, textured parts lose most): not a body at the lens
         faults = [f for f in faults if f.measure not in ("cover_new", "cover_vs_normal")]

@@ -676,19 +676,22 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
     # coarse structure: contrast that survives a strong blur (scene content, not noise)
     coarse = float(cv2.resize(p.small, (32, 18), interpolation=cv2.INTER_AREA).std())
     none = {"blur": None, "blur_u": 0.0, "edge_share": float(edge_share), "coarse_contrast": coarse,
-            "blur_edges": None}
+            "blur_edges": None, "blur_directional": None, "blur_directional_u": 0.0}
     least = _MIN_EDGE_SHARE * g.size
     if n < least:
         if coarse >= 22.0:
             none["blur"] = 1.0  # strong scene structure but no edge at all
         return none  # else a plain scene: blur cannot be judged
     value, best = -1.0, None
+    counts: list[int] = []  # edge pixels of each direction
+    read: list[tuple[float, int]] = []  # (ratio, edge pixels) of each direction read
     for c, sn in ((1.0, 0.0), (0.7071, 0.7071), (0.0, 1.0), (0.7071, -0.7071)):
         gd = cv2.absdiff(cv2.addWeighted(gx, c, gy, sn, 0.0), 0.0) if sn else cv2.absdiff(gx if c else gy, 0.0)
         sel = gd >= max(floor, upper_percentile(gd[::2, ::2], 97))
         if keep is not None:
             sel &= keep
         count = np.count_nonzero(sel)
+        counts.append(int(count))
         if count < least:
             continue  # no edge across this direction to judge it
         gbd = cv2.absdiff(cv2.addWeighted(bx, c, by, sn, 0.0), 0.0) if sn else cv2.absdiff(bx if c else by, 0.0)
@@ -700,6 +703,7 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
             if edges.size < _MIN_EDGES:
                 continue  # one or two edges say nothing about the view's focus
         v = float(np.median(ratio))
+        read.append((v, int(count)))
         if v > value:
             value, best = v, (ratio, at, edges)
     if best is None:
@@ -718,7 +722,30 @@ def blur(p: Prepared, noise: float) -> dict[str, Optional[float]]:
         # their spread (1.2533: a median's error over a mean's, for normal scatter)
         u = max(u, 1.2533 * batch_se(list(edges)))
     return {"blur": value, "blur_u": u, "edge_share": float(edge_share), "coarse_contrast": coarse,
-            "blur_edges": float(edges.size) if edges is not None else None}
+            "blur_edges": float(edges.size) if edges is not None else None,
+            "blur_directional": _directional(value, read, counts), "blur_directional_u": u}
+
+
+# A shake smears the edges across its motion and leaves those along it sharp: the softest
+# direction then reads at least _SHAKE_SPREAD above the sharpest, AND it holds under
+# _SHAKE_SHARE of the edge pixels of the best-populated direction (a smeared edge's
+# gradient is spread thin and falls under the edge floor). A scene whose edges run mostly
+# one way (an interior of verticals) has the spread but not the thinning: its softest
+# direction keeps 0.44 or more of the best one's edges (fieldset 20261206, clean frames),
+# its shakes 0.02-0.25. Figures chosen on the fieldset draw 20261206.
+_SHAKE_SPREAD = 0.10
+_SHAKE_SHARE = 0.30
+
+
+def _directional(value: float, read: list[tuple[float, int]], counts: list[int]) -> Optional[float]:
+    """The softest direction's ratio when the view is blurred along one direction only
+    (see _SHAKE_SPREAD), else None: the measure a shaken camera is judged on."""
+    if len(read) < 2 or not counts or max(counts) <= 0:
+        return None
+    soft_count = max(read)[1]
+    if value - min(v for v, _ in read) < _SHAKE_SPREAD or soft_count >= _SHAKE_SHARE * max(counts):
+        return None
+    return value
 
 
 # Below this share of the view at its strongest gradients there is no edge at all, only a

@@ -33,7 +33,7 @@ MEASURES = ("signal_loss", "blur", "blur_vs_reference", "brightness", "contrast"
             "cast_consensus", "cast_consensus_cool", "cast_consensus_magenta", "cast_vs_normal", "noise_vs_normal", "cast_vs_reference",
             "cast_vs_reference_magenta",
             "blur_vs_normal", "veil_contrast", "veil_detail", "veil_detail_kept", "cover_share", "stripes_fine", "cover_new",
-            "cover_vs_normal")
+            "cover_vs_normal", "blur_directional")
 # "calibration": judged only on a camera without a reference that has learned its normal
 # range (probes.quality.calibration); such a camera skips the no_reference rules of the
 # same fault, the learned normal replaces them

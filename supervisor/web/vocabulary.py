@@ -125,6 +125,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "stripes_fine": _l("fine stripe strength (full-resolution crops)"),
         "cover_new": _l("share hidden since acceptance (cover at the lens)"),
         "cover_vs_normal": _l("share hidden against the learned normal view (cover at the lens)"),
+        "blur_directional": _l("edge spread along one direction only (shaken camera)"),
     },
     "rule": {
         "signal_loss": _l("signal loss"), "blur": _l("blur"), "blur_new": _l("blur vs reference"),
@@ -153,6 +154,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "stripes_fine": _l("fine interference stripes"),
         "occlusion_cover_new": _l("lens covered since acceptance"),
         "occlusion_cover_vs_normal": _l("lens covered against the learned normal view"),
+        "blur_shake": _l("blurred along one direction (shaken camera)"),
     },
     "op": {"above": _l("above"), "below": _l("below")},
     "field": {
