@@ -12,7 +12,7 @@ import pytest
 from probes.quality import diagnose
 from probes.quality import measures as M
 
-from quality_helpers import jpeg
+from quality_helpers import jpeg, two_tone_texture
 from test_veil_and_cover import _display, _linear, light_fog
 
 
@@ -43,15 +43,10 @@ def _dome_veil_linear(lin: np.ndarray, strength: float) -> np.ndarray:
     return _display(lin * (1 - strength) + scatter * strength)
 
 
-def _foliage(h: int = 288, w: int = 512, seed: int = 4) -> np.ndarray:
+def _foliage() -> np.ndarray:
     """Fine two-tone texture over the whole view (leaves, paving): a narrow tonal range
     for the detail it carries."""
-    r = np.random.default_rng(seed)
-    cells = (r.random((h // 6 + 1, w // 6 + 1)) < 0.5).astype(np.float32)
-    leaf = cv2.GaussianBlur(cv2.resize(cells, (w, h), interpolation=cv2.INTER_NEAREST)[:h, :w], (0, 0), 1.0)
-    g = 70 + 70 * leaf
-    img = np.stack([g * 0.92, g, g * 0.9], axis=2) + r.normal(0, 2, (h, w, 3))
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return two_tone_texture(70, 70)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from probes.quality import diagnose
 from probes.quality import measures as M
 from probes.quality.diagnose import judge
 
-from quality_helpers import jpeg
+from quality_helpers import jpeg, two_tone_texture
 from test_veil_and_cover import _display, _linear, light_fog
 
 
@@ -29,15 +29,10 @@ def smudged_veil(img: np.ndarray, strength: float) -> np.ndarray:
     return _display(lin * (1 - v) + scatter * v)
 
 
-def bright_foliage(h: int = 288, w: int = 512, seed: int = 4) -> np.ndarray:
+def bright_foliage() -> np.ndarray:
     """Light two-tone texture over the whole view (pale paving, a hedge in sun): a narrow
     tonal range of its own."""
-    r = np.random.default_rng(seed)
-    cells = (r.random((h // 6 + 1, w // 6 + 1)) < 0.5).astype(np.float32)
-    leaf = cv2.GaussianBlur(cv2.resize(cells, (w, h), interpolation=cv2.INTER_NEAREST)[:h, :w], (0, 0), 1.0)
-    g = 120 + 60 * leaf
-    img = np.stack([g * 0.92, g, g * 0.9], axis=2) + r.normal(0, 2, (h, w, 3))
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return two_tone_texture(120, 60)
 
 
 def test_a_smudged_veil_is_found_by_the_detail_it_lost_since_acceptance(scene, thresholds):
