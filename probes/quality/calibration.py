@@ -18,7 +18,6 @@ for storage beside the camera (see docs/quality.md).
 from __future__ import annotations
 
 import base64
-import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional

@@ -182,8 +182,9 @@ def _cover_vs_normal(p: M.Prepared, normal: StructureNormal) -> Optional[float]:
     now, _ = M.structure_map(p)
     if now.shape != detail.shape:
         return None
-    plain_then = detail < 2.0 * (2.4 + 2.5 * normal.noise)
-    gained = plain_then & (now >= 3.0 * np.maximum(detail, 2.4 + 2.5 * normal.noise))
+    plain_then = ~M.structured(detail, normal.noise)
+    # (three times what the block had, and at least 1.5 times the structured floor)
+    gained = plain_then & (now >= 3.0 * np.maximum(detail, M.structured_floor(normal.noise) / 2.0))
     if float(gained.mean()) >= _OTHER_VIEW_GAINED:
         return None
     return M.hidden_share(p, detail, mean, normal.noise, dark_too=True, of_structure=_OF_STRUCTURE)
@@ -195,6 +196,9 @@ def _severity(rule: Rule, value: float) -> str:
     return rule.severity
 
 
+# the measures of a cover as structure hidden since the view was known (against the
+# acceptance reference, against the learned normal)
+_COVER_SINCE = ("cover_new", "cover_vs_normal")
 # the rules that read a veil of scattered light (a misted or dirty dome) as low contrast
 _VEIL_RULES = ("low_contrast_veil", "low_contrast_detail", "low_contrast_kept")
 # blank share beyond which a region is a body at the lens even beside a veil: veils and
@@ -275,12 +279,12 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     if any(f.fault == "blur" and f.measure in ("blur", "blur_vs_reference", "blur_directional") for f in faults):
         # a defocused or shaken view loses structure unevenly (plain parts keep what little
         # they had, textured parts lose most): not a body at the lens
-        faults = [f for f in faults if f.measure not in ("cover_new", "cover_vs_normal")]
+        faults = [f for f in faults if f.measure not in _COVER_SINCE]
     if any(f.fault in ("too_bright", "low_contrast") for f in faults):
         # a burnt-out or veiled view is flat over large parts for that reason: a region
         # without fine structure (or that lost it since acceptance) is then the exposure's
         # or the veil's doing, not a cover's
-        faults = [f for f in faults if f.measure not in ("cover_share", "cover_new", "cover_vs_normal")]
+        faults = [f for f in faults if f.measure not in ("cover_share",) + _COVER_SINCE]
     if any(f.fault == "low_contrast" and f.rule in _VEIL_RULES for f in faults):
         # blocks a veil flattened read as blank where the reference had detail: a dark
         # blank region beside a veil of scattered light is the veil's, as above, unless it

@@ -1174,6 +1174,18 @@ def structure_map(q: Prepared, block: int = 8) -> tuple[np.ndarray, np.ndarray]:
     return d1 + d2, _block_mean(q, block)
 
 
+def structured_floor(noise: float, floor: float = 1.2) -> float:
+    """The fine structure (``structure_map``) a block has to reach to count as having
+    structure: twice the flat floor that noise and compression leave on a plain surface
+    (``floor`` gray levels a band, two bands, plus the noise)."""
+    return 2.0 * (2.0 * floor + 2.5 * noise)
+
+
+def structured(then: np.ndarray, noise_then: float, floor: float = 1.2) -> np.ndarray:
+    """The blocks of a ``structure_map`` that had structure (``structured_floor``)."""
+    return then >= structured_floor(noise_then, floor)
+
+
 def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floor: float = 1.2,
               lost: float = 0.35, min_gone: float = 0.15,
               lit_floor: float = 40.0) -> dict[str, Optional[float]]:
@@ -1213,7 +1225,7 @@ def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: 
     if then.shape != d1.shape:
         return None
     now = d1 + d2
-    detail_then = then >= 2.0 * (2.0 * floor + 2.5 * noise_then)
+    detail_then = structured(then, noise_then, floor)
     if detail_then.sum() < 16:
         return None
     q = now / np.maximum(then, 1e-6)
@@ -1222,17 +1234,19 @@ def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: 
     # lit since (new structure in a few blocks) do not raise it
     scale = float(np.percentile(q[detail_then], 75))
     m_now = _block_mean(p, block)
+    lr = np.log((m_now + 4.0) / (m_then + 4.0))  # each block's change of light since then
+    # (dark_too) the view's own change of light, read at the upper quartile so that a body
+    # over up to three quarters of the view does not set it
+    view_lr = float(np.percentile(lr[detail_then], 75)) if dark_too else 0.0
     if scale < 0.6:
         # a cover over most of what had structure: the part still seen keeps its level.
         # Read where the light did not rise more than the view's: lamps and windows lit
         # since then gain structure that a view merely darker than then does not
-        lr = np.log((m_now + 4.0) / (m_then + 4.0))
         steady = detail_then & (lr <= float(np.median(lr[detail_then])) + math.log(1.5))
         if dark_too:
             # a dark body over most of the view sets the median itself: read around the
-            # light change of the upper quartile instead (the part still seen)
-            top = float(np.percentile(lr[detail_then], 75))
-            steady = detail_then & (lr <= top + math.log(1.5)) & (lr >= top - math.log(2.5))
+            # view's light change instead (the part still seen)
+            steady = detail_then & (lr <= view_lr + math.log(1.5)) & (lr >= view_lr - math.log(2.5))
         if steady.sum() >= 8:
             scale = float(np.percentile(q[steady], 95))
     if scale < 0.6:
@@ -1242,11 +1256,8 @@ def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: 
     lit = m_now >= lit_floor
     if dark_too:
         # without ``occlusion_new`` (no reference), a dark body is read here: a block that
-        # was lit and darkened 1.6 times more than the view (its upper quartile, so that a
-        # body over up to three quarters of the view does not set it) is in shadow now
-        lr = np.log((m_now + 4.0) / (m_then + 4.0))
-        view = float(np.percentile(lr[detail_then], 75))
-        lit = lit | ((m_then >= lit_floor) & (lr < view - math.log(1.6)))
+        # was lit and darkened 1.6 times more than the view is in shadow now
+        lit = lit | ((m_then >= lit_floor) & (lr < view_lr - math.log(1.6)))
     hidden = detail_then & (q < lost * scale) & lit
     if of_structure is not None:
         min_gone = min(min_gone, of_structure * float(detail_then.mean()))

@@ -207,7 +207,10 @@ def _init_worker(section: Optional[dict[str, Any]]) -> None:
     _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section else Thresholds.default()
     import cv2
 
+    from probes.quality.pool import keep_freed_memory
+
     cv2.setNumThreads(1)  # one worker = one core
+    keep_freed_memory()  # as the quality pool's workers: no page faults frame after frame
 
 
 def _pool(section: Optional[dict[str, Any]]) -> ProcessPoolExecutor:
@@ -253,7 +256,7 @@ def diagnose_job(jpeg: bytes, previous: Optional[str], reference: Optional[str],
         when = dt.datetime.fromisoformat(captured_at) if captured_at else None
         th = _WORKER_THRESHOLDS or Thresholds.default()
         return diagnose(jpeg, previous, reference, th, when, calibration=cal,
-                        keep_structure=learning and reference is None).as_dict()
+                        keep_structure=learning).as_dict()
     except Exception as exc:  # a corrupt frame is a finding, never a crash of the sweep
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "faults": []}
 
