@@ -1196,6 +1196,43 @@ def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floo
     return {"cover_new": hidden_share(p, then, m_then, ref_noise, block, floor, lost, min_gone, lit_floor)}
 
 
+def structure_kept(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8,
+                   floor: float = 1.2, kept: float = 0.6) -> dict[str, Optional[float]]:
+    """Share of the blocks that had structure in the acceptance reference that still show
+    at least ``kept`` of it in one of the colour channels at least (``structure_kept``;
+    None when under a twentieth of the view had structure).
+
+    A white-balance fault is a gain on the sensor's channels: it scales each channel's
+    structure by its own gain, so one channel at least keeps its structure where it was.
+    A strong gain pushes its channel to full scale, where no structure shows and the
+    picture's compression blurs the others: blocks a quarter clipped are left out. A tinted
+    body at the lens (leaves, a bag, spray paint) shifts the colour too, but by defocusing
+    what it covers, in every channel: its colour shift comes with the structure lost over
+    that part of the view."""
+    then = structure_map(ref, block)[0]
+    if then.shape != band_detail(p, block)[0].shape:
+        return {"structure_kept": None}
+    bh, bw = then.shape
+    at_full = (p.small_bgr.max(axis=2) >= 250).astype(np.float32)
+    had = structured(then, ref_noise, floor) & (_block_average(at_full, bh, bw, block) < 0.25)
+    if had.mean() < 0.05:
+        return {"structure_kept": None}  # a view too plain to show what a body hides
+    now_c = _channel_structure(p, block)
+    then_c = reading(ref, ("channel_structure", block), lambda: _channel_structure(ref, block))
+    ratio = (now_c / np.maximum(then_c, 1e-6)).max(axis=2)
+    return {"structure_kept": float(np.count_nonzero(ratio[had] >= kept)) / float(had.sum())}
+
+
+def _channel_structure(q: Prepared, block: int) -> np.ndarray:
+    """``structure_map``'s fine structure read on each colour channel (blocks x 3)."""
+    c = q.small_bgr.astype(np.float32)
+    bh, bw = c.shape[0] // block, c.shape[1] // block
+    c1 = cv2.GaussianBlur(c, (0, 0), 1.0)
+    c3 = cv2.GaussianBlur(c1, (0, 0), 2.83)
+    return (np.sqrt(_block_average((c - c1) ** 2, bh, bw, block))
+            + np.sqrt(_block_average((c1 - c3) ** 2, bh, bw, block)))
+
+
 def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: float,
                  block: int = 8, floor: float = 1.2, lost: float = 0.35, min_gone: float = 0.15,
                  lit_floor: float = 40.0, dark_too: bool = False,
