@@ -50,3 +50,9 @@ def test_a_plain_view_is_not_judged(scene):
     plain = np.full_like(scene, 120)
     d = diagnose(_gain(plain, 1.2, 1.0, 0.8), reference=plain, captured_at=NOON)
     assert d.measures["structure_kept"] is None
+
+
+def test_not_read_when_the_colour_did_not_move(scene):
+    d = diagnose(scene, reference=scene, captured_at=NOON)
+    assert d.measures["structure_kept"] is None
+    assert not d.faults
