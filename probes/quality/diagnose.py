@@ -223,6 +223,12 @@ _CAST_STRUCTURE_KEPT = 0.60
 # shift is judged without it, as a cast
 _CAST_READ_FROM = {"color_shift": 8.0, "cast_vs_reference": 5.0, "cast_vs_reference_magenta": 3.0}
 
+# smooth variation across the view (``screen_shading``, relative to its level) from which an
+# even picture is a lens image, not a generated screen: the no-video screens of all four
+# sets (102) reach 0.0095; the devset's pictures darkened to a mean of 5-17 that read as
+# screens 0.024 and 0.063; chosen between them, seeing all four sets
+_LENS_SHADING = 0.015
+
 # a tone finer than this (analysis pixels) shows in the noise residual (see judge)
 _FINE_TONE_PX = 16.0
 
@@ -308,6 +314,11 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # fills most of the view (scattered light lifts the blacks, the view's brighter
         # structure still shows through it; a body over the whole lens shows none)
         faults = [f for f in faults if f.measure != "occlusion_new" or f.value >= _VEIL_BLANK_MAX]
+    shading = measures.get("screen_shading")
+    if shading is not None and shading >= _LENS_SHADING:
+        # an even picture lit unevenly the way a lens and a scene light it: a dark or
+        # squeezed view, not a generated screen (see _LENS_SHADING)
+        faults = [f for f in faults if f.measure != "screen"]
     kept = measures.get("structure_kept")
     if kept is not None and kept < _CAST_STRUCTURE_KEPT:
         # a white balance moves the colour and leaves the structure; a tinted body at the

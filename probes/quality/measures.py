@@ -590,11 +590,33 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
     if float(med.mean()) >= 150.0:
         # encoders draw black, blue, mid grey or green; a bright even picture is a
         # white-out (fog, a veiled dome, over-exposure), the exposure measures' business
-        return {"screen": 0.0}
+        return {"screen": 0.0, "screen_shading": None}
     # (one tolerance for the three channels, from the brightest: JPEG quantises the chroma
     # of a saturated blue or green coarsely, which moves its dim channels by a few levels)
     dev = np.abs(means - med[None, None, :]).max(axis=2) / (1.5 + tol * float(med.max()) / 128.0)
-    return {"screen": float((dev <= 1.0).mean())}
+    share = float((dev <= 1.0).mean())
+    return {"screen": share, "screen_shading": shading(means.mean(axis=2)) if share >= 0.5 else None}
+
+
+def shading(block_means: np.ndarray) -> float:
+    """How much the view's level varies smoothly across it, relative to that level.
+
+    A lens lights the middle of the sensor more than its corners (vignetting, a few percent
+    even after the camera's shading correction), and any scene's light varies smoothly
+    across the view; a picture an encoder generates is flat to the rounding of its codes.
+    A quadratic surface is fitted to the block means (the fifth of the blocks farthest from
+    the median left out: text, a logo), and its spread (3rd to 97th percentile) is divided
+    by the median level (plus 4 levels: black is never exactly 0 on a real sensor)."""
+    bh, bw = block_means.shape
+    med = float(np.median(block_means))
+    off = np.abs(block_means - med)
+    keep = off <= float(np.percentile(off, 80))
+    yy, xx = np.mgrid[0:bh, 0:bw]
+    x, y = xx / max(1, bw - 1) - 0.5, yy / max(1, bh - 1) - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1).astype(np.float64)
+    coef, *_ = np.linalg.lstsq(basis[keep], block_means[keep].astype(np.float64), rcond=None)
+    fit = basis @ coef
+    return float(np.percentile(fit, 97) - np.percentile(fit, 3)) / (med + 4.0)
 
 
 def clipping(p: Prepared, level: int = 250, near: int = 200) -> dict[str, float]:
