@@ -565,7 +565,7 @@ def signal_loss(p: Prepared) -> dict[str, float]:
             "signal_loss": max(min(flat_fraction, mode_share), bars_score)}
 
 
-def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
+def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional[float]]:
     """Share of the view that is one colour to within a few levels: a generated screen.
 
     An encoder with no input sends a flat black, blue, grey or green picture; its analogue
@@ -578,6 +578,9 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, float]:
     median colour, within 1.5 levels plus ``tol`` levels per 128 of its brightest channel
     (a dark scene is a scene compressed toward black, judged by its relative variation).
     A bright even picture (median >= 150) is a white-out, not a screen: 0.
+    ``screen_shading``: for a view at least half that even, how far its level varies
+    smoothly across it (``shading``); a dark lens image is compressed within the tolerance
+    but keeps the lens's fall-off.
     """
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
     img = p.small_bgr
