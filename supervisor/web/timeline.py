@@ -182,6 +182,19 @@ def _esc(text: str) -> str:
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
+def measure_rows(measures: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(name, value, uncertainty) per measured value, by name: a measure's uncertainty
+    (recorded as its name + "_u") is shown beside it, not as a row of its own."""
+    names = {str(k) for k in measures}
+    rows = []
+    for k, v in measures.items():
+        k = str(k)
+        if k.endswith("_u") and k[:-2] in names:
+            continue
+        rows.append((k, v, measures.get(k + "_u")))
+    return sorted(rows, key=lambda r: r[0])
+
+
 def diagnosis_rows(diagnosis: Mapping[str, Any] | None) -> dict[str, Any]:
     """The stored diagnosis of a frame as rows for a table: faults and measures."""
     if not isinstance(diagnosis, Mapping):
@@ -192,6 +205,6 @@ def diagnosis_rows(diagnosis: Mapping[str, Any] | None) -> dict[str, Any]:
             faults.append({"fault": f})
         elif isinstance(f, Mapping):
             faults.append(dict(f))
-    measures = sorted((str(k), v) for k, v in (diagnosis.get("measures") or {}).items())
-    return {"faults": faults, "measures": measures, "error": diagnosis.get("error"),
+    return {"faults": faults, "measures": measure_rows(diagnosis.get("measures") or {}),
+            "error": diagnosis.get("error"),
             "night": diagnosis.get("night")}

@@ -87,7 +87,8 @@ def _seed(world) -> dict[str, int]:
              for rule, measure in zip(V["rule"], V["measure"])]
     db.session.add(EvidenceFrame(device_id=cam, kind="latest", taken_at=NOW, path="x.jpg",
                                  bytes=1000, diagnosis={"faults": rules,
-                                                        "measures": {m: 0.5 for m in V["measure"]}}))
+                                                        "measures": {**{m: 0.5 for m in V["measure"]},
+                                                                     "noise_u": 0.06}}))
     # current statuses: every state, and faults of every cause across both tenants
     devices = world.alpha_devices + world.beta_devices
     statuses = []
@@ -351,16 +352,49 @@ def test_every_image_measure_and_rule_has_a_label(app):
     import yaml
     from flask_babel import force_locale
 
-    from probes.quality.thresholds import MEASURES, package_rules
+    from probes.quality.thresholds import MEASURES, READINGS, package_rules
     from supervisor.web.vocabulary import VOCABULARY
 
     rules = set(package_rules())
     for path in (Path(__file__).resolve().parents[2] / "supervisor" / "profiles").glob("*.yaml"):
         rules |= set(yaml.safe_load(path.read_text(encoding="utf-8"))["image_quality"]["rules"])
-    assert sorted(set(MEASURES) - set(VOCABULARY["measure"])) == []
+    assert sorted(set(MEASURES + READINGS) - set(VOCABULARY["measure"])) == []
     assert sorted(rules - set(VOCABULARY["rule"])) == []
     with app.test_request_context(), force_locale("zh_CN"):
-        for code in list(MEASURES) + sorted(rules):
-            kind = "measure" if code in MEASURES else "rule"
+        for code in list(MEASURES + READINGS) + sorted(rules):
+            kind = "measure" if code in MEASURES + READINGS else "rule"
             text = str(VOCABULARY[kind][code])
             assert any("\u4e00" <= ch <= "\u9fff" for ch in text), (kind, code, text)
+
+
+def test_every_value_a_diagnosis_records_is_a_measure_a_reading_or_an_uncertainty():
+    """The device page lists every value the diagnosis recorded: each is a measure or a
+    reading (labelled, above) or the uncertainty of one, shown beside it."""
+    import cv2
+    import numpy as np
+    import skimage.data as skd
+
+    from probes.quality import diagnose
+    from probes.quality.thresholds import MEASURES, READINGS
+
+    photo = cv2.cvtColor(skd.astronaut(), cv2.COLOR_RGB2BGR)
+    tinted = np.clip(photo * np.array([1.3, 1.0, 0.7]), 0, 255).astype(np.uint8)
+    screen = np.full((360, 640, 3), (150, 40, 20), np.uint8)
+    seen: set[str] = set()
+    for d in (diagnose(photo), diagnose(photo, previous=photo, reference=photo),
+              diagnose(tinted, reference=photo), diagnose(screen)):
+        seen |= set(d.as_dict()["measures"])
+    named = set(MEASURES + READINGS)
+    assert sorted(k for k in seen if k not in named and k[:-2] not in named) == []
+
+
+def test_an_uncertainty_is_shown_beside_its_measure(app, as_user, seeded):
+    from supervisor.web.timeline import measure_rows
+
+    rows = measure_rows({"noise": 1.2, "noise_u": 0.06, "brightness": 90.0, "orphan_u": 0.1})
+    assert rows == [("brightness", 90.0, None), ("noise", 1.2, 0.06), ("orphan_u", 0.1, None)]
+    client = _client(as_user, "en")
+    with clock.pinned(NOW):
+        html = client.get(f"/health/devices/{seeded['cam']}?span=day").get_data(as_text=True)
+    text = visible_text(html)
+    assert "0.5 ± 0.06" in text and "noise_u" not in text
