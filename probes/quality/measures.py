@@ -1235,14 +1235,14 @@ def structure_kept(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8,
     what it covers, in every channel: its colour shift comes with the structure lost over
     that part of the view."""
     then = structure_map(ref, block)[0]
-    if then.shape != band_detail(p, block)[0].shape:
+    now_c = _channel_structure(p, block)
+    if then.shape != now_c.shape[:2]:
         return {"structure_kept": None}
     bh, bw = then.shape
     at_full = (p.small_bgr.max(axis=2) >= 250).astype(np.float32)
     had = structured(then, ref_noise, floor) & (_block_average(at_full, bh, bw, block) < 0.25)
     if had.mean() < 0.05:
         return {"structure_kept": None}  # a view too plain to show what a body hides
-    now_c = _channel_structure(p, block)
     then_c = reading(ref, ("channel_structure", block), lambda: _channel_structure(ref, block))
     ratio = (now_c / np.maximum(then_c, 1e-6)).max(axis=2)
     return {"structure_kept": float(np.count_nonzero(ratio[had] >= kept)) / float(had.sum())}
