@@ -1212,13 +1212,23 @@ def structured(then: np.ndarray, noise_then: float, floor: float = 1.2) -> np.nd
 
 
 def cover_new(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8, floor: float = 1.2,
-              lost: float = 0.35, min_gone: float = 0.15,
-              lit_floor: float = 40.0) -> dict[str, Optional[float]]:
+              lost: float = 0.35, min_gone: float = 0.15, lit_floor: float = 40.0,
+              of_structure: float = 1.0 / 3.0, min_hidden: float = 1.0 / 16.0) -> dict[str, Optional[float]]:
     """Share of the view hidden since the acceptance reference by one body at the lens,
     dark, glowing or translucent (``cover_new``): ``hidden_share`` against the reference's
-    structure map."""
+    structure map.
+
+    A dark body sits in its own shadow: a block lit at acceptance that darkened far more
+    than the view is read as lit (``dark_too``), since a translucent dark body (a sticker,
+    a hand, a film) leaves a trace of the structure and so is not blank for
+    ``occlusion_new``. In a view whose structure is sparse (a garage, a facade against the
+    sky), a cover hides little structure for the share of the view it covers: it counts
+    when it hides ``of_structure`` of the blocks that had structure and at least
+    ``min_hidden`` of the view (a quarter of the smallest cover the rules report, a
+    quarter of the view; the rest of it plain blocks between)."""
     then, m_then = structure_map(ref, block)
-    return {"cover_new": hidden_share(p, then, m_then, ref_noise, block, floor, lost, min_gone, lit_floor)}
+    return {"cover_new": hidden_share(p, then, m_then, ref_noise, block, floor, lost, min_gone, lit_floor,
+                                      dark_too=True, of_structure=of_structure, min_hidden=min_hidden)}
 
 
 def structure_kept(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8,
@@ -1265,7 +1275,7 @@ def _channel_structure(q: Prepared, block: int) -> np.ndarray:
 def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: float,
                  block: int = 8, floor: float = 1.2, lost: float = 0.35, min_gone: float = 0.15,
                  lit_floor: float = 40.0, dark_too: bool = False,
-                 of_structure: Optional[float] = None) -> Optional[float]:
+                 of_structure: Optional[float] = None, min_hidden: float = 0.0) -> Optional[float]:
     """Share of the view hidden by one body at the lens since the view had the structure
     ``then`` and block means ``m_then`` (``structure_map`` of the acceptance reference, or
     the medians a camera without one learned over its first clean days).
@@ -1283,7 +1293,8 @@ def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: 
     cover), form the candidate; it counts only when the hidden blocks themselves are at
     least ``min_gone`` of the view (a plain wall whose few marks changed is not hidden), or,
     with ``of_structure``, that share of the blocks that had structure when it is less (a
-    view whose structure is sparse: a dusk sky crossed by a few towers).
+    view whose structure is sparse: a dusk sky crossed by a few towers), though never less
+    than ``min_hidden`` of the view.
     None when the view had too little structure then, or lost it everywhere (a blur, a
     veil: other faults).
     """
@@ -1326,7 +1337,7 @@ def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: 
         lit = lit | ((m_then >= lit_floor) & (lr < view_lr - math.log(1.6)))
     hidden = detail_then & (q < lost * scale) & lit
     if of_structure is not None:
-        min_gone = min(min_gone, of_structure * float(detail_then.mean()))
+        min_gone = max(min_hidden, min(min_gone, of_structure * float(detail_then.mean())))
     if float(hidden.mean()) < min_gone:
         return 0.0
     flat = (d1 < floor + 1.5 * noise_then + 1.0) & (d2 < floor + noise_then + 1.0)
