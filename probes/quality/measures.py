@@ -581,6 +581,8 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
     ``screen_shading``: for a view at least half that even, how far its level varies
     smoothly across it (``shading``); a dark lens image is compressed within the tolerance
     but keeps the lens's fall-off.
+    ``screen_code_step``: the rounding step of a picture at two codes of its compression
+    (``code_step``), added to the tolerance; 0 for any other picture.
     """
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
     img = p.small_bgr
@@ -596,9 +598,61 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
         return {"screen": 0.0, "screen_shading": None}
     # (one tolerance for the three channels, from the brightest: JPEG quantises the chroma
     # of a saturated blue or green coarsely, which moves its dim channels by a few levels)
-    dev = np.abs(means - med[None, None, :]).max(axis=2) / (1.5 + tol * float(med.max()) / 128.0)
-    share = float((dev <= 1.0).mean())
-    return {"screen": share, "screen_shading": shading(means.mean(axis=2)) if share >= 0.5 else None}
+    dev = np.abs(means - med[None, None, :]).max(axis=2)
+    limit = 1.5 + tol * float(med.max()) / 128.0
+    share = float((dev <= limit).mean())
+    step = 0.0
+    if share >= 0.5:
+        # a picture at two neighbouring codes of its compression's rounding (``code_step``)
+        # is flat to that rounding: each block's level may sit at either code
+        step = reading(p, "code_step", lambda: code_step(p))
+        if step > 0.0:
+            share = float((dev <= limit + step).mean())
+    # on two codes the picture's smooth variation is under one rounding step, which a lens's
+    # fall-off over a dark view may be too: not read (the screen stands)
+    return {"screen": share,
+            "screen_shading": shading(means.mean(axis=2)) if share >= 0.5 and step == 0.0 else None,
+            "screen_code_step": step}
+
+
+def code_step(p: Prepared, cover: float = 0.9, most: float = 8.0, interleaved: float = 0.5) -> float:
+    """The rounding step of a flat picture's compression, in gray levels, or 0.
+
+    JPEG rounds the mean level of each 8x8 block to a multiple of its DC quantiser (at
+    quality 20-35, 3-5 gray levels). An encoder's flat picture sits between two of those
+    codes and its noise tips each block to one or the other, so almost every block (text
+    aside) takes one of two neighbouring codes, and the blocks of the analysis image, each
+    averaging several, scatter over that step. A lens image varies across its view (its
+    shading, any structure): it spreads over more codes, or, dark and plain, over two codes
+    in regions, not interleaved block by block. Read on the full resolution frame, whose
+    8x8 grid is the encoder's; 0 when two codes do not cover ``cover`` of the blocks, when
+    they are under 2 levels apart (no coarser than the tolerance) or over ``most`` (not one
+    rounding step), or when neighbouring blocks differ less than ``interleaved`` of what
+    codes placed at random would."""
+    g = p.gray
+    if g is None:
+        return 0.0
+    h, w = (g.shape[0] // 8) * 8, (g.shape[1] // 8) * 8
+    if h == 0 or w == 0:
+        return 0.0
+    # (an area resize by exactly 8 is each block's mean, rounded to a level)
+    levels = cv2.resize(np.ascontiguousarray(g[:h, :w]), (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+    counts = np.bincount(levels.ravel(), minlength=256)
+    two = np.argsort(counts)[-2:]
+    gap = abs(int(two[1]) - int(two[0]))
+    if counts[two].sum() < cover * levels.size or not 2 <= gap <= most:
+        return 0.0
+    # the noise tips each block to either code at random; a lens image at two codes (a dark
+    # view whose shading spans under two steps) has them in regions: neighbouring blocks
+    # must differ at least half as often as codes placed at random would
+    upper = levels == int(two.max())
+    at_two = upper | (levels == int(two.min()))
+    pairs = at_two[:, 1:] & at_two[:, :-1]
+    if not pairs.any():
+        return 0.0
+    differ = float((upper[:, 1:] != upper[:, :-1])[pairs].mean())
+    share = float(upper[at_two].mean())
+    return float(gap) if differ >= interleaved * 2.0 * share * (1.0 - share) else 0.0
 
 
 def shading(block_means: np.ndarray) -> float:

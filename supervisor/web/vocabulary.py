@@ -148,6 +148,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "scene_dy_px": _l("view shift, vertical (pixels)"),
         "scene_phase_response": _l("phase correlation peak against the reference"),
         "scene_shift_px": _l("view shift (pixels)"),
+        "screen_code_step": _l("compression rounding step of an even picture (gray levels)"),
         "screen_shading": _l("smooth shading across the view (share of its level)"),
         "structure_kept": _l("share of the reference's structure kept"),
         "stripe_amp": _l("stripe amplitude (gray levels)"),
