@@ -595,7 +595,7 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
     if float(med.mean()) >= 150.0:
         # encoders draw black, blue, mid grey or green; a bright even picture is a
         # white-out (fog, a veiled dome, over-exposure), the exposure measures' business
-        return {"screen": 0.0, "screen_shading": None}
+        return {"screen": 0.0, "screen_shading": None, "screen_code_step": 0.0}
     # (one tolerance for the three channels, from the brightest: JPEG quantises the chroma
     # of a saturated blue or green coarsely, which moves its dim channels by a few levels)
     dev = np.abs(means - med[None, None, :]).max(axis=2)
