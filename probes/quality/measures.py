@@ -1302,14 +1302,23 @@ def structure_kept(p: Prepared, ref: Prepared, ref_noise: float, block: int = 8,
     now_c = _channel_structure(p, block)
     if then.shape != now_c.shape[:2]:
         return {"structure_kept": None}
-    bh, bw = then.shape
-    at_full = (p.small_bgr.max(axis=2) >= 250).astype(np.float32)
-    had = structured(then, ref_noise, floor) & (_block_average(at_full, bh, bw, block) < 0.25)
+    had = structured(then, ref_noise, floor) & (at_full_share(p, block) < 0.25)
     if had.mean() < 0.05:
         return {"structure_kept": None}  # a view too plain to show what a body hides
     then_c = reading(ref, ("channel_structure", block), lambda: _channel_structure(ref, block))
     ratio = (now_c / np.maximum(then_c, 1e-6)).max(axis=2)
     return {"structure_kept": float(np.count_nonzero(ratio[had] >= kept)) / float(had.sum())}
+
+
+def at_full_share(q: Prepared, block: int) -> np.ndarray:
+    """Per ``block`` x ``block`` block of the analysis image (the grid of ``structure_map``),
+    the share of its pixels with a channel at full scale (250 and over): burnt out, where
+    no structure shows whatever is in front of the lens."""
+    def share() -> np.ndarray:
+        sb = q.small_bgr
+        at_full = (sb.max(axis=2) >= 250).astype(np.float32)
+        return _block_average(at_full, sb.shape[0] // block, sb.shape[1] // block, block)
+    return reading(q, ("at_full_share", block), share)
 
 
 def _channel_structure(q: Prepared, block: int) -> np.ndarray:
@@ -1389,7 +1398,9 @@ def hidden_share(p: Prepared, then: np.ndarray, m_then: np.ndarray, noise_then: 
         # without ``occlusion_new`` (no reference), a dark body is read here: a block that
         # was lit and darkened 1.6 times more than the view is in shadow now
         lit = lit | ((m_then >= lit_floor) & (lr < view_lr - math.log(1.6)))
-    hidden = detail_then & (q < lost * scale) & lit
+    # a block burnt out at full scale shows no structure for the exposure's sake, not a
+    # body's (an over-exposed view; a body lit from behind glows short of full scale)
+    hidden = detail_then & (q < lost * scale) & lit & (at_full_share(p, block) < 0.25)
     if of_structure is not None:
         min_gone = max(min_hidden, min(min_gone, of_structure * float(detail_then.mean())))
     if float(hidden.mean()) < min_gone:

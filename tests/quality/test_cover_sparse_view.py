@@ -90,3 +90,16 @@ def test_a_plain_wall_whose_sign_was_painted_over_is_no_cover(thresholds):
     assert M.cover_new(p, ref, noise)["cover_new"] == pytest.approx(0.0)
     d = diagnose(jpeg(now), reference=jpeg(then), thresholds=thresholds)
     assert not any(f.fault == "occlusion" for f in d.faults), d.faults
+
+
+def test_a_burnt_out_part_of_a_sparse_view_is_not_a_cover(skyline):
+    # a gain on the sensor burns most of the view out at full scale: no structure left
+    # there, for the exposure's sake, not a body's (should the exposure fault be missed)
+    h, w = skyline.shape[:2]
+    burnt = skyline.astype(np.float32)
+    burnt[:, : int(w * 0.7)] = burnt[:, : int(w * 0.7)] * 8.0
+    burnt = np.clip(burnt, 0, 255).astype(np.uint8)
+    p = M.prepare(burnt)
+    ref = M.prepare_like(skyline, p)
+    noise = M.noise_sigma(ref)
+    assert M.cover_new(p, ref, noise)["cover_new"] == pytest.approx(0.0)
