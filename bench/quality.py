@@ -1,9 +1,11 @@
 """Image-quality diagnosis vs a BRISQUE "bad image" baseline, on the development set and
 on the field set (probes/quality/fieldset, another generator; built once into its cache).
 
-``python -m bench.quality [--quick] [--other-seed SEED]`` prints:
-- our per-fault scores, macro-F1 and false-alarm rate (dev split, held-out split), and with
-  ``--other-seed`` both splits' figures on a rebuild of the set with another seed;
+``python -m bench.quality [--quick] [--other-seed SEED] [--field-seeds N,N]`` prints:
+- our per-fault scores, macro-F1 and false-alarm rate (dev split, held-out split, the field
+  set's default draw), and with ``--other-seed`` both splits' figures on a rebuild of the
+  development set with another seed; with ``--field-seeds`` the macro-F1 of more field
+  draws and its spread over all of them;
 - a binary "is this frame bad?" comparison with BRISQUE (the ``brisque`` PyPI package)
   thresholded at the value that maximises its own F1 on the dev split (generous to it),
   over the single-frame faults (frozen/scene_change need a second frame BRISQUE never sees);
@@ -108,12 +110,43 @@ def _other_seed(seed: int, th: Thresholds) -> None:
                   f" = {100 * s['false_alarm_rate']:.1f} %")
 
 
+def _field_draws(seeds: list[int], th: Thresholds, first: dict[str, float]) -> None:
+    """Score more draws of the field set (cached builds, one per seed) and print the spread
+    of the macro-F1 over them with the default draw ``first``: a draw made after a figure
+    was chosen says more about the field than the draw it was chosen on."""
+    from datetime import datetime
+
+    from probes.quality.fieldset.make import ensure
+
+    figures = [first["macro_f1"]]
+    for seed in seeds:
+        path = ensure(seed)
+        fcases = load_cases(path)
+        pred: dict[str, set[str]] = {}
+        for c in fcases:
+            def opt(k: str):
+                return load_frame(path.parent / c[k]) if c.get(k) else None
+            when = datetime.fromisoformat(c["captured_at"]) if c.get("captured_at") else None
+            pred[c["id"]] = set(diagnose(load_frame(path.parent / c["frame"]), opt("previous"),
+                                         opt("reference"), th, when).fault_names)
+        s = score(fcases, pred)
+        figures.append(s["macro_f1"])
+        print(f"-- ours, fieldset seed {seed} ({len(fcases)} cases): macro-F1 {s['macro_f1']:.3f}, "
+              f"false alarms on clean frames {s['false_alarms']}/{s['clean']} = "
+              f"{100 * s['false_alarm_rate']:.1f} %")
+    print(f"-- ours, fieldset over {len(figures)} draws: macro-F1 mean {statistics.mean(figures):.3f}, "
+          f"lowest {min(figures):.3f}, highest {max(figures):.3f}")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.quality")
     ap.add_argument("--quick", action="store_true", help="fewer timing runs, BRISQUE on a subset")
     ap.add_argument("--other-seed", type=int, default=None, metavar="SEED",
                     help="also rebuild the set with this seed in a temporary folder (same generators, "
                          "other crops/variants, never used for tuning) and score both splits there")
+    ap.add_argument("--field-seeds", default="", metavar="N,N",
+                    help="also score these draws of the field set (built once and cached, a few "
+                         "minutes each) and print the macro-F1's spread over the draws")
     a = ap.parse_args(argv)
     cv2.setNumThreads(1)  # one core, as the target says
     import warnings
@@ -155,7 +188,10 @@ def main(argv: list[str]) -> int:
         t = time.process_time()
         ours[c["id"]] = set(diagnose(img, prev, ref, th, when).fault_names)
         ms_ours.append((time.process_time() - t) * 1000.0)
-    report(f"ours, fieldset ({len(fcases)} cases, {fcases_path.parent.name})", score(fcases, ours))
+    first = score(fcases, ours)
+    report(f"ours, fieldset ({len(fcases)} cases, {fcases_path.parent.name})", first)
+    if a.field_seeds:
+        _field_draws([int(x) for x in a.field_seeds.split(",") if x.strip()], th, first)
     cases = cases + fcases
     if a.other_seed is not None:
         _other_seed(a.other_seed, th)
