@@ -626,7 +626,8 @@ def code_step(p: Prepared, cover: float = 0.9, most: float = 8.0, interleaved: f
     shading, any structure): it spreads over more codes, or, dark and plain, over two codes
     in regions, not interleaved block by block. Read on the full resolution frame, whose
     8x8 grid is the encoder's; 0 when two codes do not cover ``cover`` of the blocks, when
-    they are under 2 levels apart (no coarser than the tolerance) or over ``most`` (not one
+    one of them holds under a twentieth (a picture at one code), when they are under 2
+    levels apart (no coarser than the tolerance) or over ``most`` (not one
     rounding step), or when neighbouring blocks differ less than ``interleaved`` of what
     codes placed at random would."""
     g = p.gray
@@ -640,8 +641,9 @@ def code_step(p: Prepared, cover: float = 0.9, most: float = 8.0, interleaved: f
     counts = np.bincount(levels.ravel(), minlength=256)
     two = np.argsort(counts)[-2:]
     gap = abs(int(two[1]) - int(two[0]))
-    if counts[two].sum() < cover * levels.size or not 2 <= gap <= most:
-        return 0.0
+    if counts[two].sum() < cover * levels.size or not 2 <= gap <= most or \
+            counts[two].min() < 0.05 * levels.size:
+        return 0.0  # (a picture at one code has nothing to scatter over)
     # the noise tips each block to either code at random; a lens image at two codes (a dark
     # view whose shading spans under two steps) has them in regions: neighbouring blocks
     # must differ at least half as often as codes placed at random would

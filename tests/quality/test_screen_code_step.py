@@ -61,3 +61,8 @@ def test_a_lens_image_spreads_over_more_codes(thresholds):
     p = M.prepare(_decoded(data))
     assert M.code_step(p) == 0.0
     assert "signal_loss" not in diagnose(data, thresholds=thresholds).fault_names
+
+
+def test_a_picture_at_one_code_has_no_step():
+    # every block at level 250, the commonest code after it 5 levels off with no block there
+    assert M.code_step(M.prepare(np.full((540, 960, 3), 250, np.uint8))) == 0.0
