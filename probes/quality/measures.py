@@ -388,8 +388,7 @@ def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, 
     lo = float(np.searchsorted(cdf, 0.02))
     hi = float(np.searchsorted(cdf, 0.98))
     mean = float((hist * np.arange(256)).sum() / total)
-    clipped = float(np.count_nonzero(cv2.max(cv2.max(p.small_bgr[:, :, 0], p.small_bgr[:, :, 1]),
-                                             p.small_bgr[:, :, 2]) >= level)) / max(1, p.small.size)
+    clipped = float(np.count_nonzero(full_scale(p, level))) / max(1, p.small.size)
     out: dict[str, Optional[float]] = {"veil_contrast": None, "veil_range": None, "veil_detail": None,
                                        "veil_detail_u": None,
                                        "veil_detail_all": None, "veil_floor": None,
@@ -1318,11 +1317,20 @@ def at_full_share(q: Prepared, block: int) -> np.ndarray:
     no structure shows whatever is in front of the lens."""
     def share() -> np.ndarray:
         sb = q.small_bgr
-        # (inRange marks the pixels with every channel under full scale, at a twentieth of
-        # the cost of a max over the channels)
-        at_full = (cv2.inRange(sb, (0, 0, 0), (249, 249, 249)) == 0).astype(np.float32)
+        at_full = full_scale(q).astype(np.float32)
         return _block_average(at_full, sb.shape[0] // block, sb.shape[1] // block, block)
     return reading(q, ("at_full_share", block), share)
+
+
+def full_scale(q: Prepared, level: int = 250) -> np.ndarray:
+    """The analysis pixels with a channel at ``level`` or over (uint8, 1 there): read once
+    per frame, by the veil's clipping test and the burnt-out share of the cover measures."""
+    def mask() -> np.ndarray:
+        # (inRange marks the pixels with every channel under the level, at a twentieth of
+        # the cost of a max over the channels)
+        under = cv2.inRange(q.small_bgr, (0, 0, 0), (level - 1, level - 1, level - 1))
+        return (under == 0).view(np.uint8)
+    return reading(q, ("full_scale", level), mask)
 
 
 def _channel_structure(q: Prepared, block: int) -> np.ndarray:
