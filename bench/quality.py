@@ -110,26 +110,18 @@ def _other_seed(seed: int, th: Thresholds) -> None:
                   f" = {100 * s['false_alarm_rate']:.1f} %")
 
 
-def _field_draws(seeds: list[int], th: Thresholds, first: dict[str, float]) -> None:
+def _field_draws(seeds: list[int], first: dict[str, float]) -> None:
     """Score more draws of the field set (cached builds, one per seed) and print the spread
     of the macro-F1 over them with the default draw ``first``: a draw made after a figure
     was chosen says more about the field than the draw it was chosen on."""
-    from datetime import datetime
-
+    from probes.quality.devset.score import predict
     from probes.quality.fieldset.make import ensure
 
     figures = [first["macro_f1"]]
     for seed in seeds:
         path = ensure(seed)
         fcases = load_cases(path)
-        pred: dict[str, set[str]] = {}
-        for c in fcases:
-            def opt(k: str):
-                return load_frame(path.parent / c[k]) if c.get(k) else None
-            when = datetime.fromisoformat(c["captured_at"]) if c.get("captured_at") else None
-            pred[c["id"]] = set(diagnose(load_frame(path.parent / c["frame"]), opt("previous"),
-                                         opt("reference"), th, when).fault_names)
-        s = score(fcases, pred)
+        s = score(fcases, {k: set(r.get("faults") or []) for k, r in predict(path).items()})
         figures.append(s["macro_f1"])
         print(f"-- ours, fieldset seed {seed} ({len(fcases)} cases): macro-F1 {s['macro_f1']:.3f}, "
               f"false alarms on clean frames {s['false_alarms']}/{s['clean']} = "
@@ -191,7 +183,7 @@ def main(argv: list[str]) -> int:
     first = score(fcases, ours)
     report(f"ours, fieldset ({len(fcases)} cases, {fcases_path.parent.name})", first)
     if a.field_seeds:
-        _field_draws([int(x) for x in a.field_seeds.split(",") if x.strip()], th, first)
+        _field_draws([int(x) for x in a.field_seeds.split(",") if x.strip()], first)
     cases = cases + fcases
     if a.other_seed is not None:
         _other_seed(a.other_seed, th)
