@@ -251,8 +251,12 @@ def _same_view_other_light(rule: Rule, measures: dict[str, Optional[float]]) -> 
         float(response) >= _ALIGNED_RESPONSE and float(shift) < _ALIGNED_SHIFT_PCT
 
 
-# fault -> the measure that judges it against a camera's learned normal
-_CALIBRATED = {"color_cast": "cast_vs_normal", "noise": "noise_vs_normal", "blur": "blur_vs_normal"}
+# fault -> the measure that judges it against a camera's learned normal; while that measure
+# is taken, the fault's no-reference rules stand aside (a camera that looks at mostly sky
+# learned that its view is mostly plain: the single-frame cover figures are for a camera
+# that has not)
+_CALIBRATED = {"color_cast": "cast_vs_normal", "noise": "noise_vs_normal", "blur": "blur_vs_normal",
+               "occlusion": "cover_vs_normal"}
 
 
 def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: bool) -> list[Fault]:
@@ -303,6 +307,10 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # a defocused or shaken view loses structure unevenly (plain parts keep what little
         # they had, textured parts lose most): not a body at the lens
         faults = [f for f in faults if f.measure not in _COVER_SINCE]
+    if any(f.fault == "too_dark" for f in faults):
+        # an under-exposed view (an iris stuck shut) is flat everywhere its light fell into
+        # the noise: a region without fine structure is then the exposure's, not a body's
+        faults = [f for f in faults if f.measure != "cover_share"]
     if any(f.fault in ("too_bright", "low_contrast") for f in faults):
         # a burnt-out or veiled view is flat over large parts for that reason: a region
         # without fine structure (or that lost it since acceptance) is then the exposure's

@@ -85,6 +85,19 @@ def test_package_rules_join_the_profile_and_a_profile_can_replace_them():
     assert {r.name for r in none.rules} == {"too_bright_clipped"}
 
 
+def test_a_package_rule_kept_with_default_false_applies_only_where_a_profile_names_it(monkeypatch):
+    from probes.quality import thresholds as T
+
+    kept = {"measure": "cover_share", "op": "above", "day": 0.5, "fault": "occlusion",
+            "needs": "no_reference", "clause": "kept as data", "default": False}
+    monkeypatch.setattr(T, "package_rules", lambda: {"kept_rule": kept})
+    section = {"rules": {"too_bright_clipped": {"measure": "overexposure", "op": "above", "day": 0.5,
+                                                "fault": "too_bright", "clause": "local standard"}}}
+    assert "kept_rule" not in {r.name for r in Thresholds.from_mapping(section).rules}
+    named = Thresholds.from_mapping({"rules": {**section["rules"], "kept_rule": kept}})
+    assert "kept_rule" in {r.name for r in named.rules}
+
+
 def _interior_frames(seed: int, n: int, wb_gain=None):
     """One warm-lit lobby camera (no white balance left to correct it), n frames."""
     rng = np.random.default_rng(seed)

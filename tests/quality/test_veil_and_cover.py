@@ -122,15 +122,3 @@ def test_a_defocused_view_is_not_read_as_a_cover(scene):
     p = M.prepare(soft)
     v = M.cover_region(p, M.noise_sigma(p))
     assert v["cover_share"] is None and v["cover_rest_detail"] < 15.0
-
-
-def test_the_no_reference_cover_rule_applies_only_where_a_profile_names_it():
-    """`occlusion_cover` is kept as data with ``default: false``: at city scale its 0.75
-    read a dusk sky crossed by launch towers (a simulator view, 0.66-0.82) as a cover on
-    566 of ~15,000 clean frames, so the package does not apply it by itself."""
-    from probes.quality.thresholds import Thresholds, package_rules
-
-    assert package_rules()["occlusion_cover"]["default"] is False
-    assert not any(r.name == "occlusion_cover" for r in Thresholds.default().rules)
-    section = {"rules": {"occlusion_cover": package_rules()["occlusion_cover"]}}
-    assert any(r.name == "occlusion_cover" for r in Thresholds.from_mapping(section).rules)
