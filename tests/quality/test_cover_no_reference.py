@@ -21,6 +21,7 @@ from probes.quality.fieldset.scenes import render
 from quality_helpers import jpeg
 
 DAY = dt.datetime.fromisoformat("2026-06-01T11:00:00+08:00")
+NIGHT = dt.datetime.fromisoformat("2026-06-01T23:00:00+08:00")
 
 
 def _street(seed: int):
@@ -42,6 +43,10 @@ def test_a_body_over_most_of_the_view_is_a_cover_without_a_reference():
         d = diagnose(shot(C.Faults(in_front=cover(kind, 0.9, 11))), thresholds=th, captured_at=DAY)
         assert d.measures["cover_share"] >= 0.85, kind
         assert any(f.rule == "occlusion_cover" for f in d.faults), (kind, d.faults)
+        # at night the unlit parts of a view lack structure whatever is in front of them:
+        # the single-frame figure is not judged
+        n = diagnose(shot(C.Faults(in_front=cover(kind, 0.9, 11))), thresholds=th, captured_at=NIGHT)
+        assert not any(f.rule == "occlusion_cover" for f in n.faults), (kind, n.faults)
 
 
 def _dark_view(bgr: np.ndarray, k: float, rng: np.random.Generator) -> np.ndarray:
