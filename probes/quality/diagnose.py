@@ -254,11 +254,13 @@ def _same_view_other_light(rule: Rule, measures: dict[str, Optional[float]]) -> 
 
 
 # fault -> the measure that judges it against a camera's learned normal; while that measure
-# is taken, the fault's no-reference rules stand aside (a camera that looks at mostly sky
-# learned that its view is mostly plain: the single-frame cover figures are for a camera
-# that has not)
-_CALIBRATED = {"color_cast": "cast_vs_normal", "noise": "noise_vs_normal", "blur": "blur_vs_normal",
-               "occlusion": "cover_vs_normal"}
+# is taken, the fault's no-reference rules stand aside
+_CALIBRATED = {"color_cast": "cast_vs_normal", "noise": "noise_vs_normal", "blur": "blur_vs_normal"}
+# no-reference measure -> the learned judgement that replaces it while taken: a camera that
+# looks at mostly sky learned that its view is mostly plain, and the single-frame cover
+# figure is for a camera that has not (the near-total blank rule, ``occlusion``, still
+# applies: a learned map misses a few whole-lens covers it finds)
+_LEARNED_INSTEAD = {"cover_share": "cover_vs_normal"}
 
 
 def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: bool) -> list[Fault]:
@@ -281,6 +283,9 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
             continue
         if rule.needs == "no_reference" and rule.fault in calibrated:
             continue  # the camera's own normal replaces the fixed figure
+        instead = _LEARNED_INSTEAD.get(rule.measure)
+        if instead is not None and measures.get(instead) is not None:
+            continue  # judged against where the camera's view normally has structure
         value = measures.get(rule.measure)
         if value is None:
             continue
