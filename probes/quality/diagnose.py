@@ -143,7 +143,6 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.color_cast(p, r, blank))
     out["cast_consensus_cool_u"] = out.get("cast_consensus_u")
     out["cast_consensus_magenta_u"] = out.get("cast_consensus_u")
-    out["cast_consensus_blue_u"] = out.get("cast_consensus_u")
     out.update(occ)
     out.update(M.cover_region(p, sigma))
     out.update(M.cover_new(p, r, ref_sigma) if r is not None else {"cover_new": None})
@@ -211,7 +210,7 @@ _VEIL_RULES = ("low_contrast_veil", "low_contrast_detail", "low_contrast_kept")
 _VEIL_BLANK_MAX = 0.80
 
 # the colour-shift measures read since acceptance
-_CAST_SINCE = ("color_shift", "cast_vs_reference", "cast_vs_reference_magenta", "cast_vs_reference_blue")
+_CAST_SINCE = ("color_shift", "cast_vs_reference", "cast_vs_reference_magenta")
 # share of the reference's structured blocks a white-balance fault leaves in place
 # (``structure_kept``) below which a colour shift since acceptance is a tinted body at the
 # lens: the casts with a reference keep 0.96 and more on the three field draws, 0.76 and
@@ -222,8 +221,7 @@ _CAST_STRUCTURE_KEPT = 0.60
 # the shipped profiles and package rules give these measures (judged less their
 # uncertainty, a smaller move is never a cast); under a profile with lower figures the
 # shift is judged without it, as a cast
-_CAST_READ_FROM = {"color_shift": 8.0, "cast_vs_reference": 5.0, "cast_vs_reference_magenta": 3.0,
-                   "cast_vs_reference_blue": 3.0}
+_CAST_READ_FROM = {"color_shift": 8.0, "cast_vs_reference": 5.0, "cast_vs_reference_magenta": 3.0}
 
 # smooth variation across the view (``screen_shading``, relative to its level) from which an
 # even picture is a lens image, not a generated screen: the no-video screens of all four

@@ -919,14 +919,6 @@ WARM_HUES = (20.0, 100.0)
 # band starts at 300: bluish skies and shade sit at 270-295.
 MAGENTA_HUES = (300.0, 360.0)
 
-# Blue hues (CIELab hue angle, degrees): the blue end of the line of lights (overcast,
-# shade, blue sky). By day a camera's white balance takes the daylight's range of colour
-# temperatures out, so a view's agreed shift toward blue stays small on every set (clean
-# frames: at most 3.3 less its uncertainty, without or against the reference), while the
-# warm end reaches 9 at dusk (sunset and lamps, beyond its reach). A white balance stuck on
-# an indoor preset, or a red channel losing gain, tints the whole picture blue.
-BLUE_HUES = (225.0, 300.0)
-
 
 # the white patch: the brightest share of the usable pixels (see _illuminant_agreement)
 WHITE_PATCH_SHARE = 0.05
@@ -944,16 +936,13 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     common direction (Lab units, 0 when they disagree); ``cast_consensus_cool`` is the same
     when the direction is not a warm hue (``WARM_HUES``), where scenes are rarely tinted
     by nature, so a smaller figure means a fault; ``cast_consensus_magenta`` the same when
-    the direction is magenta (``MAGENTA_HUES``), where no light source sits at all;
-    ``cast_consensus_blue`` the same when it is blue (``BLUE_HUES``), where the white
-    balance leaves daylight little (a blue sky moves the mean, not the white patch and the
-    least coloured half).
+    the direction is magenta (``MAGENTA_HUES``), where no light source sits at all.
     """
     lab = lab[::2, ::2]  # a sixteenth of the analysis pixels: the illuminant has no detail
     L, a, b = lab[:, :, 0], lab[:, :, 1], lab[:, :, 2]
     ok = (L > 25) & (L < 245)
     none = {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_magenta": 0.0,
-            "cast_consensus_blue": 0.0, "cast_consensus_hue": 0.0, "cast_consensus_u": 0.0}
+            "cast_consensus_hue": 0.0, "cast_consensus_u": 0.0}
     if ok.sum() < 0.05 * ok.size:
         return none
     full = _illuminant_agreement(a[ok], b[ok], L[ok])
@@ -975,10 +964,8 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     hue = math.degrees(math.atan2(uy, ux)) % 360.0
     warm = WARM_HUES[0] <= hue <= WARM_HUES[1]
     magenta = MAGENTA_HUES[0] <= hue <= MAGENTA_HUES[1]
-    blue = BLUE_HUES[0] <= hue < BLUE_HUES[1]
     return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
             "cast_consensus_magenta": value if magenta else 0.0,
-            "cast_consensus_blue": value if blue else 0.0,
             "cast_consensus_hue": hue, "cast_consensus_u": batch_se(parts), **estimates}
 
 
@@ -1038,7 +1025,7 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     now = _neutral_offset(a_plane, b_plane, usable, 0.05)
     out: dict[str, Optional[float]] = {"color_cast": 0.0, "cast_hue": 0.0, "color_shift": None,
                                        "color_cast_u": 0.0, "cast_vs_reference": None,
-                                       "cast_vs_reference_magenta": None, "cast_vs_reference_blue": None}
+                                       "cast_vs_reference_magenta": None}
     if now is not None:
         da, db, chroma = now
         out["color_cast"] = chroma
@@ -1077,10 +1064,10 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     # (A white-balance fault clips one channel, not all three: the field set's and the
     # devset's casts burn out at most 3.5 % of the view, its clean frames by day 6.8 %.)
     if white_share(p) > WHITE_PATCH_SHARE:
-        for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta", "cast_consensus_blue"):
+        for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta"):
             out[k] = 0.0
         if out.get("cast_vs_reference") is not None:
-            out["cast_vs_reference"] = out["cast_vs_reference_magenta"] = out["cast_vs_reference_blue"] = 0.0
+            out["cast_vs_reference"] = out["cast_vs_reference_magenta"] = 0.0
     return out
 
 
@@ -1116,8 +1103,7 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     lab, rlab, ok = (np.ascontiguousarray(x[::2, ::2]) for x in (lab, rlab, ok))
     if ok.sum() < 0.05 * ok.size:
         return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0, "cast_vs_reference_hue": 0.0,
-                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0,
-                "cast_vs_reference_blue": 0.0, "cast_vs_reference_blue_u": 0.0}
+                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0}
 
     def chroma(x: np.ndarray) -> float:
         a = x[:, :, 1][ok].astype(np.int32) - 128
@@ -1148,8 +1134,7 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     whole = moved(ok)
     if whole is None:
         return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0, "cast_vs_reference_hue": 0.0,
-                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0,
-                "cast_vs_reference_blue": 0.0, "cast_vs_reference_blue_u": 0.0}
+                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0}
     value, hue = whole
     parts = []
     for q in quadrant_masks(ok.shape):
@@ -1161,12 +1146,8 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     # off the line along which lights differ (see MAGENTA_HUES): no change of light since
     # acceptance moves the view's colour toward magenta
     magenta = MAGENTA_HUES[0] <= hue <= MAGENTA_HUES[1]
-    # at the blue end of that line by day, the white balance leaves a change of daylight
-    # little (see BLUE_HUES)
-    blue = BLUE_HUES[0] <= hue < BLUE_HUES[1]
     return {"cast_vs_reference": value, "cast_vs_reference_u": u, "cast_vs_reference_hue": hue,
-            "cast_vs_reference_magenta": value if magenta else 0.0, "cast_vs_reference_magenta_u": u,
-            "cast_vs_reference_blue": value if blue else 0.0, "cast_vs_reference_blue_u": u}
+            "cast_vs_reference_magenta": value if magenta else 0.0, "cast_vs_reference_magenta_u": u}
 
 
 # --- occlusion --------------------------------------------------------------------------
