@@ -16,36 +16,25 @@ from probes.quality import Thresholds, diagnose, learn
 from probes.quality.calibration import STRUCTURE_KEY, Calibration
 from probes.quality.fieldset import camera as C
 from probes.quality.fieldset.faults import cover
-from probes.quality.fieldset.scenes import render
 
-from quality_helpers import jpeg
+from quality_helpers import FieldCamera, jpeg
 
 DAY = dt.datetime.fromisoformat("2026-06-01T11:00:00+08:00")
 NIGHT = dt.datetime.fromisoformat("2026-06-01T23:00:00+08:00")
 
 
-def _street(seed: int):
-    rng = np.random.default_rng(seed)
-    scene = render("street", rng, 640, 360)
-    cam = C.Camera.random(rng)
-
-    def shot(faults: C.Faults = C.Faults()) -> bytes:
-        return C.encode(C.shoot(scene, C.light_for("day", scene, rng), cam, rng, faults), 80)
-    return shot
-
-
 def test_a_body_over_most_of_the_view_is_a_cover_without_a_reference():
     th = Thresholds.default()
-    shot = _street(908)
+    shot = FieldCamera("street", 908).shot
     clean = diagnose(shot(), thresholds=th, captured_at=DAY)
     assert clean.fault_names == [] and clean.measures["cover_share"] < 0.5
     for kind in ("hand", "bag", "sticker"):
-        d = diagnose(shot(C.Faults(in_front=cover(kind, 0.9, 11))), thresholds=th, captured_at=DAY)
+        d = diagnose(shot(faults=C.Faults(in_front=cover(kind, 0.9, 11))), thresholds=th, captured_at=DAY)
         assert d.measures["cover_share"] >= 0.85, kind
         assert any(f.rule == "occlusion_cover" for f in d.faults), (kind, d.faults)
         # at night the unlit parts of a view lack structure whatever is in front of them:
         # the single-frame figure is not judged
-        n = diagnose(shot(C.Faults(in_front=cover(kind, 0.9, 11))), thresholds=th, captured_at=NIGHT)
+        n = diagnose(shot(faults=C.Faults(in_front=cover(kind, 0.9, 11))), thresholds=th, captured_at=NIGHT)
         assert not any(f.rule == "occlusion_cover" for f in n.faults), (kind, n.faults)
 
 

@@ -14,26 +14,14 @@ from probes.quality.calibration import (STRUCTURE_KEY, Calibration, pack_structu
                                         unpack_structure)
 from probes.quality.fieldset import camera as C
 from probes.quality.fieldset.faults import cover
-from probes.quality.fieldset.scenes import render
+
+from quality_helpers import FieldCamera
 
 DAY = "2026-06-01T11:00:00+08:00"
 NIGHT = "2026-06-01T23:00:00+08:00"
 
 
-class Camera:
-    """One fixed camera on one view; each shot under day or overcast light."""
-
-    def __init__(self, kind: str, seed: int):
-        self.rng = np.random.default_rng(seed)
-        self.scene = render(kind, self.rng, 640, 360)
-        self.cam = C.Camera.random(self.rng)
-
-    def shot(self, light: str = "day", faults: C.Faults = C.Faults()) -> bytes:
-        lit = C.light_for(light, self.scene, self.rng)
-        return C.encode(C.shoot(self.scene, lit, self.cam, self.rng, faults), 80)
-
-
-def _learned(camera: Camera, th: Thresholds, n: int = 14) -> Calibration:
+def _learned(camera: FieldCamera, th: Thresholds, n: int = 14) -> Calibration:
     frames = []
     for i in range(n):
         d = diagnose(camera.shot(("day", "overcast")[i % 2]), thresholds=th, captured_at=_at(DAY),
@@ -52,7 +40,7 @@ def _at(iso: str):
 @pytest.fixture(scope="module")
 def courtyard():
     th = Thresholds.default()
-    cam = Camera("courtyard", 906)
+    cam = FieldCamera("courtyard", 906)
     return cam, _learned(cam, th), th
 
 
@@ -84,7 +72,7 @@ def test_a_dark_cover_in_its_own_shadow_is_found(courtyard):
 
 def test_a_turned_camera_is_not_read_as_covered(courtyard):
     _, cal, th = courtyard
-    other = Camera("street", 77)   # the same camera now looking at another view
+    other = FieldCamera("street", 77)   # the same camera now looking at another view
     d = diagnose(other.shot("day"), thresholds=th, captured_at=_at(DAY), calibration=cal)
     assert d.measures["cover_vs_normal"] is None
     assert not any(f.rule == "occlusion_cover_vs_normal" for f in d.faults)
