@@ -533,7 +533,7 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     ``flat_fraction``: share of pixels whose 3x3 neighbourhood is exactly flat (within
     JPEG rounding) – a black/blue/grey "no video" screen or colour bars are flat almost
     everywhere, a real sensor never is (noise). Clipped white is left out, it is exposure.
-    ``bars``: how well every column is constant (colour bars): 1 - p90(column std) / total std.
+    ``bars``: how well every column is constant within each band of colour bars (``_bars``).
     """
     s = p.small
     blur = cv2.blur(s, (3, 3))
@@ -552,16 +552,47 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     mode = int(np.argmax(hist))
     mode_share = float(hist[max(0, mode - 3):mode + 4].sum() / max(1.0, float(hist.sum())))
     total = _small_std(p)
-    if total < 1e-3:
-        bars = 0.0
-    else:
-        # every column constant (90th percentile), not just most: a cover from one side
-        # also makes its own columns constant
-        bars = max(0.0, 1.0 - float(np.percentile(s.std(axis=0), 90)) / total)
     # Colour bars: each column constant AND several distinct levels across the frame.
-    bars_score = bars if total > 30 else 0.0
+    bars_score = _bars(s, total) if total > 30 else 0.0
     return {"flat_fraction": flat_fraction, "bars": bars_score, "mode_share": mode_share,
             "signal_loss": max(min(flat_fraction, mode_share), bars_score)}
+
+
+def _bars(s: np.ndarray, total: float, tol: float = 4.0, least: float = 0.04) -> float:
+    """How well every column is constant within each horizontal band of a test pattern:
+    1 - the 90th percentile of the column standard deviations over ``total``, the bands'
+    results weighted by their height.
+
+    Full-height colour bars are one band. A SMPTE pattern (ECR-1) stacks three: the bars,
+    a strip of reversed-blue castellations and the PLUGE row. A band is a run of rows each
+    the same as the one above it (90 % of the columns within ``tol`` gray levels); the few
+    rows between two bands, under ``least`` of the height, are the edge's JPEG ringing and
+    count at the lower of their neighbours' results; any other row, and a run shorter than
+    ``least`` of the height, counts 0. A lens sees
+    no row twice: its view changes down the frame, and its noise moves every row. Every
+    column constant (90th percentile), not just most: a cover from one side also makes
+    its own columns constant.
+    """
+    h = s.shape[0]
+    same = np.percentile(np.abs(np.diff(s, axis=0)), 90, axis=1) <= tol
+    bands: list[tuple[int, int, float]] = []
+    r = 0
+    while r < h - 1:
+        if not same[r]:
+            r += 1
+            continue
+        end = r
+        while end < h - 1 and same[end]:
+            end += 1
+        band = s[r:end + 1]  # rows r..end, each the same as the one above it
+        if end + 1 - r >= least * h:  # a few like rows are a lens's plain strip, not a band
+            bands.append((r, end + 1, max(0.0, 1.0 - float(np.percentile(band.std(axis=0), 90)) / total)))
+        r = end + 1
+    score = sum((e - b) * c for b, e, c in bands)
+    for (_, e0, c0), (b1, _, c1) in zip(bands, bands[1:]):
+        if b1 - e0 < least * h:
+            score += (b1 - e0) * min(c0, c1)
+    return score / h
 
 
 def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional[float]]:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import cv2
 import numpy as np
+import pytest
 
 from probes.quality import diagnose
 
@@ -157,6 +158,45 @@ def test_colour_bars_are_signal_loss_but_a_side_cover_is_not(scene, thresholds):
     assert "signal_loss" in names(d) and d.measures["bars"] > 0.9
     covered = _cover(scene, 0.6)
     assert diagnose(covered, thresholds=thresholds).measures["bars"] < 0.5
+
+
+def smpte_bars(w: int = 1280, h: int = 720) -> np.ndarray:
+    """SMPTE ECR-1 colour bars: 75 % bars over reversed-blue castellations over the PLUGE
+    row (-I, white, +Q, black, the three PLUGE steps), as many encoders send for a dead input."""
+    img = np.zeros((h, w, 3), np.uint8)
+    bars = [(191, 191, 191), (0, 191, 191), (191, 191, 0), (0, 191, 0), (191, 0, 191), (0, 0, 191), (191, 0, 0)]
+    castellations = [(191, 0, 0), (19, 19, 19), (191, 0, 191), (19, 19, 19), (191, 191, 0), (19, 19, 19), (191, 191, 191)]
+    for i, (top, mid) in enumerate(zip(bars, castellations)):
+        img[: h * 2 // 3, i * w // 7:(i + 1) * w // 7] = top
+        img[h * 2 // 3: h * 3 // 4, i * w // 7:(i + 1) * w // 7] = mid
+    pluge = [((76, 33, 0), 5 / 28), ((255, 255, 255), 5 / 28), ((106, 0, 50), 5 / 28), ((19, 19, 19), 5 / 28),
+             ((9, 9, 9), 1 / 21), ((19, 19, 19), 1 / 21), ((29, 29, 29), 1 / 21), ((19, 19, 19), 1 / 7)]
+    x = 0.0
+    for colour, width in pluge:
+        img[h * 3 // 4:, int(x * w):int((x + width) * w) + 1] = colour
+        x += width
+    return img
+
+
+@pytest.mark.parametrize("quality", [20, 50, 90])
+def test_smpte_bars_with_their_castellations_and_pluge_are_signal_loss(thresholds, quality):
+    frame = smpte_bars()
+    cv2.putText(frame, "2026-12-07 10:00:00", (30, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+    d = diagnose(jpeg(frame, quality), thresholds=thresholds)
+    assert names(d) == {"signal_loss"}
+    assert d.measures["bars"] > 0.96
+
+
+def test_a_view_half_clear_sky_is_not_bars(scene, thresholds):
+    # the sky's rows repeat and its columns are constant: it counts as one band, the view
+    # under it as none, and the whole stays far from a pattern
+    view = scene.copy()
+    view[: view.shape[0] // 2] = (235, 200, 160)
+    rng = np.random.default_rng(3)
+    view = np.clip(view + rng.normal(0, 1.0, view.shape), 0, 255).astype(np.uint8)
+    d = diagnose(jpeg(view), thresholds=thresholds)
+    assert 0.3 < d.measures["bars"] < 0.8
+    assert "signal_loss" not in names(d)
 
 
 def test_frozen_vs_moving_scene(scene, thresholds):
