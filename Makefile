@@ -45,8 +45,12 @@ db: venv
 demo: venv db
 	$(BIN)/flask demo
 
+# the default run in parallel processes (pytest-xdist): each test process holds its own
+# simulator address slot and PostgreSQL database, so they do not meet
+PYTEST_WORKERS ?= 2
+
 test: venv services
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-scale: venv services
 	$(BIN)/python -m pytest -q -m scale $(PYTEST_ARGS)
