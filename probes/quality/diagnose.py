@@ -125,7 +125,7 @@ def measure_all(frame: np.ndarray, previous: Optional[np.ndarray], reference: Op
     out.update(M.impulses(p, r))
     out.update(M.signal_loss(p))
     out.update(M.screen(p))
-    out.update(M.clipping(p))
+    out.update(M.clipping(p, r))
     out.update(M.blur(p, sigma))
     # how much softer than at acceptance: some views (and lenses) are never crisp
     # (read on the reference only when the frame's own sharpness is judged)

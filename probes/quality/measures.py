@@ -553,12 +553,12 @@ def signal_loss(p: Prepared) -> dict[str, float]:
     mode_share = float(hist[max(0, mode - 3):mode + 4].sum() / max(1.0, float(hist.sum())))
     total = _small_std(p)
     # Colour bars: each column constant AND several distinct levels across the frame.
-    bars_score = _bars(s, total) if total > 30 else 0.0
+    bars_score = _bars(s, total, keep) if total > 30 else 0.0
     return {"flat_fraction": flat_fraction, "bars": bars_score, "mode_share": mode_share,
             "signal_loss": max(min(flat_fraction, mode_share), bars_score)}
 
 
-def _bars(s: np.ndarray, total: float, tol: float = 4.0, least: float = 0.04) -> float:
+def _bars(s: np.ndarray, total: float, keep: np.ndarray, tol: float = 4.0, least: float = 0.04) -> float:
     """How well every column is constant within each horizontal band of a test pattern:
     1 - the 90th percentile of the column standard deviations over ``total``, the bands'
     results weighted by their height.
@@ -568,13 +568,15 @@ def _bars(s: np.ndarray, total: float, tol: float = 4.0, least: float = 0.04) ->
     the same as the one above it (90 % of the columns within ``tol`` gray levels); the few
     rows between two bands, under ``least`` of the height, are the edge's JPEG ringing and
     count at the lower of their neighbours' results; any other row, and a run shorter than
-    ``least`` of the height, counts 0. A lens sees
-    no row twice: its view changes down the frame, and its noise moves every row. Every
-    column constant (90th percentile), not just most: a cover from one side also makes
-    its own columns constant.
+    ``least`` of the height, counts 0. A lens sees no row twice: its view changes down the
+    frame, and its noise moves every row. Every column constant (90th percentile), not just
+    most: a cover from one side also makes its own columns constant. Burned-in text (the
+    pixels out of ``keep``) is left out of both: the encoder draws its OSD over the pattern.
     """
     h = s.shape[0]
-    same = np.percentile(np.abs(np.diff(s, axis=0)), 90, axis=1) <= tol
+    diff = np.abs(np.diff(s, axis=0))
+    diff[~(keep[1:] & keep[:-1])] = 0.0
+    same = np.percentile(diff, 90, axis=1) <= tol
     bands: list[tuple[int, int, float]] = []
     r = 0
     while r < h - 1:
@@ -584,8 +586,11 @@ def _bars(s: np.ndarray, total: float, tol: float = 4.0, least: float = 0.04) ->
         end = r
         while end < h - 1 and same[end]:
             end += 1
-        band = s[r:end + 1]  # rows r..end, each the same as the one above it
         if end + 1 - r >= least * h:  # a few like rows are a lens's plain strip, not a band
+            band = s[r:end + 1]  # rows r..end, each the same as the one above it
+            clear = keep[r:end + 1].all(axis=0)  # the columns no text crosses in the band
+            if clear.mean() >= 0.5:
+                band = band[:, clear]
             bands.append((r, end + 1, max(0.0, 1.0 - float(np.percentile(band.std(axis=0), 90)) / total)))
         r = end + 1
     score = sum((e - b) * c for b, e, c in bands)
@@ -708,34 +713,59 @@ def shading(block_means: np.ndarray) -> float:
     return float(np.percentile(fit, 97) - np.percentile(fit, 3)) / (med + 4.0)
 
 
-def clipping(p: Prepared, level: int = 250, near: int = 200) -> dict[str, float]:
+def clipping(p: Prepared, ref: Optional[Prepared] = None, level: int = 250, near: int = 200,
+             lift: float = 1.5) -> dict[str, Optional[float]]:
     """Over-exposure as the sensor shows it: the share of the view burnt out.
 
     ``clipped``: share of the analysis pixels (OSD filled in) whose gray level is at or
     above ``level``.
-    ``overexposure``: share of the pixels burnt out, when the picture's median is lifted too
-    (>= 150): an over-exposed sensor pushes the whole picture up and burns large areas out,
-    while a correctly exposed bright scene (snow, a white facade) keeps its highlights below
-    the ceiling and a backlit view with a burnt-out sky keeps a dark foreground. A sensor
-    clips per channel: the brightest channel of a coloured highlight (a blue sky, a wall
-    under warm light) reaches full scale while the gray level is still under it, so a pixel
-    counts as burnt out when at least two of its channels are at ``level`` and the third is
-    close behind (at least ``near``): over-exposure lifts all three together, whereas a
-    channel gain (a colour cast) clips its own channel alone or, for magenta, two of them
-    with the third far below.
+    ``overexposure``: share of the pixels burnt out (``burnt_out``), when the picture's
+    median is lifted too (>= 150): an over-exposed sensor pushes the whole picture up and
+    burns large areas out, while a correctly exposed bright scene (snow, a white facade)
+    keeps its highlights below the ceiling and a backlit view with a burnt-out sky keeps a
+    dark foreground.
+    ``overexposure_new`` (with the acceptance reference): the share of the view burnt out
+    now beyond the reference's, when the picture's median rose to at least ``lift`` times
+    the reference's. A view of a bright subject before a dark background (a white flower,
+    a lit sign at dusk) stays under a median of 150 however far it is over-exposed; against
+    the reference, the whole picture lifted and new areas burnt out is the iris or the
+    auto-exposure failing: a change of light that the auto-exposure follows keeps the
+    median, a low sun behind the view burns the sky with the median falling, and forced
+    gain lifts the median without burning. 0.0 when the median did not rise that far.
     """
-    hist = gray_hist(p)
-    total = max(float(hist.sum()), 1.0)
     clipped = white_share(p, level)
-    cdf = np.cumsum(hist) / total
-    median = float(np.searchsorted(cdf, 0.5))
-    if median < 150.0:
-        return {"clipped": clipped, "overexposure": 0.0}
+    median = gray_median(p)
+    out: dict[str, Optional[float]] = {"clipped": clipped, "overexposure": 0.0, "overexposure_new": None}
+    if median >= 150.0:
+        out["overexposure"] = reading(p, ("burnt_out", level, near), lambda: burnt_out(p, level, near))
+    if ref is not None:
+        out["overexposure_new"] = 0.0
+        if median >= lift * max(gray_median(ref), 1.0):
+            burnt = reading(p, ("burnt_out", level, near), lambda: burnt_out(p, level, near))
+            then = reading(ref, ("burnt_out", level, near), lambda: burnt_out(ref, level, near))
+            out["overexposure_new"] = max(0.0, burnt - then)
+    return out
+
+
+def gray_median(p: Prepared) -> float:
+    """The analysis gray image's median level (from its histogram)."""
+    hist = gray_hist(p)
+    cdf = np.cumsum(hist) / max(float(hist.sum()), 1.0)
+    return float(np.searchsorted(cdf, 0.5))
+
+
+def burnt_out(p: Prepared, level: int = 250, near: int = 200) -> float:
+    """Share of the view burnt out. A sensor clips per channel: the brightest channel of a
+    coloured highlight (a blue sky, a wall under warm light) reaches full scale while the
+    gray level is still under it, so a pixel counts as burnt out when at least two of its
+    channels are at ``level`` and the third is close behind (at least ``near``):
+    over-exposure lifts all three together, whereas a channel gain (a colour cast) clips
+    its own channel alone or, for magenta, two of them with the third far below."""
     b = p.small_bgr
     at = [(b[:, :, k] >= level).view(np.uint8) for k in range(3)]
     two = (at[0] + at[1] + at[2]) >= 2
     burnt = two & (cv2.min(cv2.min(b[:, :, 0], b[:, :, 1]), b[:, :, 2]) >= near)
-    return {"clipped": clipped, "overexposure": float(np.count_nonzero(burnt)) / max(1, burnt.size)}
+    return float(np.count_nonzero(burnt)) / max(1, burnt.size)
 
 
 # --- blur -------------------------------------------------------------------------------

@@ -178,10 +178,23 @@ def smpte_bars(w: int = 1280, h: int = 720) -> np.ndarray:
     return img
 
 
+def full_height_bars(w: int = 1280, h: int = 720) -> np.ndarray:
+    img = np.zeros((h, w, 3), np.uint8)
+    for i, c in enumerate([(191, 191, 191), (0, 191, 191), (191, 191, 0), (0, 191, 0),
+                           (191, 0, 191), (0, 0, 191), (191, 0, 0)]):
+        img[:, i * w // 7:(i + 1) * w // 7] = c
+    return img
+
+
+@pytest.mark.parametrize("pattern", [smpte_bars, full_height_bars])
 @pytest.mark.parametrize("quality", [20, 50, 90])
-def test_smpte_bars_with_their_castellations_and_pluge_are_signal_loss(thresholds, quality):
-    frame = smpte_bars()
-    cv2.putText(frame, "2026-12-07 10:00:00", (30, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+def test_colour_bars_under_the_cameras_osd_are_signal_loss(thresholds, quality, pattern):
+    # the encoder still burns in its clock and the camera's name; the pattern is read
+    # around the text
+    from probes.quality.fieldset.camera import draw_text
+
+    frame = draw_text(pattern(), "2026年12月07日 星期一 10:00:00", (560, 12), 44)
+    frame = draw_text(frame, "解放路3号 东门 IPC-0231", (16, 650), 44)
     d = diagnose(jpeg(frame, quality), thresholds=thresholds)
     assert names(d) == {"signal_loss"}
     assert d.measures["bars"] > 0.96
