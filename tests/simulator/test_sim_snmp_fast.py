@@ -64,32 +64,11 @@ def getbulk(community, nonrep, maxrep, oids, rid=4242):
 
 
 class Rig:
-    """The agent, a client socket, and `ask(data, ip)` -> (fast answer, pysnmp answer)."""
+    """The agent and `ask(data, ip)` -> (fast answer, pysnmp answer); `ask_many` for many
+    datagrams at once."""
 
     def __init__(self, agent: FleetAgent, states, now: float):
         self.agent, self.states, self.now = agent, states, now
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.setblocking(False)
-
-    async def _one(self, data: bytes, ip: str, wait: float) -> bytes | None:
-        loop = asyncio.get_running_loop()
-        await loop.sock_sendto(self.sock, data, (ip, PORT))
-        try:
-            reply, _src = await asyncio.wait_for(loop.sock_recvfrom(self.sock, 65535), wait)
-            assert _src == (ip, PORT)        # answered from the device's own address
-            return reply
-        except asyncio.TimeoutError:
-            return None
-
-    async def ask(self, data: bytes, ip: str, wait: float = 1.0) -> tuple[bytes | None, bytes | None]:
-        t = self.agent.transport
-        t.fast = self.agent._fast
-        fast = await self._one(data, ip, wait)
-        t.fast = None
-        slow = await self._one(data, ip, wait)
-        t.fast = self.agent._fast
-        return fast, slow
 
     async def _many(self, datas: list[bytes], ip: str, wait: float) -> list[bytes | None]:
         """Each datagram from its own socket, all at once: the replies are told apart by
@@ -106,7 +85,7 @@ class Rig:
             await loop.sock_sendto(s, data, (ip, PORT))
             try:
                 reply, src = await asyncio.wait_for(loop.sock_recvfrom(s, 65535), wait)
-                assert src == (ip, PORT)
+                assert src == (ip, PORT)        # answered from the device's own address
                 return reply
             except asyncio.TimeoutError:
                 return None
@@ -119,7 +98,7 @@ class Rig:
 
     async def ask_many(self, datas: list[bytes], ip: str, wait: float = 1.0
                        ) -> list[tuple[bytes | None, bytes | None]]:
-        """``ask`` for many datagrams: all through the fast path, then all through pysnmp."""
+        """Each datagram through the fast path, then through pysnmp (all at once each)."""
         t = self.agent.transport
         t.fast = self.agent._fast
         fast = await self._many(datas, ip, wait)
@@ -127,6 +106,9 @@ class Rig:
         slow = await self._many(datas, ip, wait)
         t.fast = self.agent._fast
         return list(zip(fast, slow))
+
+    async def ask(self, data: bytes, ip: str, wait: float = 1.0) -> tuple[bytes | None, bytes | None]:
+        return (await self.ask_many([data], ip, wait))[0]
 
     async def same(self, data: bytes, ip: str, *, answered: bool = True, fast_used: bool = True) -> bytes | None:
         before = self.agent.fast.answered
@@ -169,7 +151,6 @@ def run_rig(specs, body, delay=lambda _d: 0.0):
             await body(rig)
         finally:
             agent.close()
-            rig.sock.close()
     asyncio.run(asyncio.wait_for(main(), 120))
 
 
