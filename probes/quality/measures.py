@@ -558,7 +558,8 @@ def signal_loss(p: Prepared) -> dict[str, float]:
             "signal_loss": max(min(flat_fraction, mode_share), bars_score)}
 
 
-def _bars(s: np.ndarray, total: float, keep: np.ndarray, tol: float = 4.0, least: float = 0.04) -> float:
+def _bars(s: np.ndarray, total: float, keep: np.ndarray, tol: float = 4.0, least: float = 0.04,
+          most: int = 4) -> float:
     """How well every column is constant within each horizontal band of a test pattern:
     1 - the 90th percentile of the column standard deviations over ``total``, the bands'
     results weighted by their height.
@@ -572,6 +573,9 @@ def _bars(s: np.ndarray, total: float, keep: np.ndarray, tol: float = 4.0, least
     frame, and its noise moves every row. Every column constant (90th percentile), not just
     most: a cover from one side also makes its own columns constant. Burned-in text (the
     pixels out of ``keep``) is left out of both: the encoder draws its OSD over the pattern.
+    A pattern stacks at most ``most`` different bands (SMPTE ECR-1 three, RP 219 four): more
+    is a picture of rows of things (a noiseless rendering of a facade's rows of windows,
+    each row of columns constant), read 0.
     """
     # every other row and column: a pattern's bands are tens of rows high and its bars
     # tens of columns wide (the reading costs a quarter)
@@ -602,6 +606,11 @@ def _bars(s: np.ndarray, total: float, keep: np.ndarray, tol: float = 4.0, least
                 spread = spread[mostly]
             bands.append((r, end + 1, max(0.0, 1.0 - float(np.percentile(spread, 90)) / total)))
         r = end + 1
+    # bands whose rows differ from the next band's (a run split by a stray row is one band)
+    rows = [np.median(s[b:e], axis=0) for b, e, _ in bands]
+    distinct = 1 + sum(float(np.percentile(np.abs(a - b), 90)) > tol for a, b in zip(rows, rows[1:]))
+    if distinct > most:
+        return 0.0
     score = sum((e - b) * c for b, e, c in bands)
     for (_, e0, c0), (b1, _, c1) in zip(bands, bands[1:]):
         if b1 - e0 < least * h:

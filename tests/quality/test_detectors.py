@@ -200,6 +200,21 @@ def test_colour_bars_under_the_cameras_osd_are_signal_loss(thresholds, quality, 
     assert d.measures["bars"] > 0.96
 
 
+def test_rows_of_windows_on_a_flat_facade_are_no_pattern(thresholds):
+    # a noiseless, level rendering of a facade: each row of windows (and each wall strip
+    # between them) keeps its columns constant, as a pattern's band does; eleven bands are
+    # rows of things, not a test pattern's three or four
+    rng = np.random.default_rng(0)
+    facade = np.full((720, 1280, 3), (120, 140, 170), np.float32)
+    for r in range(6):
+        for c in range(12):
+            facade[40 + r * 115:110 + r * 115, 30 + c * 105:90 + c * 105] = (60, 50, 40)
+    view = np.clip(facade + rng.normal(0, 1.0, facade.shape), 0, 255).astype(np.uint8)
+    d = diagnose(jpeg(view), thresholds=thresholds)
+    assert d.measures["bars"] == 0.0
+    assert "signal_loss" not in names(d)
+
+
 def test_a_view_half_clear_sky_is_not_bars(scene, thresholds):
     # the sky's rows repeat and its columns are constant: it counts as one band, the view
     # under it as none, and the whole stays far from a pattern
