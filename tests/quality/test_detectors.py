@@ -186,7 +186,28 @@ def full_height_bars(w: int = 1280, h: int = 720) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("pattern", [smpte_bars, full_height_bars])
+def hd_bars(w: int = 1280, h: int = 720) -> np.ndarray:
+    """SMPTE RP 219 HD colour bars, four bands: 75 % bars between grey pillars; cyan, 100 %
+    white, 75 % white, blue; yellow, a grey ramp, red; the PLUGE row."""
+    img = np.zeros((h, w, 3), np.uint8)
+    a, bw = w // 8, (w - 2 * (w // 8)) // 7
+    b1, b2, b3 = h * 7 // 12, h * 8 // 12, h * 9 // 12
+    img[:b1, :a] = img[:b1, w - a:] = (104, 104, 104)
+    for i, c in enumerate([(180, 180, 180), (16, 180, 180), (180, 180, 16), (16, 180, 16),
+                           (180, 16, 180), (16, 16, 180), (180, 16, 16)]):
+        img[:b1, a + i * bw:a + (i + 1) * bw] = c
+    img[b1:b2, :a], img[b1:b2, a:a + bw], img[b1:b2, a + bw:w - a], img[b1:b2, w - a:] = \
+        (235, 235, 16), (235, 235, 235), (180, 180, 180), (235, 16, 16)
+    img[b2:b3, :a], img[b2:b3, w - a:] = (16, 235, 235), (16, 16, 235)
+    img[b2:b3, a:w - a] = np.linspace(16, 235, w - 2 * a).astype(np.uint8)[None, :, None]
+    img[b3:] = (16, 16, 16)
+    img[b3:, a:a + 2 * bw] = (235, 235, 235)
+    img[b3:, a + 4 * bw:a + 4 * bw + bw // 3] = (12, 12, 12)
+    img[b3:, a + 5 * bw:a + 5 * bw + bw // 3] = (20, 20, 20)
+    return img
+
+
+@pytest.mark.parametrize("pattern", [smpte_bars, hd_bars, full_height_bars])
 @pytest.mark.parametrize("quality", [20, 50, 90])
 def test_colour_bars_under_the_cameras_osd_are_signal_loss(thresholds, quality, pattern):
     # the encoder still burns in its clock and the camera's name; the pattern is read
