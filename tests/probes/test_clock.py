@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
+
 from probes.clock import OffsetBounds, beyond, bounds_from_read, drift_beyond, intersect, \
     next_read_at
 from probes.config import TierSpec
 from probes.context import ProbeContext
 from probes.onvif import probe_onvif
 from tests.probes.conftest import run, sim_target
+
+# offsets are read against a simulator's clock over loopback: alone, not beside other tests
+pytestmark = pytest.mark.serial
 
 TOL = 1.0
 

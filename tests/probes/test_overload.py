@@ -19,6 +19,9 @@ from probes.runner import BatchStats, run_batch
 from probes.snmp import SYS_UPTIME, SnmpClient
 from tests.probes.conftest import run, sim_target
 
+# the event loop is stalled on purpose and answers are timed: alone, not beside other tests
+pytestmark = pytest.mark.serial
+
 
 def _snmp_targets(fleet, v3: bool):
     out = []
