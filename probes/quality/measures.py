@@ -280,6 +280,13 @@ def gray_hist(p: Prepared) -> np.ndarray:
                                                          [256], [0, 256]).ravel())
 
 
+def gray_quantile(p: Prepared, q: float) -> float:
+    """The gray level below which a share ``q`` of the analysis gray image lies (from its
+    histogram: a full sort of the picture costs more than all the exposure work together)."""
+    hist = gray_hist(p)
+    return float(np.searchsorted(np.cumsum(hist) / max(float(hist.sum()), 1.0), q))
+
+
 def white_share(p: Prepared, level: int = 250) -> float:
     """Share of the analysis gray image at or above ``level`` (burnt out at full white)."""
     hist = gray_hist(p)
@@ -289,12 +296,7 @@ def white_share(p: Prepared, level: int = 250) -> float:
 def exposure(p: Prepared) -> dict[str, float]:
     """Mean brightness and contrast (standard deviation) of the gray image, 0..255."""
     mean, std = cv2.meanStdDev(p.small)
-    # percentiles from a 256-bin histogram: a full sort of the picture costs more than all
-    # the other exposure work together
-    hist = gray_hist(p)
-    cdf = np.cumsum(hist) / max(float(hist.sum()), 1.0)
-    lo = float(np.searchsorted(cdf, 0.02))
-    hi = float(np.searchsorted(cdf, 0.98))
+    lo, hi = gray_quantile(p, 0.02), gray_quantile(p, 0.98)
     # Michelson contrast on robust percentiles: fog or a washed-out picture squeezes the
     # range away from black; a dark (night, dusk) picture keeps its black and is not "low".
     michelson = (hi - lo) / max(hi + lo, 1.0)
@@ -383,11 +385,8 @@ def veil(p: Prepared, level: int = 250, max_clipped: float = 0.05) -> dict[str, 
     strong channel gain (a magenta cast) or over-exposure squeezes the range by clipping.
     """
     hist = gray_hist(p)
-    total = max(float(hist.sum()), 1.0)
-    cdf = np.cumsum(hist) / total
-    lo = float(np.searchsorted(cdf, 0.02))
-    hi = float(np.searchsorted(cdf, 0.98))
-    mean = float((hist * np.arange(256)).sum() / total)
+    lo, hi = gray_quantile(p, 0.02), gray_quantile(p, 0.98)
+    mean = float((hist * np.arange(256)).sum() / max(float(hist.sum()), 1.0))
     clipped = float(np.count_nonzero(full_scale(p, level))) / max(1, p.small.size)
     out: dict[str, Optional[float]] = {"veil_contrast": None, "veil_range": None, "veil_detail": None,
                                        "veil_detail_u": None,
@@ -751,25 +750,19 @@ def clipping(p: Prepared, ref: Optional[Prepared] = None, level: int = 250, near
     median, a low sun behind the view burns the sky with the median falling, and forced
     gain lifts the median without burning. 0.0 when the median did not rise that far.
     """
-    clipped = white_share(p, level)
-    median = gray_median(p)
-    out: dict[str, Optional[float]] = {"clipped": clipped, "overexposure": 0.0, "overexposure_new": None}
+    def burnt(q: Prepared) -> float:  # read once per frame (and per kept reference)
+        return reading(q, ("burnt_out", level, near), lambda: burnt_out(q, level, near))
+
+    median = gray_quantile(p, 0.5)
+    out: dict[str, Optional[float]] = {"clipped": white_share(p, level), "overexposure": 0.0,
+                                       "overexposure_new": None}
     if median >= 150.0:
-        out["overexposure"] = reading(p, ("burnt_out", level, near), lambda: burnt_out(p, level, near))
+        out["overexposure"] = burnt(p)
     if ref is not None:
         out["overexposure_new"] = 0.0
-        if median >= lift * max(gray_median(ref), 1.0):
-            burnt = reading(p, ("burnt_out", level, near), lambda: burnt_out(p, level, near))
-            then = reading(ref, ("burnt_out", level, near), lambda: burnt_out(ref, level, near))
-            out["overexposure_new"] = max(0.0, burnt - then)
+        if median >= lift * max(gray_quantile(ref, 0.5), 1.0):
+            out["overexposure_new"] = max(0.0, burnt(p) - burnt(ref))
     return out
-
-
-def gray_median(p: Prepared) -> float:
-    """The analysis gray image's median level (from its histogram)."""
-    hist = gray_hist(p)
-    cdf = np.cumsum(hist) / max(float(hist.sum()), 1.0)
-    return float(np.searchsorted(cdf, 0.5))
 
 
 def burnt_out(p: Prepared, level: int = 250, near: int = 200) -> float:
