@@ -1156,10 +1156,33 @@ def _median_chroma(a: np.ndarray, b: np.ndarray) -> float:
     return float(hi) if n % 2 else float((lo + hi) / np.float32(2))
 
 
-def _estimates(lab: np.ndarray, mask: np.ndarray):
-    """The three illuminant estimates of ``_illuminant_agreement`` over ``mask``."""
-    part = _illuminant_agreement(lab[:, :, 1][mask], lab[:, :, 2][mask], lab[:, :, 0][mask])
-    return None if part is None else part[2]
+def _moved_since(lab: np.ndarray, rlab: np.ndarray, mask: np.ndarray, sat: float) -> tuple[float, float]:
+    """``agreement`` of the moves of the three illuminant estimates since acceptance, each
+    read on the same pixels in both frames: all of ``mask`` (grey world), the brightest
+    ``WHITE_PATCH_SHARE`` of the reference (white patch) and the reference's least
+    coloured half (the grey road, the white wall). The view is the same, so its neutral
+    surfaces are known from the reference; chosen again on the frame, the least coloured
+    half would be other surfaces (under a blue cast, the lawn turned less green and joined
+    it while the road left), and the three moves would no longer agree. ``sat`` scales the
+    reference's colour (see ``_cast_vs_reference``)."""
+    au1, bu1 = lab[:, :, 1][mask], lab[:, :, 2][mask]
+    au0, bu0 = rlab[:, :, 1][mask], rlab[:, :, 2][mask]
+    if au0.size == 0:
+        return 0.0, 0.0
+    a1, b1, a0, b0 = (x.astype(np.int32) - 128 for x in (au1, bu1, au0, bu0))
+    L0 = rlab[:, :, 0][mask]
+    top = L0 >= _int_quantile(L0, 1.0 - WHITE_PATCH_SHARE)
+    ch2 = a0 * a0 + b0 * b0
+    low = ch2 <= _int_quantile(ch2, 0.5)
+
+    def median(x: np.ndarray) -> float:  # of 8-bit Lab values, less the offset
+        return float(_int_quantile(x, 0.5) - 128)
+
+    now = ((float(a1.mean()), float(b1.mean())), (float(a1[top].mean()), float(b1[top].mean())),
+           (median(au1[low]), median(bu1[low])))
+    then = ((float(a0.mean()), float(b0.mean())), (float(a0[top].mean()), float(b0[top].mean())),
+            (median(au0[low]), median(bu0[low])))
+    return agreement([(x1 - sat * x0, y1 - sat * y0) for (x1, y1), (x0, y0) in zip(now, then)])
 
 
 def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dict[str, Optional[float]]:
@@ -1167,8 +1190,8 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
 
     The reference is this camera's normal, as a learned calibration is for a camera without
     one: each estimate (grey world, white patch, low-chroma median) is read on the same
-    pixels of both frames (usable in both, not covered) and the consensus of their moves is
-    taken. A white balance fault moves all three; a passing red bus moves the grey world
+    pixels of both frames (usable in both, not covered; ``_moved_since``) and the consensus
+    of their moves is taken. A white balance fault moves all three; a passing red bus moves the grey world
     alone, a lamp switched on moves the white patch alone. With its uncertainty read on
     the quadrants (``batch_se``)."""
     # (copied dense: the estimates below pick their pixels out of them ten times)
@@ -1197,23 +1220,12 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     sat = min(1.0, max(0.2, chroma(lab) / max(1.0, chroma(rlab)),
                        tonal_range(lab) / max(1.0, tonal_range(rlab))))
 
-    def moved(mask: np.ndarray) -> Optional[tuple[float, float]]:
-        now, then = _estimates(lab, mask), _estimates(rlab, mask)
-        if now is None or then is None:
-            return None
-        return agreement([(x1 - sat * x0, y1 - sat * y0) for (x1, y1), (x0, y0) in zip(now, then)])
-
-    whole = moved(ok)
-    if whole is None:
-        return {"cast_vs_reference": 0.0, "cast_vs_reference_u": 0.0, "cast_vs_reference_hue": 0.0,
-                "cast_vs_reference_magenta": 0.0, "cast_vs_reference_magenta_u": 0.0}
-    value, hue = whole
+    value, hue = _moved_since(lab, rlab, ok, sat)
     parts = []
     for q in quadrant_masks(ok.shape):
         part = ok & q
         if part.sum() >= 0.02 * ok.size:
-            v = moved(part)
-            parts.append(0.0 if v is None else v[0])
+            parts.append(_moved_since(lab, rlab, part, sat)[0])
     u = batch_se(parts)
     # off the line along which lights differ (see MAGENTA_HUES): no change of light since
     # acceptance moves the view's colour toward magenta

@@ -34,8 +34,10 @@ def test_a_moderate_magenta_cast_since_acceptance_is_found(kind, faults, seed, t
     m = d.measures
     assert 300.0 <= m["cast_vs_reference_hue"] <= 360.0
     assert any(f.rule == "color_cast_vs_reference_magenta" for f in d.faults), m["cast_vs_reference_magenta"]
-    # the shift is moderate: under the figure for a shift along the line of lights
-    assert m["cast_vs_reference"] < next(r for r in thresholds.rules if r.name == "color_cast_vs_reference").day
+    # the shift is moderate: judged as the rules judge (less its uncertainty), under the
+    # figure for a shift along the line of lights, so the magenta rule is what finds it
+    figure = next(r for r in thresholds.rules if r.name == "color_cast_vs_reference").day
+    assert m["cast_vs_reference"] - m["cast_vs_reference_u"] < figure
 
 
 @pytest.mark.parametrize("kind", ["street", "courtyard", "park", "sky", "photo_flower"])
@@ -46,7 +48,11 @@ def test_light_changed_since_acceptance_is_not_magenta(kind, seed, thresholds):
     for light in ("overcast", "dusk", "night", "ir"):
         d = diagnose(_shoot(kind, light, seed, shot=1), reference=ref, thresholds=thresholds)
         assert not any(f.rule == "color_cast_vs_reference_magenta" for f in d.faults), (light, d.measures)
-        assert (d.measures["cast_vs_reference_magenta"] or 0.0) < 2.0, (light, d.measures["cast_vs_reference_hue"])
+        # with a margin: under half the magenta figure (lamps over the flower photograph
+        # at night read 2.7)
+        figure = next(r for r in thresholds.rules if r.name == "color_cast_vs_reference_magenta").day
+        assert (d.measures["cast_vs_reference_magenta"] or 0.0) < figure / 2, \
+            (light, d.measures["cast_vs_reference_hue"])
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -66,3 +72,18 @@ def test_a_veil_since_acceptance_is_not_a_cast(thresholds):
     veiled = C.Faults(in_front=lambda rad, rng: 0.45 * rad + 0.55 * float(rad.mean()))
     d = diagnose(_shoot("park", "day", 2, veiled, shot=1), reference=ref, thresholds=thresholds)
     assert (d.measures["cast_vs_reference"] or 0.0) < 3.0, d.measures["cast_vs_reference"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_blue_cast_over_a_lawn_since_acceptance_is_found(seed, thresholds):
+    # a tungsten preset left on by day over a view that is mostly lawn: the grey path turns
+    # blue and the lawn turns less green. Chosen again on the frame, the least coloured half
+    # would be part lawn, and its move would point green while the other two point blue;
+    # read on the path (the reference's least coloured half), all three point blue
+    ref = _shoot("park", "day", seed)
+    blue = C.Faults(wb_gain=np.array([0.64, 1.0, 1.72], np.float32))
+    d = diagnose(_shoot("park", "day", seed, blue, shot=1), reference=ref, thresholds=thresholds)
+    m = d.measures
+    assert 225.0 <= m["cast_vs_reference_hue"] <= 300.0, m["cast_vs_reference_hue"]
+    assert any(f.rule == "color_cast_vs_reference" for f in d.faults), (m["cast_vs_reference"],
+                                                                        m["cast_vs_reference_u"])
