@@ -1709,8 +1709,8 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
     (in dB) the strongest point of the log power spectrum rises above the highest point of
     a ring of radius 3 around it – a line through the point keeps the ring high, an
     isolated peak does not. With the acceptance reference, a peak the reference also has
-    (a fence, blinds, a tiled facade) belongs to the scene and is skipped; without it, a
-    tone that does not run through the whole view is skipped too (``_tone_coverage``).
+    (a fence, blinds, a tiled facade) belongs to the scene and is skipped; with or without
+    it, a tone that does not run through the whole view is skipped too (``_tone_coverage``).
     """
     L, ring_max = spec if spec is not None else _spectrum(p.small, size)
     prom = L - ring_max
@@ -1764,7 +1764,9 @@ def _stripes(p: Prepared, ref: Optional[Prepared] = None, size: int = 256,
             continue
         sh_, sw_ = p.small.shape
         # (only a peak strong enough to be judged is worth the look)
-        if ref is None and float(scores[idx]) >= _MIN_JUDGED_DB and \
+        # (with a reference too: a facade's windows lit at dusk rise far above the
+        # reference's daylit grid, but still fill that facade only)
+        if float(scores[idx]) >= _MIN_JUDGED_DB and \
                 _tone_coverage(p.small, (y - cy) / sh_, x / sw_) < 0.6:
             continue  # a pattern in part of the view (a facade's windows, a fence): scene
         value, py, px = float(scores[idx]), y, x
