@@ -1191,9 +1191,9 @@ def _cast_vs_reference(lab: np.ndarray, rlab: np.ndarray, ok: np.ndarray) -> dic
     The reference is this camera's normal, as a learned calibration is for a camera without
     one: each estimate (grey world, white patch, low-chroma median) is read on the same
     pixels of both frames (usable in both, not covered; ``_moved_since``) and the consensus
-    of their moves is taken. A white balance fault moves all three; a passing red bus moves the grey world
-    alone, a lamp switched on moves the white patch alone. With its uncertainty read on
-    the quadrants (``batch_se``)."""
+    of their moves is taken. A white balance fault moves all three; a passing red bus moves
+    the grey world alone, a lamp switched on moves the white patch alone. With its
+    uncertainty read on the quadrants (``batch_se``)."""
     # (copied dense: the estimates below pick their pixels out of them ten times)
     lab, rlab, ok = (np.ascontiguousarray(x[::2, ::2]) for x in (lab, rlab, ok))
     if ok.sum() < 0.05 * ok.size:
