@@ -16,7 +16,7 @@ from .conftest import PASSWORDS
 
 pytestmark = pytest.mark.browser
 
-PORTS = range(15400, 15450)  # this file's loopback ports
+PORTS = range(15450, 15500)  # this file's loopback ports
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 
