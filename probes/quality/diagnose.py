@@ -244,7 +244,7 @@ _ALIGNED_SHIFT_PCT = 1.0
 
 
 def _same_view_other_light(rule: Rule, measures: dict[str, Optional[float]]) -> bool:
-    if rule.fault != "scene_change" or rule.measure != "scene_similarity":
+    if rule.fault != "scene_change" or rule.measure not in ("scene_similarity", "scene_similarity_axis"):
         return False
     response, shift = measures.get("scene_phase_response"), measures.get("scene_shift_pct")
     return response is not None and shift is not None and \
@@ -267,9 +267,15 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     calibrated = {f for f, m in _CALIBRATED.items() if measures.get(m) is not None}
     learned = bool(calibrated) or measures.get("cover_vs_normal") is not None
     has_ref = "scene_phase_response" in measures
+    # a cover found since acceptance explains the edges that no longer agree along its
+    # outline: the per-axis comparison is then not judged (the joint one still is)
+    covered = any(measures.get(r.measure) is not None and r.crossed(float(measures[r.measure]), r.limit(night))
+                  for r in thresholds.for_fault("occlusion") if r.measure in _COVER_SINCE + ("occlusion_new",))
     if has_ref:
         # a reference of another view says nothing about this one's colour, noise or cover
         for rule in thresholds.for_fault("scene_change"):
+            if covered and rule.measure == "scene_similarity_axis":
+                continue
             v = measures.get(rule.measure)
             if v is not None and rule.crossed(float(v), rule.limit(night)) and \
                     not _same_view_other_light(rule, measures):
@@ -284,6 +290,8 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         instead = _LEARNED_INSTEAD.get(rule.measure)
         if instead is not None and measures.get(instead) is not None:
             continue  # judged against where the camera's view normally has structure
+        if covered and rule.measure == "scene_similarity_axis":
+            continue
         value = measures.get(rule.measure)
         if value is None:
             continue

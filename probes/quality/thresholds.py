@@ -29,7 +29,7 @@ FAULTS = ("signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "colo
 MEASURES = ("signal_loss", "blur", "blur_vs_reference", "brightness", "contrast", "contrast_range", "contrast_ratio", "contrast_vs_reference",
             "color_cast", "color_shift", "noise", "noise_vs_reference", "occlusion",
             "occlusion_new", "stripes", "stripes_new", "stripe_tone", "stripe_tone_new", "impulses", "impulses_new",
-            "frozen", "scene_similarity", "scene_shift_pct", "screen", "clipped", "overexposure", "overexposure_new",
+            "frozen", "scene_similarity", "scene_similarity_axis", "scene_shift_pct", "screen", "clipped", "overexposure", "overexposure_new",
             "cast_consensus", "cast_consensus_cool", "cast_consensus_magenta", "cast_vs_normal", "noise_vs_normal", "cast_vs_reference",
             "cast_vs_reference_magenta",
             "blur_vs_normal", "veil_contrast", "veil_detail", "veil_detail_kept", "cover_share", "stripes_fine", "cover_new",
