@@ -267,10 +267,11 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     calibrated = {f for f, m in _CALIBRATED.items() if measures.get(m) is not None}
     learned = bool(calibrated) or measures.get("cover_vs_normal") is not None
     has_ref = "scene_phase_response" in measures
-    # a cover found since acceptance explains the edges that no longer agree along its
-    # outline: the per-axis comparison is then not judged (the joint one still is)
+    # a blank body found since acceptance (occlusion_new) explains the edges that no longer
+    # agree along its outline: the per-axis comparison is then not judged (the joint one
+    # still is). Not cover_new: a camera turned to the sky hides structure the same way.
     covered = any(measures.get(r.measure) is not None and r.crossed(float(measures[r.measure]), r.limit(night))
-                  for r in thresholds.for_fault("occlusion") if r.measure in _COVER_SINCE + ("occlusion_new",))
+                  for r in thresholds.for_fault("occlusion") if r.measure == "occlusion_new")
     if has_ref:
         # a reference of another view says nothing about this one's colour, noise or cover
         for rule in thresholds.for_fault("scene_change"):
