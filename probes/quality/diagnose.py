@@ -272,16 +272,15 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
     # still is). Not cover_new: a camera turned to the sky hides structure the same way.
     covered = any(measures.get(r.measure) is not None and r.crossed(float(measures[r.measure]), r.limit(night))
                   for r in thresholds.for_fault("occlusion") if r.measure == "occlusion_new")
+    rules = [r for r in thresholds.rules if not (covered and r.measure == "scene_similarity_axis")]
     if has_ref:
         # a reference of another view says nothing about this one's colour, noise or cover
-        for rule in thresholds.for_fault("scene_change"):
-            if covered and rule.measure == "scene_similarity_axis":
-                continue
+        for rule in (r for r in rules if r.fault == "scene_change"):
             v = measures.get(rule.measure)
             if v is not None and rule.crossed(float(v), rule.limit(night)) and \
                     not _same_view_other_light(rule, measures):
                 has_ref = False
-    for rule in thresholds.rules:
+    for rule in rules:
         if (rule.needs == "reference" and not has_ref) or (rule.needs == "no_reference" and has_ref):
             continue
         if rule.needs == "calibration" and (has_ref or not learned):
@@ -291,8 +290,6 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         instead = _LEARNED_INSTEAD.get(rule.measure)
         if instead is not None and measures.get(instead) is not None:
             continue  # judged against where the camera's view normally has structure
-        if covered and rule.measure == "scene_similarity_axis":
-            continue
         value = measures.get(rule.measure)
         if value is None:
             continue

@@ -1960,9 +1960,7 @@ def scene_change(p: Prepared, ref: Prepared, width: int = 320,
         sim: Optional[float] = None  # nothing left to compare: not judged
         by_axis: Optional[float] = None
     else:
-        ux, uy, vx, vy = ax[valid], ay[valid], bxs[valid], bys[valid]
-        sim = _correlation(np.concatenate([ux, uy]), np.concatenate([vx, vy]))
-        by_axis = _axis_similarity(ux, uy, vx, vy)
+        sim, by_axis = _edge_agreement(ax[valid], ay[valid], bxs[valid], bys[valid])
     full_w = p.bgr.shape[1]
     k = full_w / width
     if sim is None:  # nothing to align on either: the shift would be noise
@@ -1983,22 +1981,29 @@ def scene_change(p: Prepared, ref: Prepared, width: int = 320,
 _AXIS_ENERGY = 0.15
 
 
-def _correlation(u: np.ndarray, v: np.ndarray) -> float:
-    den = math.sqrt(float((u * u).sum()) * float((v * v).sum()))
-    return float((u * v).sum()) / den if den > 0 else 0.0
+def _edge_agreement(ux: np.ndarray, uy: np.ndarray, vx: np.ndarray,
+                    vy: np.ndarray) -> tuple[float, Optional[float]]:
+    """(joint, per axis) correlation of the frame's gradients (``ux``, ``uy``) with the
+    reference's (``vx``, ``vy``), from the six sums both read.
 
+    Joint: of the gradient vectors. Per axis: the lower of the correlations of the x
+    gradients (vertical edges) and of the y gradients (horizontal edges), each axis read
+    when it carries ``_AXIS_ENERGY`` of the reference's gradient energy (None when neither
+    does). A camera panned along a street keeps the horizon, the rooflines and the road's
+    lines at their heights while every vertical edge moves: the horizontal edges agree, and
+    as they carry most of a street's gradient energy the joint correlation stays high (the
+    field set's cameras turned to the sky read 0.32-0.48 against its 0.30) while the
+    vertical edges' falls to zero. The same view under other light keeps both."""
+    u = [x.astype(np.float64) for x in (ux, uy)]
+    v = [x.astype(np.float64) for x in (vx, vy)]
+    dot = [float(np.dot(a, b)) for a, b in zip(u, v)]
+    uu = [float(np.dot(a, a)) for a in u]
+    vv = [float(np.dot(b, b)) for b in v]
 
-def _axis_similarity(ux: np.ndarray, uy: np.ndarray, vx: np.ndarray, vy: np.ndarray) -> Optional[float]:
-    """The lower of the correlations of the x gradients (vertical edges) and of the y
-    gradients (horizontal edges) with the reference's, each axis read when it carries
-    ``_AXIS_ENERGY`` of the reference's gradient energy.
+    def ratio(num: float, den2: float) -> float:
+        return num / math.sqrt(den2) if den2 > 0 else 0.0
 
-    A camera panned along a street keeps the horizon, the rooflines and the road's lines at
-    their heights while every vertical edge moves: the horizontal edges agree, and as they
-    carry most of a street's gradient energy the joint correlation stays high (the field
-    set's cameras turned to the sky read 0.32-0.48 against its 0.30) while the vertical
-    edges' falls to zero. The same view under other light keeps both."""
-    ex, ey = float((vx * vx).sum()), float((vy * vy).sum())
-    axes = [_correlation(u, v) for u, v, e in ((ux, vx, ex), (uy, vy, ey))
-            if e >= _AXIS_ENERGY * (ex + ey) and e > 0]
-    return max(0.0, min(axes)) if axes else None
+    joint = ratio(dot[0] + dot[1], (uu[0] + uu[1]) * (vv[0] + vv[1]))
+    axes = [ratio(dot[k], uu[k] * vv[k]) for k in (0, 1)
+            if vv[k] > 0 and vv[k] >= _AXIS_ENERGY * (vv[0] + vv[1])]
+    return joint, (max(0.0, min(axes)) if axes else None)
