@@ -65,11 +65,14 @@ _AUTH_INDICATIONS = ("unknownusername", "wrongdigest", "decryptionerror",
 
 
 class SnmpError(Exception):
-    """``status``/``index``: the agent's error-status and 1-based error-index, when it sent one."""
+    """``status``/``index``: the agent's error-status and 1-based error-index, when it sent one.
+    ``late_s``: for a timeout whose answer came after the deadline, the answer's time
+    since the request (None when none came)."""
 
     def __init__(self, kind: str, message: str, status: int = 0, index: int = 0) -> None:
         super().__init__(message)
         self.kind, self.status, self.index = kind, status, index
+        self.late_s: Optional[float] = None
 
 
 def _indication_kind(indication: Any) -> str:
@@ -167,6 +170,20 @@ async def _answer_by(fut: "asyncio.Future", deadline: float, udp: Any) -> Option
     return None
 
 
+def silence_error(fut: "asyncio.Future", sent: float, timeout: float) -> SnmpError:
+    """The timeout of a request that got no answer in time: a late answer (it reached
+    this machine after the deadline, by its kernel stamp) is told apart from none, so the
+    record says whether the device was slow or silent."""
+    if fut.done() and not fut.cancelled() and fut.exception() is None:
+        _answer, arrival = fut.result()
+        late_s = max(0.0, arrival - sent)
+        exc = SnmpError("timeout", f"the SNMP response came {late_s:.2f} s after the "
+                                   f"request, beyond the {timeout:g} s timeout")
+        exc.late_s = late_s
+        return exc
+    return SnmpError("timeout", "No SNMP response received before timeout")
+
+
 class _V2cEndpoint:
     """One UDP socket for every SNMPv1/v2c request of the process; replies matched by
     request id. Read through ``probes.udp.UdpEndpoint``: every queued answer per wake-up,
@@ -249,7 +266,7 @@ class _V2cSession:
                     self.device_s += self.last_rtt_s
                     break
             else:
-                raise SnmpError("timeout", "No SNMP response received before timeout")
+                raise silence_error(fut, sent, self.timeout)
         finally:
             self.ep.pending.pop(rid, None)
         if resp.error_status:

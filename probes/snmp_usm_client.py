@@ -125,7 +125,7 @@ class UsmSession:
         """Send ``build(msg_id)`` (a (bytes, request_id) pair) and wait for the answer
         with its msgID: (message, kernel arrival, request_id). ``retries`` more sends
         after silence; ``SnmpError('timeout')`` when none was answered in time."""
-        from probes.snmp import SnmpError, _answer_by
+        from probes.snmp import _answer_by, silence_error
         msg_id = self.ep.next_id()
         data, request_id = build(msg_id)
         fut = asyncio.get_running_loop().create_future()
@@ -139,7 +139,7 @@ class UsmSession:
                     self.last_rtt_s = max(0.0, arrival - sent)
                     self.device_s += self.last_rtt_s
                     return msg, arrival, request_id
-            raise SnmpError("timeout", "No SNMP response received before timeout")
+            raise silence_error(fut, sent, self.timeout)
         finally:
             self.ep.pending.pop(msg_id, None)
 
