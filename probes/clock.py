@@ -46,6 +46,19 @@ def bounds_from_read(device_seconds: float, t_send: float, t_recv: float,
     return OffsetBounds(device_seconds - t_recv, device_seconds + resolution - t_send)
 
 
+STORED_DECIMALS = 3         # an offset and its uncertainty are kept to the millisecond
+
+
+def as_stored(bounds: OffsetBounds) -> OffsetBounds:
+    """The interval as the stored reading gives it back (centre and uncertainty rounded
+    to the millisecond): what the rules judge, so what refining must settle. An interval
+    whose edge lies within a millisecond of the limit can be beyond it exactly and not once
+    rounded."""
+    c = round(bounds.center, STORED_DECIMALS)
+    u = round(bounds.uncertainty, STORED_DECIMALS)
+    return OffsetBounds(c - u, c + u)
+
+
 def intersect(a: OffsetBounds, b: OffsetBounds) -> OffsetBounds:
     """Both readings hold: the overlap. Disjoint readings (the device clock was set
     between them) keep the newer one."""

@@ -22,7 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 from probes.config import TierSpec
 from probes.errors import classify
 from probes.onvif_media2 import Media2, read_media2
-from probes.clock import OffsetBounds, beyond, bounds_from_read, intersect, next_read_at
+from probes.clock import STORED_DECIMALS, OffsetBounds, as_stored, beyond, bounds_from_read, \
+    intersect, next_read_at
 from probes.onvif_light import system_date_and_time
 from probes.onvif_tz import utc_offset
 from probes.onvif_http import (HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault,
@@ -468,8 +469,9 @@ def _device_utc(result: OnvifResult, sdt: Any) -> Optional[datetime]:
 
 
 def _set_offset(result: OnvifResult, bounds: OffsetBounds, reads: int) -> None:
-    result.clock_offset_s = round(bounds.center, 3)
-    result.clock_uncertainty_s = round(bounds.uncertainty, 3)
+    # to the millisecond, as ``as_stored`` gives the interval back to the rules
+    result.clock_offset_s = round(bounds.center, STORED_DECIMALS)
+    result.clock_uncertainty_s = round(bounds.uncertainty, STORED_DECIMALS)
     result.clock_reads = reads
 
 
@@ -483,7 +485,7 @@ async def _refine_clock(read: Any, result: OnvifResult, bounds: OffsetBounds, rt
     Bounded by ``budget_s`` and CLOCK_REFINE_READS; a reading that fails ends it."""
     end = time.time() + budget_s
     reads = 1
-    while beyond(bounds, tolerance) is None and reads < CLOCK_REFINE_READS:
+    while beyond(as_stored(bounds), tolerance) is None and reads < CLOCK_REFINE_READS:
         at = next_read_at(bounds, time.time(), rtt)
         if at + rtt > end:
             break

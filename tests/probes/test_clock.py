@@ -13,8 +13,8 @@ import random
 
 import pytest
 
-from probes.clock import OffsetBounds, beyond, bounds_from_read, drift_beyond, intersect, \
-    next_read_at
+from probes.clock import OffsetBounds, as_stored, beyond, bounds_from_read, drift_beyond, \
+    intersect, next_read_at
 from probes.config import TierSpec
 from probes.context import ProbeContext
 from probes.onvif import probe_onvif
@@ -71,6 +71,20 @@ def test_bisection_on_the_tick_converges_on_the_true_offset():
             now = at + 0.01
         assert b.lo - 1e-6 <= true <= b.hi + 1e-6
         assert b.uncertainty < 0.05
+
+
+def test_refining_settles_what_the_stored_reading_is_judged_by():
+    # Exactly, [1.0004, 1.5031] is beyond 1 s; stored to the millisecond (1.252 ± 0.252)
+    # it reaches 1.000 and is not: refining goes on until the stored figures decide.
+    b = OffsetBounds(1.0004, 1.5036)
+    assert beyond(b, 1.0) is True
+    assert beyond(as_stored(b), 1.0) is None
+    rng = random.Random(3)
+    for _ in range(2000):
+        lo = rng.uniform(0.99, 1.01)
+        b = OffsetBounds(lo, lo + rng.uniform(0.0, 1.0))
+        c, u = round(b.center, 3), round(b.uncertainty, 3)
+        assert (beyond(as_stored(b), 1.0) is True) == drift_beyond(c, u, 1.0)
 
 
 def test_stored_reading_rule():

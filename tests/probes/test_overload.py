@@ -16,7 +16,7 @@ from probes.config import Limits, TierSpec
 from probes.context import ProbeContext
 from probes.load import AdaptiveLimit, LoopMonitor
 from probes.runner import BatchStats, run_batch
-from probes.snmp import SYS_UPTIME, SnmpClient
+from probes.snmp import SYS_UPTIME, SnmpClient, SnmpError
 from tests.probes.conftest import run, sim_target
 
 # the event loop is stalled on purpose and answers are timed: alone, not beside other tests
@@ -92,6 +92,33 @@ def test_v2c_answers_queued_while_the_loop_was_blocked_are_answers(fleet):
     assert all(isinstance(r, dict) and r.get(SYS_UPTIME) for r in results)
     # The time charged to each device is its own answer time, not our 1.5 s stall.
     assert max(s.last_rtt_s for s in sessions) < 0.5
+
+
+def test_an_answer_late_by_the_device_is_recorded_with_its_lateness(fleet, faulted):
+    # The device takes 0.3 s against a 0.1 s timeout; our loop stalls 0.6 s meanwhile, so
+    # the answer is queued when the request is judged: a timeout, the device's, with the
+    # kernel's measure of how late it came (not the 0.6 s of our stall).
+    dev = next(d for d in fleet.devices() if d.get("snmp_port") and not d.get("snmp_v3"))
+    faulted(dev["serial"], ["slow"], slow_s=0.3)
+
+    async def go():
+        client = SnmpClient()
+        try:
+            session = await client._session(sim_target(dev), 0.1)
+            task = asyncio.create_task(client.get(session, [SYS_UPTIME]))
+            await asyncio.sleep(0)
+            time.sleep(0.6)
+            try:
+                await task
+            except SnmpError as exc:
+                return exc
+            return None
+        finally:
+            client.close()
+    exc = run(go(), 10)
+    assert exc is not None and exc.kind == "timeout"
+    assert exc.late_s is not None and 0.25 <= exc.late_s < 0.5, exc.late_s
+    assert f"came {exc.late_s:.2f} s after the request" in str(exc)
 
 
 def test_v3_exchanges_stalled_mid_discovery_still_complete(fleet):
