@@ -49,13 +49,16 @@ def bounds_from_read(device_seconds: float, t_send: float, t_recv: float,
 STORED_DECIMALS = 3         # an offset and its uncertainty are kept to the millisecond
 
 
+def stored_figures(bounds: OffsetBounds) -> tuple[float, float]:
+    """(offset, uncertainty) as a reading stores them: rounded to the millisecond."""
+    return round(bounds.center, STORED_DECIMALS), round(bounds.uncertainty, STORED_DECIMALS)
+
+
 def as_stored(bounds: OffsetBounds) -> OffsetBounds:
-    """The interval as the stored reading gives it back (centre and uncertainty rounded
-    to the millisecond): what the rules judge, so what refining must settle. An interval
-    whose edge lies within a millisecond of the limit can be beyond it exactly and not once
-    rounded."""
-    c = round(bounds.center, STORED_DECIMALS)
-    u = round(bounds.uncertainty, STORED_DECIMALS)
+    """The interval as the stored reading gives it back: what the rules judge, so what
+    refining must settle. An interval whose edge lies within a millisecond of the limit
+    can be beyond it exactly and not once rounded."""
+    c, u = stored_figures(bounds)
     return OffsetBounds(c - u, c + u)
 
 

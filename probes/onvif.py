@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 from probes.config import TierSpec
 from probes.errors import classify
 from probes.onvif_media2 import Media2, read_media2
-from probes.clock import STORED_DECIMALS, OffsetBounds, as_stored, beyond, bounds_from_read, \
-    intersect, next_read_at
+from probes.clock import OffsetBounds, as_stored, beyond, bounds_from_read, intersect, \
+    next_read_at, stored_figures
 from probes.onvif_light import system_date_and_time
 from probes.onvif_tz import utc_offset
 from probes.onvif_http import (HttpAuth, HttpStatus, html_answer, looks_html, soap11_fault,
@@ -469,9 +469,7 @@ def _device_utc(result: OnvifResult, sdt: Any) -> Optional[datetime]:
 
 
 def _set_offset(result: OnvifResult, bounds: OffsetBounds, reads: int) -> None:
-    # to the millisecond, as ``as_stored`` gives the interval back to the rules
-    result.clock_offset_s = round(bounds.center, STORED_DECIMALS)
-    result.clock_uncertainty_s = round(bounds.uncertainty, STORED_DECIMALS)
+    result.clock_offset_s, result.clock_uncertainty_s = stored_figures(bounds)
     result.clock_reads = reads
 
 

@@ -69,10 +69,11 @@ class SnmpError(Exception):
     ``late_s``: for a timeout whose answer came after the deadline, the answer's time
     since the request (None when none came)."""
 
-    def __init__(self, kind: str, message: str, status: int = 0, index: int = 0) -> None:
+    def __init__(self, kind: str, message: str, status: int = 0, index: int = 0,
+                 late_s: Optional[float] = None) -> None:
         super().__init__(message)
         self.kind, self.status, self.index = kind, status, index
-        self.late_s: Optional[float] = None
+        self.late_s = late_s
 
 
 def _indication_kind(indication: Any) -> str:
@@ -177,10 +178,8 @@ def silence_error(fut: "asyncio.Future", sent: float, timeout: float) -> SnmpErr
     if fut.done() and not fut.cancelled() and fut.exception() is None:
         _answer, arrival = fut.result()
         late_s = max(0.0, arrival - sent)
-        exc = SnmpError("timeout", f"the SNMP response came {late_s:.2f} s after the "
-                                   f"request, beyond the {timeout:g} s timeout")
-        exc.late_s = late_s
-        return exc
+        return SnmpError("timeout", f"the SNMP response came {late_s:.2f} s after the "
+                                    f"request, beyond the {timeout:g} s timeout", late_s=late_s)
     return SnmpError("timeout", "No SNMP response received before timeout")
 
 
