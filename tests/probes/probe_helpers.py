@@ -1,7 +1,10 @@
 """Helpers for the probe tests: a real net-snmp agent on loopback, the fleet's addresses, and a
 bounded runner for coroutines.
 
-Addresses: 127.20.0.0/16, control ports 18900-18999, snmpd on 127.0.0.1:11600-11699.
+Addresses: 127.20.0.0/16, control ports 18900-18999, snmpd on 127.0.0.1:11600-11699. The
+session fleet's addresses and control port come from this test process's slot
+(``tests.simulator.sim_helpers.slot``), so the parallel workers of one run (and two runs at
+once) each start their own fleet without meeting.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.simulator.sim_helpers import slot
 
 SNMP_COMMUNITY = "probes-ro"
 
@@ -108,10 +113,10 @@ def run(coro: Any, limit: float) -> Any:
         pytest.fail(f"probe outlived its {limit}s bound")
 
 
-FLEET_BASE = "127.20.100.1"
+FLEET_BASE = f"127.20.{100 + slot()}.1"
 
 
-FLEET_CONTROL_PORT = 18950
+FLEET_CONTROL_PORT = 18950 + slot()
 
 
 FLEET_ONVIF_PORT = 18080

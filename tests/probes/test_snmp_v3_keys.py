@@ -11,14 +11,15 @@ import pytest
 from probes.config import Limits, TierSpec
 from probes.runner import run_batch
 from tests.probes.conftest import run, sim_target
+from tests.simulator.sim_helpers import slot
 
-BASE = "127.20.110.1"
+BASE = f"127.20.{110 + slot()}.1"
 
 
 @pytest.fixture(scope="module")
 def keyed_fleet(tmp_path_factory):
     from simulator.testing import FleetProcess
-    with FleetProcess(devices=60, seed=8, base_address=BASE, control_port=18961,
+    with FleetProcess(devices=60, seed=8, base_address=BASE, control_port=18940 + slot(),
                       onvif_port=18084, snmp_port=18164, truth=False,
                       extra_args=["--snmp-v3-keys", "device"],
                       tmp_dir=tmp_path_factory.mktemp("keyed"), start_timeout=60) as fleet:
