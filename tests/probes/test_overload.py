@@ -173,8 +173,9 @@ def test_a_sweep_whose_loop_is_blocked_for_seconds_blames_no_device(fleet):
             seen_in_flight.append(stats.in_flight)
             time.sleep(4.0)         # mid-sweep: nothing on the loop runs for 4 s
         b = asyncio.create_task(blocker())
-        out = [r async for r in run_batch(targets, spec, limits=limits, context=ctx,
-                                          stats=stats, deadline_s=120)]
+        async with ctx:     # a context the caller passes in is the caller's to close
+            out = [r async for r in run_batch(targets, spec, limits=limits, context=ctx,
+                                              stats=stats, deadline_s=120)]
         await b
         return out
     out = run(go(), 150)
