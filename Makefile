@@ -46,13 +46,15 @@ demo: venv db
 	$(BIN)/flask demo
 
 # the default run in parallel processes (pytest-xdist): each test process holds its own
-# simulator address slot and PostgreSQL database, so they do not meet; the tests that
+# simulator address slot and PostgreSQL database, so they do not meet; a test file runs
+# whole on one process (--dist loadfile), so a module's fixture (a simulated fleet on its
+# module's addresses) is never started by both at once; the tests that
 # assert timing (marker `serial`) run afterwards alone, with the machine to themselves
 # (pytest's status 5: the arguments selected none of them)
 PYTEST_WORKERS ?= 2
 
 test: venv services
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m 'not scale and not serial' $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m 'not scale and not serial' $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q -m 'serial and not scale' $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-scale: venv services
