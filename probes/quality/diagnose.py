@@ -228,6 +228,12 @@ _CAST_READ_FROM = {"color_shift": 8.0, "cast_vs_reference": 5.0, "cast_vs_refere
 # sets (102) reach 0.0095; the devset's pictures darkened to a mean of 5-17 that read as
 # screens 0.024 and 0.063; chosen between them, seeing all four sets
 _LENS_SHADING = 0.015
+# ... and in gray levels (``screen_shading_levels``), from which that variation is a lens's
+# at all: near black the relative figure is a tenth of a level, which a large centred
+# caption's JPEG ringing leaves on a black screen (the field generator's black screens at
+# level 1-2 with one: 0.08-0.10 levels, 0.016-0.018 relative), while the devset's lens
+# pictures darkened to a mean of 3-14 that read as even span 0.26-3.2 levels; between them
+_LENS_SHADING_LEVELS = 0.15
 
 # a tone finer than this (analysis pixels) shows in the noise residual (see judge)
 _FINE_TONE_PX = 16.0
@@ -333,8 +339,9 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # fills most of the view (scattered light lifts the blacks, the view's brighter
         # structure still shows through it; a body over the whole lens shows none)
         faults = [f for f in faults if f.measure != "occlusion_new" or f.value >= _VEIL_BLANK_MAX]
-    shading = measures.get("screen_shading")
-    if shading is not None and shading >= _LENS_SHADING:
+    shading, spread = measures.get("screen_shading"), measures.get("screen_shading_levels")
+    if shading is not None and shading >= _LENS_SHADING and \
+            (spread is None or spread >= _LENS_SHADING_LEVELS):
         # an even picture lit unevenly the way a lens and a scene light it: a dark or
         # squeezed view, not a generated screen (see _LENS_SHADING)
         faults = [f for f in faults if f.measure != "screen"]

@@ -109,6 +109,12 @@ def reading(p: Prepared, key: Any, compute: Callable[[], _T]) -> _T:
 
 
 _OSD_K = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+# bold captions: an encoder's "NO VIDEO" in a bold font 30-50 px tall (analysis size) has
+# strokes 8-10 px wide, which the 7x7 top-hat keeps only the corners of
+_OSD_K_BOLD = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
+# (analysis pixels) the smallest such caption: bold strokes as wide as 7 px come with fonts
+# over twice that tall
+_CAPTION_HEIGHT = 16
 _OSD_ROW = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3))
 
 
@@ -125,6 +131,9 @@ def osd_mask(gray: np.ndarray) -> np.ndarray:
     # (small fonts after JPEG), each kept only where its rows look like text
     text = _text_rows(gray, ((top > 60) & (gray >= 225)).astype(np.uint8))
     text |= _text_rows(gray, ((top > 50) & (gray >= 160)).astype(np.uint8))
+    # a third for bold captions, kept only as an encoder draws them (see _text_rows)
+    bold = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, _OSD_K_BOLD)
+    text |= _text_rows(gray, ((bold > 50) & (gray >= 160)).astype(np.uint8), caption=True)
     if not text.any():
         return text
     # take in the glyphs' outline and anti-aliasing too
@@ -139,7 +148,12 @@ def _label_type(shape: tuple[int, int]) -> int:
     return cv2.CV_16U if ((h + 1) // 2) * ((w + 1) // 2) < 65535 else cv2.CV_32S
 
 
-def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+def _text_rows(gray: np.ndarray, strokes: np.ndarray, caption: bool = False) -> np.ndarray:
+    """The lines of text among ``strokes``: in the top and bottom fifth of the view, where
+    cameras put their clock and name, or elsewhere on a plain background. ``caption``: only
+    a large line centred across the view on a plain background, as an encoder draws its
+    message (the wider top-hat that finds bold strokes also lifts pairs of lit windows out
+    of a facade at dusk: short lines, anywhere across it)."""
     if not strokes.any():
         return strokes
     rows = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, _OSD_ROW)
@@ -168,7 +182,9 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     for k in np.flatnonzero(line):
         x0, y0, bw, bh = int(left[k]), int(top[k]), int(width[k]), int(height[k])
         cy = y0 + bh / 2.0
-        if cy < 0.2 * h or cy > 0.8 * h:
+        if caption and (bh < _CAPTION_HEIGHT or abs(x0 + bw / 2.0 - w / 2.0) > 0.1 * w):
+            continue
+        if (cy < 0.2 * h or cy > 0.8 * h) and not caption:
             keep[k] = 1  # where cameras put the clock and the name
             continue
         # elsewhere only on a plain background (a "NO VIDEO" caption on a blank screen);
@@ -179,6 +195,11 @@ def _text_rows(gray: np.ndarray, strokes: np.ndarray) -> np.ndarray:
         inner = np.zeros(ring.shape, bool)
         inner[y0 - ya:y0 - ya + bh, x0 - xa:x0 - xa + bw] = True
         bg = ring[~inner]
+        if caption:
+            # an encoder's screen is blank across the view beside its message: the rows of
+            # the line left and right of it are as plain (a facade's windows go on)
+            side = np.concatenate([gray[y0:y0 + bh, :xa].ravel(), gray[y0:y0 + bh, xb:].ravel()])
+            bg = np.concatenate([bg, side.astype(np.float32)])
         if bg.size and float(bg.std()) < 12.0 and float(np.median(bg)) < 150:
             keep[k] = 1
     if not keep.any():
@@ -632,7 +653,9 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
     A bright even picture (median >= 150) is a white-out, not a screen: 0.
     ``screen_shading``: for a view at least half that even, how far its level varies
     smoothly across it (``shading``); a dark lens image is compressed within the tolerance
-    but keeps the lens's fall-off.
+    but keeps the lens's fall-off. ``screen_shading_levels``: the same variation in gray
+    levels (``shading_spread``): near black, a tenth of a level is already a few percent
+    of the level, and a caption's JPEG ringing leaves that much on a generated screen.
     ``screen_code_step``: the rounding step of a picture at two codes of its compression
     (``code_step``), added to the tolerance; 0 for any other picture.
     """
@@ -647,7 +670,8 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
     if float(med.mean()) >= 150.0:
         # encoders draw black, blue, mid grey or green; a bright even picture is a
         # white-out (fog, a veiled dome, over-exposure), the exposure measures' business
-        return {"screen": 0.0, "screen_shading": None, "screen_code_step": 0.0}
+        return {"screen": 0.0, "screen_shading": None, "screen_shading_levels": None,
+                "screen_code_step": 0.0}
     # (one tolerance for the three channels, from the brightest: JPEG quantises the chroma
     # of a saturated blue or green coarsely, which moves its dim channels by a few levels)
     dev = np.abs(means - med[None, None, :]).max(axis=2)
@@ -662,8 +686,12 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
             share = float((dev <= limit + step).mean())
     # on two codes the picture's smooth variation is under one rounding step, which a lens's
     # fall-off over a dark view may be too: not read (the screen stands)
-    return {"screen": share,
-            "screen_shading": shading(means.mean(axis=2)) if share >= 0.5 and step == 0.0 else None,
+    rel = levels = None
+    if share >= 0.5 and step == 0.0:
+        level = means.mean(axis=2)
+        levels = shading_spread(level)
+        rel = levels / (float(np.median(level)) + 4.0)
+    return {"screen": share, "screen_shading": rel, "screen_shading_levels": levels,
             "screen_code_step": step}
 
 
@@ -715,9 +743,14 @@ def shading(block_means: np.ndarray) -> float:
     A lens lights the middle of the sensor more than its corners (vignetting, a few percent
     even after the camera's shading correction), and any scene's light varies smoothly
     across the view; a picture an encoder generates is flat to the rounding of its codes.
-    A quadratic surface is fitted to the block means (the fifth of the blocks farthest from
-    the median left out: text, a logo), and its spread (3rd to 97th percentile) is divided
-    by the median level (plus 4 levels: black is never exactly 0 on a real sensor)."""
+    The spread of the fitted surface (``shading_spread``) is divided by the median level
+    (plus 4 levels: black is never exactly 0 on a real sensor)."""
+    return shading_spread(block_means) / (float(np.median(block_means)) + 4.0)
+
+
+def shading_spread(block_means: np.ndarray) -> float:
+    """Gray levels between the 3rd and 97th percentile of a quadratic surface fitted to the
+    block means, the fifth of the blocks farthest from the median left out (text, a logo)."""
     bh, bw = block_means.shape
     med = float(np.median(block_means))
     off = np.abs(block_means - med)
@@ -727,7 +760,7 @@ def shading(block_means: np.ndarray) -> float:
     basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1).astype(np.float64)
     coef, *_ = np.linalg.lstsq(basis[keep], block_means[keep].astype(np.float64), rcond=None)
     fit = basis @ coef
-    return float(np.percentile(fit, 97) - np.percentile(fit, 3)) / (med + 4.0)
+    return float(np.percentile(fit, 97) - np.percentile(fit, 3))
 
 
 def clipping(p: Prepared, ref: Optional[Prepared] = None, level: int = 250, near: int = 200,

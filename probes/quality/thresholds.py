@@ -40,9 +40,9 @@ READINGS = ("bars", "blur_edges", "cast_consensus_hue", "cast_gw_a", "cast_gw_b"
             "cast_wp_b", "cast_lh_a", "cast_lh_b", "cast_hue", "cast_vs_reference_hue",
             "channel_clipped", "coarse_contrast", "cover_rest_detail", "edge_share",
             "flat_fraction", "mode_share", "scene_dx_px", "scene_dy_px", "scene_phase_response",
-            "scene_shift_px", "screen_code_step", "screen_shading", "structure_kept", "stripe_amp",
-            "stripe_period_px", "stripe_period_analysis_px", "stripes_fine_period_px",
-            "veil_detail_all", "veil_floor", "veil_range")
+            "scene_shift_px", "screen_code_step", "screen_shading", "screen_shading_levels",
+            "structure_kept", "stripe_amp", "stripe_period_px", "stripe_period_analysis_px",
+            "stripes_fine_period_px", "veil_detail_all", "veil_floor", "veil_range")
 # "calibration": judged only on a camera without a reference that has learned its normal
 # range (probes.quality.calibration); such a camera skips the no_reference rules of the
 # same fault, the learned normal replaces them

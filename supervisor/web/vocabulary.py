@@ -152,6 +152,7 @@ VOCABULARY: dict[str, dict[str, Any]] = {
         "scene_shift_px": _l("view shift (pixels)"),
         "screen_code_step": _l("compression rounding step of an even picture (gray levels)"),
         "screen_shading": _l("smooth shading across the view (share of its level)"),
+        "screen_shading_levels": _l("smooth shading across the view (gray levels)"),
         "structure_kept": _l("share of the reference's structure kept"),
         "stripe_amp": _l("stripe amplitude (gray levels)"),
         "stripe_period_px": _l("stripe period (pixels)"),
