@@ -1042,12 +1042,17 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     when the direction is not a warm hue (``WARM_HUES``), where scenes are rarely tinted
     by nature, so a smaller figure means a fault; ``cast_consensus_magenta`` the same when
     the direction is magenta (``MAGENTA_HUES``), where no light source sits at all.
+    ``cast_white_magenta``: the white patch's own chroma when it is magenta. The brightest
+    surfaces of a view take the colour of its light, and no light is magenta; a lawn or
+    a green wall can pull the other two estimates away from a magenta cast (a green
+    channel low makes a lawn grey), but not its clouds, road marks and sills.
     """
     lab = lab[::2, ::2]  # a sixteenth of the analysis pixels: the illuminant has no detail
     L, a, b = lab[:, :, 0], lab[:, :, 1], lab[:, :, 2]
     ok = (L > 25) & (L < 245)
     none = {"cast_consensus": 0.0, "cast_consensus_cool": 0.0, "cast_consensus_magenta": 0.0,
-            "cast_consensus_hue": 0.0, "cast_consensus_u": 0.0}
+            "cast_consensus_hue": 0.0, "cast_consensus_u": 0.0, "cast_white_magenta": 0.0,
+            "cast_white_magenta_u": 0.0}
     if ok.sum() < 0.05 * ok.size:
         return none
     full = _illuminant_agreement(a[ok], b[ok], L[ok])
@@ -1058,20 +1063,27 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     # the same agreement read on each quadrant of the view (see batch_se), projected on the
     # whole view's direction, so that a quadrant that turns the direction counts as the
     # disagreement it is
-    parts = []
+    wp_chroma = math.hypot(*white_patch)
+    wx, wy = (white_patch[0] / wp_chroma, white_patch[1] / wp_chroma) if wp_chroma > 1e-6 else (0.0, 0.0)
+    parts, white_parts = [], []
     for q in quadrant_masks(ok.shape):
         part_ok = ok & q
         if part_ok.sum() >= 0.02 * ok.size:
             part = _illuminant_agreement(a[part_ok], b[part_ok], L[part_ok])
             parts.append(0.0 if part is None else max(0.0, min(x * ux + y * uy for x, y in part[2])))
+            if part is not None:
+                white_parts.append(max(0.0, part[2][1][0] * wx + part[2][1][1] * wy))
     estimates = {"cast_gw_a": grey_world[0], "cast_gw_b": grey_world[1], "cast_wp_a": white_patch[0],
                  "cast_wp_b": white_patch[1], "cast_lh_a": low_half[0], "cast_lh_b": low_half[1]}
     hue = math.degrees(math.atan2(uy, ux)) % 360.0
     warm = WARM_HUES[0] <= hue <= WARM_HUES[1]
     magenta = MAGENTA_HUES[0] <= hue <= MAGENTA_HUES[1]
+    white_magenta = MAGENTA_HUES[0] <= math.degrees(math.atan2(wy, wx)) % 360.0 <= MAGENTA_HUES[1]
     return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
             "cast_consensus_magenta": value if magenta else 0.0,
-            "cast_consensus_hue": hue, "cast_consensus_u": batch_se(parts), **estimates}
+            "cast_consensus_hue": hue, "cast_consensus_u": batch_se(parts),
+            "cast_white_magenta": wp_chroma if white_magenta and wp_chroma > 1e-6 else 0.0,
+            "cast_white_magenta_u": batch_se(white_parts) if white_magenta else 0.0, **estimates}
 
 
 def _illuminant_agreement(au: np.ndarray, bu: np.ndarray, Lu: np.ndarray):
@@ -1169,7 +1181,7 @@ def color_cast(p: Prepared, ref: Optional[Prepared] = None,
     # (A white-balance fault clips one channel, not all three: the field set's and the
     # devset's casts burn out at most 3.5 % of the view, its clean frames by day 6.8 %.)
     if white_share(p) > WHITE_PATCH_SHARE:
-        for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta"):
+        for k in ("cast_consensus", "cast_consensus_cool", "cast_consensus_magenta", "cast_white_magenta"):
             out[k] = 0.0
         if out.get("cast_vs_reference") is not None:
             out["cast_vs_reference"] = out["cast_vs_reference_magenta"] = 0.0

@@ -31,7 +31,7 @@ MEASURES = ("signal_loss", "blur", "blur_vs_reference", "brightness", "contrast"
             "occlusion_new", "stripes", "stripes_new", "stripe_tone", "stripe_tone_new", "impulses", "impulses_new",
             "frozen", "scene_similarity", "scene_similarity_axis", "scene_shift_pct", "screen", "clipped", "overexposure", "overexposure_new",
             "cast_consensus", "cast_consensus_cool", "cast_consensus_magenta", "cast_vs_normal", "noise_vs_normal", "cast_vs_reference",
-            "cast_vs_reference_magenta",
+            "cast_vs_reference_magenta", "cast_white_magenta",
             "blur_vs_normal", "veil_contrast", "veil_detail", "veil_detail_kept", "cover_share", "stripes_fine", "cover_new",
             "cover_vs_normal", "blur_directional")
 # Readings a diagnosis records beside the measures (what a measure rests on, or a guard in
