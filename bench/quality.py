@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from probes.quality import Thresholds, diagnose, load_frame
+from probes.quality.cores import hold_to_one_core
 from probes.quality.devset.score import CASES, load_cases, report, score
 
 SINGLE_FRAME = {"signal_loss", "blur", "too_dark", "too_bright", "low_contrast", "color_cast",
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
                     help="also score these draws of the field set (built once and cached, a few "
                          "minutes each) and print the macro-F1's spread over the draws")
     a = ap.parse_args(argv)
-    cv2.setNumThreads(1)  # one core, as the target says
+    hold_to_one_core()  # one core, as the target says (OpenCV's and BLAS's threads)
     import warnings
 
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # brisque's own 0/0 on flat frames

@@ -29,9 +29,9 @@ def _parse_time(text: Optional[str]) -> Optional[datetime]:
 
 def _init(profile: str) -> None:
     global _TH
-    import cv2
+    from probes.quality.cores import hold_to_one_core
 
-    cv2.setNumThreads(1)  # one worker = one core
+    hold_to_one_core()  # one worker = one core
     _TH = Thresholds.from_yaml(profile)
 
 

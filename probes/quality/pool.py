@@ -52,9 +52,9 @@ def _init_worker(section: Optional[Mapping[str, Any]], reference_bytes: Optional
     if reference_bytes is not None:
         set_reference_cache(reference_bytes)
     _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section is not None else Thresholds.default()
-    # each worker is one core's worth: keep OpenCV from spawning its own threads on top
-    import cv2
-    cv2.setNumThreads(1)
+    # each worker is one core's worth: keep OpenCV and BLAS from spawning threads on top
+    from probes.quality.cores import hold_to_one_core
+    hold_to_one_core()
 
 
 def _work(frame: FrameLike, previous: Optional[FrameLike], reference: Optional[FrameLike],

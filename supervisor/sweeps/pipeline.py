@@ -205,11 +205,10 @@ def _init_worker(section: Optional[dict[str, Any]]) -> None:
     from probes.quality import Thresholds
 
     _WORKER_THRESHOLDS = Thresholds.from_mapping(section) if section else Thresholds.default()
-    import cv2
-
+    from probes.quality.cores import hold_to_one_core
     from probes.quality.pool import keep_freed_memory
 
-    cv2.setNumThreads(1)  # one worker = one core
+    hold_to_one_core()  # one worker = one core
     keep_freed_memory()  # as the quality pool's workers: no page faults frame after frame
 
 
