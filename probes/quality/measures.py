@@ -1060,11 +1060,11 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
         return none
     value, (ux, uy), ests = full
     grey_world, white_patch, low_half = ests
-    # the same agreement read on each quadrant of the view (see batch_se), projected on the
-    # whole view's direction, so that a quadrant that turns the direction counts as the
-    # disagreement it is
     wp_chroma = math.hypot(*white_patch)
     wx, wy = (white_patch[0] / wp_chroma, white_patch[1] / wp_chroma) if wp_chroma > 1e-6 else (0.0, 0.0)
+    # the same agreement read on each quadrant of the view (see batch_se), projected on the
+    # whole view's direction, so that a quadrant that turns the direction counts as the
+    # disagreement it is; and each quadrant's white patch projected on the view's
     parts, white_parts = [], []
     for q in quadrant_masks(ok.shape):
         part_ok = ok & q
