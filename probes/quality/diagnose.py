@@ -340,8 +340,7 @@ def judge(measures: dict[str, Optional[float]], thresholds: Thresholds, night: b
         # structure still shows through it; a body over the whole lens shows none)
         faults = [f for f in faults if f.measure != "occlusion_new" or f.value >= _VEIL_BLANK_MAX]
     shading, spread = measures.get("screen_shading"), measures.get("screen_shading_levels")
-    if shading is not None and shading >= _LENS_SHADING and \
-            (spread is None or spread >= _LENS_SHADING_LEVELS):
+    if shading is not None and shading >= _LENS_SHADING and spread >= _LENS_SHADING_LEVELS:
         # an even picture lit unevenly the way a lens and a scene light it: a dark or
         # squeezed view, not a generated screen (see _LENS_SHADING)
         faults = [f for f in faults if f.measure != "screen"]

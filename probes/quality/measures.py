@@ -654,7 +654,7 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
     ``screen_shading``: for a view at least half that even, how far its level varies
     smoothly across it (``shading``); a dark lens image is compressed within the tolerance
     but keeps the lens's fall-off. ``screen_shading_levels``: the same variation in gray
-    levels (``shading_spread``): near black, a tenth of a level is already a few percent
+    levels: near black, a tenth of a level is already a few percent
     of the level, and a caption's JPEG ringing leaves that much on a generated screen.
     ``screen_code_step``: the rounding step of a picture at two codes of its compression
     (``code_step``), added to the tolerance; 0 for any other picture.
@@ -686,11 +686,7 @@ def screen(p: Prepared, block: int = 16, tol: float = 2.0) -> dict[str, Optional
             share = float((dev <= limit + step).mean())
     # on two codes the picture's smooth variation is under one rounding step, which a lens's
     # fall-off over a dark view may be too: not read (the screen stands)
-    rel = levels = None
-    if share >= 0.5 and step == 0.0:
-        level = means.mean(axis=2)
-        levels = shading_spread(level)
-        rel = levels / (float(np.median(level)) + 4.0)
+    rel, levels = _shading(means.mean(axis=2)) if share >= 0.5 and step == 0.0 else (None, None)
     return {"screen": share, "screen_shading": rel, "screen_shading_levels": levels,
             "screen_code_step": step}
 
@@ -743,14 +739,15 @@ def shading(block_means: np.ndarray) -> float:
     A lens lights the middle of the sensor more than its corners (vignetting, a few percent
     even after the camera's shading correction), and any scene's light varies smoothly
     across the view; a picture an encoder generates is flat to the rounding of its codes.
-    The spread of the fitted surface (``shading_spread``) is divided by the median level
-    (plus 4 levels: black is never exactly 0 on a real sensor)."""
-    return shading_spread(block_means) / (float(np.median(block_means)) + 4.0)
+    The spread of the fitted surface (``_shading``) is divided by the median level (plus 4
+    levels: black is never exactly 0 on a real sensor)."""
+    return _shading(block_means)[0]
 
 
-def shading_spread(block_means: np.ndarray) -> float:
-    """Gray levels between the 3rd and 97th percentile of a quadratic surface fitted to the
-    block means, the fifth of the blocks farthest from the median left out (text, a logo)."""
+def _shading(block_means: np.ndarray) -> tuple[float, float]:
+    """(relative, in gray levels) spread between the 3rd and 97th percentile of a quadratic
+    surface fitted to the block means, the fifth of the blocks farthest from the median
+    left out (text, a logo); relative to the median level plus 4."""
     bh, bw = block_means.shape
     med = float(np.median(block_means))
     off = np.abs(block_means - med)
@@ -760,7 +757,8 @@ def shading_spread(block_means: np.ndarray) -> float:
     basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1).astype(np.float64)
     coef, *_ = np.linalg.lstsq(basis[keep], block_means[keep].astype(np.float64), rcond=None)
     fit = basis @ coef
-    return float(np.percentile(fit, 97) - np.percentile(fit, 3))
+    spread = float(np.percentile(fit, 97) - np.percentile(fit, 3))
+    return spread / (med + 4.0), spread
 
 
 def clipping(p: Prepared, ref: Optional[Prepared] = None, level: int = 250, near: int = 200,
@@ -1082,7 +1080,7 @@ def cast_consensus(lab: np.ndarray) -> dict[str, float]:
     return {"cast_consensus": value, "cast_consensus_cool": 0.0 if warm else value,
             "cast_consensus_magenta": value if magenta else 0.0,
             "cast_consensus_hue": hue, "cast_consensus_u": batch_se(parts),
-            "cast_white_magenta": wp_chroma if white_magenta and wp_chroma > 1e-6 else 0.0,
+            "cast_white_magenta": wp_chroma if white_magenta else 0.0,
             "cast_white_magenta_u": batch_se(white_parts) if white_magenta else 0.0, **estimates}
 
 
